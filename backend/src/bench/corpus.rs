@@ -1,0 +1,118 @@
+//! Generated feedback for benchmarks, made from the real messages of the demo data.
+//!
+//! Like the search peers' script (shared/peers/search_peer.py): each item's subject is one
+//! message and its body two others, about 35 words; queries are one to three content words
+//! taken from random bodies.
+
+use std::io::Write;
+use std::path::Path;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+use crate::{Error, Result};
+
+const STOP: &str = "a an and are as at be but by can do for from has have how i if in is it me my no not of on or so that the this to was what when where which who why will with you your";
+
+pub struct Corpus {
+    messages: Vec<String>,
+    rng: StdRng,
+}
+
+impl Corpus {
+    pub fn new(seed: u64) -> Self {
+        let mut messages = Vec::new();
+        for data in [
+            include_str!("../../demo/tickets.csv"),
+            include_str!("../../demo/ratings.csv"),
+        ] {
+            let mut rdr = csv::Reader::from_reader(data.as_bytes());
+            let headers = rdr.headers().cloned().unwrap_or_default();
+            let col = headers
+                .iter()
+                .position(|h| h == "body" || h == "comment")
+                .unwrap_or(0);
+            messages.extend(
+                rdr.records()
+                    .flatten()
+                    .filter_map(|r| r.get(col).map(str::to_string)),
+            );
+        }
+        Self {
+            messages,
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    fn message(&mut self) -> String {
+        let i = self.rng.random_range(0..self.messages.len());
+        self.messages[i].clone()
+    }
+
+    /// (subject, body) of one generated item.
+    pub fn item(&mut self) -> (String, String) {
+        let subject = self.message();
+        let (a, b) = (self.message(), self.message());
+        let body = format!("{a} {b}");
+        (subject, body)
+    }
+
+    /// Writes `n` tickets as JSONL, dated over the last 12 weeks.
+    pub fn write_tickets(&mut self, path: &Path, n: usize, prefix: &str) -> Result<()> {
+        let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+        let mut w = std::io::BufWriter::new(file);
+        let now = chrono::Utc::now();
+        for i in 0..n {
+            let (subject, body) = self.item();
+            let age = chrono::Duration::minutes(self.rng.random_range(0..120_960));
+            let priority = ["low", "normal", "high", "urgent"][i % 4];
+            let segment = ["enterprise", "smb", "consumer"][i % 3];
+            let line = json!({
+                "external_id": format!("{prefix}-{i}"),
+                "subject": subject,
+                "body": body,
+                "priority": priority,
+                "customer": { "external_id": format!("bench-cus-{}", i % 5000),
+                              "segment": segment },
+                "created_at": (now - age).to_rfc3339(),
+            });
+            writeln!(w, "{line}").map_err(|e| Error::io(path, e))?;
+        }
+        w.flush().map_err(|e| Error::io(path, e))
+    }
+
+    /// One to three content words from a random body.
+    pub fn query(&mut self) -> String {
+        loop {
+            let (_, body) = self.item();
+            let words: Vec<String> = body
+                .to_lowercase()
+                .split(|c: char| !c.is_ascii_lowercase())
+                .filter(|w| w.len() >= 3 && !STOP.split(' ').any(|s| s == *w))
+                .map(str::to_string)
+                .collect();
+            if words.is_empty() {
+                continue;
+            }
+            let k = [1, 1, 2, 2, 3][self.rng.random_range(0..5)].min(words.len());
+            let mut picked = Vec::with_capacity(k);
+            while picked.len() < k {
+                let w = &words[self.rng.random_range(0..words.len())];
+                if !picked.contains(w) {
+                    picked.push(w.clone());
+                }
+            }
+            return picked.join(" ");
+        }
+    }
+
+    /// `word` with one letter replaced (a typo), for words long enough to be corrected.
+    pub fn typo(&mut self, word: &str) -> String {
+        let chars: Vec<char> = word.chars().collect();
+        let i = self.rng.random_range(1..chars.len());
+        let mut out = chars.clone();
+        out[i] = if chars[i] == 'x' { 'y' } else { 'x' };
+        out.into_iter().collect()
+    }
+}

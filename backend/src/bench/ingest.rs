@@ -1,0 +1,191 @@
+//! `triage bench ingest`: items per second through import and through the HTTP API.
+//!
+//! Reference: the same rows inserted into a bare SQLite table in batched transactions with
+//! plain sqlx (no validation, no customers, no outbox, no index) — the floor of what
+//! storing them costs on this disk. The ratio shows what the pipeline adds.
+
+use std::time::Instant;
+
+use sea_orm::sqlx::{self, Connection};
+use serde_json::json;
+
+use super::corpus::Corpus;
+use super::print_report;
+use crate::cli::import::import_file;
+use crate::config::Settings;
+use crate::db::tokens::{self, Role};
+use crate::intake::import::{Format, ImportKind, ImportOptions};
+use crate::{db, server, Config, Error, Result};
+
+pub async fn run(items: usize, api_items: usize, json_out: bool) -> Result<()> {
+    let tmp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let file = tmp.path().join("tickets.jsonl");
+    Corpus::new(1).write_tickets(&file, items, "bench")?;
+
+    let config = bench_config(tmp.path().join("import"))?;
+    let started = Instant::now();
+    let opts = ImportOptions {
+        kind: ImportKind::Ticket,
+        format: Format::Jsonl,
+        survey_id: None,
+    };
+    let report = import_file(&config, &file, &opts, true).await?;
+    let import_s = started.elapsed().as_secs_f64();
+    if report.imported as usize != items {
+        return Err(Error::Internal(format!(
+            "bench import stored {} of {items} items",
+            report.imported
+        )));
+    }
+    let reference_s = reference_inserts(&file, &tmp.path().join("reference.db")).await?;
+    let (api_ack_s, api_indexed_s) = api_ingest(tmp.path().join("api"), api_items).await?;
+
+    let per_s = |n: usize, s: f64| (n as f64 / s).round();
+    print_report(
+        &json!({
+            "items": items,
+            "import_items_per_s": per_s(items, import_s),
+            "reference_sqlite_rows_per_s": per_s(items, reference_s),
+            "import_vs_reference": ((reference_s / import_s) * 1000.0).round() / 1000.0,
+            "api_items": api_items,
+            "api_items_per_s": per_s(api_items, api_ack_s),
+            "api_indexed_items_per_s": per_s(api_items, api_indexed_s),
+        }),
+        json_out,
+    );
+    Ok(())
+}
+
+pub(super) fn bench_config(data_dir: std::path::PathBuf) -> Result<Config> {
+    Config::from_settings(Settings {
+        data_dir: Some(data_dir),
+        bind: Some("127.0.0.1:0".into()),
+        ..Default::default()
+    })
+}
+
+/// Seconds to insert the file's rows into a bare SQLite table (same pragmas as triage).
+async fn reference_inserts(file: &std::path::Path, db_path: &std::path::Path) -> Result<f64> {
+    let bad = |e: sqlx::Error| Error::Internal(format!("reference sqlite: {e}"));
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(db_path)
+        .create_if_missing(true)
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
+    let mut conn = sqlx::SqliteConnection::connect_with(&opts)
+        .await
+        .map_err(bad)?;
+    sqlx::query("CREATE TABLE tickets (id INTEGER PRIMARY KEY, external_id TEXT UNIQUE, subject TEXT, body TEXT, created_at TEXT)")
+        .execute(&mut conn)
+        .await
+        .map_err(bad)?;
+    let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
+    let started = Instant::now();
+    let lines: Vec<&str> = text.lines().collect();
+    for chunk in lines.chunks(1000) {
+        let mut tx = conn.begin().await.map_err(bad)?;
+        for line in chunk {
+            let v: serde_json::Value =
+                serde_json::from_str(line).map_err(|e| Error::Internal(e.to_string()))?;
+            sqlx::query(
+                "INSERT INTO tickets (external_id, subject, body, created_at) VALUES (?, ?, ?, ?)",
+            )
+            .bind(v["external_id"].as_str())
+            .bind(v["subject"].as_str())
+            .bind(v["body"].as_str())
+            .bind(v["created_at"].as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(bad)?;
+        }
+        tx.commit().await.map_err(bad)?;
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Starts a server on `data_dir` in this process; returns its base URL and an admin token.
+pub(super) async fn start_server(data_dir: std::path::PathBuf) -> Result<(String, String)> {
+    let config = bench_config(data_dir)?;
+    let db = db::connect(&config).await?;
+    let (_, token) = tokens::create(&db, "bench", Role::Admin).await?;
+    let (listener, addr) = server::bind(&config).await?;
+    tokio::spawn(async move {
+        if let Err(e) = server::run(config, listener).await {
+            eprintln!("bench server failed: {e}");
+        }
+    });
+    Ok((format!("http://{addr}"), token))
+}
+
+/// Posts `n` tickets with 8 concurrent clients; returns seconds until all were acknowledged
+/// and seconds until all were indexed.
+async fn api_ingest(data_dir: std::path::PathBuf, n: usize) -> Result<(f64, f64)> {
+    let (base, token) = start_server(data_dir).await?;
+    let client = reqwest::Client::new();
+    let mut corpus = Corpus::new(2);
+    let bodies: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let (subject, body) = corpus.item();
+            json!({ "subject": subject, "body": body, "external_id": format!("api-{i}") })
+        })
+        .collect();
+    let started = Instant::now();
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let bodies = std::sync::Arc::new(bodies);
+    let mut workers = Vec::new();
+    for _ in 0..8 {
+        let (client, base, token, next, bodies) = (
+            client.clone(),
+            base.clone(),
+            token.clone(),
+            next.clone(),
+            bodies.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(body) = bodies.get(i) else {
+                    return Ok(());
+                };
+                let r = client
+                    .post(format!("{base}/api/v1/tickets"))
+                    .bearer_auth(&token)
+                    .json(body)
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status().as_u16() == 201 => {}
+                    Ok(r) => {
+                        return Err(Error::Internal(format!(
+                            "bench POST answered {}",
+                            r.status()
+                        )))
+                    }
+                    Err(e) => return Err(Error::Internal(format!("bench POST failed: {e}"))),
+                }
+            }
+        }));
+    }
+    for w in workers {
+        w.await.map_err(|e| Error::Internal(e.to_string()))??;
+    }
+    let acked = started.elapsed().as_secs_f64();
+    loop {
+        let health: serde_json::Value = client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| Error::Internal(format!("bench health check: {e}")))?
+            .json()
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        if health["index"]["pending_jobs"] == 0
+            && health["index"]["documents"].as_u64() >= Some(n as u64)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Ok((acked, started.elapsed().as_secs_f64()))
+}

@@ -1,0 +1,74 @@
+//! `triage bench`: throughput and latency, each beside a reference measured in the same run.
+//!
+//! Benchmarks work in a temporary data directory (SQLite) and never touch the user's data.
+//! Results and the commands that produced them are recorded in docs/benchmarks.md.
+
+mod corpus;
+mod ingest;
+mod search;
+
+use clap::Subcommand;
+
+use crate::Result;
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Items per second through `triage import` and through the HTTP API (indexing included).
+    Ingest {
+        /// Items to import.
+        #[arg(long, default_value_t = 50_000)]
+        items: usize,
+        /// Items to send through the HTTP API.
+        #[arg(long, default_value_t = 3_000)]
+        api_items: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search latency over a generated corpus.
+    Search {
+        #[arg(long, default_value_t = 100_000)]
+        items: usize,
+        #[arg(long, default_value_t = 300)]
+        queries: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(cmd: &BenchCommand) -> Result<()> {
+    match *cmd {
+        BenchCommand::Ingest {
+            items,
+            api_items,
+            json,
+        } => ingest::run(items, api_items, json).await,
+        BenchCommand::Search {
+            items,
+            queries,
+            json,
+        } => search::run(items, queries, json).await,
+    }
+}
+
+/// Prints a report as one JSON line, or as aligned `key: value` lines.
+fn print_report(report: &serde_json::Value, json: bool) {
+    if json {
+        println!("{report}");
+        return;
+    }
+    if let Some(map) = report.as_object() {
+        let width = map.keys().map(String::len).max().unwrap_or(0);
+        for (k, v) in map {
+            println!("{k:width$}  {v}");
+        }
+    }
+}
+
+/// Percentile of sorted millisecond timings, as in the peers' script (p99 of 300 = the 297th).
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 * p) as usize).saturating_sub(if p >= 0.99 { 1 } else { 0 });
+    (sorted[idx.min(sorted.len() - 1)] * 100.0).round() / 100.0
+}

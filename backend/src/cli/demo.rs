@@ -1,0 +1,125 @@
+//! `triage demo`: load the demo data shipped inside the binary, idempotently.
+//!
+//! The data (backend/demo/, built from BANKING77 — see docs/demo-data.md) carries dates in
+//! the 12 weeks before 2026-11-23; they are shifted so the newest item is from today, which
+//! keeps "this week" and "rising" meaningful whenever the demo runs.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::import::import_file;
+use crate::db::entity::survey;
+use crate::db::tokens::{self, Role};
+use crate::intake::import::{Format, ImportKind, ImportOptions};
+use crate::intake::surveys;
+use crate::intake::validate::NewSurvey;
+use crate::{db, Config, Error, Result};
+
+const TICKETS: &str = include_str!("../../demo/tickets.csv");
+const RATINGS: &str = include_str!("../../demo/ratings.csv");
+const RESPONSES: &str = include_str!("../../demo/survey_responses.csv");
+const REFERENCE: &str = "2026-11-23T12:00:00Z";
+const SURVEY_TITLE: &str = "How are we doing? (NPS)";
+
+pub async fn load(config: &Config) -> Result<()> {
+    let db = db::connect(config).await?;
+    let survey_id = demo_survey(&db).await?;
+    let dir = config.data_dir.join("demo");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let shift = Utc::now() - REFERENCE.parse::<DateTime<Utc>>().unwrap_or_default();
+    for (name, data, kind) in [
+        ("tickets.csv", TICKETS, ImportKind::Ticket),
+        ("ratings.csv", RATINGS, ImportKind::Rating),
+        (
+            "survey_responses.csv",
+            RESPONSES,
+            ImportKind::SurveyResponse,
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, shift_dates(data, shift)?).map_err(|e| Error::io(&path, e))?;
+        let opts = ImportOptions {
+            kind,
+            format: Format::Csv,
+            survey_id: Some(survey_id),
+        };
+        let r = import_file(config, &path, &opts, false).await?;
+        println!(
+            "demo {name}: {} imported, {} already there, {} failed",
+            r.imported, r.skipped, r.failed
+        );
+    }
+    let token = demo_token(config, &db).await?;
+    println!("demo API token (admin): {token}");
+    println!(
+        "try: curl -H 'Authorization: Bearer {token}' 'http://{}/api/v1/search?q=card+arrived'",
+        config.bind
+    );
+    Ok(())
+}
+
+async fn demo_survey(db: &sea_orm::DatabaseConnection) -> Result<i64> {
+    if let Some(s) = survey::Entity::find()
+        .filter(survey::Column::Title.eq(SURVEY_TITLE))
+        .one(db)
+        .await?
+    {
+        return Ok(s.id);
+    }
+    let created = surveys::create(
+        db,
+        NewSurvey {
+            title: SURVEY_TITLE.into(),
+            questions: vec![
+                (
+                    "nps".into(),
+                    "How likely are you to recommend us to a friend or colleague?".into(),
+                ),
+                (
+                    "text".into(),
+                    "What is the main reason for your score?".into(),
+                ),
+            ],
+        },
+    )
+    .await?;
+    Ok(created.survey.id)
+}
+
+/// The demo token is kept in the data dir so repeated demos reuse it.
+async fn demo_token(config: &Config, db: &sea_orm::DatabaseConnection) -> Result<String> {
+    let path = config.data_dir.join("demo-token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        if tokens::find(db, t.trim()).await?.is_some() {
+            return Ok(t.trim().to_string());
+        }
+    }
+    let (_, token) = tokens::create(db, "demo", Role::Admin).await?;
+    std::fs::write(&path, &token).map_err(|e| Error::io(&path, e))?;
+    Ok(token)
+}
+
+/// Rewrites the `created_at` column, moving every date by `shift`.
+fn shift_dates(csv_text: &str, shift: chrono::Duration) -> Result<Vec<u8>> {
+    let bad = |e: csv::Error| Error::Internal(format!("demo data: {e}"));
+    let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers = rdr.headers().map_err(bad)?.clone();
+    let col = headers.iter().position(|h| h == "created_at");
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&headers).map_err(bad)?;
+    for rec in rdr.records() {
+        let rec = rec.map_err(bad)?;
+        let fields: Vec<String> = rec
+            .iter()
+            .enumerate()
+            .map(
+                |(i, v)| match (Some(i) == col, v.parse::<DateTime<Utc>>()) {
+                    (true, Ok(t)) => (t + shift).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    _ => v.to_string(),
+                },
+            )
+            .collect();
+        w.write_record(&fields).map_err(bad)?;
+    }
+    w.into_inner().map_err(|e| Error::Internal(e.to_string()))
+}

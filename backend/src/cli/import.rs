@@ -1,0 +1,118 @@
+//! `triage import`: a progress bar over the file, the index kept in step, a summary.
+
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::intake::import::{
+    self, Format, ImportKind, ImportObserver, ImportOptions, ImportReport,
+};
+use crate::jobs::index_sync::IndexSync;
+use crate::{db, Config, Error, Result};
+
+pub async fn run(
+    config: &Config,
+    file: &Path,
+    kind: ImportKind,
+    format: Format,
+    survey_id: Option<i64>,
+    json: bool,
+) -> Result<()> {
+    let report = import_file(
+        config,
+        file,
+        &ImportOptions {
+            kind,
+            format,
+            survey_id,
+        },
+        json,
+    )
+    .await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).map_err(|e| Error::Internal(e.to_string()))?
+        );
+    } else {
+        for e in &report.errors {
+            let field = e
+                .field
+                .as_deref()
+                .map(|f| format!(" [{f}]"))
+                .unwrap_or_default();
+            eprintln!("line {}{field}: {}", e.line, e.message);
+        }
+        if report.failed as usize > report.errors.len() {
+            eprintln!(
+                "… and {} more bad rows",
+                report.failed as usize - report.errors.len()
+            );
+        }
+        println!(
+            "imported {}, skipped {} already stored, failed {} in {:.2}s",
+            report.imported, report.skipped, report.failed, report.seconds
+        );
+    }
+    Ok(())
+}
+
+/// Imports a file and indexes what it added (or leaves that to a running server).
+pub async fn import_file(
+    config: &Config,
+    file: &Path,
+    opts: &ImportOptions,
+    quiet: bool,
+) -> Result<ImportReport> {
+    let db = db::connect(config).await?;
+    let size = std::fs::metadata(file)
+        .map_err(|e| Error::io(file, e))?
+        .len();
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(size)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {bar:30} {bytes}/{total_bytes} {msg} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let sync = match IndexSync::open(config, db.clone()).await {
+        Ok(s) => Some(s),
+        Err(Error::Index(triage_index::Error::Locked)) => {
+            bar.println("the search index is held by a running `triage serve`; it will index the imported items");
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let mut observer = Progress {
+        bar: bar.clone(),
+        sync: sync.clone(),
+    };
+    let report = import::import(&db, file, opts, &mut observer).await?;
+    if let Some(sync) = sync {
+        sync.drain_all().await?;
+        sync.close().await?;
+    }
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+struct Progress {
+    bar: ProgressBar,
+    sync: Option<IndexSync>,
+}
+
+impl ImportObserver for Progress {
+    async fn batch_stored(&mut self, report: &ImportReport, bytes_read: u64) -> Result<()> {
+        self.bar.set_position(bytes_read);
+        self.bar.set_message(format!(
+            "{} imported, {} skipped, {} failed",
+            report.imported, report.skipped, report.failed
+        ));
+        if let Some(sync) = &self.sync {
+            sync.drain_all().await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,173 @@
+//! The `triage` command line: argument parsing and one small module per command.
+//!
+//! Every command that reports figures takes `--json` and then prints exactly one JSON
+//! object on stdout (progress and logs go to stderr), so scripts can parse it.
+
+mod demo;
+pub(crate) mod import;
+mod reindex;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::db::tokens::{self, Role};
+use crate::intake::import::{Format, ImportKind};
+use crate::{bench, db, server, Config, Result};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "triage",
+    version,
+    about = "Customer feedback triage: intake, search, themes, backlog, digests"
+)]
+struct Cli {
+    /// Data directory: SQLite file (by default) and search index.
+    #[arg(long, global = true, env = "TRIAGE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// sqlite://… or postgres://…; default: SQLite in the data directory.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the API server and the index worker.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "TRIAGE_BIND")]
+        bind: Option<String>,
+    },
+    /// Load the demo data shipped with triage (idempotent), then serve it.
+    Demo {
+        #[arg(long, env = "TRIAGE_BIND")]
+        bind: Option<String>,
+        /// Load the data and exit instead of serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Import tickets, ratings or survey responses from a CSV or JSONL file.
+    Import {
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        kind: ImportKind,
+        /// Default: from the file extension (.csv, .jsonl).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Survey for survey-response rows without a survey_id column.
+        #[arg(long)]
+        survey: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild the search index from the database.
+    Reindex {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Apply or roll back database migrations (serve and import apply them automatically).
+    Migrate {
+        #[arg(value_enum, default_value = "up")]
+        direction: Direction,
+    },
+    /// Measure throughput and latency; see docs/benchmarks.md.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Create a token; the token is printed once, as the last line.
+    Create {
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum Direction {
+    Up,
+    Down,
+}
+
+pub async fn run() -> Result<()> {
+    let cli = Cli::parse();
+    let settings = |bind: Option<String>| Settings {
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+        bind,
+        base_url: std::env::var("TRIAGE_BASE_URL").ok(),
+        smtp_url: std::env::var("SMTP_URL").ok(),
+    };
+    match cli.command {
+        Command::Serve { ref bind } => {
+            server::serve(Config::from_settings(settings(bind.clone()))?).await
+        }
+        Command::Demo { ref bind, no_serve } => {
+            let config = Config::from_settings(settings(bind.clone()))?;
+            demo::load(&config).await?;
+            if no_serve {
+                return Ok(());
+            }
+            server::serve(config).await
+        }
+        Command::Import {
+            ref file,
+            kind,
+            format,
+            survey,
+            json,
+        } => {
+            let config = Config::from_settings(settings(None))?;
+            let format = match format {
+                Some(f) => f,
+                None => Format::from_path(file)?,
+            };
+            import::run(&config, file, kind, format, survey, json).await
+        }
+        Command::Reindex { json } => {
+            reindex::run(&Config::from_settings(settings(None))?, json).await
+        }
+        Command::Token {
+            command: TokenCommand::Create { ref role, ref name },
+        } => {
+            let role = Role::parse(role)?;
+            let name = crate::intake::validate::required("name", name, 200)?;
+            let db = db::connect(&Config::from_settings(settings(None))?).await?;
+            let (model, token) = tokens::create(&db, &name, role).await?;
+            eprintln!(
+                "created token {:?} (id {}, role {}); it is shown only once:",
+                model.name,
+                model.id,
+                role.as_str()
+            );
+            println!("{token}");
+            Ok(())
+        }
+        Command::Migrate { direction } => {
+            use migration::MigratorTrait;
+            let config = Config::from_settings(settings(None))?;
+            let db = db::connect(&config).await?;
+            if let Direction::Down = direction {
+                migration::Migrator::down(&db, None).await?;
+                println!("all migrations rolled back");
+            } else {
+                println!("database is up to date");
+            }
+            Ok(())
+        }
+        Command::Bench { ref command } => bench::run(command).await,
+    }
+}

@@ -1,0 +1,86 @@
+//! The one configuration type, read from the environment and command-line flags.
+//!
+//! Names are part of the stable interface (ARCHITECTURE.md): `TRIAGE_DATA_DIR`,
+//! `DATABASE_URL`, `TRIAGE_BIND`, `TRIAGE_BASE_URL`, `SMTP_URL`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Result};
+
+/// Largest JSON request body the API accepts; bigger bodies get 413 `payload_too_large`.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the SQLite file (by default) and the search index live.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to `sqlite://<data_dir>/triage.db`.
+    pub database_url: String,
+    pub bind: SocketAddr,
+    /// Public URL of the web UI, used in links sent out by email.
+    pub base_url: String,
+    pub smtp_url: Option<String>,
+    pub max_body_bytes: usize,
+    /// Memory the index writer may buffer before it flushes a segment.
+    pub index_heap_bytes: usize,
+}
+
+/// The raw settings, as given by flags or environment (see `cli.rs`).
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub bind: Option<String>,
+    pub base_url: Option<String>,
+    pub smtp_url: Option<String>,
+}
+
+impl Config {
+    pub fn from_settings(s: Settings) -> Result<Self> {
+        let data_dir = s.data_dir.unwrap_or_else(|| PathBuf::from("triage-data"));
+        let database_url = match s.database_url.filter(|u| !u.trim().is_empty()) {
+            Some(url) => {
+                if !(url.starts_with("sqlite:") || url.starts_with("postgres")) {
+                    return Err(Error::Config(format!(
+                        "DATABASE_URL must start with sqlite: or postgres://, got {url:?}"
+                    )));
+                }
+                url
+            }
+            None => sqlite_url(&data_dir.join("triage.db")),
+        };
+        let bind_text = s.bind.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind = bind_text.parse().map_err(|_| {
+            Error::Config(format!(
+                "TRIAGE_BIND must be an address like 127.0.0.1:8080, got {bind_text:?}"
+            ))
+        })?;
+        let base_url = s
+            .base_url
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_string();
+        Ok(Self {
+            data_dir,
+            database_url,
+            bind,
+            base_url,
+            smtp_url: s.smtp_url,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            index_heap_bytes: 64 * 1024 * 1024,
+        })
+    }
+
+    pub fn index_dir(&self) -> PathBuf {
+        self.data_dir.join("index")
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}

@@ -1,0 +1,12 @@
+//! sea-orm entities, one per table created by the `migration` crate.
+
+pub mod api_token;
+pub mod customer;
+pub mod feedback_item;
+pub mod outbox_job;
+pub mod rating;
+pub mod survey;
+pub mod survey_answer;
+pub mod survey_question;
+pub mod survey_response;
+pub mod ticket;

@@ -1,0 +1,21 @@
+//! One respondent's answers to one survey.
+
+use chrono::{DateTime, Utc};
+use sea_orm::entity::prelude::*;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
+#[sea_orm(table_name = "survey_responses")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub survey_id: i64,
+    pub customer_id: Option<i64>,
+    pub external_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,87 @@
+//! Storage: connecting to SQLite or PostgreSQL, running migrations, and the queries the
+//! rest of the crate needs, grouped by table.
+//!
+//! SQLite runs in WAL mode with `synchronous=FULL`, so an acknowledged write survives a
+//! crash or power loss, and a busy timeout so that `triage import` and `triage serve` can
+//! write to the same file. Foreign keys are enforced on both backends.
+
+pub mod customers;
+pub mod entity;
+pub mod items;
+pub mod outbox;
+pub mod tokens;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+use crate::{Config, Error, Result};
+
+/// Connects and brings the schema up to date.
+pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
+    if config.is_sqlite() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| Error::io(&config.data_dir, e))?;
+    }
+    let mut opts = ConnectOptions::new(config.database_url.clone());
+    opts.sqlx_logging(false)
+        .max_connections(if config.is_sqlite() { 4 } else { 10 })
+        .connect_timeout(Duration::from_secs(10))
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true)
+        });
+    let db = Database::connect(opts).await.map_err(|e| {
+        Error::Config(format!(
+            "cannot open the database at {}: {e}",
+            redact(&config.database_url)
+        ))
+    })?;
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+/// The URL with any password removed, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{}@{}", &url[..s + 3], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Splits `values` into chunks small enough for one multi-row statement on every backend
+/// (SQLite allows 32,766 bound parameters, PostgreSQL 65,535).
+pub fn chunks_for<T>(values: &[T], params_per_row: usize) -> std::slice::Chunks<'_, T> {
+    values.chunks((30_000 / params_per_row.max(1)).max(1))
+}
+
+/// One page of `select`, newest (highest id) first, and the total row count.
+pub async fn page<E, C>(
+    db: &C,
+    select: sea_orm::Select<E>,
+    id_column: E::Column,
+    limit: u64,
+    offset: u64,
+) -> Result<(Vec<E::Model>, u64)>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: Sync,
+    C: sea_orm::ConnectionTrait,
+{
+    use sea_orm::{PaginatorTrait, QueryOrder, QuerySelect};
+    let total = select.clone().count(db).await?;
+    let rows = select
+        .order_by_desc(id_column)
+        .limit(limit)
+        .offset(offset)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}

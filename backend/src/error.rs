@@ -1,0 +1,88 @@
+//! The crate's one error type.
+//!
+//! Variants fall in two groups: the client's mistakes (validation, not found, conflict,
+//! auth), which carry the offending field and are shown as they are; and our own failures
+//! (database, index, I/O), whose details are logged but never sent to API clients.
+//! `http::error` maps each variant to an HTTP status in one place.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input: `code` is machine-readable (`missing_field`, `out_of_range`, …),
+    /// `field` the dotted path of the offending field when there is one.
+    #[error("{message}")]
+    Invalid {
+        code: &'static str,
+        field: Option<String>,
+        message: String,
+    },
+    #[error("request body is larger than the {limit}-byte limit")]
+    PayloadTooLarge { limit: usize },
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("{message}")]
+    Conflict { field: String, message: String },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Index(#[from] triage_index::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// A validation error on `field`.
+    pub fn invalid(
+        code: &'static str,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        let field = field.into();
+        Self::Invalid {
+            code,
+            field: (!field.is_empty()).then_some(field),
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(what: &'static str, id: impl ToString) -> Self {
+        Self::NotFound {
+            what,
+            id: id.to_string(),
+        }
+    }
+
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// True for errors caused by the request rather than by the server.
+    pub fn is_client_error(&self) -> bool {
+        matches!(
+            self,
+            Self::Invalid { .. }
+                | Self::PayloadTooLarge { .. }
+                | Self::NotFound { .. }
+                | Self::Conflict { .. }
+                | Self::Unauthorized(_)
+                | Self::Forbidden(_)
+        )
+    }
+}

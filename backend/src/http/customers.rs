@@ -1,0 +1,112 @@
+//! `/api/v1/customers`: create, get and list customers.
+//!
+//! Items usually create their customer implicitly (by email or external id); this route
+//! is for loading customer details — segment, account value, opt-in — up front.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::{ApiContext, Auth, JsonBody, Listing, Params, PathIds};
+use crate::db::customers;
+use crate::db::entity::customer::{self, Column, Entity as Customers};
+use crate::db::tokens::Role;
+use crate::intake::input::CustomerInput;
+use crate::intake::validate;
+use crate::{Error, Result};
+
+pub fn router() -> Router<ApiContext> {
+    Router::new()
+        .route("/customers", get(list).post(create))
+        .route("/customers/{id}", get(get_one))
+}
+
+async fn create(
+    State(ctx): State<ApiContext>,
+    auth: Auth,
+    JsonBody(input): JsonBody<CustomerInput>,
+) -> Result<(StatusCode, Json<customer::Model>)> {
+    auth.require(&Role::ALL)?;
+    let Some(r) = validate::customer_ref(input).map_err(unprefix)? else {
+        return Err(Error::invalid(
+            "missing_field",
+            "email",
+            "a customer needs an email or an external_id",
+        ));
+    };
+    for (field, value, column) in [
+        ("external_id", &r.external_id, Column::ExternalId),
+        ("email", &r.email, Column::Email),
+    ] {
+        let Some(value) = value else { continue };
+        if let Some(existing) = Customers::find()
+            .filter(column.eq(value.clone()))
+            .one(&ctx.db)
+            .await?
+        {
+            return Err(Error::Conflict {
+                field: field.into(),
+                message: format!("customer {} already has {field} {value:?}", existing.id),
+            });
+        }
+    }
+    let resolved = customers::resolve(&ctx.db, &[Some(&r)]).await?;
+    let id = resolved.ids[0].unwrap_or_default();
+    Ok((StatusCode::CREATED, Json(find(&ctx, id).await?)))
+}
+
+/// Field paths from `customer_ref` are relative to an item (`customer.email`); here the
+/// customer is the whole body.
+fn unprefix(e: Error) -> Error {
+    match e {
+        Error::Invalid {
+            code,
+            field,
+            message,
+        } => Error::Invalid {
+            code,
+            field: field.map(|f| f.trim_start_matches("customer.").to_string()),
+            message: message.replace("customer.", ""),
+        },
+        other => other,
+    }
+}
+
+async fn find(ctx: &ApiContext, id: i64) -> Result<customer::Model> {
+    Customers::find_by_id(id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| Error::not_found("customer", id))
+}
+
+async fn get_one(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    ids: PathIds,
+) -> Result<Json<customer::Model>> {
+    Ok(Json(find(&ctx, ids.first()).await?))
+}
+
+async fn list(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    mut params: Params,
+) -> Result<Json<Listing<customer::Model>>> {
+    let page = params.page(50, 500)?;
+    let segment = params.text("segment");
+    params.finish()?;
+    let mut select = Customers::find();
+    if let Some(s) = segment {
+        select = select.filter(Column::Segment.eq(s));
+    }
+    let (items, total) =
+        crate::db::page(&ctx.db, select, Column::Id, page.limit, page.offset).await?;
+    Ok(Json(Listing {
+        items,
+        total,
+        limit: page.limit,
+        offset: page.offset,
+    }))
+}

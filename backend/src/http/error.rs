@@ -1,0 +1,51 @@
+//! How errors look on the wire: `{"error": {"code", "message", "field"?}}`.
+//!
+//! Client mistakes keep their message and field. Server failures are logged with their
+//! details and answered with a generic message, so internals (SQL, paths) never leak.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::Error;
+
+impl Error {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Error::Invalid { code, .. } => (StatusCode::BAD_REQUEST, code),
+            Error::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Error::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
+            Error::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+            Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Error::Index(triage_index::Error::Locked) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let field = match &self {
+            Error::Invalid { field, .. } => field.clone(),
+            Error::Conflict { field, .. } => Some(field.clone()),
+            Error::Unauthorized(_) => Some("Authorization".into()),
+            _ => None,
+        };
+        let message = if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+            "internal error; the details are in the server log".to_string()
+        } else {
+            self.to_string()
+        };
+        let mut body = json!({ "code": code, "message": message });
+        if let Some(f) = field {
+            body["field"] = json!(f);
+        }
+        (status, Json(json!({ "error": body }))).into_response()
+    }
+}

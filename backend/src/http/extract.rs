@@ -1,0 +1,256 @@
+//! Request extractors that fail with our JSON errors instead of axum's plain-text ones.
+//!
+//! * [`JsonBody`]: the body, size-limited, UTF-8 checked, parsed with field-naming errors.
+//! * [`Auth`]: the bearer token's role; every `/api/v1` route takes one.
+//! * [`Params`]: query parameters, parsed one by one so errors name the parameter and
+//!   unknown parameters are rejected rather than ignored.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+use super::ApiContext;
+use crate::db::tokens::{self, Role};
+use crate::intake::{json, validate};
+use crate::{Error, Result};
+
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<ApiContext> for JsonBody<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &ApiContext) -> Result<Self> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::PayloadTooLarge {
+                    limit: state.config.max_body_bytes,
+                }
+            } else {
+                Error::invalid(
+                    "invalid_body",
+                    "body",
+                    format!("cannot read the request body: {e}"),
+                )
+            }
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(Error::invalid(
+                "missing_body",
+                "body",
+                "the request needs a JSON body",
+            ));
+        }
+        Ok(JsonBody(json::parse(&bytes)?))
+    }
+}
+
+/// The caller, identified by an `Authorization: Bearer <token>` header.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    pub role: Role,
+    pub token_name: String,
+}
+
+impl Auth {
+    /// Fails with 403 unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<()> {
+        if roles.contains(&self.role) {
+            return Ok(());
+        }
+        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        Err(Error::Forbidden(format!(
+            "this needs the {} role; the token {:?} has {}",
+            names.join(" or "),
+            self.token_name,
+            self.role.as_str()
+        )))
+    }
+}
+
+impl FromRequestParts<ApiContext> for Auth {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiContext) -> Result<Self> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                Error::Unauthorized(
+                    "missing Authorization header; send `Authorization: Bearer <token>` (create one with `triage token create`)".into(),
+                )
+            })?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .ok_or_else(|| {
+                Error::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+            })?;
+        let (model, role) = tokens::find(&state.db, token)
+            .await?
+            .ok_or_else(|| Error::Unauthorized("unknown or revoked API token".into()))?;
+        Ok(Auth {
+            role,
+            token_name: model.name,
+        })
+    }
+}
+
+/// Query parameters, consumed by name; [`Params::finish`] rejects any left over.
+pub struct Params(HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
+        let query = parts.uri.query().unwrap_or("");
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|e| {
+            Error::invalid(
+                "invalid_query",
+                "query",
+                format!("malformed query string: {e}"),
+            )
+        })?;
+        let mut map = HashMap::new();
+        for (k, v) in pairs {
+            if map.insert(k.clone(), v).is_some() {
+                return Err(Error::invalid(
+                    "invalid_query",
+                    k.clone(),
+                    format!("{k} is given more than once"),
+                ));
+            }
+        }
+        Ok(Params(map))
+    }
+}
+
+impl Params {
+    pub fn text(&mut self, name: &str) -> Option<String> {
+        self.0.remove(name).filter(|v| !v.trim().is_empty())
+    }
+
+    pub fn int(&mut self, name: &str, min: i64, max: i64) -> Result<Option<i64>> {
+        let Some(raw) = self.text(name) else {
+            return Ok(None);
+        };
+        match raw.trim().parse::<i64>() {
+            Ok(v) if (min..=max).contains(&v) => Ok(Some(v)),
+            Ok(v) => Err(Error::invalid(
+                "out_of_range",
+                name,
+                format!("{name} must be between {min} and {max}, got {v}"),
+            )),
+            Err(_) => Err(Error::invalid(
+                "invalid_type",
+                name,
+                format!("{name} must be a whole number, got {raw:?}"),
+            )),
+        }
+    }
+
+    pub fn float(&mut self, name: &str, min: f64, max: f64) -> Result<Option<f64>> {
+        let Some(raw) = self.text(name) else {
+            return Ok(None);
+        };
+        match raw.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= min && v <= max => Ok(Some(v)),
+            Ok(_) => Err(Error::invalid(
+                "out_of_range",
+                name,
+                format!("{name} must be between {min} and {max}, got {raw}"),
+            )),
+            Err(_) => Err(Error::invalid(
+                "invalid_type",
+                name,
+                format!("{name} must be a number, got {raw:?}"),
+            )),
+        }
+    }
+
+    /// A time: RFC 3339, or a date meaning midnight UTC (or the next midnight when
+    /// `end_of_day`, so `to=2026-11-20` includes that whole day).
+    pub fn time(
+        &mut self,
+        name: &str,
+        end_of_day: bool,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let Some(raw) = self.text(name) else {
+            return Ok(None);
+        };
+        let t = validate::timestamp(name, &raw)?;
+        let is_date = raw.trim().len() == 10;
+        Ok(Some(if end_of_day && is_date {
+            t + chrono::Duration::days(1)
+        } else {
+            t
+        }))
+    }
+
+    /// `limit` and `offset` with defaults and bounds.
+    pub fn page(&mut self, default_limit: i64, max_limit: i64) -> Result<Page> {
+        Ok(Page {
+            limit: self.int("limit", 1, max_limit)?.unwrap_or(default_limit) as u64,
+            offset: self.int("offset", 0, 1_000_000)?.unwrap_or(0) as u64,
+        })
+    }
+
+    /// Fails on any parameter not consumed: a typo must not silently widen a query.
+    pub fn finish(self) -> Result<()> {
+        let mut left: Vec<&String> = self.0.keys().collect();
+        left.sort();
+        match left.first() {
+            None => Ok(()),
+            Some(k) => Err(Error::invalid(
+                "unknown_field",
+                k.as_str(),
+                format!("unknown query parameter {k}"),
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: u64,
+    pub offset: u64,
+}
+
+/// Numeric path parameters (`/tickets/{id}`, `/surveys/{id}/responses/{response_id}`), in
+/// route order; a non-numeric one is a 404 naming the parameter, like any unknown id.
+pub struct PathIds(pub Vec<i64>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathIds {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        let raw = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| Error::invalid("invalid_path", "path", e.to_string()))?;
+        let mut ids = Vec::new();
+        for (name, value) in raw.iter() {
+            match value.parse::<i64>() {
+                Ok(v) => ids.push(v),
+                Err(_) => {
+                    return Err(Error::invalid(
+                        "invalid_type",
+                        name,
+                        format!("{name} must be a whole number, got {value:?}"),
+                    ))
+                }
+            }
+        }
+        Ok(PathIds(ids))
+    }
+}
+
+impl PathIds {
+    pub fn first(&self) -> i64 {
+        self.0.first().copied().unwrap_or_default()
+    }
+}

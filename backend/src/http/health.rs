@@ -1,0 +1,34 @@
+//! `GET /healthz`: is the database reachable, and how far behind is the index?
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::ApiContext;
+use crate::db::outbox::{self, TOPIC_INDEX};
+
+pub fn router() -> Router<ApiContext> {
+    Router::new().route("/healthz", get(health))
+}
+
+async fn health(State(ctx): State<ApiContext>) -> (StatusCode, Json<Value>) {
+    match outbox::pending(&ctx.db, TOPIC_INDEX).await {
+        Ok(pending) => (
+            StatusCode::OK,
+            Json(json!({
+                "status": "ok",
+                "database": "ok",
+                "index": { "documents": ctx.index.num_docs(), "pending_jobs": pending },
+            })),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "database": "unreachable" })),
+            )
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! The HTTP face of triage: the JSON API under `/api/v1/`, the OpenAPI document and the
+//! health check. One router module per resource; handlers only translate between HTTP and
+//! the services in `intake`, `db` and the index — no business logic lives here.
+
+mod customers;
+mod error;
+mod extract;
+mod health;
+mod openapi;
+mod ratings;
+mod search;
+mod surveys;
+mod tickets;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
+use triage_index::FeedbackIndex;
+
+use crate::Config;
+
+pub use extract::{Auth, JsonBody, Page, Params, PathIds};
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiContext {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub index: Arc<FeedbackIndex>,
+    /// Wakes the index worker after a write, so new items are searchable at once.
+    pub index_wake: Arc<Notify>,
+}
+
+pub fn router(ctx: ApiContext) -> Router {
+    let api = Router::new()
+        .merge(tickets::router())
+        .merge(ratings::router())
+        .merge(surveys::router())
+        .merge(customers::router())
+        .merge(search::router());
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(health::router())
+        .merge(openapi::router())
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(ctx.config.max_body_bytes))
+        .with_state(ctx)
+}
+
+async fn not_found(uri: axum::http::Uri) -> crate::Error {
+    crate::Error::not_found("route", uri.path())
+}
+
+/// A page of results as every list endpoint returns it.
+#[derive(serde::Serialize)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+impl<T> Listing<T> {
+    /// Builds a listing from source rows, attaching each row's unified item id.
+    pub async fn of<M>(
+        ctx: &ApiContext,
+        kind: &str,
+        (rows, total): (Vec<M>, u64),
+        page: Page,
+        id_of: impl Fn(&M) -> i64,
+        view: impl Fn(M, Option<i64>) -> T,
+    ) -> crate::Result<Self> {
+        let ids: Vec<i64> = rows.iter().map(&id_of).collect();
+        let item_ids = crate::db::items::ids_by_source(&ctx.db, kind, &ids).await?;
+        let items = rows
+            .into_iter()
+            .map(|m| {
+                let item_id = item_ids.get(&id_of(&m)).copied();
+                view(m, item_id)
+            })
+            .collect();
+        Ok(Self {
+            items,
+            total,
+            limit: page.limit,
+            offset: page.offset,
+        })
+    }
+}

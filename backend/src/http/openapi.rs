@@ -1,0 +1,168 @@
+//! `GET /api/openapi.json`: the OpenAPI 3.1 description of the API.
+//!
+//! Written by hand next to the routes it describes; the end-to-end tests check that every
+//! route the server answers appears here, so the two cannot drift apart silently.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::ApiContext;
+use crate::config::DEFAULT_MAX_BODY_BYTES;
+
+pub fn router() -> Router<ApiContext> {
+    Router::new().route("/api/openapi.json", get(|| async { Json(document()) }))
+}
+
+fn r(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn body(schema: &str) -> Value {
+    json!({ "required": true, "content": { "application/json": { "schema": r(schema) } } })
+}
+
+fn ok(status: &str, schema: Value) -> Value {
+    json!({
+        status: { "description": "success", "content": { "application/json": { "schema": schema } } },
+        "400": { "$ref": "#/components/responses/BadRequest" },
+        "401": { "$ref": "#/components/responses/Unauthorized" },
+        "404": { "$ref": "#/components/responses/NotFound" },
+        "409": { "$ref": "#/components/responses/Conflict" },
+        "413": { "$ref": "#/components/responses/TooLarge" }
+    })
+}
+
+fn page_params() -> Value {
+    json!([
+        { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500, "default": 50 } },
+        { "name": "offset", "in": "query", "schema": { "type": "integer", "minimum": 0, "default": 0 } }
+    ])
+}
+
+fn id_param(name: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "schema": { "type": "integer" } })
+}
+
+/// A create/list pair and a get-by-id path for one resource.
+fn resource(paths: &mut serde_json::Map<String, Value>, plural: &str, input: &str, output: &str) {
+    paths.insert(
+        format!("/api/v1/{plural}"),
+        json!({
+            "post": { "summary": format!("Create a {output}"), "requestBody": body(input), "responses": ok("201", r(output)) },
+            "get": { "summary": format!("List {plural}, newest first"), "parameters": page_params(),
+                     "responses": ok("200", json!({ "type": "object", "properties": {
+                        "items": { "type": "array", "items": r(output) }, "total": { "type": "integer" },
+                        "limit": { "type": "integer" }, "offset": { "type": "integer" } } })) }
+        }),
+    );
+    paths.insert(
+        format!("/api/v1/{plural}/{{id}}"),
+        json!({ "get": { "summary": format!("Get one {output}"), "parameters": [id_param("id")], "responses": ok("200", r(output)) } }),
+    );
+}
+
+pub fn document() -> Value {
+    let mut paths = serde_json::Map::new();
+    resource(&mut paths, "tickets", "TicketInput", "Ticket");
+    resource(&mut paths, "ratings", "RatingInput", "Rating");
+    resource(&mut paths, "surveys", "SurveyInput", "Survey");
+    resource(&mut paths, "customers", "Customer", "Customer");
+    paths.insert(
+        "/api/v1/surveys/{id}/responses".into(),
+        json!({
+            "post": { "summary": "Answer a survey", "parameters": [id_param("id")], "requestBody": body("SurveyResponseInput"), "responses": ok("201", r("SurveyResponse")) },
+            "get": { "summary": "List a survey's responses", "parameters": [id_param("id")], "responses": ok("200", json!({ "type": "object" })) }
+        }),
+    );
+    paths.insert(
+        "/api/v1/surveys/{id}/responses/{response_id}".into(),
+        json!({ "get": { "summary": "Get one survey response", "parameters": [id_param("id"), id_param("response_id")], "responses": ok("200", r("SurveyResponse")) } }),
+    );
+    paths.insert("/api/v1/search".into(), json!({ "get": {
+        "summary": "Full-text search over all feedback (all words must match; one-edit typos forgiven)",
+        "parameters": [
+            { "name": "q", "in": "query", "schema": { "type": "string", "maxLength": 500 } },
+            { "name": "kind", "in": "query", "description": "comma-separated: ticket, rating, survey_response", "schema": { "type": "string" } },
+            { "name": "segment", "in": "query", "schema": { "type": "string" } },
+            { "name": "from", "in": "query", "description": "inclusive; RFC 3339 or YYYY-MM-DD", "schema": { "type": "string" } },
+            { "name": "to", "in": "query", "description": "exclusive; a date includes its whole day", "schema": { "type": "string" } },
+            { "name": "min_score", "in": "query", "schema": { "type": "number", "minimum": 0, "maximum": 1 } },
+            { "name": "max_score", "in": "query", "schema": { "type": "number", "minimum": 0, "maximum": 1 } },
+            { "name": "sort", "in": "query", "schema": { "enum": ["relevance", "newest", "oldest"] } },
+            { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 100, "default": 20 } },
+            { "name": "offset", "in": "query", "schema": { "type": "integer", "minimum": 0, "maximum": 10000 } }
+        ],
+        "responses": ok("200", r("SearchResults"))
+    } }));
+    paths.insert("/healthz".into(), json!({ "get": { "summary": "Liveness, database reachability and index backlog", "security": [],
+        "responses": { "200": { "description": "healthy" }, "503": { "description": "database unreachable" } } } }));
+    paths.insert(
+        "/api/openapi.json".into(),
+        json!({ "get": { "summary": "This document", "security": [],
+        "responses": { "200": { "description": "OpenAPI 3.1 document" } } } }),
+    );
+
+    let customer_ref = json!({ "type": "object", "additionalProperties": false, "properties": {
+        "external_id": { "type": "string", "maxLength": 200 }, "email": { "type": "string", "format": "email" },
+        "name": { "type": "string" }, "segment": { "type": "string" }, "account_value": { "type": "number", "minimum": 0 },
+        "notify_opt_in": { "type": "boolean" } } });
+    let meta = json!({
+        "external_id": { "type": "string", "maxLength": 200, "description": "unique per kind; a repeat is answered with 409" },
+        "customer": r("Customer"),
+        "created_at": { "type": "string", "description": "RFC 3339 or YYYY-MM-DD; default now" }
+    });
+    let with_meta = |required: Value, props: Value| {
+        let mut p = props.as_object().cloned().unwrap_or_default();
+        p.extend(meta.as_object().cloned().unwrap_or_default());
+        json!({ "type": "object", "additionalProperties": false, "required": required, "properties": p })
+    };
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "triage API", "version": env!("CARGO_PKG_VERSION"),
+                  "description": format!("Customer feedback intake and search. Every /api/v1 route needs `Authorization: Bearer <token>`; creating surveys needs the pm or admin role. Bodies are limited to {DEFAULT_MAX_BODY_BYTES} bytes. Errors are {{\"error\": {{\"code\", \"message\", \"field\"}}}}.") },
+        "security": [{ "bearer": [] }],
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "responses": {
+                "BadRequest": { "description": "invalid input; `field` names it", "content": { "application/json": { "schema": r("Error") } } },
+                "Unauthorized": { "description": "missing or unknown token", "content": { "application/json": { "schema": r("Error") } } },
+                "NotFound": { "description": "no such resource", "content": { "application/json": { "schema": r("Error") } } },
+                "Conflict": { "description": "external_id already stored", "content": { "application/json": { "schema": r("Error") } } },
+                "TooLarge": { "description": "body over the size limit", "content": { "application/json": { "schema": r("Error") } } }
+            },
+            "schemas": {
+                "Error": { "type": "object", "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
+                    "code": { "type": "string" }, "message": { "type": "string" }, "field": { "type": "string" } } } } },
+                "Customer": customer_ref,
+                "TicketInput": with_meta(json!(["subject", "body"]), json!({
+                    "subject": { "type": "string", "maxLength": 300 }, "body": { "type": "string", "maxLength": 20000 },
+                    "priority": { "enum": ["low", "normal", "high", "urgent"] }, "status": { "enum": ["open", "pending", "solved", "closed"] },
+                    "tags": { "type": "array", "maxItems": 20, "items": { "type": "string", "maxLength": 50 } } })),
+                "Ticket": { "type": "object", "properties": { "id": { "type": "integer" }, "item_id": { "type": "integer" } } },
+                "RatingInput": with_meta(json!(["score"]), json!({
+                    "score": { "type": "integer", "minimum": 1, "maximum": 5 }, "comment": { "type": "string", "maxLength": 20000 },
+                    "subject": { "type": "string", "maxLength": 300, "description": "what was rated" } })),
+                "Rating": { "type": "object", "properties": { "id": { "type": "integer" }, "item_id": { "type": "integer" } } },
+                "SurveyInput": { "type": "object", "additionalProperties": false, "required": ["title", "questions"], "properties": {
+                    "title": { "type": "string" }, "questions": { "type": "array", "minItems": 1, "maxItems": 50, "items": {
+                        "type": "object", "required": ["kind", "prompt"], "properties": { "kind": { "enum": ["nps", "csat", "text"] }, "prompt": { "type": "string" } } } } } },
+                "Survey": { "type": "object", "properties": { "id": { "type": "integer" }, "title": { "type": "string" },
+                    "questions": { "type": "array", "items": { "type": "object", "properties": { "id": { "type": "integer" }, "kind": { "type": "string" }, "prompt": { "type": "string" } } } } } },
+                "SurveyResponseInput": with_meta(json!(["answers"]), json!({
+                    "answers": { "type": "object", "description": "question id → 0..10 (nps), 1..5 (csat) or text",
+                                 "additionalProperties": { "oneOf": [{ "type": "integer" }, { "type": "string" }] } } })),
+                "SurveyResponse": { "type": "object", "properties": { "id": { "type": "integer" }, "item_id": { "type": "integer" }, "answers": { "type": "array" } } },
+                "SearchResults": { "type": "object", "properties": {
+                    "total": { "type": "integer" },
+                    "hits": { "type": "array", "items": { "type": "object", "properties": {
+                        "id": { "type": "integer", "description": "feedback item id" }, "kind": { "type": "string" },
+                        "source_id": { "type": "integer", "description": "id of the ticket, rating or survey response" },
+                        "snippet": { "type": "string", "description": "HTML-escaped, matches in <b>" },
+                        "score": { "type": "number", "description": "relevance" }, "item_score": { "type": "number", "description": "the item's own score on a 0..1 scale" } } } },
+                    "corrections": { "type": "array", "description": "typo corrections applied" } } }
+            }
+        }
+    })
+}

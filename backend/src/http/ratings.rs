@@ -1,0 +1,86 @@
+//! `/api/v1/ratings`: create, get and list star ratings.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use sea_orm::EntityTrait;
+use serde::Serialize;
+
+use super::{ApiContext, Auth, JsonBody, Listing, Params, PathIds};
+use crate::db::entity::rating::{self, Column, Entity as Ratings};
+use crate::db::items;
+use crate::db::tokens::Role;
+use crate::intake::input::RatingInput;
+use crate::intake::store::{self, Source};
+use crate::intake::validate;
+use crate::{Error, Result};
+
+pub fn router() -> Router<ApiContext> {
+    Router::new()
+        .route("/ratings", get(list).post(create))
+        .route("/ratings/{id}", get(get_one))
+}
+
+#[derive(Serialize)]
+struct RatingView {
+    #[serde(flatten)]
+    rating: rating::Model,
+    item_id: Option<i64>,
+}
+
+fn view(rating: rating::Model, item_id: Option<i64>) -> RatingView {
+    RatingView { rating, item_id }
+}
+
+async fn create(
+    State(ctx): State<ApiContext>,
+    auth: Auth,
+    JsonBody(input): JsonBody<RatingInput>,
+) -> Result<(StatusCode, Json<RatingView>)> {
+    auth.require(&Role::ALL)?;
+    let (id, item_id) = store::store_one(&ctx.db, &validate::rating(input)?, Source::Api).await?;
+    ctx.index_wake.notify_one();
+    Ok((
+        StatusCode::CREATED,
+        Json(view(find(&ctx, id).await?, Some(item_id))),
+    ))
+}
+
+async fn find(ctx: &ApiContext, id: i64) -> Result<rating::Model> {
+    Ratings::find_by_id(id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| Error::not_found("rating", id))
+}
+
+async fn get_one(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    ids: PathIds,
+) -> Result<Json<RatingView>> {
+    let id = ids.first();
+    let r = find(&ctx, id).await?;
+    let item = items::by_source(&ctx.db, "rating", id).await?;
+    Ok(Json(view(r, item.map(|i| i.id))))
+}
+
+async fn list(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    mut params: Params,
+) -> Result<Json<Listing<RatingView>>> {
+    let page = params.page(50, 500)?;
+    params.finish()?;
+    let rows = crate::db::page(
+        &ctx.db,
+        Ratings::find(),
+        Column::Id,
+        page.limit,
+        page.offset,
+    )
+    .await?;
+    Ok(Json(
+        Listing::of(&ctx, "rating", rows, page, |r| r.id, view).await?,
+    ))
+}

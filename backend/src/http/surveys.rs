@@ -1,0 +1,178 @@
+//! `/api/v1/surveys`: create and read surveys, and collect their responses.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Serialize;
+
+use super::{ApiContext, Auth, JsonBody, Listing, Params, PathIds};
+use crate::db::entity::{survey, survey_answer, survey_response};
+use crate::db::tokens::Role;
+use crate::intake::input::{SurveyInput, SurveyResponseInput};
+use crate::intake::store::{self, Source};
+use crate::intake::surveys::{self, ResponseValidator, SurveyWithQuestions};
+use crate::intake::validate;
+use crate::{Error, Result};
+
+pub fn router() -> Router<ApiContext> {
+    Router::new()
+        .route("/surveys", get(list).post(create))
+        .route("/surveys/{id}", get(get_one))
+        .route("/surveys/{id}/responses", get(list_responses).post(respond))
+        .route("/surveys/{id}/responses/{response_id}", get(get_response))
+}
+
+async fn create(
+    State(ctx): State<ApiContext>,
+    auth: Auth,
+    JsonBody(input): JsonBody<SurveyInput>,
+) -> Result<(StatusCode, Json<SurveyWithQuestions>)> {
+    auth.require(&[Role::Pm, Role::Admin])?;
+    let created = surveys::create(&ctx.db, validate::survey(input)?).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+async fn get_one(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    ids: PathIds,
+) -> Result<Json<SurveyWithQuestions>> {
+    Ok(Json(surveys::get(&ctx.db, ids.first()).await?))
+}
+
+async fn list(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    mut params: Params,
+) -> Result<Json<Listing<survey::Model>>> {
+    let page = params.page(50, 500)?;
+    params.finish()?;
+    let (items, total) = crate::db::page(
+        &ctx.db,
+        survey::Entity::find(),
+        survey::Column::Id,
+        page.limit,
+        page.offset,
+    )
+    .await?;
+    Ok(Json(Listing {
+        items,
+        total,
+        limit: page.limit,
+        offset: page.offset,
+    }))
+}
+
+#[derive(Serialize)]
+struct ResponseView {
+    #[serde(flatten)]
+    response: survey_response::Model,
+    item_id: Option<i64>,
+    answers: Vec<survey_answer::Model>,
+}
+
+async fn respond(
+    State(ctx): State<ApiContext>,
+    auth: Auth,
+    ids: PathIds,
+    JsonBody(input): JsonBody<SurveyResponseInput>,
+) -> Result<(StatusCode, Json<ResponseView>)> {
+    auth.require(&Role::ALL)?;
+    let survey_id = ids.first();
+    if input.survey_id.is_some_and(|s| s != survey_id) {
+        return Err(Error::invalid(
+            "invalid_value",
+            "survey_id",
+            "survey_id differs from the survey in the URL",
+        ));
+    }
+    // An unknown survey in the URL is a missing resource, not a bad field.
+    surveys::get(&ctx.db, survey_id).await?;
+    let new = ResponseValidator::default()
+        .validate(&ctx.db, survey_id, "survey_id", input)
+        .await?;
+    let (id, item_id) = store::store_one(&ctx.db, &new, Source::Api).await?;
+    ctx.index_wake.notify_one();
+    let mut view = find_response(&ctx, survey_id, id).await?;
+    view.item_id = Some(item_id);
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+async fn find_response(ctx: &ApiContext, survey_id: i64, id: i64) -> Result<ResponseView> {
+    let response = survey_response::Entity::find_by_id(id)
+        .filter(survey_response::Column::SurveyId.eq(survey_id))
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| Error::not_found("survey response", id))?;
+    let answers = survey_answer::Entity::find()
+        .filter(survey_answer::Column::ResponseId.eq(id))
+        .all(&ctx.db)
+        .await?;
+    let item_id = crate::db::items::by_source(&ctx.db, "survey_response", id)
+        .await?
+        .map(|i| i.id);
+    Ok(ResponseView {
+        response,
+        item_id,
+        answers,
+    })
+}
+
+async fn get_response(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    ids: PathIds,
+) -> Result<Json<ResponseView>> {
+    let (survey_id, id) = (ids.first(), ids.0.get(1).copied().unwrap_or_default());
+    Ok(Json(find_response(&ctx, survey_id, id).await?))
+}
+
+async fn list_responses(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    ids: PathIds,
+    mut params: Params,
+) -> Result<Json<Listing<ResponseView>>> {
+    let page = params.page(50, 500)?;
+    params.finish()?;
+    let survey_id = ids.first();
+    surveys::get(&ctx.db, survey_id).await?;
+    let select =
+        survey_response::Entity::find().filter(survey_response::Column::SurveyId.eq(survey_id));
+    let rows = crate::db::page(
+        &ctx.db,
+        select,
+        survey_response::Column::Id,
+        page.limit,
+        page.offset,
+    )
+    .await?;
+    let ids: Vec<i64> = rows.0.iter().map(|r| r.id).collect();
+    let answers = survey_answer::Entity::find()
+        .filter(survey_answer::Column::ResponseId.is_in(ids))
+        .all(&ctx.db)
+        .await?;
+    let listing = Listing::of(
+        &ctx,
+        "survey_response",
+        rows,
+        page,
+        |r| r.id,
+        |response, item_id| {
+            let mine = answers
+                .iter()
+                .filter(|a| a.response_id == response.id)
+                .cloned()
+                .collect();
+            ResponseView {
+                response,
+                item_id,
+                answers: mine,
+            }
+        },
+    )
+    .await?;
+    Ok(Json(listing))
+}

@@ -1,0 +1,102 @@
+//! `/api/v1/tickets`: create, get and list support tickets.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Serialize;
+
+use super::{ApiContext, Auth, JsonBody, Listing, Params, PathIds};
+use crate::db::entity::ticket::{self, Column, Entity as Tickets};
+use crate::db::items;
+use crate::db::tokens::Role;
+use crate::intake::input::TicketInput;
+use crate::intake::store::{self, Source};
+use crate::intake::validate;
+use crate::{Error, Result};
+
+pub fn router() -> Router<ApiContext> {
+    Router::new()
+        .route("/tickets", get(list).post(create))
+        .route("/tickets/{id}", get(get_one))
+}
+
+#[derive(Serialize)]
+struct TicketView {
+    id: i64,
+    item_id: Option<i64>,
+    subject: String,
+    body: String,
+    priority: String,
+    status: String,
+    tags: Vec<String>,
+    customer_id: Option<i64>,
+    external_id: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl TicketView {
+    fn new(t: ticket::Model, item_id: Option<i64>) -> Self {
+        Self {
+            id: t.id,
+            item_id,
+            tags: serde_json::from_str(&t.tags).unwrap_or_default(),
+            subject: t.subject,
+            body: t.body,
+            priority: t.priority,
+            status: t.status,
+            customer_id: t.customer_id,
+            external_id: t.external_id,
+            created_at: t.created_at,
+        }
+    }
+}
+
+async fn create(
+    State(ctx): State<ApiContext>,
+    auth: Auth,
+    JsonBody(input): JsonBody<TicketInput>,
+) -> Result<(StatusCode, Json<TicketView>)> {
+    auth.require(&Role::ALL)?;
+    let (id, item_id) = store::store_one(&ctx.db, &validate::ticket(input)?, Source::Api).await?;
+    ctx.index_wake.notify_one();
+    let t = find(&ctx, id).await?;
+    Ok((StatusCode::CREATED, Json(TicketView::new(t, Some(item_id)))))
+}
+
+async fn find(ctx: &ApiContext, id: i64) -> Result<ticket::Model> {
+    Tickets::find_by_id(id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| Error::not_found("ticket", id))
+}
+
+async fn get_one(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    ids: PathIds,
+) -> Result<Json<TicketView>> {
+    let id = ids.first();
+    let t = find(&ctx, id).await?;
+    let item = items::by_source(&ctx.db, "ticket", id).await?;
+    Ok(Json(TicketView::new(t, item.map(|i| i.id))))
+}
+
+async fn list(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    mut params: Params,
+) -> Result<Json<Listing<TicketView>>> {
+    let page = params.page(50, 500)?;
+    let status = params.text("status");
+    params.finish()?;
+    let mut select = Tickets::find();
+    if let Some(s) = status {
+        select = select.filter(Column::Status.eq(s));
+    }
+    let rows = crate::db::page(&ctx.db, select, Column::Id, page.limit, page.offset).await?;
+    Ok(Json(
+        Listing::of(&ctx, "ticket", rows, page, |t| t.id, TicketView::new).await?,
+    ))
+}

@@ -1,0 +1,21 @@
+//! Intake: turning requests and import rows into stored feedback.
+//!
+//! The flow is the same for the JSON API and for bulk import, so both enforce the same
+//! rules and produce the same rows:
+//!
+//! 1. [`input`]: the accepted shapes (serde, unknown fields rejected);
+//!    [`json`] parses them with errors that name the offending field.
+//! 2. [`validate`]: ranges, lengths and formats, producing validated values.
+//! 3. [`store`]: one transaction per batch writes the source rows, their unified
+//!    `feedback_items` rows and one outbox job per item — so an acknowledged item is never
+//!    missing from the index for longer than the worker takes to catch up.
+//!
+//! [`import`] streams CSV/JSONL files through the same steps in batches.
+
+pub mod import;
+pub mod input;
+pub mod json;
+pub mod score;
+pub mod store;
+pub mod surveys;
+pub mod validate;

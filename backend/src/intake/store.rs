@@ -1,0 +1,383 @@
+//! Writing validated feedback: source rows, unified items and outbox jobs in one transaction.
+//!
+//! Every kind goes through [`store`]; a kind only says how to write its own rows
+//! ([`Intake::insert_rows`]) and what its unified item looks like ([`Intake::content`]).
+//! Source rows are inserted with `ON CONFLICT DO NOTHING`, so an external id that is
+//! already stored is reported as a duplicate instead of failing the batch — that is
+//! what makes imports idempotent and concurrent API retries safe.
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, Statement, TransactionTrait, TryInsertResult,
+};
+
+use super::score;
+use super::validate::{ItemMeta, NewRating, NewResponse, NewTicket};
+use crate::db::entity::{feedback_item, rating, survey_answer, survey_response, ticket};
+use crate::db::{self, customers, items, outbox};
+use crate::{Error, Result};
+
+/// Where an item came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Api,
+    Import,
+    Web,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Api => "api",
+            Source::Import => "import",
+            Source::Web => "web",
+        }
+    }
+}
+
+/// What happened to one input of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored: the source row's id and the unified feedback item's id.
+    Created { id: i64, item_id: i64 },
+    /// An item of this kind with the same external id was already stored; nothing changed.
+    Duplicate { external_id: String },
+}
+
+/// The unified view of one item: what search, embeddings and themes read.
+pub struct ItemContent {
+    pub subject: Option<String>,
+    pub text: String,
+    pub score: Option<f64>,
+}
+
+/// One kind of feedback (ticket, rating, survey response).
+pub trait Intake: Sized + Sync {
+    const KIND: &'static str;
+    /// The kind's own table, whose `external_id` column is unique.
+    const TABLE: &'static str;
+    fn meta(&self) -> &ItemMeta;
+    fn content(&self) -> ItemContent;
+    /// Writes the source rows, each with its resolved customer id. Returns, per input, the
+    /// new row's id, or `None` when the external id was already taken.
+    fn insert_rows<C: ConnectionTrait>(
+        db: &C,
+        rows: &[(&Self, Option<i64>)],
+    ) -> impl std::future::Future<Output = Result<Vec<Option<i64>>>> + Send;
+}
+
+/// Stores a batch atomically: either every new item, its unified row and its outbox job are
+/// committed, or nothing is.
+pub async fn store<T: Intake>(
+    db: &DatabaseConnection,
+    batch: &[T],
+    source: Source,
+) -> Result<Vec<Outcome>> {
+    let txn = db.begin().await?;
+    let refs: Vec<_> = batch.iter().map(|i| i.meta().customer.as_ref()).collect();
+    let resolved = customers::resolve(&txn, &refs).await?;
+    let rows: Vec<(&T, Option<i64>)> = batch.iter().zip(resolved.ids).collect();
+    let source_ids = T::insert_rows(&txn, &rows).await?;
+
+    let mut new_items = Vec::new();
+    for ((input, customer_id), source_id) in rows.iter().zip(&source_ids) {
+        let Some(source_id) = source_id else { continue };
+        let c = input.content();
+        new_items.push(feedback_item::ActiveModel {
+            kind: Set(T::KIND.to_string()),
+            source_id: Set(*source_id),
+            source: Set(source.as_str().to_string()),
+            customer_id: Set(*customer_id),
+            subject: Set(c.subject),
+            text: Set(c.text),
+            score: Set(c.score),
+            created_at: Set(input.meta().created_at),
+            ..Default::default()
+        });
+    }
+    let item_by_source: HashMap<i64, i64> = items::insert_many(&txn, new_items)
+        .await?
+        .into_iter()
+        .map(|m| (m.source_id, m.id))
+        .collect();
+    let mut to_index: Vec<i64> = item_by_source.values().copied().collect();
+    to_index.extend(items::ids_of_customers(&txn, &resolved.segment_changed).await?);
+    outbox::enqueue(&txn, outbox::TOPIC_INDEX, &to_index).await?;
+    txn.commit().await?;
+
+    Ok(batch
+        .iter()
+        .zip(source_ids)
+        .map(
+            |(input, id)| match id.and_then(|id| Some((id, *item_by_source.get(&id)?))) {
+                Some((id, item_id)) => Outcome::Created { id, item_id },
+                None => Outcome::Duplicate {
+                    external_id: input.meta().external_id.clone().unwrap_or_default(),
+                },
+            },
+        )
+        .collect())
+}
+
+/// Stores one item (an API request). Fails with 409 `conflict` on `external_id` when an
+/// item of this kind with the same external id exists, naming its id.
+pub async fn store_one<T: Intake>(
+    db: &DatabaseConnection,
+    item: &T,
+    source: Source,
+) -> Result<(i64, i64)> {
+    match store(db, std::slice::from_ref(item), source).await?.pop() {
+        Some(Outcome::Created { id, item_id }) => Ok((id, item_id)),
+        _ => {
+            let ext = item.meta().external_id.clone().unwrap_or_default();
+            let sql = format!("SELECT id FROM {} WHERE external_id = $1", T::TABLE);
+            let row = db
+                .query_one(Statement::from_sql_and_values(
+                    db.get_database_backend(),
+                    sql,
+                    [ext.clone().into()],
+                ))
+                .await?;
+            let existing: Option<i64> = row.map(|r| r.try_get("", "id")).transpose()?;
+            Err(Error::Conflict {
+                field: "external_id".into(),
+                message: format!(
+                    "a {} with external_id {ext:?} already exists (id {})",
+                    T::KIND.replace('_', " "),
+                    existing.map_or_else(|| "unknown".to_string(), |id| id.to_string())
+                ),
+            })
+        }
+    }
+}
+
+/// Inserts `models` (each with its external id), skipping external ids already stored.
+/// Returns the new id per input, `None` for skipped ones. Rows that all carry distinct
+/// external ids go in as multi-row statements, matched back by external id; otherwise
+/// one statement per row.
+pub(crate) async fn insert_skipping_duplicates<A, C>(
+    db: &C,
+    models: Vec<A>,
+    external_ids: &[Option<String>],
+    key_of: impl Fn(&<A::Entity as EntityTrait>::Model) -> (Option<String>, i64),
+    params_per_row: usize,
+) -> Result<Vec<Option<i64>>>
+where
+    A: ActiveModelTrait + Send + Clone,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+    C: ConnectionTrait,
+{
+    let mut distinct: Vec<&String> = external_ids.iter().flatten().collect();
+    distinct.sort();
+    distinct.dedup();
+    let do_nothing = || OnConflict::new().do_nothing().to_owned();
+    if distinct.len() != models.len() {
+        let mut out = Vec::with_capacity(models.len());
+        for m in models {
+            let r = A::Entity::insert(m)
+                .on_conflict(do_nothing())
+                .do_nothing()
+                .exec_with_returning(db)
+                .await?;
+            out.push(match r {
+                TryInsertResult::Inserted(m) => Some(key_of(&m).1),
+                _ => None,
+            });
+        }
+        return Ok(out);
+    }
+    let mut by_key: HashMap<String, i64> = HashMap::with_capacity(models.len());
+    for chunk in db::chunks_for(&models, params_per_row) {
+        let r = A::Entity::insert_many(chunk.to_vec())
+            .on_conflict(do_nothing())
+            .do_nothing()
+            .exec_with_returning_many(db)
+            .await?;
+        if let TryInsertResult::Inserted(rows) = r {
+            for m in rows {
+                if let (Some(k), id) = key_of(&m) {
+                    by_key.insert(k, id);
+                }
+            }
+        }
+    }
+    Ok(external_ids
+        .iter()
+        .map(|k| k.as_ref().and_then(|k| by_key.get(k).copied()))
+        .collect())
+}
+
+impl Intake for NewTicket {
+    const KIND: &'static str = "ticket";
+    const TABLE: &'static str = "tickets";
+
+    fn meta(&self) -> &ItemMeta {
+        &self.meta
+    }
+
+    fn content(&self) -> ItemContent {
+        ItemContent {
+            subject: Some(self.subject.clone()),
+            text: self.body.clone(),
+            score: None,
+        }
+    }
+
+    async fn insert_rows<C: ConnectionTrait>(
+        db: &C,
+        rows: &[(&Self, Option<i64>)],
+    ) -> Result<Vec<Option<i64>>> {
+        let models = rows
+            .iter()
+            .map(|(t, customer_id)| ticket::ActiveModel {
+                subject: Set(t.subject.clone()),
+                body: Set(t.body.clone()),
+                priority: Set(t.priority.clone()),
+                status: Set(t.status.clone()),
+                tags: Set(serde_json::to_string(&t.tags).unwrap_or_else(|_| "[]".into())),
+                customer_id: Set(*customer_id),
+                external_id: Set(t.meta.external_id.clone()),
+                created_at: Set(t.meta.created_at),
+                ..Default::default()
+            })
+            .collect();
+        let keys: Vec<_> = rows
+            .iter()
+            .map(|(t, _)| t.meta.external_id.clone())
+            .collect();
+        insert_skipping_duplicates(
+            db,
+            models,
+            &keys,
+            |m: &ticket::Model| (m.external_id.clone(), m.id),
+            8,
+        )
+        .await
+    }
+}
+
+impl Intake for NewRating {
+    const KIND: &'static str = "rating";
+    const TABLE: &'static str = "ratings";
+
+    fn meta(&self) -> &ItemMeta {
+        &self.meta
+    }
+
+    fn content(&self) -> ItemContent {
+        ItemContent {
+            subject: self.subject.clone(),
+            text: self.comment.clone().unwrap_or_default(),
+            score: Some(score::one_to_five(self.score)),
+        }
+    }
+
+    async fn insert_rows<C: ConnectionTrait>(
+        db: &C,
+        rows: &[(&Self, Option<i64>)],
+    ) -> Result<Vec<Option<i64>>> {
+        let models = rows
+            .iter()
+            .map(|(r, customer_id)| rating::ActiveModel {
+                score: Set(r.score),
+                subject: Set(r.subject.clone()),
+                comment: Set(r.comment.clone()),
+                customer_id: Set(*customer_id),
+                external_id: Set(r.meta.external_id.clone()),
+                created_at: Set(r.meta.created_at),
+                ..Default::default()
+            })
+            .collect();
+        let keys: Vec<_> = rows
+            .iter()
+            .map(|(r, _)| r.meta.external_id.clone())
+            .collect();
+        insert_skipping_duplicates(
+            db,
+            models,
+            &keys,
+            |m: &rating::Model| (m.external_id.clone(), m.id),
+            6,
+        )
+        .await
+    }
+}
+
+impl Intake for NewResponse {
+    const KIND: &'static str = "survey_response";
+    const TABLE: &'static str = "survey_responses";
+
+    fn meta(&self) -> &ItemMeta {
+        &self.meta
+    }
+
+    fn content(&self) -> ItemContent {
+        let text: Vec<&str> = self
+            .answers
+            .iter()
+            .filter_map(|a| a.text.as_deref())
+            .collect();
+        let numeric = |kind: &str| {
+            self.answers
+                .iter()
+                .find(|a| a.kind == kind)
+                .and_then(|a| a.number)
+        };
+        let score = numeric("nps")
+            .map(score::nps)
+            .or_else(|| numeric("csat").map(score::one_to_five));
+        ItemContent {
+            subject: Some(self.survey_title.clone()),
+            text: text.join("\n"),
+            score,
+        }
+    }
+
+    async fn insert_rows<C: ConnectionTrait>(
+        db: &C,
+        rows: &[(&Self, Option<i64>)],
+    ) -> Result<Vec<Option<i64>>> {
+        let models = rows
+            .iter()
+            .map(|(r, customer_id)| survey_response::ActiveModel {
+                survey_id: Set(r.survey_id),
+                customer_id: Set(*customer_id),
+                external_id: Set(r.meta.external_id.clone()),
+                created_at: Set(r.meta.created_at),
+                ..Default::default()
+            })
+            .collect();
+        let keys: Vec<_> = rows
+            .iter()
+            .map(|(r, _)| r.meta.external_id.clone())
+            .collect();
+        let ids = insert_skipping_duplicates(
+            db,
+            models,
+            &keys,
+            |m: &survey_response::Model| (m.external_id.clone(), m.id),
+            4,
+        )
+        .await?;
+        let mut answers = Vec::new();
+        for ((r, _), id) in rows.iter().zip(&ids) {
+            let Some(response_id) = id else { continue };
+            answers.extend(r.answers.iter().map(|a| survey_answer::ActiveModel {
+                response_id: Set(*response_id),
+                question_id: Set(a.question_id),
+                number_value: Set(a.number),
+                text_value: Set(a.text.clone()),
+                ..Default::default()
+            }));
+        }
+        for chunk in db::chunks_for(&answers, 4) {
+            survey_answer::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(db)
+                .await?;
+        }
+        Ok(ids)
+    }
+}

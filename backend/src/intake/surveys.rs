@@ -1,0 +1,104 @@
+//! Surveys: creating them, and looking them up to validate responses.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use serde::Serialize;
+
+use super::input::SurveyResponseInput;
+use super::validate::{self, NewResponse, NewSurvey};
+use crate::db::entity::{survey, survey_question};
+use crate::{Error, Result};
+
+/// A survey with its questions in order: what the API returns.
+#[derive(Debug, Clone, Serialize)]
+pub struct SurveyWithQuestions {
+    #[serde(flatten)]
+    pub survey: survey::Model,
+    pub questions: Vec<survey_question::Model>,
+}
+
+pub async fn create(db: &DatabaseConnection, new: NewSurvey) -> Result<SurveyWithQuestions> {
+    let txn = db.begin().await?;
+    let survey = survey::ActiveModel {
+        title: Set(new.title),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let mut questions = Vec::with_capacity(new.questions.len());
+    for (position, (kind, prompt)) in new.questions.into_iter().enumerate() {
+        let q = survey_question::ActiveModel {
+            survey_id: Set(survey.id),
+            position: Set(position as i32),
+            kind: Set(kind),
+            prompt: Set(prompt),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        questions.push(q);
+    }
+    txn.commit().await?;
+    Ok(SurveyWithQuestions { survey, questions })
+}
+
+pub async fn get<C: ConnectionTrait>(db: &C, id: i64) -> Result<SurveyWithQuestions> {
+    let survey = survey::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::not_found("survey", id))?;
+    let questions = survey_question::Entity::find()
+        .filter(survey_question::Column::SurveyId.eq(id))
+        .order_by_asc(survey_question::Column::Position)
+        .all(db)
+        .await?;
+    Ok(SurveyWithQuestions { survey, questions })
+}
+
+/// Validates responses against their surveys, loading each survey once.
+#[derive(Default)]
+pub struct ResponseValidator {
+    surveys: HashMap<i64, Option<SurveyWithQuestions>>,
+}
+
+impl ResponseValidator {
+    /// `field` names where the survey id came from, for the error when it is unknown.
+    pub async fn validate<C: ConnectionTrait>(
+        &mut self,
+        db: &C,
+        survey_id: i64,
+        field: &str,
+        input: SurveyResponseInput,
+    ) -> Result<NewResponse> {
+        if !self.surveys.contains_key(&survey_id) {
+            let found = match get(db, survey_id).await {
+                Ok(s) => Some(s),
+                Err(Error::NotFound { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            self.surveys.insert(survey_id, found);
+        }
+        match &self.surveys[&survey_id] {
+            Some(s) => validate::response(input, &s.survey, &s.questions),
+            None => Err(Error::invalid(
+                "unknown_survey",
+                field,
+                format!("there is no survey {survey_id}"),
+            )),
+        }
+    }
+
+    /// The questions of a survey already loaded by [`Self::validate`].
+    pub fn questions(&self, survey_id: i64) -> &[survey_question::Model] {
+        self.surveys
+            .get(&survey_id)
+            .and_then(|s| s.as_ref())
+            .map_or(&[], |s| &s.questions)
+    }
+}

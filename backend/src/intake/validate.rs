@@ -1,0 +1,371 @@
+//! Checks beyond types: required text is non-blank, lengths, ranges, formats.
+//! Each check names the field it failed on, as a dotted path (`customer.email`).
+//!
+//! Limits are documented in docs/api.md; keep the two in step.
+
+use chrono::{DateTime, Utc};
+
+use super::input::{
+    AnswerInput, CustomerInput, RatingInput, SurveyInput, SurveyResponseInput, TicketInput,
+};
+use crate::db::entity::{survey, survey_question};
+use crate::{Error, Result};
+
+pub const MAX_SUBJECT_CHARS: usize = 300;
+pub const MAX_TEXT_CHARS: usize = 20_000;
+pub const MAX_ID_CHARS: usize = 200;
+pub const MAX_TAGS: usize = 20;
+pub const MAX_TAG_CHARS: usize = 50;
+pub const MAX_QUESTIONS: usize = 50;
+pub const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
+pub const STATUSES: [&str; 4] = ["open", "pending", "solved", "closed"];
+pub const QUESTION_KINDS: [&str; 3] = ["nps", "csat", "text"];
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomerRef {
+    pub external_id: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub segment: Option<String>,
+    pub account_value: Option<f64>,
+    pub notify_opt_in: Option<bool>,
+}
+
+/// What every feedback item carries besides its content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemMeta {
+    pub external_id: Option<String>,
+    pub customer: Option<CustomerRef>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTicket {
+    pub meta: ItemMeta,
+    pub subject: String,
+    pub body: String,
+    pub priority: String,
+    pub status: String,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRating {
+    pub meta: ItemMeta,
+    pub score: i32,
+    pub subject: Option<String>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSurvey {
+    pub title: String,
+    /// (kind, prompt) in order.
+    pub questions: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAnswer {
+    pub question_id: i64,
+    pub kind: String,
+    pub number: Option<i32>,
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewResponse {
+    pub meta: ItemMeta,
+    pub survey_id: i64,
+    /// The survey's title, the subject of the unified feedback item.
+    pub survey_title: String,
+    pub answers: Vec<NewAnswer>,
+}
+
+pub fn ticket(input: TicketInput) -> Result<NewTicket> {
+    let tags = input.tags.unwrap_or_default();
+    if tags.len() > MAX_TAGS {
+        return Err(Error::invalid(
+            "too_many",
+            "tags",
+            format!("at most {MAX_TAGS} tags are allowed"),
+        ));
+    }
+    let mut clean_tags = Vec::with_capacity(tags.len());
+    for (i, tag) in tags.iter().enumerate() {
+        let tag = required(&format!("tags[{i}]"), tag, MAX_TAG_CHARS)?;
+        if !clean_tags.contains(&tag) {
+            clean_tags.push(tag);
+        }
+    }
+    Ok(NewTicket {
+        subject: required("subject", &input.subject, MAX_SUBJECT_CHARS)?,
+        body: required("body", &input.body, MAX_TEXT_CHARS)?,
+        priority: one_of("priority", input.priority.as_deref(), &PRIORITIES, "normal")?,
+        status: one_of("status", input.status.as_deref(), &STATUSES, "open")?,
+        tags: clean_tags,
+        meta: meta(input.external_id, input.customer, input.created_at)?,
+    })
+}
+
+pub fn rating(input: RatingInput) -> Result<NewRating> {
+    if !(1..=5).contains(&input.score) {
+        return Err(Error::invalid(
+            "out_of_range",
+            "score",
+            format!("score must be between 1 and 5, got {}", input.score),
+        ));
+    }
+    Ok(NewRating {
+        score: input.score as i32,
+        subject: optional("subject", input.subject, MAX_SUBJECT_CHARS)?,
+        comment: optional("comment", input.comment, MAX_TEXT_CHARS)?,
+        meta: meta(input.external_id, input.customer, input.created_at)?,
+    })
+}
+
+pub fn survey(input: SurveyInput) -> Result<NewSurvey> {
+    let title = required("title", &input.title, MAX_SUBJECT_CHARS)?;
+    if input.questions.is_empty() || input.questions.len() > MAX_QUESTIONS {
+        return Err(Error::invalid(
+            "out_of_range",
+            "questions",
+            format!("a survey needs 1 to {MAX_QUESTIONS} questions"),
+        ));
+    }
+    let mut questions = Vec::with_capacity(input.questions.len());
+    for (i, q) in input.questions.iter().enumerate() {
+        let kind = one_of(
+            &format!("questions[{i}].kind"),
+            Some(&q.kind),
+            &QUESTION_KINDS,
+            "",
+        )?;
+        let prompt = required(&format!("questions[{i}].prompt"), &q.prompt, 1000)?;
+        questions.push((kind, prompt));
+    }
+    Ok(NewSurvey { title, questions })
+}
+
+/// Validates answers against the survey's own questions.
+pub fn response(
+    input: SurveyResponseInput,
+    survey: &survey::Model,
+    questions: &[survey_question::Model],
+) -> Result<NewResponse> {
+    let survey_id = survey.id;
+    if input.answers.is_empty() {
+        return Err(Error::invalid(
+            "missing_field",
+            "answers",
+            "answers must hold at least one answer",
+        ));
+    }
+    let mut answers = Vec::with_capacity(input.answers.len());
+    for (key, value) in input.answers {
+        let field = format!("answers.{key}");
+        let question = key
+            .parse::<i64>()
+            .ok()
+            .and_then(|id| questions.iter().find(|q| q.id == id))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "unknown_question",
+                    &field,
+                    format!("survey {survey_id} has no question {key:?}"),
+                )
+            })?;
+        answers.push(answer(&field, question, value)?);
+    }
+    Ok(NewResponse {
+        survey_id,
+        survey_title: survey.title.clone(),
+        answers,
+        meta: meta(input.external_id, input.customer, input.created_at)?,
+    })
+}
+
+fn answer(field: &str, q: &survey_question::Model, value: AnswerInput) -> Result<NewAnswer> {
+    let (lo, hi) = match q.kind.as_str() {
+        "nps" => (0, 10),
+        "csat" => (1, 5),
+        _ => {
+            let AnswerInput::Text(text) = value else {
+                return Err(Error::invalid(
+                    "invalid_type",
+                    field,
+                    format!("{field} answers a text question and must be a string"),
+                ));
+            };
+            return Ok(NewAnswer {
+                question_id: q.id,
+                kind: q.kind.clone(),
+                number: None,
+                text: optional(field, Some(text), MAX_TEXT_CHARS)?,
+            });
+        }
+    };
+    let number = match &value {
+        AnswerInput::Number(n) => n.as_i64(),
+        AnswerInput::Text(_) => None,
+    };
+    match number {
+        Some(n) if (lo..=hi).contains(&n) => Ok(NewAnswer {
+            question_id: q.id,
+            kind: q.kind.clone(),
+            number: Some(n as i32),
+            text: None,
+        }),
+        Some(n) => Err(Error::invalid(
+            "out_of_range",
+            field,
+            format!(
+                "{field} ({}) must be between {lo} and {hi}, got {n}",
+                q.kind
+            ),
+        )),
+        None => Err(Error::invalid(
+            "invalid_type",
+            field,
+            format!(
+                "{field} ({}) must be a whole number from {lo} to {hi}",
+                q.kind
+            ),
+        )),
+    }
+}
+
+fn meta(
+    external_id: Option<String>,
+    customer: Option<CustomerInput>,
+    created_at: Option<String>,
+) -> Result<ItemMeta> {
+    Ok(ItemMeta {
+        external_id: optional("external_id", external_id, MAX_ID_CHARS)?,
+        customer: customer.map(customer_ref).transpose()?.flatten(),
+        created_at: match created_at {
+            Some(text) => timestamp("created_at", &text)?,
+            None => Utc::now(),
+        },
+    })
+}
+
+/// A customer reference; `None` when it holds nothing to identify anyone by.
+pub fn customer_ref(c: CustomerInput) -> Result<Option<CustomerRef>> {
+    let email = optional("customer.email", c.email, 254)?;
+    if let Some(email) = &email {
+        let ok = email
+            .split_once('@')
+            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
+        if !ok || email.contains(char::is_whitespace) {
+            return Err(Error::invalid(
+                "invalid_value",
+                "customer.email",
+                format!("customer.email is not an email address: {email:?}"),
+            ));
+        }
+    }
+    if let Some(v) = c.account_value {
+        if !v.is_finite() || v < 0.0 {
+            return Err(Error::invalid(
+                "out_of_range",
+                "customer.account_value",
+                "customer.account_value must be a non-negative number",
+            ));
+        }
+    }
+    let r = CustomerRef {
+        external_id: optional("customer.external_id", c.external_id, MAX_ID_CHARS)?,
+        email: email.map(|e| e.to_lowercase()),
+        name: optional("customer.name", c.name, MAX_ID_CHARS)?,
+        segment: optional("customer.segment", c.segment, 100)?,
+        account_value: c.account_value,
+        notify_opt_in: c.notify_opt_in,
+    };
+    if r.external_id.is_none() && r.email.is_none() {
+        if r == CustomerRef::default() {
+            return Ok(None);
+        }
+        return Err(Error::invalid(
+            "missing_field",
+            "customer.email",
+            "a customer needs an email or an external_id",
+        ));
+    }
+    Ok(Some(r))
+}
+
+/// RFC 3339 (`2026-11-02T09:30:00Z`) or a plain date (`2026-11-02`, midnight UTC).
+pub fn timestamp(field: &str, text: &str) -> Result<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    }
+    Err(Error::invalid(
+        "invalid_value",
+        field,
+        format!("{field} must be an RFC 3339 time or a YYYY-MM-DD date, got {text:?}"),
+    ))
+}
+
+/// Trimmed, non-blank, at most `max` characters.
+pub fn required(field: &str, value: &str, max: usize) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(Error::invalid(
+            "missing_field",
+            field,
+            format!("{field} must not be empty"),
+        ));
+    }
+    check_len(field, v, max)?;
+    Ok(v.to_string())
+}
+
+/// Like [`required`], but blank means absent.
+pub fn optional(field: &str, value: Option<String>, max: usize) -> Result<Option<String>> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => {
+            check_len(field, v, max)?;
+            Ok(Some(v.to_string()))
+        }
+    }
+}
+
+fn check_len(field: &str, v: &str, max: usize) -> Result<()> {
+    let n = v.chars().count();
+    if n > max {
+        return Err(Error::invalid(
+            "too_long",
+            field,
+            format!("{field} is {n} characters long; the limit is {max}"),
+        ));
+    }
+    if v.contains('\0') {
+        return Err(Error::invalid(
+            "invalid_value",
+            field,
+            format!("{field} must not contain NUL characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn one_of(field: &str, value: Option<&str>, allowed: &[&str], default: &str) -> Result<String> {
+    match value.map(str::trim) {
+        None | Some("") if !default.is_empty() => Ok(default.to_string()),
+        Some(v) if allowed.contains(&v.to_lowercase().as_str()) => Ok(v.to_lowercase()),
+        other => Err(Error::invalid(
+            "invalid_value",
+            field,
+            format!(
+                "{field} must be one of {}, got {:?}",
+                allowed.join(", "),
+                other.unwrap_or("")
+            ),
+        )),
+    }
+}

@@ -1,0 +1,7 @@
+//! Background work fed by the transactional outbox.
+//!
+//! [`index_sync`] keeps the search index in step with the database: the worker inside
+//! `triage serve` drains index jobs continuously, `triage import` drains the jobs it
+//! created itself, and `triage reindex` rebuilds everything.
+
+pub mod index_sync;

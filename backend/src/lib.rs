@@ -1,0 +1,25 @@
+//! triage: a self-hosted customer feedback triage system.
+//!
+//! Feedback (tickets, star ratings, survey responses) comes in through the JSON API or bulk
+//! import, is stored in SQLite or PostgreSQL (the only source of truth), and is mirrored into
+//! a tantivy full-text index through a transactional outbox. See `docs/architecture.md`.
+//!
+//! Modules, in the order data flows through them:
+//! * [`intake`]: validation, storage of new feedback, CSV/JSONL import.
+//! * [`db`]: entities, connection, queries, the outbox.
+//! * [`jobs`]: the worker that keeps the search index in step.
+//! * [`http`]: the axum API.
+//! * [`cli`] and [`bench`]: the `triage` command and its benchmarks.
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod db;
+mod error;
+pub mod http;
+pub mod intake;
+pub mod jobs;
+pub mod server;
+
+pub use config::Config;
+pub use error::{Error, Result};

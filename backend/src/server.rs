@@ -1,0 +1,71 @@
+//! `triage serve`: the API plus the index worker, in one process.
+//!
+//! Startup order matters: the database is migrated first, then the index is opened (and
+//! rebuilt in the background if it was missing or corrupt), and only then does the server
+//! accept connections. On Ctrl-C or SIGTERM it stops accepting, finishes in-flight
+//! requests and commits the index.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::http::{self, ApiContext};
+use crate::jobs::index_sync::IndexSync;
+use crate::{db, Config, Error, Result};
+
+pub async fn serve(config: Config) -> Result<()> {
+    let (listener, addr) = bind(&config).await?;
+    println!("triage is listening on http://{addr}");
+    run(config, listener).await?;
+    println!("triage stopped");
+    Ok(())
+}
+
+/// Binds the configured address (port 0 picks a free one; the real address is returned).
+pub async fn bind(config: &Config) -> Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.bind)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok((listener, addr))
+}
+
+/// Serves on `listener` until Ctrl-C or SIGTERM.
+pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
+    let db = db::connect(&config).await?;
+    let sync = IndexSync::open(&config, db.clone()).await?;
+    let wake = Arc::new(Notify::new());
+    let ctx = ApiContext {
+        config: Arc::new(config),
+        db,
+        index: sync.index(),
+        index_wake: wake.clone(),
+    };
+    let worker = tokio::spawn(sync.clone().run(wake));
+    axum::serve(listener, http::router(ctx))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| Error::Internal(format!("server error: {e}")))?;
+    worker.abort();
+    let _ = worker.await;
+    sync.close().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,394 @@
+//! Searching: what a person types into a feedback search box.
+//!
+//! * Every word must match (AND), in the subject or the text; subject matches weigh double.
+//! * Words are stemmed, so "refunds" finds "refunded".
+//! * Typo tolerance: a word that occurs nowhere in the index is replaced by the indexed words
+//!   within one edit (insertion, deletion, substitution or transposition), which are then
+//!   scored with BM25 like any other word. Expanding to real terms, rather than running a
+//!   constant-score fuzzy query, keeps ranking meaningful and lets snippets highlight them.
+//! * Filters (kind, segment, date range, score range) narrow without changing relevance.
+
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Bound;
+
+use chrono::{DateTime, TimeZone, Utc};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
+
+use crate::schema::Fields;
+use crate::{FeedbackIndex, Result};
+
+/// Words shorter than this are never typo-corrected: too many short words are one edit apart.
+const MIN_FUZZY_CHARS: usize = 4;
+/// At most this many corrections per misspelt word, the most frequent first.
+const MAX_CORRECTIONS: usize = 8;
+const SNIPPET_CHARS: usize = 200;
+const SUBJECT_BOOST: f32 = 2.0;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortOrder {
+    /// Best BM25 match first (the default).
+    #[default]
+    Relevance,
+    /// Most recent first.
+    Newest,
+    /// Oldest first.
+    Oldest,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    /// Free text; empty means "everything that passes the filters".
+    pub query: String,
+    /// Restrict to these kinds (any of them); empty means all kinds.
+    pub kinds: Vec<String>,
+    pub segment: Option<String>,
+    /// Inclusive lower bound on the creation time.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive upper bound on the creation time.
+    pub to: Option<DateTime<Utc>>,
+    /// Inclusive bounds on the normalised 0..=1 score; items without a score never match.
+    pub min_score: Option<f64>,
+    pub max_score: Option<f64>,
+    pub sort: SortOrder,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub id: u64,
+    pub source_id: u64,
+    pub kind: String,
+    /// Relevance (BM25); 0 for searches without words.
+    pub relevance: f32,
+    /// HTML-escaped excerpt with matches wrapped in `<b>…</b>`.
+    pub snippet: String,
+    pub subject: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// The item's own normalised score (NPS/CSAT/stars), if it has one.
+    pub item_score: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResults {
+    /// Number of matching items, beyond the page.
+    pub total: usize,
+    pub hits: Vec<SearchHit>,
+    /// Typo corrections that were applied: (word as typed, indexed words used instead).
+    pub corrections: Vec<(String, Vec<String>)>,
+}
+
+impl FeedbackIndex {
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResults> {
+        let searcher = self.reader.searcher();
+        let built = QueryBuilder {
+            searcher: &searcher,
+            fields: self.fields,
+            index: &self.index,
+        }
+        .build(req)?;
+        let limit = req.limit.max(1);
+        let page = TopDocs::with_limit(limit).and_offset(req.offset);
+        let (total, addrs): (usize, Vec<(f32, DocAddress)>) = match req.sort {
+            SortOrder::Relevance => {
+                searcher.search(&built.query, &(Count, page.order_by_score()))?
+            }
+            SortOrder::Newest | SortOrder::Oldest => {
+                let order = if req.sort == SortOrder::Newest {
+                    Order::Desc
+                } else {
+                    Order::Asc
+                };
+                let (n, docs) = searcher.search(
+                    &built.query,
+                    &(Count, page.order_by_fast_field::<i64>("created", order)),
+                )?;
+                (n, docs.into_iter().map(|(_, a)| (0.0, a)).collect())
+            }
+        };
+        let snippets = Snippets::new(&searcher, &*built.query, self.fields)?;
+        let mut hits = Vec::with_capacity(addrs.len());
+        for (relevance, addr) in addrs {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            hits.push(self.hit(&doc, relevance, &snippets));
+        }
+        Ok(SearchResults {
+            total,
+            hits,
+            corrections: built.corrections,
+        })
+    }
+
+    fn hit(&self, doc: &TantivyDocument, relevance: f32, snippets: &Snippets) -> SearchHit {
+        let f = &self.fields;
+        let text = |field: Field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str().map(str::to_owned))
+        };
+        let created = doc
+            .get_first(f.created)
+            .and_then(|v| v.as_i64())
+            .unwrap_or(0);
+        SearchHit {
+            id: doc.get_first(f.id).and_then(|v| v.as_u64()).unwrap_or(0),
+            source_id: doc
+                .get_first(f.source_id)
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0),
+            kind: text(f.kind).unwrap_or_default(),
+            relevance,
+            snippet: snippets.for_doc(doc),
+            subject: text(f.subject),
+            created_at: Utc.timestamp_opt(created, 0).single().unwrap_or_default(),
+            item_score: doc.get_first(f.score).and_then(|v| v.as_f64()),
+        }
+    }
+}
+
+struct BuiltQuery {
+    query: Box<dyn Query>,
+    corrections: Vec<(String, Vec<String>)>,
+}
+
+struct QueryBuilder<'a> {
+    searcher: &'a Searcher,
+    fields: Fields,
+    index: &'a tantivy::Index,
+}
+
+impl QueryBuilder<'_> {
+    fn build(&self, req: &SearchRequest) -> Result<BuiltQuery> {
+        let f = self.fields;
+        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut corrections = Vec::new();
+        for (typed, token) in self.tokens(&req.query)? {
+            let mut alternatives = vec![token.clone()];
+            if self.doc_freq(&token)? == 0 && typed.chars().count() >= MIN_FUZZY_CHARS {
+                alternatives = self.corrections(&token)?;
+                corrections.push((typed, alternatives.clone()));
+            }
+            let mut any_field: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for word in &alternatives {
+                any_field.push((Occur::Should, term_query(f.text, word, 1.0)));
+                any_field.push((Occur::Should, term_query(f.subject, word, SUBJECT_BOOST)));
+            }
+            // An empty Should list matches nothing, which is right: AND with an unknown word.
+            must.push((Occur::Must, Box::new(BooleanQuery::new(any_field))));
+        }
+        let has_words = !must.is_empty();
+        for filter in self.filters(req) {
+            // Boost 0: filters narrow the result set without adding to relevance.
+            must.push((Occur::Must, Box::new(BoostQuery::new(filter, 0.0))));
+        }
+        let query: Box<dyn Query> = if must.is_empty() {
+            Box::new(AllQuery)
+        } else if has_words {
+            Box::new(BooleanQuery::new(must))
+        } else {
+            must.push((
+                Occur::Must,
+                Box::new(BoostQuery::new(Box::new(AllQuery), 0.0)),
+            ));
+            Box::new(BooleanQuery::new(must))
+        };
+        Ok(BuiltQuery { query, corrections })
+    }
+
+    /// The query's words, as typed and as analyzed, without duplicates.
+    fn tokens(&self, text: &str) -> Result<Vec<(String, String)>> {
+        let mut analyzer = self.index.tokenizer_for_field(self.fields.text)?;
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        let mut stream = analyzer.token_stream(text);
+        while let Some(tok) = stream.next() {
+            let typed = text
+                .get(tok.offset_from..tok.offset_to)
+                .unwrap_or(&tok.text)
+                .to_string();
+            if seen.insert(tok.text.clone()) {
+                out.push((typed, tok.text.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    fn doc_freq(&self, word: &str) -> Result<u64> {
+        let f = self.fields;
+        Ok(self
+            .searcher
+            .doc_freq(&Term::from_field_text(f.text, word))?
+            + self
+                .searcher
+                .doc_freq(&Term::from_field_text(f.subject, word))?)
+    }
+
+    /// Indexed words within one edit of `word`, most frequent first.
+    fn corrections(&self, word: &str) -> Result<Vec<String>> {
+        let mut found: HashMap<String, u64> = HashMap::new();
+        for field in [self.fields.text, self.fields.subject] {
+            let fuzzy = FuzzyTermQuery::new(Term::from_field_text(field, word), 1, true);
+            for segment in self.searcher.segment_readers() {
+                let inverted = segment.inverted_index(field)?;
+                let mut stream = inverted
+                    .terms()
+                    .search(fuzzy.automaton()?)
+                    .into_stream()
+                    .map_err(|e| tantivy::TantivyError::from(e))?;
+                while stream.advance() {
+                    let key = String::from_utf8_lossy(stream.key()).into_owned();
+                    *found.entry(key).or_default() += u64::from(stream.value().doc_freq);
+                }
+            }
+        }
+        let mut ranked: Vec<(String, u64)> = found.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(ranked
+            .into_iter()
+            .take(MAX_CORRECTIONS)
+            .map(|(w, _)| w)
+            .collect())
+    }
+
+    fn filters(&self, req: &SearchRequest) -> Vec<Box<dyn Query>> {
+        let f = self.fields;
+        let mut out: Vec<Box<dyn Query>> = Vec::new();
+        if !req.kinds.is_empty() {
+            let kinds = req
+                .kinds
+                .iter()
+                .map(|k| (Occur::Should, exact(f.kind, k)))
+                .collect();
+            out.push(Box::new(BooleanQuery::new(kinds)));
+        }
+        if let Some(segment) = &req.segment {
+            out.push(exact(f.segment, segment));
+        }
+        if req.from.is_some() || req.to.is_some() {
+            let lo = req
+                .from
+                .map(|d| Term::from_field_i64(f.created, d.timestamp()));
+            let hi = req
+                .to
+                .map(|d| Term::from_field_i64(f.created, d.timestamp()));
+            out.push(Box::new(RangeQuery::new(
+                lo.map_or(Bound::Unbounded, Bound::Included),
+                hi.map_or(Bound::Unbounded, Bound::Excluded),
+            )));
+        }
+        if req.min_score.is_some() || req.max_score.is_some() {
+            let term = |v: f64| Term::from_field_f64(f.score, v);
+            out.push(Box::new(RangeQuery::new(
+                req.min_score
+                    .map_or(Bound::Unbounded, |v| Bound::Included(term(v))),
+                req.max_score
+                    .map_or(Bound::Unbounded, |v| Bound::Included(term(v))),
+            )));
+        }
+        out
+    }
+}
+
+fn term_query(field: Field, word: &str, boost: f32) -> Box<dyn Query> {
+    let q = TermQuery::new(
+        Term::from_field_text(field, word),
+        IndexRecordOption::WithFreqs,
+    );
+    if (boost - 1.0).abs() < f32::EPSILON {
+        Box::new(q)
+    } else {
+        Box::new(BoostQuery::new(Box::new(q), boost))
+    }
+}
+
+fn exact(field: Field, value: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, value),
+        IndexRecordOption::Basic,
+    ))
+}
+
+/// Snippets from the text, falling back to the subject when only the subject matched.
+struct Snippets {
+    text: SnippetGenerator,
+    subject: SnippetGenerator,
+    fields: Fields,
+}
+
+impl Snippets {
+    fn new(searcher: &Searcher, query: &dyn Query, fields: Fields) -> Result<Self> {
+        let make = |field| -> Result<SnippetGenerator> {
+            let mut g = SnippetGenerator::create(searcher, query, field)?;
+            g.set_max_num_chars(SNIPPET_CHARS);
+            Ok(g)
+        };
+        Ok(Self {
+            text: make(fields.text)?,
+            subject: make(fields.subject)?,
+            fields,
+        })
+    }
+
+    fn for_doc(&self, doc: &TantivyDocument) -> String {
+        let text = self.text.snippet_from_doc(doc);
+        if !text.highlighted().is_empty() {
+            return text.to_html();
+        }
+        let subject = self.subject.snippet_from_doc(doc);
+        if !subject.highlighted().is_empty() {
+            return subject.to_html();
+        }
+        // No word matched here (filter-only search): the start of the text, escaped.
+        let raw = doc
+            .get_first(self.fields.text)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        plain_excerpt(raw, SNIPPET_CHARS)
+    }
+}
+
+/// The first `max_chars` characters of `text`, cut at a word boundary and HTML-escaped.
+fn plain_excerpt(text: &str, max_chars: usize) -> String {
+    let mut end = text.len();
+    if let Some((cut, _)) = text.char_indices().nth(max_chars) {
+        end = text[..cut].rfind(char::is_whitespace).unwrap_or(cut);
+    }
+    let mut out = String::with_capacity(end + 8);
+    for c in text[..end].chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    if end < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+impl FeedbackIndex {
+    /// Plain tantivy, for benchmarks only: QueryParser over subject and text with every word
+    /// required, top `limit` by BM25 plus the count — no typo tolerance, no snippets, no
+    /// stored fields. Returns the total.
+    pub fn reference_search(&self, query: &str, limit: usize) -> Result<usize> {
+        let searcher = self.reader.searcher();
+        let parser = tantivy::query::QueryParser::for_index(
+            &self.index,
+            vec![self.fields.subject, self.fields.text],
+        );
+        let required: Vec<String> = query.split_whitespace().map(|w| format!("+{w}")).collect();
+        let q = parser.parse_query(&required.join(" "))?;
+        let (total, _top) =
+            searcher.search(&q, &(Count, TopDocs::with_limit(limit).order_by_score()))?;
+        Ok(total)
+    }
+}

@@ -1,0 +1,90 @@
+//! The single index writer: upserts by item id, explicit commits.
+//!
+//! Callers batch: they add many documents and commit once, because every tantivy commit
+//! fsyncs and creates a segment. A document is replaced by deleting its id term first,
+//! so replaying the same outbox job twice (after a crash) leaves one copy.
+
+use tantivy::{IndexWriter, TantivyDocument, Term};
+
+use crate::schema::Fields;
+use crate::{FeedbackIndex, IndexDoc, Result};
+
+pub struct IndexWriterHandle {
+    writer: IndexWriter,
+    reader: tantivy::IndexReader,
+    fields: Fields,
+    pending: usize,
+}
+
+impl IndexWriterHandle {
+    pub(crate) fn new(index: &FeedbackIndex, heap_bytes: usize) -> Result<Self> {
+        let writer = index.index.writer(heap_bytes.max(15_000_000))?;
+        Ok(Self {
+            writer,
+            reader: index.reader.clone(),
+            fields: index.fields,
+            pending: 0,
+        })
+    }
+
+    /// Adds or replaces the document for `doc.id`.
+    pub fn upsert(&mut self, doc: &IndexDoc) -> Result<()> {
+        let f = &self.fields;
+        self.writer.delete_term(Term::from_field_u64(f.id, doc.id));
+        let mut d = TantivyDocument::default();
+        d.add_u64(f.id, doc.id);
+        d.add_u64(f.source_id, doc.source_id);
+        d.add_text(f.kind, &doc.kind);
+        if let Some(segment) = &doc.segment {
+            d.add_text(f.segment, segment);
+        }
+        if let Some(subject) = &doc.subject {
+            d.add_text(f.subject, subject);
+        }
+        d.add_text(f.text, &doc.text);
+        d.add_i64(f.created, doc.created_at.timestamp());
+        if let Some(score) = doc.score {
+            d.add_f64(f.score, score);
+        }
+        self.writer.add_document(d)?;
+        self.pending += 1;
+        Ok(())
+    }
+
+    /// Removes the document for item `id`, if any.
+    pub fn delete(&mut self, id: u64) {
+        self.writer
+            .delete_term(Term::from_field_u64(self.fields.id, id));
+        self.pending += 1;
+    }
+
+    /// Removes every document (used before a full rebuild).
+    pub fn delete_all(&mut self) -> Result<()> {
+        self.writer.delete_all_documents()?;
+        self.pending += 1;
+        Ok(())
+    }
+
+    /// Operations added since the last commit.
+    pub fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// Makes everything added so far durable and visible to searches.
+    pub fn commit(&mut self) -> Result<()> {
+        if self.pending == 0 {
+            return Ok(());
+        }
+        self.writer.commit()?;
+        self.reader.reload()?;
+        self.pending = 0;
+        Ok(())
+    }
+
+    /// Commits, then waits for background merges so the process can exit cleanly.
+    pub fn finish(mut self) -> Result<()> {
+        self.commit()?;
+        self.writer.wait_merging_threads()?;
+        Ok(())
+    }
+}

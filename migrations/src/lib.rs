@@ -1,0 +1,18 @@
+//! Database schema for triage, as sea-orm migrations that run on SQLite and PostgreSQL.
+//!
+//! The database is the only source of truth: the search index, embeddings and themes are
+//! all rebuilt from these tables. Every migration must go up *and* down cleanly on both
+//! backends (the storage tests run the full down/up cycle against each).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_intake;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_intake::Migration)]
+    }
+}
