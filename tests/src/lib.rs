@@ -1,1 +1,332 @@
+//! Harness for the end-to-end tests: the real `triage` binary, a temporary data directory,
+//! and either a SQLite file or a fresh database on the PostgreSQL server of this machine.
+//!
+//! Every scenario runs on both backends (see the `on_both!` macro). The PostgreSQL half
+//! skips itself, saying so, only when no server answers at `TRIAGE_TEST_PG`
+//! (default `postgres://postgres@127.0.0.1:5432/postgres`).
 
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Which database a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs a scenario `fn(&Env)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name(&$crate::Env::new($crate::Backend::Sqlite).expect("sqlite env")) } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() {
+                match $crate::Env::new($crate::Backend::Postgres) {
+                    Some(env) => super::$name(&env),
+                    None => eprintln!("SKIPPED: no PostgreSQL server answers at {}", $crate::pg_admin_url()),
+                }
+            } )*
+        }
+    };
+}
+
+pub fn pg_admin_url() -> String {
+    std::env::var("TRIAGE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A test environment: a data directory and a database, removed when dropped.
+pub struct Env {
+    pub backend: Backend,
+    pub dir: tempfile::TempDir,
+    pub database_url: Option<String>,
+    pg_db: Option<String>,
+}
+
+impl Env {
+    /// `None` only for PostgreSQL when no server answers.
+    pub fn new(backend: Backend) -> Option<Env> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (database_url, pg_db) = match backend {
+            Backend::Sqlite => (None, None),
+            Backend::Postgres => {
+                let name = format!("triage_e2e_{}", rand::random::<u32>());
+                pg_exec(&format!("CREATE DATABASE {name}"))?;
+                let admin = pg_admin_url();
+                let base = admin
+                    .rsplit_once('/')
+                    .map_or(admin.as_str(), |(b, _)| b)
+                    .to_string();
+                (Some(format!("{base}/{name}")), Some(name))
+            }
+        };
+        Some(Env {
+            backend,
+            dir,
+            database_url,
+            pg_db,
+        })
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// A `triage` command set up for this environment.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(binary());
+        c.env("TRIAGE_DATA_DIR", self.data_dir())
+            .env_remove("DATABASE_URL")
+            .env("TRIAGE_LOG", "warn,triage=info");
+        if let Some(url) = &self.database_url {
+            c.env("DATABASE_URL", url);
+        }
+        c
+    }
+
+    /// Runs `triage ARGS` to completion.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("running triage")
+    }
+
+    /// Runs `triage ARGS` and returns stdout, failing the test if it exits non-zero.
+    pub fn run_ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "triage {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// Creates an API token with `role` and returns it.
+    pub fn token(&self, role: &str) -> String {
+        let out = self.run_ok(&[
+            "token",
+            "create",
+            "--role",
+            role,
+            "--name",
+            &format!("test {role}"),
+        ]);
+        out.lines().last().expect("token line").trim().to_string()
+    }
+
+    /// Starts `triage serve` on a free port.
+    pub fn serve(&self) -> Server {
+        let mut child = self
+            .cmd()
+            .arg("serve")
+            .env("TRIAGE_BIND", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting triage serve");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout
+            .read_line(&mut line)
+            .expect("reading the listen line");
+        // Keep draining stdout so the server never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let url = line
+            .trim()
+            .rsplit_once(' ')
+            .map(|(_, u)| u.to_string())
+            .unwrap_or_else(|| panic!("unexpected first line from serve: {line:?}"));
+        let server = Server {
+            child,
+            url,
+            client: reqwest::blocking::Client::new(),
+        };
+        server.wait_healthy();
+        server
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_db {
+            let _ = pg_exec(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+/// Runs one statement on the PostgreSQL admin database; `None` when no server answers.
+fn pg_exec(sql: &str) -> Option<()> {
+    use sea_orm::ConnectionTrait;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    rt.block_on(async {
+        let mut opts = sea_orm::ConnectOptions::new(pg_admin_url());
+        opts.connect_timeout(Duration::from_secs(3))
+            .sqlx_logging(false);
+        let db = sea_orm::Database::connect(opts).await.ok()?;
+        db.execute_unprepared(sql)
+            .await
+            .map_err(|e| panic!("{sql}: {e}"))
+            .ok()?;
+        db.close().await.ok()
+    })
+}
+
+/// The `triage` binary built by this workspace (beside the test executable's directory).
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let target_dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = target_dir.join("triage");
+    assert!(
+        bin.exists(),
+        "{} is missing: build the workspace first (cargo build)",
+        bin.display()
+    );
+    bin
+}
+
+/// A running `triage serve`; killed when dropped.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub client: reqwest::blocking::Client,
+}
+
+/// A response: status and parsed JSON body (`Null` when the body is not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The `field` of a JSON error body.
+    pub fn error_field(&self) -> Option<&str> {
+        self.body["error"]["field"].as_str()
+    }
+
+    pub fn error_code(&self) -> Option<&str> {
+        self.body["error"]["code"].as_str()
+    }
+}
+
+impl Server {
+    pub fn get(&self, path: &str, token: &str) -> Reply {
+        self.send(
+            self.client
+                .get(format!("{}{path}", self.url))
+                .bearer_auth(token),
+        )
+    }
+
+    pub fn post(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.post_raw(path, token, serde_json::to_vec(body).expect("json"))
+    }
+
+    pub fn post_raw(&self, path: &str, token: &str, body: Vec<u8>) -> Reply {
+        self.send(
+            self.client
+                .post(format!("{}{path}", self.url))
+                .bearer_auth(token)
+                .header("content-type", "application/json")
+                .body(body),
+        )
+    }
+
+    pub fn send(&self, req: reqwest::blocking::RequestBuilder) -> Reply {
+        let r = req.send().expect("request");
+        let status = r.status().as_u16();
+        let text = r.text().unwrap_or_default();
+        Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        }
+    }
+
+    /// Searches until `pred` holds on the results (the index is fed asynchronously).
+    pub fn search_until(&self, query: &str, token: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let r = self.get(&format!("/api/v1/search?{query}"), token);
+            assert_eq!(r.status, 200, "search {query}: {:?}", r.body);
+            if pred(&r.body) {
+                return r.body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "search {query} never satisfied the condition; last: {}",
+                r.body
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until the index has no pending jobs.
+    pub fn wait_indexed(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let h = self.send(self.client.get(format!("{}/healthz", self.url)));
+            if h.status == 200 && h.body["index"]["pending_jobs"] == 0 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "index never caught up: {:?}",
+                h.body
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(r) = self.client.get(format!("{}/healthz", self.url)).send() {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("triage serve at {} never became healthy", self.url);
+    }
+
+    /// SIGKILL: no graceful shutdown, no final commit.
+    pub fn kill9(mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reap");
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let status = self.child.wait().expect("reap");
+        assert!(status.success(), "triage serve exited with {status}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Parses the single JSON object a `--json` command prints.
+pub fn json_line(stdout: &str) -> Value {
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .expect("a JSON line on stdout");
+    serde_json::from_str(line).expect("valid JSON")
+}

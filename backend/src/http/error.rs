@@ -34,6 +34,8 @@ impl IntoResponse for Error {
             Error::Invalid { field, .. } => field.clone(),
             Error::Conflict { field, .. } => Some(field.clone()),
             Error::Unauthorized(_) => Some("Authorization".into()),
+            // Resources are addressed by the `id` path parameter.
+            Error::NotFound { what, .. } if *what != "route" => Some("id".into()),
             _ => None,
         };
         let message = if status.is_server_error() {

@@ -40,7 +40,10 @@ fn from_serde(path: &str, e: serde_json::Error) -> Error {
     let path = if path == "." { "" } else { path };
     let msg = e.to_string();
     let join = |name: &str| {
-        if path.is_empty() {
+        // For unknown fields serde_path_to_error's path already ends with the name.
+        if path == name || path.ends_with(&format!(".{name}")) {
+            path.to_string()
+        } else if path.is_empty() {
             name.to_string()
         } else {
             format!("{path}.{name}")
@@ -139,6 +142,10 @@ mod tests {
             field_and_code(b"{\"subject\":\"s\",\"body\":\"b\xff\"}"),
             (Some("body".into()), "invalid_utf8")
         );
-        assert_eq!(field_and_code(b"{\"subject\":"), (None, "invalid_json"));
+        // Truncated JSON: the error still points at the field being read.
+        assert_eq!(
+            field_and_code(b"{\"subject\":"),
+            (Some("subject".into()), "invalid_json")
+        );
     }
 }
