@@ -239,7 +239,7 @@ impl QueryBuilder<'_> {
                     .terms()
                     .search(fuzzy.automaton()?)
                     .into_stream()
-                    .map_err(|e| tantivy::TantivyError::from(e))?;
+                    .map_err(tantivy::TantivyError::from)?;
                 while stream.advance() {
                     let key = String::from_utf8_lossy(stream.key()).into_owned();
                     *found.entry(key).or_default() += u64::from(stream.value().doc_freq);

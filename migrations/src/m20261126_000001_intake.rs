@@ -161,6 +161,30 @@ fn fk(
         .to_owned()
 }
 
+/// A row that belongs to its parent: deleting the parent deletes it.
+fn owned_by(
+    table: impl IntoIden + 'static,
+    col: impl IntoIden + 'static,
+    parent: impl IntoIden + 'static,
+    parent_id: impl IntoIden + 'static,
+) -> ForeignKeyCreateStatement {
+    fk(table, col, parent, parent_id, ForeignKeyAction::Cascade)
+}
+
+/// The optional customer of a row: deleting the customer keeps the feedback, anonymised.
+fn customer_fk(
+    table: impl IntoIden + 'static,
+    col: impl IntoIden + 'static,
+) -> ForeignKeyCreateStatement {
+    fk(
+        table,
+        col,
+        Customers::Table,
+        Customers::Id,
+        ForeignKeyAction::SetNull,
+    )
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -210,12 +234,11 @@ impl MigrationTrait for Migration {
                 )
                 .col(ColumnDef::new(SurveyQuestions::Kind).string().not_null())
                 .col(ColumnDef::new(SurveyQuestions::Prompt).string().not_null())
-                .foreign_key(&mut fk(
+                .foreign_key(&mut owned_by(
                     SurveyQuestions::Table,
                     SurveyQuestions::SurveyId,
                     Surveys::Table,
                     Surveys::Id,
-                    ForeignKeyAction::Cascade,
                 ))
                 .to_owned(),
         )
@@ -237,19 +260,15 @@ impl MigrationTrait for Migration {
                         .unique_key(),
                 )
                 .col(created_at(SurveyResponses::CreatedAt))
-                .foreign_key(&mut fk(
+                .foreign_key(&mut owned_by(
                     SurveyResponses::Table,
                     SurveyResponses::SurveyId,
                     Surveys::Table,
                     Surveys::Id,
-                    ForeignKeyAction::Cascade,
                 ))
-                .foreign_key(&mut fk(
+                .foreign_key(&mut customer_fk(
                     SurveyResponses::Table,
                     SurveyResponses::CustomerId,
-                    Customers::Table,
-                    Customers::Id,
-                    ForeignKeyAction::SetNull,
                 ))
                 .to_owned(),
         )
@@ -271,19 +290,17 @@ impl MigrationTrait for Migration {
                 )
                 .col(ColumnDef::new(SurveyAnswers::NumberValue).integer())
                 .col(ColumnDef::new(SurveyAnswers::TextValue).text())
-                .foreign_key(&mut fk(
+                .foreign_key(&mut owned_by(
                     SurveyAnswers::Table,
                     SurveyAnswers::ResponseId,
                     SurveyResponses::Table,
                     SurveyResponses::Id,
-                    ForeignKeyAction::Cascade,
                 ))
-                .foreign_key(&mut fk(
+                .foreign_key(&mut owned_by(
                     SurveyAnswers::Table,
                     SurveyAnswers::QuestionId,
                     SurveyQuestions::Table,
                     SurveyQuestions::Id,
-                    ForeignKeyAction::Cascade,
                 ))
                 .to_owned(),
         )
@@ -299,13 +316,7 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(Ratings::CustomerId).big_integer())
                 .col(ColumnDef::new(Ratings::ExternalId).string().unique_key())
                 .col(created_at(Ratings::CreatedAt))
-                .foreign_key(&mut fk(
-                    Ratings::Table,
-                    Ratings::CustomerId,
-                    Customers::Table,
-                    Customers::Id,
-                    ForeignKeyAction::SetNull,
-                ))
+                .foreign_key(&mut customer_fk(Ratings::Table, Ratings::CustomerId))
                 .to_owned(),
         )
         .await?;
@@ -322,13 +333,7 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(Tickets::CustomerId).big_integer())
                 .col(ColumnDef::new(Tickets::ExternalId).string().unique_key())
                 .col(created_at(Tickets::CreatedAt))
-                .foreign_key(&mut fk(
-                    Tickets::Table,
-                    Tickets::CustomerId,
-                    Customers::Table,
-                    Customers::Id,
-                    ForeignKeyAction::SetNull,
-                ))
+                .foreign_key(&mut customer_fk(Tickets::Table, Tickets::CustomerId))
                 .to_owned(),
         )
         .await?;
@@ -349,12 +354,9 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(FeedbackItems::Text).text().not_null())
                 .col(ColumnDef::new(FeedbackItems::Score).double())
                 .col(created_at(FeedbackItems::CreatedAt))
-                .foreign_key(&mut fk(
+                .foreign_key(&mut customer_fk(
                     FeedbackItems::Table,
                     FeedbackItems::CustomerId,
-                    Customers::Table,
-                    Customers::Id,
-                    ForeignKeyAction::SetNull,
                 ))
                 .to_owned(),
         )

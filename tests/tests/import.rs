@@ -148,12 +148,10 @@ fn survey_responses_by_question_kind(env: &Env) {
     let csv = write(
         env,
         "responses.csv",
-        &format!(
-            "external_id,nps,comment,customer_email\n\
-             s-1,9,Setup wizard was great,a@x.test\n\
-             s-2,11,out of range,b@x.test\n\
-             s-3,2,Import from Salesforce broke,c@x.test\n"
-        ),
+        "external_id,nps,comment,customer_email\n\
+         s-1,9,Setup wizard was great,a@x.test\n\
+         s-2,11,out of range,b@x.test\n\
+         s-3,2,Import from Salesforce broke,c@x.test\n",
     );
     // Importing needs the survey: without one the rows fail, naming survey_id.
     let r = json_line(&env.run_ok(&["import", &csv, "--kind", "survey-response", "--json"]));

@@ -41,24 +41,16 @@ pub async fn run(items: usize, queries: usize, json_out: bool) -> Result<()> {
         .collect();
 
     let (index, _) = FeedbackIndex::open(&config.index_dir())?;
-    let engine = time_all(&qs, |q| {
-        index
-            .search(&SearchRequest {
-                query: q.to_string(),
-                limit: 10,
-                ..Default::default()
-            })
-            .map(|_| ())
-    })?;
-    let typo = time_all(&typos, |q| {
-        index
-            .search(&SearchRequest {
-                query: q.to_string(),
-                limit: 10,
-                ..Default::default()
-            })
-            .map(|_| ())
-    })?;
+    let top10 = |q: &str| {
+        let req = SearchRequest {
+            query: q.to_string(),
+            limit: 10,
+            ..Default::default()
+        };
+        index.search(&req).map(|_| ())
+    };
+    let engine = time_all(&qs, top10)?;
+    let typo = time_all(&typos, top10)?;
     let reference = time_all(&qs, |q| index.reference_search(q, 10).map(|_| ()))?;
     drop(index);
 

@@ -154,22 +154,28 @@ pub async fn store_one<T: Intake>(
     }
 }
 
-/// Inserts `models` (each with its external id), skipping external ids already stored.
-/// Returns the new id per input, `None` for skipped ones. Rows that all carry distinct
-/// external ids go in as multi-row statements, matched back by external id; otherwise
-/// one statement per row.
-pub(crate) async fn insert_skipping_duplicates<A, C>(
+/// Inserts one source row per input (built by `to_model` from the input and its customer id),
+/// skipping external ids already stored. Returns the new id per input, `None` for skipped
+/// ones. Rows that all carry distinct external ids go in as multi-row statements, matched
+/// back by external id; otherwise one statement per row.
+pub(crate) async fn insert_skipping_duplicates<T, A, C>(
     db: &C,
-    models: Vec<A>,
-    external_ids: &[Option<String>],
+    rows: &[(&T, Option<i64>)],
+    to_model: impl Fn(&T, Option<i64>) -> A,
     key_of: impl Fn(&<A::Entity as EntityTrait>::Model) -> (Option<String>, i64),
     params_per_row: usize,
 ) -> Result<Vec<Option<i64>>>
 where
+    T: Intake,
     A: ActiveModelTrait + Send + Clone,
     <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
     C: ConnectionTrait,
 {
+    let models: Vec<A> = rows.iter().map(|(t, c)| to_model(t, *c)).collect();
+    let external_ids: Vec<Option<String>> = rows
+        .iter()
+        .map(|(t, _)| t.meta().external_id.clone())
+        .collect();
     let mut distinct: Vec<&String> = external_ids.iter().flatten().collect();
     distinct.sort();
     distinct.dedup();
@@ -230,28 +236,21 @@ impl Intake for NewTicket {
         db: &C,
         rows: &[(&Self, Option<i64>)],
     ) -> Result<Vec<Option<i64>>> {
-        let models = rows
-            .iter()
-            .map(|(t, customer_id)| ticket::ActiveModel {
-                subject: Set(t.subject.clone()),
-                body: Set(t.body.clone()),
-                priority: Set(t.priority.clone()),
-                status: Set(t.status.clone()),
-                tags: Set(serde_json::to_string(&t.tags).unwrap_or_else(|_| "[]".into())),
-                customer_id: Set(*customer_id),
-                external_id: Set(t.meta.external_id.clone()),
-                created_at: Set(t.meta.created_at),
-                ..Default::default()
-            })
-            .collect();
-        let keys: Vec<_> = rows
-            .iter()
-            .map(|(t, _)| t.meta.external_id.clone())
-            .collect();
+        let to_model = |t: &Self, customer_id| ticket::ActiveModel {
+            subject: Set(t.subject.clone()),
+            body: Set(t.body.clone()),
+            priority: Set(t.priority.clone()),
+            status: Set(t.status.clone()),
+            tags: Set(serde_json::to_string(&t.tags).unwrap_or_else(|_| "[]".into())),
+            customer_id: Set(customer_id),
+            external_id: Set(t.meta.external_id.clone()),
+            created_at: Set(t.meta.created_at),
+            ..Default::default()
+        };
         insert_skipping_duplicates(
             db,
-            models,
-            &keys,
+            rows,
+            to_model,
             |m: &ticket::Model| (m.external_id.clone(), m.id),
             8,
         )
@@ -279,26 +278,19 @@ impl Intake for NewRating {
         db: &C,
         rows: &[(&Self, Option<i64>)],
     ) -> Result<Vec<Option<i64>>> {
-        let models = rows
-            .iter()
-            .map(|(r, customer_id)| rating::ActiveModel {
-                score: Set(r.score),
-                subject: Set(r.subject.clone()),
-                comment: Set(r.comment.clone()),
-                customer_id: Set(*customer_id),
-                external_id: Set(r.meta.external_id.clone()),
-                created_at: Set(r.meta.created_at),
-                ..Default::default()
-            })
-            .collect();
-        let keys: Vec<_> = rows
-            .iter()
-            .map(|(r, _)| r.meta.external_id.clone())
-            .collect();
+        let to_model = |r: &Self, customer_id| rating::ActiveModel {
+            score: Set(r.score),
+            subject: Set(r.subject.clone()),
+            comment: Set(r.comment.clone()),
+            customer_id: Set(customer_id),
+            external_id: Set(r.meta.external_id.clone()),
+            created_at: Set(r.meta.created_at),
+            ..Default::default()
+        };
         insert_skipping_duplicates(
             db,
-            models,
-            &keys,
+            rows,
+            to_model,
             |m: &rating::Model| (m.external_id.clone(), m.id),
             6,
         )
@@ -340,24 +332,17 @@ impl Intake for NewResponse {
         db: &C,
         rows: &[(&Self, Option<i64>)],
     ) -> Result<Vec<Option<i64>>> {
-        let models = rows
-            .iter()
-            .map(|(r, customer_id)| survey_response::ActiveModel {
-                survey_id: Set(r.survey_id),
-                customer_id: Set(*customer_id),
-                external_id: Set(r.meta.external_id.clone()),
-                created_at: Set(r.meta.created_at),
-                ..Default::default()
-            })
-            .collect();
-        let keys: Vec<_> = rows
-            .iter()
-            .map(|(r, _)| r.meta.external_id.clone())
-            .collect();
+        let to_model = |r: &Self, customer_id| survey_response::ActiveModel {
+            survey_id: Set(r.survey_id),
+            customer_id: Set(customer_id),
+            external_id: Set(r.meta.external_id.clone()),
+            created_at: Set(r.meta.created_at),
+            ..Default::default()
+        };
         let ids = insert_skipping_duplicates(
             db,
-            models,
-            &keys,
+            rows,
+            to_model,
             |m: &survey_response::Model| (m.external_id.clone(), m.id),
             4,
         )

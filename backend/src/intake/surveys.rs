@@ -76,13 +76,12 @@ impl ResponseValidator {
         field: &str,
         input: SurveyResponseInput,
     ) -> Result<NewResponse> {
-        if !self.surveys.contains_key(&survey_id) {
-            let found = match get(db, survey_id).await {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.surveys.entry(survey_id) {
+            slot.insert(match get(db, survey_id).await {
                 Ok(s) => Some(s),
                 Err(Error::NotFound { .. }) => None,
                 Err(e) => return Err(e),
-            };
-            self.surveys.insert(survey_id, found);
+            });
         }
         match &self.surveys[&survey_id] {
             Some(s) => validate::response(input, &s.survey, &s.questions),

@@ -21,15 +21,9 @@ pub const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
 pub const STATUSES: [&str; 4] = ["open", "pending", "solved", "closed"];
 pub const QUESTION_KINDS: [&str; 3] = ["nps", "csat", "text"];
 
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CustomerRef {
-    pub external_id: Option<String>,
-    pub email: Option<String>,
-    pub name: Option<String>,
-    pub segment: Option<String>,
-    pub account_value: Option<f64>,
-    pub notify_opt_in: Option<bool>,
-}
+/// A customer reference that passed [`customer_ref`]: trimmed, email lower-cased, and
+/// naming someone by email or external id.
+pub type CustomerRef = CustomerInput;
 
 /// What every feedback item carries besides its content.
 #[derive(Debug, Clone, PartialEq)]

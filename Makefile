@@ -1,0 +1,26 @@
+# The two commands of the README. Both set up what they need first (scripts/setup.sh).
+.PHONY: setup demo test bench lint
+
+setup:
+	@scripts/setup.sh
+
+# Load the shipped demo data into ./triage-data (SQLite + local index) and serve it on
+# http://127.0.0.1:8080.
+demo: setup
+	cargo build --release -p triage
+	./target/release/triage demo
+
+# Every test: unit tests and end-to-end tests (real binary, SQLite and PostgreSQL).
+test: setup lint
+	cargo build --workspace
+	cargo nextest run --workspace --no-fail-fast
+
+# The benchmarks recorded in docs/benchmarks.md.
+bench: setup
+	cargo build --release -p triage
+	./target/release/triage bench ingest --json
+	./target/release/triage bench search --json
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
