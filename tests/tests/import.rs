@@ -81,6 +81,7 @@ fn imports_csv_and_jsonl_idempotently(env: &Env) {
             String::new(),
             json!({"score": 9, "comment": "too high"}).to_string(),
             json!({"score": 5, "comment": "Love the new dark mode", "external_id": "r-2"}).to_string(),
+            json!({"score": 4, "comment": "the same id again in one file", "external_id": "r-2"}).to_string(),
         ]
         .join("\n"),
     );
@@ -100,7 +101,7 @@ fn imports_csv_and_jsonl_idempotently(env: &Env) {
     let r = json_line(&env.run_ok(&["import", &jsonl, "--kind", "rating", "--json"]));
     assert_eq!(
         (r["imported"].as_u64(), r["skipped"].as_u64()),
-        (Some(0), Some(2)),
+        (Some(0), Some(3)),
         "{r}"
     );
 

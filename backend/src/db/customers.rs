@@ -9,13 +9,13 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, TryInsertResult,
+    QueryFilter,
 };
 
 use super::entity::customer::{self, Column, Entity as Customers};
+use crate::intake::store::insert_or_skip;
 use crate::intake::validate::CustomerRef;
 use crate::{Error, Result};
 
@@ -149,12 +149,7 @@ async fn create<C: ConnectionTrait>(db: &C, r: &CustomerRef) -> Result<customer:
         created_at: Set(Utc::now()),
         ..Default::default()
     };
-    let inserted = Customers::insert(am)
-        .on_conflict(OnConflict::new().do_nothing().to_owned())
-        .do_nothing()
-        .exec_with_returning(db)
-        .await?;
-    if let TryInsertResult::Inserted(m) = inserted {
+    if let Some(m) = insert_or_skip(db, am).await? {
         return Ok(m);
     }
     // Someone else created it meanwhile (or the email belongs to another external id).

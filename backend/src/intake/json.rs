@@ -37,7 +37,7 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T> {
 }
 
 fn from_serde(path: &str, e: serde_json::Error) -> Error {
-    let path = if path == "." { "" } else { path };
+    let path = if path == "." || path == "?" { "" } else { path };
     let msg = e.to_string();
     let join = |name: &str| {
         // For unknown fields serde_path_to_error's path already ends with the name.

@@ -6,7 +6,7 @@
 //! already stored is reported as a duplicate instead of failing the batch — that is
 //! what makes imports idempotent and concurrent API retries safe.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -171,34 +171,34 @@ where
     <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
     C: ConnectionTrait,
 {
-    let models: Vec<A> = rows.iter().map(|(t, c)| to_model(t, *c)).collect();
-    let external_ids: Vec<Option<String>> = rows
+    let external_ids: Vec<Option<&String>> = rows
         .iter()
-        .map(|(t, _)| t.meta().external_id.clone())
+        .map(|(t, _)| t.meta().external_id.as_ref())
         .collect();
-    let mut distinct: Vec<&String> = external_ids.iter().flatten().collect();
-    distinct.sort();
-    distinct.dedup();
-    let do_nothing = || OnConflict::new().do_nothing().to_owned();
-    if distinct.len() != models.len() {
-        let mut out = Vec::with_capacity(models.len());
-        for m in models {
-            let r = A::Entity::insert(m)
-                .on_conflict(do_nothing())
-                .do_nothing()
-                .exec_with_returning(db)
-                .await?;
-            out.push(match r {
-                TryInsertResult::Inserted(m) => Some(key_of(&m).1),
-                _ => None,
-            });
+    if external_ids.iter().any(Option::is_none) {
+        let mut out = Vec::with_capacity(rows.len());
+        for (t, c) in rows {
+            out.push(
+                insert_or_skip(db, to_model(t, *c))
+                    .await?
+                    .map(|m| key_of(&m).1),
+            );
         }
         return Ok(out);
     }
+    // All keyed: one multi-row statement per chunk, over the first row of each key (a key
+    // repeated within the batch is a duplicate of that first row).
+    let mut seen = HashSet::new();
+    let models: Vec<A> = rows
+        .iter()
+        .zip(&external_ids)
+        .filter(|(_, k)| seen.insert(*k))
+        .map(|((t, c), _)| to_model(t, *c))
+        .collect();
     let mut by_key: HashMap<String, i64> = HashMap::with_capacity(models.len());
     for chunk in db::chunks_for(&models, params_per_row) {
         let r = A::Entity::insert_many(chunk.to_vec())
-            .on_conflict(do_nothing())
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
             .do_nothing()
             .exec_with_returning_many(db)
             .await?;
@@ -210,10 +210,39 @@ where
             }
         }
     }
+    let mut claimed = HashSet::new();
     Ok(external_ids
         .iter()
-        .map(|k| k.as_ref().and_then(|k| by_key.get(k).copied()))
+        .map(|k| {
+            let k = (*k)?;
+            let id = by_key.get(k).copied()?;
+            claimed.insert(k).then_some(id)
+        })
         .collect())
+}
+
+/// Inserts one row with `ON CONFLICT DO NOTHING`; `None` when a unique key was taken.
+pub(crate) async fn insert_or_skip<A, C>(
+    db: &C,
+    model: A,
+) -> Result<Option<<A::Entity as EntityTrait>::Model>>
+where
+    A: ActiveModelTrait + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+    C: ConnectionTrait,
+{
+    let r = A::Entity::insert(model)
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .do_nothing()
+        .exec_with_returning(db)
+        .await;
+    match r {
+        Ok(TryInsertResult::Inserted(m)) => Ok(Some(m)),
+        Ok(_) => Ok(None),
+        // sea-orm reports a RETURNING that came back empty (the conflict) this way.
+        Err(sea_orm::DbErr::RecordNotFound(_)) | Err(sea_orm::DbErr::RecordNotInserted) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 impl Intake for NewTicket {

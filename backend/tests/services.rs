@@ -1,0 +1,142 @@
+//! Intake services and the outbox, without HTTP, on a real SQLite file.
+
+use sea_orm::DatabaseConnection;
+use triage::config::Settings;
+use triage::db::{self, outbox};
+use triage::intake::input::{CustomerInput, TicketInput};
+use triage::intake::store::{store, Outcome, Source};
+use triage::intake::validate;
+use triage::Config;
+
+async fn sqlite() -> (tempfile::TempDir, DatabaseConnection) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::from_settings(Settings {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    })
+    .unwrap();
+    let db = db::connect(&config).await.unwrap();
+    (dir, db)
+}
+
+fn ticket(ext: Option<&str>, subject: &str, email: &str, segment: &str) -> validate::NewTicket {
+    validate::ticket(TicketInput {
+        subject: subject.into(),
+        body: "body".into(),
+        priority: None,
+        status: None,
+        tags: None,
+        external_id: ext.map(str::to_string),
+        customer: Some(CustomerInput {
+            email: Some(email.into()),
+            segment: Some(segment.into()),
+            ..Default::default()
+        }),
+        created_at: None,
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_batch_stores_items_jobs_and_reports_duplicates() {
+    let (_dir, db) = sqlite().await;
+    let batch = vec![
+        ticket(Some("a"), "one", "x@y.co", "smb"),
+        ticket(Some("b"), "two", "X@Y.co", "smb"),
+        ticket(Some("a"), "repeat in the batch", "x@y.co", "smb"),
+    ];
+    let out = store(&db, &batch, Source::Import).await.unwrap();
+    assert!(matches!(out[0], Outcome::Created { .. }));
+    assert!(matches!(out[1], Outcome::Created { .. }));
+    assert_eq!(
+        out[2],
+        Outcome::Duplicate {
+            external_id: "a".into()
+        }
+    );
+    assert_eq!(db::items::count(&db).await.unwrap(), 2);
+    assert_eq!(outbox::pending(&db, outbox::TOPIC_INDEX).await.unwrap(), 2);
+
+    // Same batch again: nothing new, no new jobs.
+    let again = store(&db, &batch[..2], Source::Import).await.unwrap();
+    assert!(again.iter().all(|o| matches!(o, Outcome::Duplicate { .. })));
+    assert_eq!(outbox::pending(&db, outbox::TOPIC_INDEX).await.unwrap(), 2);
+
+    // Without external ids, rows go in one by one and are all new.
+    let loose = vec![
+        ticket(None, "loose 1", "z@y.co", "smb"),
+        ticket(None, "loose 2", "z@y.co", "smb"),
+    ];
+    let out = store(&db, &loose, Source::Api).await.unwrap();
+    assert!(out.iter().all(|o| matches!(o, Outcome::Created { .. })));
+    assert_eq!(db::items::count(&db).await.unwrap(), 4);
+}
+
+#[tokio::test]
+async fn a_segment_change_requeues_the_customers_items() {
+    let (_dir, db) = sqlite().await;
+    store(
+        &db,
+        &[
+            ticket(Some("a"), "one", "x@y.co", "smb"),
+            ticket(Some("b"), "two", "x@y.co", "smb"),
+        ],
+        Source::Api,
+    )
+    .await
+    .unwrap();
+    let jobs = outbox::claim(&db, outbox::TOPIC_INDEX, "test", 100)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = jobs.iter().map(|j| j.job_id).collect();
+    outbox::complete(&db, &ids).await.unwrap();
+
+    store(
+        &db,
+        &[ticket(Some("c"), "three", "x@y.co", "enterprise")],
+        Source::Api,
+    )
+    .await
+    .unwrap();
+    // The new item plus the customer's two older items, whose indexed segment is stale.
+    let requeued = outbox::claim(&db, outbox::TOPIC_INDEX, "test", 100)
+        .await
+        .unwrap();
+    let mut items: Vec<i64> = requeued.iter().map(|j| j.item_id).collect();
+    items.sort();
+    items.dedup();
+    assert_eq!(items.len(), 3);
+}
+
+#[tokio::test]
+async fn claims_are_exclusive_and_released_after_a_crash() {
+    let (_dir, db) = sqlite().await;
+    let batch: Vec<_> = (0..5)
+        .map(|i| ticket(Some(&format!("t{i}")), "s", "x@y.co", "smb"))
+        .collect();
+    store(&db, &batch, Source::Api).await.unwrap();
+    let first = outbox::claim(&db, outbox::TOPIC_INDEX, "index-a", 3)
+        .await
+        .unwrap();
+    let second = outbox::claim(&db, outbox::TOPIC_INDEX, "index-b", 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.len(), second.len()),
+        (3, 2),
+        "no job is handed out twice"
+    );
+    assert!(outbox::claim(&db, outbox::TOPIC_INDEX, "index-b", 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // index-a "crashes" and starts again: its claims come back.
+    assert_eq!(outbox::release(&db, "index-a").await.unwrap(), 3);
+    assert_eq!(
+        outbox::claim(&db, outbox::TOPIC_INDEX, "index-a", 10)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+}
