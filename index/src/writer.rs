@@ -27,10 +27,33 @@ impl IndexWriterHandle {
         })
     }
 
+    /// Adds or replaces the documents for these ids.
+    ///
+    /// A delete is queued only for ids the committed index already holds: tantivy applies
+    /// each delete as a term query against every segment at commit time, which for a bulk
+    /// of new items would cost more than indexing them.
+    pub fn upsert_all(&mut self, docs: &[IndexDoc]) -> Result<()> {
+        let searcher = self.reader.searcher();
+        for doc in docs {
+            let id = Term::from_field_u64(self.fields.id, doc.id);
+            if searcher.doc_freq(&id)? > 0 {
+                self.writer.delete_term(id);
+            }
+            self.add(doc)?;
+        }
+        Ok(())
+    }
+
     /// Adds or replaces the document for `doc.id`.
     pub fn upsert(&mut self, doc: &IndexDoc) -> Result<()> {
+        self.writer
+            .delete_term(Term::from_field_u64(self.fields.id, doc.id));
+        self.add(doc)
+    }
+
+    /// Adds a document known not to be in the index (a rebuild after `delete_all`).
+    pub fn add(&mut self, doc: &IndexDoc) -> Result<()> {
         let f = &self.fields;
-        self.writer.delete_term(Term::from_field_u64(f.id, doc.id));
         let mut d = TantivyDocument::default();
         d.add_u64(f.id, doc.id);
         d.add_u64(f.source_id, doc.source_id);

@@ -21,6 +21,44 @@ pub struct Corpus {
 }
 
 impl Corpus {
+    /// From a CSV file's `text` column (e.g. BANKING77's train.csv), or, without a file,
+    /// from the messages of the shipped demo data.
+    pub fn load(messages: Option<&Path>, seed: u64) -> Result<Self> {
+        let Some(path) = messages else {
+            return Ok(Self::new(seed));
+        };
+        let bad = |e: csv::Error| Error::Internal(format!("{}: {e}", path.display()));
+        let mut rdr = csv::Reader::from_path(path).map_err(bad)?;
+        let col = rdr
+            .headers()
+            .map_err(bad)?
+            .iter()
+            .position(|h| h == "text")
+            .ok_or_else(|| {
+                Error::invalid(
+                    "missing_field",
+                    "messages",
+                    format!("{} has no `text` column", path.display()),
+                )
+            })?;
+        let messages: Vec<String> = rdr
+            .records()
+            .flatten()
+            .filter_map(|r| r.get(col).map(str::to_string))
+            .collect();
+        if messages.is_empty() {
+            return Err(Error::invalid(
+                "invalid_value",
+                "messages",
+                format!("{} holds no messages", path.display()),
+            ));
+        }
+        Ok(Self {
+            messages,
+            rng: StdRng::seed_from_u64(seed),
+        })
+    }
+
     pub fn new(seed: u64) -> Self {
         let mut messages = Vec::new();
         for data in [
@@ -52,7 +90,8 @@ impl Corpus {
 
     /// (subject, body) of one generated item.
     pub fn item(&mut self) -> (String, String) {
-        let subject = self.message();
+        // Subjects are short in real feedback (and limited to 300 characters).
+        let subject: String = self.message().chars().take(120).collect();
         let (a, b) = (self.message(), self.message());
         let body = format!("{a} {b}");
         (subject, body)
@@ -67,7 +106,7 @@ impl Corpus {
             let (subject, body) = self.item();
             let age = chrono::Duration::minutes(self.rng.random_range(0..120_960));
             let priority = ["low", "normal", "high", "urgent"][i % 4];
-            let segment = ["enterprise", "smb", "consumer"][i % 3];
+            let segment = ["enterprise", "smb", "consumer"][(i % 5000) % 3];
             let line = json!({
                 "external_id": format!("{prefix}-{i}"),
                 "subject": subject,

@@ -17,10 +17,15 @@ use crate::db::tokens::{self, Role};
 use crate::intake::import::{Format, ImportKind, ImportOptions};
 use crate::{db, server, Config, Error, Result};
 
-pub async fn run(items: usize, api_items: usize, json_out: bool) -> Result<()> {
+pub async fn run(
+    items: usize,
+    api_items: usize,
+    messages: Option<&std::path::Path>,
+    json_out: bool,
+) -> Result<()> {
     let tmp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
     let file = tmp.path().join("tickets.jsonl");
-    Corpus::new(1).write_tickets(&file, items, "bench")?;
+    Corpus::load(messages, 1)?.write_tickets(&file, items, "bench")?;
 
     let config = bench_config(tmp.path().join("import"))?;
     let started = Instant::now();
@@ -32,13 +37,25 @@ pub async fn run(items: usize, api_items: usize, json_out: bool) -> Result<()> {
     let report = import_file(&config, &file, &opts, true).await?;
     let import_s = started.elapsed().as_secs_f64();
     if report.imported as usize != items {
+        let first = report
+            .errors
+            .first()
+            .map(|e| format!("line {}: {}", e.line, e.message));
         return Err(Error::Internal(format!(
-            "bench import stored {} of {items} items",
-            report.imported
+            "bench import stored {} of {items} items (skipped {}, failed {}; first error: {})",
+            report.imported,
+            report.skipped,
+            report.failed,
+            first.unwrap_or_default()
         )));
     }
     let reference_s = reference_inserts(&file, &tmp.path().join("reference.db")).await?;
-    let (api_ack_s, api_indexed_s) = api_ingest(tmp.path().join("api"), api_items).await?;
+    let (api_ack_s, api_indexed_s) = api_ingest(
+        tmp.path().join("api"),
+        api_items,
+        Corpus::load(messages, 2)?,
+    )
+    .await?;
 
     let per_s = |n: usize, s: f64| (n as f64 / s).round();
     print_report(
@@ -119,10 +136,13 @@ pub(super) async fn start_server(data_dir: std::path::PathBuf) -> Result<(String
 
 /// Posts `n` tickets with 8 concurrent clients; returns seconds until all were acknowledged
 /// and seconds until all were indexed.
-async fn api_ingest(data_dir: std::path::PathBuf, n: usize) -> Result<(f64, f64)> {
+async fn api_ingest(
+    data_dir: std::path::PathBuf,
+    n: usize,
+    mut corpus: Corpus,
+) -> Result<(f64, f64)> {
     let (base, token) = start_server(data_dir).await?;
     let client = reqwest::Client::new();
-    let mut corpus = Corpus::new(2);
     let bodies: Vec<serde_json::Value> = (0..n)
         .map(|i| {
             let (subject, body) = corpus.item();

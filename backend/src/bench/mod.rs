@@ -21,6 +21,9 @@ pub enum BenchCommand {
         /// Items to send through the HTTP API.
         #[arg(long, default_value_t = 3_000)]
         api_items: usize,
+        /// CSV with a `text` column to build items from (default: the demo messages).
+        #[arg(long)]
+        messages: Option<std::path::PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -30,23 +33,28 @@ pub enum BenchCommand {
         items: usize,
         #[arg(long, default_value_t = 300)]
         queries: usize,
+        /// CSV with a `text` column to build items from (default: the demo messages).
+        #[arg(long)]
+        messages: Option<std::path::PathBuf>,
         #[arg(long)]
         json: bool,
     },
 }
 
 pub async fn run(cmd: &BenchCommand) -> Result<()> {
-    match *cmd {
+    match cmd {
         BenchCommand::Ingest {
             items,
             api_items,
+            messages,
             json,
-        } => ingest::run(items, api_items, json).await,
+        } => ingest::run(*items, *api_items, messages.as_deref(), *json).await,
         BenchCommand::Search {
             items,
             queries,
+            messages,
             json,
-        } => search::run(items, queries, json).await,
+        } => search::run(*items, *queries, messages.as_deref(), *json).await,
     }
 }
 

@@ -18,10 +18,15 @@ use crate::cli::import::import_file;
 use crate::intake::import::{Format, ImportKind, ImportOptions};
 use crate::{Error, Result};
 
-pub async fn run(items: usize, queries: usize, json_out: bool) -> Result<()> {
+pub async fn run(
+    items: usize,
+    queries: usize,
+    messages: Option<&std::path::Path>,
+    json_out: bool,
+) -> Result<()> {
     let tmp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
     let file = tmp.path().join("corpus.jsonl");
-    let mut corpus = Corpus::new(3);
+    let mut corpus = Corpus::load(messages, 3)?;
     corpus.write_tickets(&file, items, "search")?;
     let data_dir = tmp.path().join("data");
     let config = bench_config(data_dir.clone())?;

@@ -86,6 +86,7 @@ pub async fn import_file(
         Err(e) => return Err(e),
     };
     let mut observer = Progress {
+        batches_since_drain: 0,
         bar: bar.clone(),
         sync: sync.clone(),
     };
@@ -98,7 +99,12 @@ pub async fn import_file(
     Ok(report)
 }
 
+/// Import batches between two index catch-ups: each catch-up is one tantivy commit, and
+/// commits, not documents, are what indexing time goes on.
+const BATCHES_PER_DRAIN: usize = 10;
+
 struct Progress {
+    batches_since_drain: usize,
     bar: ProgressBar,
     sync: Option<IndexSync>,
 }
@@ -110,8 +116,14 @@ impl ImportObserver for Progress {
             "{} imported, {} skipped, {} failed",
             report.imported, report.skipped, report.failed
         ));
-        if let Some(sync) = &self.sync {
+        self.batches_since_drain += 1;
+        if let Some(sync) = self
+            .sync
+            .as_ref()
+            .filter(|_| self.batches_since_drain >= BATCHES_PER_DRAIN)
+        {
             sync.drain_all().await?;
+            self.batches_since_drain = 0;
         }
         Ok(())
     }

@@ -19,7 +19,7 @@ use crate::db::outbox::{self, TOPIC_INDEX};
 use crate::{Config, Error, Result};
 
 /// Jobs handled per claim; one tantivy commit per claim.
-const CLAIM_BATCH: u64 = 2000;
+const CLAIM_BATCH: u64 = 10_000;
 /// Items read per page during a full rebuild.
 const REBUILD_PAGE: u64 = 5000;
 /// How often the worker looks for jobs written by other processes.
@@ -86,9 +86,11 @@ impl IndexSync {
         item_ids.dedup();
         let result = async {
             let found = items::with_segments(&self.db, &item_ids).await?;
+            let present: std::collections::HashSet<i64> = found.iter().map(|f| f.item.id).collect();
+            // Jobs whose item is gone (deleted since) remove it from the index.
             let missing: Vec<u64> = item_ids
                 .iter()
-                .filter(|id| !found.iter().any(|f| f.item.id == **id))
+                .filter(|id| !present.contains(id))
                 .map(|id| *id as u64)
                 .collect();
             self.write(found, missing).await
@@ -168,9 +170,8 @@ impl IndexSync {
 
     async fn write(&self, docs: Vec<ItemWithSegment>, deleted: Vec<u64>) -> Result<()> {
         self.with_writer(move |w| {
-            for d in &docs {
-                w.upsert(&to_doc(d))?;
-            }
+            let docs: Vec<IndexDoc> = docs.iter().map(to_doc).collect();
+            w.upsert_all(&docs)?;
             for id in &deleted {
                 w.delete(*id);
             }
@@ -179,10 +180,11 @@ impl IndexSync {
         .await
     }
 
+    /// Adds without committing or deleting: only for a rebuild, after `delete_all`.
     async fn write_uncommitted(&self, docs: Vec<ItemWithSegment>) -> Result<()> {
         self.with_writer(move |w| {
             for d in &docs {
-                w.upsert(&to_doc(d))?;
+                w.add(&to_doc(d))?;
             }
             Ok(())
         })
