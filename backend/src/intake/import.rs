@@ -192,25 +192,10 @@ impl RowParser<validate::NewResponse> for SurveyRows {
                 )
             })?,
         };
-        // Load the survey (cached) so CSV answer columns named by kind can be resolved.
-        let probe = SurveyResponseInput {
-            answers: Default::default(),
-            external_id: None,
-            customer: None,
-            created_at: None,
-            survey_id: None,
-        };
-        if let Err(
-            e @ Error::Invalid {
-                code: "unknown_survey",
-                ..
-            },
-        ) = self.validator.validate(db, survey_id, field, probe).await
-        {
-            return Err(e);
-        }
+        // Answer columns named by kind (`nps`, `comment`) need the survey's questions.
+        let questions = &self.validator.survey(db, survey_id, field).await?.questions;
         if let Some(answers) = row.get_mut("answers").and_then(Value::as_object_mut) {
-            resolve_answer_keys(answers, self.validator.questions(survey_id));
+            resolve_answer_keys(answers, questions);
         }
         let input: SurveyResponseInput = json::from_value(row)?;
         self.validator.validate(db, survey_id, field, input).await

@@ -68,14 +68,14 @@ pub struct ResponseValidator {
 }
 
 impl ResponseValidator {
-    /// `field` names where the survey id came from, for the error when it is unknown.
-    pub async fn validate<C: ConnectionTrait>(
+    /// The survey with its questions, loaded once; fails with `unknown_survey` on `field`
+    /// (where the survey id came from) when there is no such survey.
+    pub async fn survey<C: ConnectionTrait>(
         &mut self,
         db: &C,
         survey_id: i64,
         field: &str,
-        input: SurveyResponseInput,
-    ) -> Result<NewResponse> {
+    ) -> Result<&SurveyWithQuestions> {
         if let std::collections::hash_map::Entry::Vacant(slot) = self.surveys.entry(survey_id) {
             slot.insert(match get(db, survey_id).await {
                 Ok(s) => Some(s),
@@ -83,21 +83,23 @@ impl ResponseValidator {
                 Err(e) => return Err(e),
             });
         }
-        match &self.surveys[&survey_id] {
-            Some(s) => validate::response(input, &s.survey, &s.questions),
-            None => Err(Error::invalid(
+        self.surveys[&survey_id].as_ref().ok_or_else(|| {
+            Error::invalid(
                 "unknown_survey",
                 field,
                 format!("there is no survey {survey_id}"),
-            )),
-        }
+            )
+        })
     }
 
-    /// The questions of a survey already loaded by [`Self::validate`].
-    pub fn questions(&self, survey_id: i64) -> &[survey_question::Model] {
-        self.surveys
-            .get(&survey_id)
-            .and_then(|s| s.as_ref())
-            .map_or(&[], |s| &s.questions)
+    pub async fn validate<C: ConnectionTrait>(
+        &mut self,
+        db: &C,
+        survey_id: i64,
+        field: &str,
+        input: SurveyResponseInput,
+    ) -> Result<NewResponse> {
+        let s = self.survey(db, survey_id, field).await?;
+        validate::response(input, &s.survey, &s.questions)
     }
 }

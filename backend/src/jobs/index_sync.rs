@@ -140,13 +140,20 @@ impl IndexSync {
     /// The worker loop of `triage serve`: rebuild if needed, then drain forever, waking on
     /// `wake` (a local write) or every [`POLL_EVERY`] (writes by other processes).
     pub async fn run(self, wake: Arc<Notify>) {
-        if self.needs_rebuild() {
+        let mut backoff = POLL_EVERY;
+        while self.needs_rebuild() {
             match self.rebuild(|_, _| {}).await {
-                Ok(n) => tracing::info!(items = n, "rebuilt the search index from the database"),
-                Err(e) => tracing::error!(error = %e, "rebuilding the search index failed"),
+                Ok(n) => {
+                    tracing::info!(items = n, "rebuilt the search index from the database");
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "rebuilding the search index failed; will retry");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
             }
         }
-        let mut backoff = POLL_EVERY;
         loop {
             match self.drain_once().await {
                 Ok(0) => {
