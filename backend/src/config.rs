@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::embed::minilm::Precision;
 use crate::{Error, Result};
 
 /// Largest JSON request body the API accepts; bigger bodies get 413 `payload_too_large`.
@@ -24,6 +25,12 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Memory the index writer may buffer before it flushes a segment.
     pub index_heap_bytes: usize,
+    /// The sentence-transformers model directory (`TRIAGE_MODEL_DIR`).
+    pub model_dir: PathBuf,
+    /// libtorch threads for embedding (`TRIAGE_EMBED_THREADS`, default: all cores).
+    pub embed_threads: usize,
+    /// `auto`, `fp32` or `bf16` (`TRIAGE_EMBED_PRECISION`).
+    pub embed_precision: Precision,
 }
 
 /// The raw settings, as given by flags or environment (see `cli.rs`).
@@ -34,7 +41,31 @@ pub struct Settings {
     pub bind: Option<String>,
     pub base_url: Option<String>,
     pub smtp_url: Option<String>,
+    pub model_dir: Option<PathBuf>,
+    pub embed_threads: Option<String>,
+    pub embed_precision: Option<String>,
 }
+
+impl Settings {
+    /// Everything not given as a flag, from the environment.
+    pub fn from_env() -> Self {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        Self {
+            data_dir: var("TRIAGE_DATA_DIR").map(PathBuf::from),
+            database_url: var("DATABASE_URL"),
+            bind: var("TRIAGE_BIND"),
+            base_url: var("TRIAGE_BASE_URL"),
+            smtp_url: var("SMTP_URL"),
+            model_dir: var("TRIAGE_MODEL_DIR").map(PathBuf::from),
+            embed_threads: var("TRIAGE_EMBED_THREADS"),
+            embed_precision: var("TRIAGE_EMBED_PRECISION"),
+        }
+    }
+}
+
+/// Where scripts/setup.sh put the model for this checkout (baked in at build time by
+/// .cargo/config.toml), so a built binary finds it without any variable set.
+const BUILT_MODEL_DIR: Option<&str> = option_env!("TRIAGE_MODEL_DIR");
 
 impl Config {
     pub fn from_settings(s: Settings) -> Result<Self> {
@@ -69,6 +100,17 @@ impl Config {
             smtp_url: s.smtp_url,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             index_heap_bytes: 64 * 1024 * 1024,
+            model_dir: s
+                .model_dir
+                .or_else(|| BUILT_MODEL_DIR.map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from(".deps/models/all-MiniLM-L6-v2")),
+            embed_threads: match s.embed_threads {
+                Some(t) => t.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    Error::Config(format!("TRIAGE_EMBED_THREADS must be a positive number, got {t:?}"))
+                })?,
+                None => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            },
+            embed_precision: Precision::parse(s.embed_precision.as_deref().unwrap_or("auto"))?,
         })
     }
 

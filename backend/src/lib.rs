@@ -15,11 +15,13 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod embed;
 mod error;
 pub mod http;
 pub mod intake;
 pub mod jobs;
 pub mod server;
+pub mod themes;
 
 pub use config::Config;
 pub use error::{Error, Result};

@@ -12,6 +12,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::http::{self, ApiContext};
+use crate::embed::minilm::MiniLm;
+use crate::jobs::embed_sync::EmbedSync;
 use crate::jobs::index_sync::IndexSync;
 use crate::{db, Config, Error, Result};
 
@@ -44,15 +46,40 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
         db,
         index: sync.index(),
         index_wake: wake.clone(),
+        embed_wake: Arc::new(Notify::new()),
     };
     let worker = tokio::spawn(sync.clone().run(wake));
+    let embed_worker = match start_embedder(&ctx.config, &ctx.db).await {
+        Ok(embed) => Some(tokio::spawn(embed.run(ctx.embed_wake.clone()))),
+        Err(e) => {
+            eprintln!("warning: embeddings and themes are off: {e}");
+            None
+        }
+    };
     axum::serve(listener, http::router(ctx))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| Error::Internal(format!("server error: {e}")))?;
     worker.abort();
     let _ = worker.await;
+    if let Some(w) = embed_worker {
+        w.abort();
+        let _ = w.await;
+    }
     sync.close().await
+}
+
+/// Loads the embedding model (about a second) and releases embedding jobs left claimed by
+/// a crash of this data dir's server.
+pub async fn start_embedder(config: &Config, db: &sea_orm::DatabaseConnection) -> Result<EmbedSync> {
+    let (dir, threads, precision) = (config.model_dir.clone(), config.embed_threads, config.embed_precision);
+    let model = tokio::task::spawn_blocking(move || MiniLm::load(&dir, threads, precision))
+        .await
+        .map_err(|e| Error::Internal(format!("loading the model failed: {e}")))??;
+    let consumer = format!("{}-embed", crate::jobs::index_sync::instance_id(&config.data_dir)?);
+    let sync = EmbedSync::new(db.clone(), Arc::new(model), consumer);
+    sync.start().await?;
+    Ok(sync)
 }
 
 async fn shutdown_signal() {

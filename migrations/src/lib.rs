@@ -7,12 +7,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_intake;
+mod m20261126_000002_themes;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_intake::Migration)]
+        vec![
+            Box::new(m20261126_000001_intake::Migration),
+            Box::new(m20261126_000002_themes::Migration),
+        ]
     }
 }

@@ -83,6 +83,11 @@ impl Corpus {
         }
     }
 
+    /// The first `n` messages, in file order.
+    pub fn messages(&self, n: usize) -> Vec<String> {
+        self.messages.iter().take(n).cloned().collect()
+    }
+
     fn message(&mut self) -> String {
         let i = self.rng.random_range(0..self.messages.len());
         self.messages[i].clone()

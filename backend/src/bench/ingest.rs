@@ -77,7 +77,8 @@ pub(super) fn bench_config(data_dir: std::path::PathBuf) -> Result<Config> {
     Config::from_settings(Settings {
         data_dir: Some(data_dir),
         bind: Some("127.0.0.1:0".into()),
-        ..Default::default()
+        database_url: None,
+        ..Settings::from_env()
     })
 }
 

@@ -4,6 +4,7 @@
 //! Results and the commands that produced them are recorded in docs/benchmarks.md.
 
 mod corpus;
+mod embed;
 mod ingest;
 mod search;
 
@@ -24,6 +25,17 @@ pub enum BenchCommand {
         /// CSV with a `text` column to build items from (default: the demo messages).
         #[arg(long)]
         messages: Option<std::path::PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sentences per second through the embedding model, sorted by length vs input order.
+    Embed {
+        /// CSV with a `text` column (default: the demo messages).
+        #[arg(long)]
+        input: Option<std::path::PathBuf>,
+        /// Sentences to embed (the first N of the file).
+        #[arg(long, default_value_t = 2_000)]
+        limit: usize,
         #[arg(long)]
         json: bool,
     },
@@ -49,6 +61,7 @@ pub async fn run(cmd: &BenchCommand) -> Result<()> {
             messages,
             json,
         } => ingest::run(*items, *api_items, messages.as_deref(), *json).await,
+        BenchCommand::Embed { input, limit, json } => embed::run(input.as_deref(), *limit, *json),
         BenchCommand::Search {
             items,
             queries,
@@ -70,6 +83,17 @@ fn print_report(report: &serde_json::Value, json: bool) {
             println!("{k:width$}  {v}");
         }
     }
+}
+
+/// Peak resident memory of this process so far, in MB (Linux `VmHWM`).
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    (kb / 1024.0).round()
 }
 
 /// Percentile of sorted millisecond timings, as in the peers' script (p99 of 300 = the 297th).

@@ -4,6 +4,7 @@
 //! object on stdout (progress and logs go to stderr), so scripts can parse it.
 
 mod demo;
+mod eval;
 pub(crate) mod import;
 mod reindex;
 
@@ -78,6 +79,8 @@ enum Command {
         #[arg(value_enum, default_value = "up")]
         direction: Direction,
     },
+    /// Score theme discovery against a labelled CSV (NMI, ARI, ACC).
+    Eval(eval::EvalArgs),
     /// Measure throughput and latency; see docs/benchmarks.md.
     Bench {
         #[command(subcommand)]
@@ -108,8 +111,7 @@ pub async fn run() -> Result<()> {
         data_dir: cli.data_dir.clone(),
         database_url: cli.database_url.clone(),
         bind,
-        base_url: std::env::var("TRIAGE_BASE_URL").ok(),
-        smtp_url: std::env::var("SMTP_URL").ok(),
+        ..Settings::from_env()
     };
     match cli.command {
         Command::Serve { ref bind } => {
@@ -168,6 +170,7 @@ pub async fn run() -> Result<()> {
             }
             Ok(())
         }
+        Command::Eval(ref args) => eval::run(&Config::from_settings(settings(None))?, args),
         Command::Bench { ref command } => bench::run(command).await,
     }
 }

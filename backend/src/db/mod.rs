@@ -6,6 +6,7 @@
 //! write to the same file. Foreign keys are enforced on both backends.
 
 pub mod customers;
+pub mod embeddings;
 pub mod entity;
 pub mod items;
 pub mod outbox;

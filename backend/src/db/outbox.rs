@@ -18,6 +18,8 @@ use crate::Result;
 
 /// Jobs that (re)index one feedback item.
 pub const TOPIC_INDEX: &str = "index";
+/// Jobs that embed one feedback item (and place it in a theme).
+pub const TOPIC_EMBED: &str = "embed";
 
 pub async fn enqueue<C: ConnectionTrait>(db: &C, topic: &str, item_ids: &[i64]) -> Result<()> {
     let now = Utc::now();

@@ -7,20 +7,27 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::ApiContext;
-use crate::db::outbox::{self, TOPIC_INDEX};
+use crate::db::outbox::{self, TOPIC_EMBED, TOPIC_INDEX};
 
 pub fn router() -> Router<ApiContext> {
     Router::new().route("/healthz", get(health))
 }
 
 async fn health(State(ctx): State<ApiContext>) -> (StatusCode, Json<Value>) {
-    match outbox::pending(&ctx.db, TOPIC_INDEX).await {
-        Ok(pending) => (
+    let pending = async {
+        Ok::<_, crate::Error>((
+            outbox::pending(&ctx.db, TOPIC_INDEX).await?,
+            outbox::pending(&ctx.db, TOPIC_EMBED).await?,
+        ))
+    };
+    match pending.await {
+        Ok((index, embed)) => (
             StatusCode::OK,
             Json(json!({
                 "status": "ok",
                 "database": "ok",
-                "index": { "documents": ctx.index.num_docs(), "pending_jobs": pending },
+                "index": { "documents": ctx.index.num_docs(), "pending_jobs": index },
+                "embeddings": { "pending_jobs": embed },
             })),
         ),
         Err(e) => {

@@ -32,6 +32,16 @@ pub struct ApiContext {
     pub index: Arc<FeedbackIndex>,
     /// Wakes the index worker after a write, so new items are searchable at once.
     pub index_wake: Arc<Notify>,
+    /// Wakes the embedding worker after a write.
+    pub embed_wake: Arc<Notify>,
+}
+
+impl ApiContext {
+    /// Tells the workers that new items are waiting.
+    pub fn wake_workers(&self) {
+        self.index_wake.notify_one();
+        self.embed_wake.notify_one();
+    }
 }
 
 pub fn router(ctx: ApiContext) -> Router {

@@ -40,7 +40,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<RatingView>)> {
     auth.require(&Role::ALL)?;
     let (id, item_id) = store::store_one(&ctx.db, &validate::rating(input)?, Source::Api).await?;
-    ctx.index_wake.notify_one();
+    ctx.wake_workers();
     Ok((
         StatusCode::CREATED,
         Json(view(find(&ctx, id).await?, Some(item_id))),

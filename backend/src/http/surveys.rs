@@ -94,7 +94,7 @@ async fn respond(
         .validate(&ctx.db, survey_id, "survey_id", input)
         .await?;
     let (id, item_id) = store::store_one(&ctx.db, &new, Source::Api).await?;
-    ctx.index_wake.notify_one();
+    ctx.wake_workers();
     let mut view = find_response(&ctx, survey_id, id).await?;
     view.item_id = Some(item_id);
     Ok((StatusCode::CREATED, Json(view)))

@@ -60,7 +60,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<TicketView>)> {
     auth.require(&Role::ALL)?;
     let (id, item_id) = store::store_one(&ctx.db, &validate::ticket(input)?, Source::Api).await?;
-    ctx.index_wake.notify_one();
+    ctx.wake_workers();
     let t = find(&ctx, id).await?;
     Ok((StatusCode::CREATED, Json(TicketView::new(t, Some(item_id)))))
 }

@@ -103,7 +103,9 @@ pub async fn store<T: Intake>(
         .into_iter()
         .map(|m| (m.source_id, m.id))
         .collect();
-    let mut to_index: Vec<i64> = item_by_source.values().copied().collect();
+    let new_ids: Vec<i64> = item_by_source.values().copied().collect();
+    outbox::enqueue(&txn, outbox::TOPIC_EMBED, &new_ids).await?;
+    let mut to_index = new_ids;
     to_index.extend(items::ids_of_customers(&txn, &resolved.segment_changed).await?);
     outbox::enqueue(&txn, outbox::TOPIC_INDEX, &to_index).await?;
     txn.commit().await?;

@@ -229,7 +229,7 @@ fn to_doc(d: &ItemWithSegment) -> IndexDoc {
 }
 
 /// The id this data dir's index claims outbox jobs under, created on first use.
-fn instance_id(data_dir: &Path) -> Result<String> {
+pub fn instance_id(data_dir: &Path) -> Result<String> {
     let path = data_dir.join("index-instance-id");
     if let Ok(id) = std::fs::read_to_string(&path) {
         let id = id.trim();

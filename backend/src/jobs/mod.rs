@@ -4,4 +4,5 @@
 //! `triage serve` drains index jobs continuously, `triage import` drains the jobs it
 //! created itself, and `triage reindex` rebuilds everything.
 
+pub mod embed_sync;
 pub mod index_sync;

@@ -2,11 +2,15 @@
 
 pub mod api_token;
 pub mod customer;
+pub mod embedding;
 pub mod feedback_item;
+pub mod item_theme;
 pub mod outbox_job;
 pub mod rating;
 pub mod survey;
 pub mod survey_answer;
 pub mod survey_question;
 pub mod survey_response;
+pub mod theme;
+pub mod theme_edit;
 pub mod ticket;

@@ -1,0 +1,56 @@
+//! Sentence embeddings: turning feedback text into 384-d unit vectors that can be compared
+//! by cosine similarity (a dot product, since they are normalised).
+//!
+//! [`Embedder`] hides the model. The one real backend, [`minilm::MiniLm`], runs
+//! all-MiniLM-L6-v2 through rust-bert/libtorch on the CPU. Callers hand over any texts;
+//! [`embed_sorted`] sorts them by length before batching — padding to the longest text of a
+//! batch is what costs time, so batches of similar lengths run about twice as fast — and
+//! returns the vectors in the caller's order.
+
+pub mod minilm;
+
+use crate::Result;
+
+/// Texts per forward pass. Larger batches gain little on 2 cores and cost memory.
+pub const BATCH: usize = 32;
+
+pub trait Embedder: Send {
+    /// Stored with every vector: vectors of different models are never compared.
+    fn model_name(&self) -> &str;
+    /// `fp32` or `bf16`; recorded, but vectors of either precision are interchangeable.
+    fn precision(&self) -> &str;
+    fn dims(&self) -> usize;
+    /// Embeds one batch, in order. Callers normally use [`embed_sorted`].
+    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
+}
+
+/// Embeds `texts` in length-sorted batches and returns the vectors in input order.
+/// `progress` is called with the number of texts done after every batch.
+pub fn embed_sorted(
+    embedder: &dyn Embedder,
+    texts: &[&str],
+    mut progress: impl FnMut(usize),
+) -> Result<Vec<Vec<f32>>> {
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| texts[i].len());
+    let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+    let mut done = 0;
+    for chunk in order.chunks(BATCH) {
+        let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+        for (&i, v) in chunk.iter().zip(embedder.embed_batch(&batch)?) {
+            out[i] = v;
+        }
+        done += chunk.len();
+        progress(done);
+    }
+    Ok(out)
+}
+
+/// The text an item is embedded from: its subject and text, as a reader would see them.
+pub fn item_text(subject: Option<&str>, text: &str) -> String {
+    match subject.map(str::trim).filter(|s| !s.is_empty()) {
+        // Subjects made from the start of the body (common in ticket exports) add nothing.
+        Some(s) if !text.starts_with(s.trim_end_matches('…')) => format!("{s}. {text}"),
+        _ => text.to_string(),
+    }
+}

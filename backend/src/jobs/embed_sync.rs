@@ -1,0 +1,153 @@
+//! Embedding new items: the `embed` outbox topic.
+//!
+//! Every stored item gets an `embed` job in the same transaction as the item. The worker
+//! claims jobs in batches, embeds the texts (length-sorted, off the async threads), stores
+//! the vectors and places each item in its nearest theme when it is close enough, then
+//! deletes the jobs. As with indexing, a crash leaves claimed jobs that are released at the
+//! next start; storing a vector twice is harmless.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
+
+use crate::db::outbox::{self, TOPIC_EMBED};
+use crate::db::{embeddings, items};
+use crate::embed::{embed_sorted, item_text, Embedder};
+use crate::themes::assign;
+use crate::{Error, Result};
+
+/// Items embedded per claim: large enough to sort by length usefully, small enough that a
+/// new item waits at most a few seconds.
+const CLAIM_BATCH: u64 = 256;
+const POLL_EVERY: Duration = Duration::from_millis(500);
+
+#[derive(Clone)]
+pub struct EmbedSync {
+    db: DatabaseConnection,
+    embedder: Arc<dyn Embedder + Sync>,
+    consumer: String,
+}
+
+impl EmbedSync {
+    /// `consumer` names this process's claims (released again by [`EmbedSync::start`]).
+    pub fn new(db: DatabaseConnection, embedder: Arc<dyn Embedder + Sync>, consumer: String) -> Self {
+        Self { db, embedder, consumer }
+    }
+
+    pub fn embedder(&self) -> &Arc<dyn Embedder + Sync> {
+        &self.embedder
+    }
+
+    /// Releases claims left by a previous run of this consumer.
+    pub async fn start(&self) -> Result<()> {
+        let released = outbox::release(&self.db, &self.consumer).await?;
+        if released > 0 {
+            tracing::info!(released, "released embedding jobs claimed before a crash");
+        }
+        Ok(())
+    }
+
+    /// Embeds one claim's worth of jobs; returns how many there were.
+    pub async fn drain_once(&self) -> Result<usize> {
+        let jobs = outbox::claim(&self.db, TOPIC_EMBED, &self.consumer, CLAIM_BATCH).await?;
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        let job_ids: Vec<i64> = jobs.iter().map(|j| j.job_id).collect();
+        let mut ids: Vec<i64> = jobs.iter().map(|j| j.item_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        match self.embed_items(&ids).await {
+            Ok(()) => outbox::complete(&self.db, &job_ids).await?,
+            Err(e) => {
+                outbox::fail(&self.db, &job_ids, &e.to_string()).await?;
+                return Err(e);
+            }
+        }
+        Ok(jobs.len())
+    }
+
+    pub async fn drain_all(&self) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            match self.drain_once().await? {
+                0 => return Ok(total),
+                n => total += n,
+            }
+        }
+    }
+
+    /// Embeds and stores these items, and places them in themes.
+    async fn embed_items(&self, ids: &[i64]) -> Result<()> {
+        let found = items::with_segments(&self.db, ids).await?;
+        let rows: Vec<(i64, String)> = found
+            .iter()
+            .map(|f| (f.item.id, item_text(f.item.subject.as_deref(), &f.item.text)))
+            .collect();
+        let vectors = self.embed(rows).await?;
+        embeddings::upsert(&self.db, self.embedder.model_name(), self.embedder.precision(), &vectors).await?;
+        assign::on_arrival(&self.db, &vectors).await
+    }
+
+    /// Runs the model off the async threads.
+    pub async fn embed(&self, rows: Vec<(i64, String)>) -> Result<Vec<(i64, Vec<f32>)>> {
+        let embedder = self.embedder.clone();
+        tokio::task::spawn_blocking(move || {
+            let texts: Vec<&str> = rows.iter().map(|(_, t)| t.as_str()).collect();
+            let vectors = embed_sorted(embedder.as_ref(), &texts, |_| {})?;
+            Ok(rows.iter().map(|(id, _)| *id).zip(vectors).collect())
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("embedding task failed: {e}")))?
+    }
+
+    /// Re-embeds items in pages: every item when `all`, otherwise those without a vector
+    /// from the current model. `progress(done)` after each page.
+    pub async fn reembed(&self, all: bool, mut progress: impl FnMut(u64)) -> Result<u64> {
+        let model = self.embedder.model_name().to_string();
+        let mut after = 0i64;
+        let mut done = 0u64;
+        loop {
+            let page = items::page_after(&self.db, after, 512).await?;
+            let Some(last) = page.last() else { break };
+            after = last.item.id;
+            let ids: Vec<i64> = page.iter().map(|f| f.item.id).collect();
+            let have = if all {
+                Default::default()
+            } else {
+                embeddings::ids_with_model(&self.db, &model, &ids).await?
+            };
+            let rows: Vec<(i64, String)> = page
+                .iter()
+                .filter(|f| !have.contains(&f.item.id))
+                .map(|f| (f.item.id, item_text(f.item.subject.as_deref(), &f.item.text)))
+                .collect();
+            let vectors = self.embed(rows).await?;
+            embeddings::upsert(&self.db, &model, self.embedder.precision(), &vectors).await?;
+            done += vectors.len() as u64;
+            progress(done);
+        }
+        Ok(done)
+    }
+
+    /// The worker loop of `triage serve`.
+    pub async fn run(self, wake: Arc<Notify>) {
+        let mut backoff = POLL_EVERY;
+        loop {
+            match self.drain_once().await {
+                Ok(0) => {
+                    backoff = POLL_EVERY;
+                    let _ = tokio::time::timeout(POLL_EVERY, wake.notified()).await;
+                }
+                Ok(_) => backoff = POLL_EVERY,
+                Err(e) => {
+                    tracing::error!(error = %e, "embedding failed; will retry");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Themes: recurring topics in feedback, found from sentence embeddings.
+//!
+//! * [`assign`]: placing new items in existing themes on arrival.
+//! * [`vectors`]: item vectors in one flat buffer; `.npy` input/output.
+//! * [`knn`]: exact nearest neighbours in blocks (no n × n matrix).
+//! * [`louvain`]: community detection on the neighbour graph.
+//! * [`discover`]: the pipeline from vectors to themes and the unthemed queue.
+//! * [`metrics`]: NMI, ARI and ACC against true labels, for `triage eval`.
+
+pub mod assign;
+pub mod discover;
+pub mod knn;
+pub mod louvain;
+pub mod metrics;
+pub mod vectors;
