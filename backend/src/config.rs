@@ -31,6 +31,8 @@ pub struct Config {
     pub embed_threads: usize,
     /// `auto`, `fp32` or `bf16` (`TRIAGE_EMBED_PRECISION`).
     pub embed_precision: Precision,
+    /// How often `serve` re-clusters themes (`TRIAGE_THEMES_EVERY_HOURS`, default 6).
+    pub themes_every: std::time::Duration,
 }
 
 /// The raw settings, as given by flags or environment (see `cli.rs`).
@@ -44,6 +46,7 @@ pub struct Settings {
     pub model_dir: Option<PathBuf>,
     pub embed_threads: Option<String>,
     pub embed_precision: Option<String>,
+    pub themes_every_hours: Option<String>,
 }
 
 impl Settings {
@@ -59,6 +62,7 @@ impl Settings {
             model_dir: var("TRIAGE_MODEL_DIR").map(PathBuf::from),
             embed_threads: var("TRIAGE_EMBED_THREADS"),
             embed_precision: var("TRIAGE_EMBED_PRECISION"),
+            themes_every_hours: var("TRIAGE_THEMES_EVERY_HOURS"),
         }
     }
 }
@@ -106,11 +110,27 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from(".deps/models/all-MiniLM-L6-v2")),
             embed_threads: match s.embed_threads {
                 Some(t) => t.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    Error::Config(format!("TRIAGE_EMBED_THREADS must be a positive number, got {t:?}"))
+                    Error::Config(format!(
+                        "TRIAGE_EMBED_THREADS must be a positive number, got {t:?}"
+                    ))
                 })?,
                 None => std::thread::available_parallelism().map_or(2, |n| n.get()),
             },
             embed_precision: Precision::parse(s.embed_precision.as_deref().unwrap_or("auto"))?,
+            themes_every: match s.themes_every_hours {
+                Some(h) => h
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|h| h.is_finite() && *h > 0.0)
+                    .map(|h| std::time::Duration::from_secs_f64(h * 3600.0))
+                    .ok_or_else(|| {
+                        Error::Config(format!(
+                            "TRIAGE_THEMES_EVERY_HOURS must be a positive number, got {h:?}"
+                        ))
+                    })?,
+                None => std::time::Duration::from_secs(6 * 3600),
+            },
         })
     }
 

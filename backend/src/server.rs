@@ -11,8 +11,8 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::http::{self, ApiContext};
 use crate::embed::minilm::MiniLm;
+use crate::http::{self, ApiContext};
 use crate::jobs::embed_sync::EmbedSync;
 use crate::jobs::index_sync::IndexSync;
 use crate::{db, Config, Error, Result};
@@ -50,7 +50,15 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
     };
     let worker = tokio::spawn(sync.clone().run(wake));
     let embed_worker = match start_embedder(&ctx.config, &ctx.db).await {
-        Ok(embed) => Some(tokio::spawn(embed.run(ctx.embed_wake.clone()))),
+        Ok(embed) => {
+            let model = embed.embedder().model_name().to_string();
+            let themes = tokio::spawn(crate::jobs::themes_job::run(
+                ctx.db.clone(),
+                model,
+                ctx.config.themes_every,
+            ));
+            Some((tokio::spawn(embed.run(ctx.embed_wake.clone())), themes))
+        }
         Err(e) => {
             eprintln!("warning: embeddings and themes are off: {e}");
             None
@@ -62,21 +70,33 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
         .map_err(|e| Error::Internal(format!("server error: {e}")))?;
     worker.abort();
     let _ = worker.await;
-    if let Some(w) = embed_worker {
-        w.abort();
-        let _ = w.await;
+    if let Some((embed, themes)) = embed_worker {
+        for w in [embed, themes] {
+            w.abort();
+            let _ = w.await;
+        }
     }
     sync.close().await
 }
 
 /// Loads the embedding model (about a second) and releases embedding jobs left claimed by
 /// a crash of this data dir's server.
-pub async fn start_embedder(config: &Config, db: &sea_orm::DatabaseConnection) -> Result<EmbedSync> {
-    let (dir, threads, precision) = (config.model_dir.clone(), config.embed_threads, config.embed_precision);
+pub async fn start_embedder(
+    config: &Config,
+    db: &sea_orm::DatabaseConnection,
+) -> Result<EmbedSync> {
+    let (dir, threads, precision) = (
+        config.model_dir.clone(),
+        config.embed_threads,
+        config.embed_precision,
+    );
     let model = tokio::task::spawn_blocking(move || MiniLm::load(&dir, threads, precision))
         .await
         .map_err(|e| Error::Internal(format!("loading the model failed: {e}")))??;
-    let consumer = format!("{}-embed", crate::jobs::index_sync::instance_id(&config.data_dir)?);
+    let consumer = format!(
+        "{}-embed",
+        crate::jobs::index_sync::instance_id(&config.data_dir)?
+    );
     let sync = EmbedSync::new(db.clone(), Arc::new(model), consumer);
     sync.start().await?;
     Ok(sync)

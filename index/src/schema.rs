@@ -19,6 +19,7 @@ pub(crate) struct Fields {
     pub source_id: Field,
     pub kind: Field,
     pub segment: Field,
+    pub theme: Field,
     pub subject: Field,
     pub text: Field,
     pub created: Field,
@@ -39,6 +40,7 @@ pub(crate) fn build() -> (Schema, Fields) {
         source_id: b.add_u64_field("source_id", STORED),
         kind: b.add_text_field("kind", STRING | STORED),
         segment: b.add_text_field("segment", STRING),
+        theme: b.add_u64_field("theme", INDEXED),
         subject: b.add_text_field("subject", stemmed.clone()),
         text: b.add_text_field("text", stemmed),
         created: b.add_i64_field("created", INDEXED | STORED | FAST),
@@ -74,6 +76,8 @@ pub struct IndexDoc {
     pub text: String,
     /// The customer's segment at indexing time (re-indexed when it changes).
     pub segment: Option<String>,
+    /// The item's theme, if it has one (re-indexed when it changes).
+    pub theme: Option<u64>,
     /// Score normalised to 0..=1, when the item has one.
     pub score: Option<f64>,
     pub created_at: DateTime<Utc>,

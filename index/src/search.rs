@@ -48,6 +48,8 @@ pub struct SearchRequest {
     /// Restrict to these kinds (any of them); empty means all kinds.
     pub kinds: Vec<String>,
     pub segment: Option<String>,
+    /// Only items in this theme.
+    pub theme: Option<u64>,
     /// Inclusive lower bound on the creation time.
     pub from: Option<DateTime<Utc>>,
     /// Exclusive upper bound on the creation time.
@@ -268,6 +270,12 @@ impl QueryBuilder<'_> {
         }
         if let Some(segment) = &req.segment {
             out.push(exact(f.segment, segment));
+        }
+        if let Some(theme) = req.theme {
+            out.push(Box::new(TermQuery::new(
+                Term::from_field_u64(f.theme, theme),
+                IndexRecordOption::Basic,
+            )));
         }
         if req.from.is_some() || req.to.is_some() {
             let lo = req

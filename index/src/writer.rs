@@ -61,6 +61,9 @@ impl IndexWriterHandle {
         if let Some(segment) = &doc.segment {
             d.add_text(f.segment, segment);
         }
+        if let Some(theme) = doc.theme {
+            d.add_u64(f.theme, theme);
+        }
         if let Some(subject) = &doc.subject {
             d.add_text(f.subject, subject);
         }

@@ -11,6 +11,7 @@ fn doc(id: u64, subject: &str, text: &str, day: u32) -> IndexDoc {
         subject: Some(subject.into()),
         text: text.into(),
         segment: Some(if id < 3 { "enterprise" } else { "smb" }.into()),
+        theme: Some(id % 2),
         score: (id % 2 == 1).then_some(id as f64 / 10.0),
         created_at: Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).unwrap(),
     }
@@ -105,6 +106,15 @@ fn filters_sort_and_page() {
     assert_eq!(all(&|_| {}).total, 4);
     assert_eq!(all(&|r| r.kinds = vec!["rating".into()]).total, 2);
     assert_eq!(all(&|r| r.segment = Some("enterprise".into())).total, 2);
+    assert_eq!(
+        all(&|r| r.theme = Some(1))
+            .hits
+            .iter()
+            .map(|h| h.id)
+            .collect::<Vec<_>>()
+            .len(),
+        2
+    );
     assert_eq!(
         all(&|r| r.min_score = Some(0.2))
             .hits

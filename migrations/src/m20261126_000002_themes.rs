@@ -73,7 +73,10 @@ enum ThemeEdits {
 }
 
 fn ts(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).timestamp_with_time_zone().not_null().to_owned()
+    ColumnDef::new(col)
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
 }
 
 #[async_trait::async_trait]
@@ -82,7 +85,12 @@ impl MigrationTrait for Migration {
         m.create_table(
             Table::create()
                 .table(Embeddings::Table)
-                .col(ColumnDef::new(Embeddings::ItemId).big_integer().not_null().primary_key())
+                .col(
+                    ColumnDef::new(Embeddings::ItemId)
+                        .big_integer()
+                        .not_null()
+                        .primary_key(),
+                )
                 .col(ColumnDef::new(Embeddings::Model).string().not_null())
                 .col(ColumnDef::new(Embeddings::Precision).string().not_null())
                 .col(ColumnDef::new(Embeddings::Dims).integer().not_null())
@@ -101,14 +109,25 @@ impl MigrationTrait for Migration {
         m.create_table(
             Table::create()
                 .table(Themes::Table)
-                .col(ColumnDef::new(Themes::Id).big_integer().not_null().auto_increment().primary_key())
+                .col(
+                    ColumnDef::new(Themes::Id)
+                        .big_integer()
+                        .not_null()
+                        .auto_increment()
+                        .primary_key(),
+                )
                 .col(ColumnDef::new(Themes::Label).string().not_null())
                 .col(ColumnDef::new(Themes::CustomLabel).string())
                 .col(ColumnDef::new(Themes::Keywords).text().not_null())
                 .col(ColumnDef::new(Themes::RepresentativeItemId).big_integer())
                 .col(ColumnDef::new(Themes::Size).integer().not_null().default(0))
                 .col(ColumnDef::new(Themes::Centroid).binary().not_null())
-                .col(ColumnDef::new(Themes::Locked).boolean().not_null().default(false))
+                .col(
+                    ColumnDef::new(Themes::Locked)
+                        .boolean()
+                        .not_null()
+                        .default(false),
+                )
                 .col(ColumnDef::new(Themes::MergedInto).big_integer())
                 .col(ts(Themes::CreatedAt))
                 .col(ts(Themes::UpdatedAt))
@@ -119,10 +138,20 @@ impl MigrationTrait for Migration {
         m.create_table(
             Table::create()
                 .table(ItemThemes::Table)
-                .col(ColumnDef::new(ItemThemes::ItemId).big_integer().not_null().primary_key())
+                .col(
+                    ColumnDef::new(ItemThemes::ItemId)
+                        .big_integer()
+                        .not_null()
+                        .primary_key(),
+                )
                 .col(ColumnDef::new(ItemThemes::ThemeId).big_integer())
                 .col(ColumnDef::new(ItemThemes::Similarity).double())
-                .col(ColumnDef::new(ItemThemes::ByHuman).boolean().not_null().default(false))
+                .col(
+                    ColumnDef::new(ItemThemes::ByHuman)
+                        .boolean()
+                        .not_null()
+                        .default(false),
+                )
                 .col(ts(ItemThemes::AssignedAt))
                 .foreign_key(
                     ForeignKey::create()
@@ -151,7 +180,13 @@ impl MigrationTrait for Migration {
         m.create_table(
             Table::create()
                 .table(ThemeEdits::Table)
-                .col(ColumnDef::new(ThemeEdits::Id).big_integer().not_null().auto_increment().primary_key())
+                .col(
+                    ColumnDef::new(ThemeEdits::Id)
+                        .big_integer()
+                        .not_null()
+                        .auto_increment()
+                        .primary_key(),
+                )
                 .col(ColumnDef::new(ThemeEdits::ThemeId).big_integer().not_null())
                 .col(ColumnDef::new(ThemeEdits::Action).string().not_null())
                 .col(ColumnDef::new(ThemeEdits::Detail).text().not_null())

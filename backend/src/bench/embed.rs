@@ -20,7 +20,11 @@ pub fn run(input: Option<&std::path::Path>, limit: usize, json_out: bool) -> Res
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
 
     let started = Instant::now();
-    let model = MiniLm::load(&config.model_dir, config.embed_threads, config.embed_precision)?;
+    let model = MiniLm::load(
+        &config.model_dir,
+        config.embed_threads,
+        config.embed_precision,
+    )?;
     let load_s = started.elapsed().as_secs_f64();
     // Warm-up: the first forward passes allocate and tune.
     embed_sorted(&model, &refs[..refs.len().min(64)], |_| {})?;

@@ -7,6 +7,7 @@ mod corpus;
 mod embed;
 mod ingest;
 mod search;
+mod themes;
 
 use clap::Subcommand;
 
@@ -39,6 +40,16 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Seconds and peak memory to rebuild themes over stored, embedded items.
+    Themes {
+        #[arg(long, default_value_t = 100_000)]
+        items: usize,
+        /// CSV with a `text` column to build items from (default: the demo messages).
+        #[arg(long)]
+        messages: Option<std::path::PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Search latency over a generated corpus.
     Search {
         #[arg(long, default_value_t = 100_000)]
@@ -62,6 +73,11 @@ pub async fn run(cmd: &BenchCommand) -> Result<()> {
             json,
         } => ingest::run(*items, *api_items, messages.as_deref(), *json).await,
         BenchCommand::Embed { input, limit, json } => embed::run(input.as_deref(), *limit, *json),
+        BenchCommand::Themes {
+            items,
+            messages,
+            json,
+        } => themes::run(*items, messages.as_deref(), *json).await,
         BenchCommand::Search {
             items,
             queries,

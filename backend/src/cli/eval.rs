@@ -11,8 +11,8 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
+use crate::embed::embed_sorted;
 use crate::embed::minilm::MiniLm;
-use crate::embed::{embed_sorted, item_text};
 use crate::themes::discover::{discover, DiscoverOptions};
 use crate::themes::metrics;
 use crate::themes::vectors::Vectors;
@@ -50,12 +50,7 @@ pub struct EvalArgs {
 }
 
 pub fn run(config: &Config, args: &EvalArgs) -> Result<()> {
-    let clusters = match args.clusters.as_str() {
-        "auto" => None,
-        n => Some(n.parse::<usize>().ok().filter(|n| *n >= 2).ok_or_else(|| {
-            Error::invalid("invalid_value", "clusters", format!("--clusters must be auto or a number ≥ 2, got {n:?}"))
-        })?),
-    };
+    let clusters = super::themes::parse_clusters(&args.clusters)?;
     let (texts, labels) = read_labelled(&args.file, &args.text_column, &args.label_column)?;
     let started = Instant::now();
     let vectors = match &args.vectors {
@@ -141,7 +136,11 @@ fn write_assignments(path: &Path, texts: &[String], assignments: &[Option<usize>
     w.flush().map_err(|e| Error::io(path, e))
 }
 
-fn read_labelled(path: &Path, text_col: &str, label_col: &str) -> Result<(Vec<String>, Vec<String>)> {
+fn read_labelled(
+    path: &Path,
+    text_col: &str,
+    label_col: &str,
+) -> Result<(Vec<String>, Vec<String>)> {
     let bad = |e: csv::Error| Error::Config(format!("{}: {e}", path.display()));
     let mut rdr = csv::Reader::from_path(path).map_err(bad)?;
     let headers = rdr.headers().map_err(bad)?.clone();
@@ -150,11 +149,18 @@ fn read_labelled(path: &Path, text_col: &str, label_col: &str) -> Result<(Vec<St
             Error::invalid(
                 "missing_field",
                 flag,
-                format!("{} has no column {name:?} (columns: {})", path.display(), headers.iter().collect::<Vec<_>>().join(", ")),
+                format!(
+                    "{} has no column {name:?} (columns: {})",
+                    path.display(),
+                    headers.iter().collect::<Vec<_>>().join(", ")
+                ),
             )
         })
     };
-    let (t, l) = (find(text_col, "text-column")?, find(label_col, "label-column")?);
+    let (t, l) = (
+        find(text_col, "text-column")?,
+        find(label_col, "label-column")?,
+    );
     let (mut texts, mut labels) = (Vec::new(), Vec::new());
     for rec in rdr.records() {
         let rec = rec.map_err(bad)?;
@@ -162,16 +168,28 @@ fn read_labelled(path: &Path, text_col: &str, label_col: &str) -> Result<(Vec<St
         labels.push(rec.get(l).unwrap_or_default().to_string());
     }
     if texts.is_empty() {
-        return Err(Error::invalid("invalid_value", "file", format!("{} has no rows", path.display())));
+        return Err(Error::invalid(
+            "invalid_value",
+            "file",
+            format!("{} has no rows", path.display()),
+        ));
     }
     Ok((texts, labels))
 }
 
 fn embed_all(config: &Config, texts: &[String], quiet: bool) -> Result<Vectors> {
-    let model = MiniLm::load(&config.model_dir, config.embed_threads, config.embed_precision)?;
-    let prepared: Vec<String> = texts.iter().map(|t| item_text(None, t)).collect();
-    let refs: Vec<&str> = prepared.iter().map(String::as_str).collect();
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(refs.len() as u64) };
+    let model = MiniLm::load(
+        &config.model_dir,
+        config.embed_threads,
+        config.embed_precision,
+    )?;
+    // A labelled file holds bare texts: the same preparation as a ticket without subject.
+    let refs: Vec<&str> = texts.iter().map(|t| t.trim()).collect();
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(refs.len() as u64)
+    };
     bar.set_style(
         ProgressStyle::with_template("{spinner} embedding {bar:30} {pos}/{len} ({per_sec}, {eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),

@@ -7,6 +7,7 @@ mod demo;
 mod eval;
 pub(crate) mod import;
 mod reindex;
+mod themes;
 
 use std::path::PathBuf;
 
@@ -64,10 +65,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Rebuild the search index from the database.
+    /// Rebuild the search index from the database (and, with --embeddings, every vector).
     Reindex {
+        /// Re-embed every item with the current model instead (needs no index lock).
+        #[arg(long)]
+        embeddings: bool,
         #[arg(long)]
         json: bool,
+    },
+    /// Theme discovery: rebuild or list themes.
+    Themes {
+        #[command(subcommand)]
+        command: themes::ThemesCommand,
     },
     /// Manage API tokens.
     Token {
@@ -139,8 +148,16 @@ pub async fn run() -> Result<()> {
             };
             import::run(&config, file, kind, format, survey, json).await
         }
-        Command::Reindex { json } => {
-            reindex::run(&Config::from_settings(settings(None))?, json).await
+        Command::Reindex { embeddings, json } => {
+            let config = Config::from_settings(settings(None))?;
+            if embeddings {
+                reindex::embeddings(&config, json).await
+            } else {
+                reindex::run(&config, json).await
+            }
+        }
+        Command::Themes { ref command } => {
+            themes::run(&Config::from_settings(settings(None))?, command).await
         }
         Command::Token {
             command: TokenCommand::Create { ref role, ref name },

@@ -44,3 +44,31 @@ pub async fn run(config: &Config, json: bool) -> Result<()> {
     }
     Ok(())
 }
+
+/// `triage reindex --embeddings`: re-embed every item with the current model.
+pub async fn embeddings(config: &Config, json: bool) -> Result<()> {
+    let started = Instant::now();
+    let db = db::connect(config).await?;
+    let total = crate::db::items::count(&db).await?;
+    let sync = super::themes::embedder(config, db).await?;
+    let bar = if json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} embedding {bar:30} {pos}/{len} items ({per_sec}, {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let items = sync.reembed(true, |done| bar.set_position(done)).await?;
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    if json {
+        println!("{}", json!({ "items": items, "seconds": seconds }));
+    } else {
+        println!("embedded {items} items in {seconds:.2}s");
+    }
+    Ok(())
+}

@@ -6,7 +6,7 @@ use sea_orm::{
     QuerySelect, TryInsertResult,
 };
 
-use super::entity::{customer, feedback_item};
+use super::entity::{customer, feedback_item, item_theme};
 use crate::Result;
 
 pub use feedback_item::Model as Item;
@@ -43,10 +43,33 @@ pub async fn ids_of_customers<C: ConnectionTrait>(db: &C, customers: &[i64]) -> 
         .await?)
 }
 
-/// An item with its customer's segment, as the index needs it.
+/// An item with its customer's segment and its theme, as the index needs it.
 pub struct ItemWithSegment {
     pub item: Item,
     pub segment: Option<String>,
+    pub theme: Option<i64>,
+}
+
+/// Fills in the theme of each item.
+async fn with_themes<C: ConnectionTrait>(
+    db: &C,
+    mut rows: Vec<ItemWithSegment>,
+) -> Result<Vec<ItemWithSegment>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.item.id).collect();
+    let mut themes = std::collections::HashMap::new();
+    for chunk in ids.chunks(1000) {
+        for p in item_theme::Entity::find()
+            .filter(item_theme::Column::ItemId.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            themes.insert(p.item_id, p.theme_id);
+        }
+    }
+    for r in &mut rows {
+        r.theme = themes.get(&r.item.id).copied().flatten();
+    }
+    Ok(rows)
 }
 
 /// Loads items by id (missing ids are simply absent from the result).
@@ -63,7 +86,7 @@ pub async fn with_segments<C: ConnectionTrait>(
             .await?;
         out.extend(rows.into_iter().map(into_with_segment));
     }
-    Ok(out)
+    with_themes(db, out).await
 }
 
 /// The next page of items after `after_id`, in id order (for full rebuilds).
@@ -79,13 +102,14 @@ pub async fn page_after<C: ConnectionTrait>(
         .find_also_related(customer::Entity)
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(into_with_segment).collect())
+    with_themes(db, rows.into_iter().map(into_with_segment).collect()).await
 }
 
 fn into_with_segment((item, c): (Item, Option<customer::Model>)) -> ItemWithSegment {
     ItemWithSegment {
         item,
         segment: c.and_then(|c| c.segment),
+        theme: None,
     }
 }
 

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rust_bert::pipelines::common::ModelType;
-use rust_bert::pipelines::sentence_embeddings::{SentenceEmbeddingsConfig, SentenceEmbeddingsModel};
+use rust_bert::pipelines::sentence_embeddings::{
+    SentenceEmbeddingsConfig, SentenceEmbeddingsModel,
+};
 use rust_bert::resources::{LocalResource, ResourceProvider};
 
 use super::Embedder;
@@ -34,7 +36,9 @@ impl Precision {
             "auto" => Ok(Precision::Auto),
             "fp32" => Ok(Precision::Fp32),
             "bf16" => Ok(Precision::Bf16),
-            _ => Err(Error::Config(format!("TRIAGE_EMBED_PRECISION must be auto, fp32 or bf16, got {s:?}"))),
+            _ => Err(Error::Config(format!(
+                "TRIAGE_EMBED_PRECISION must be auto, fp32 or bf16, got {s:?}"
+            ))),
         }
     }
 
@@ -69,7 +73,9 @@ impl MiniLm {
         }
         let precision = precision.resolve();
         let file = |p: &str| -> Box<dyn ResourceProvider + Send> {
-            Box::new(LocalResource { local_path: dir.join(p) as PathBuf })
+            Box::new(LocalResource {
+                local_path: dir.join(p) as PathBuf,
+            })
         };
         let config = SentenceEmbeddingsConfig {
             modules_config_resource: file("modules.json"),
@@ -87,9 +93,16 @@ impl MiniLm {
             kind: (precision == Precision::Bf16).then_some(tch::Kind::BFloat16),
         };
         tch::set_num_threads(threads.max(1) as i32);
-        let model = SentenceEmbeddingsModel::new(config)
-            .map_err(|e| Error::Config(format!("cannot load the embedding model from {}: {e}", dir.display())))?;
-        Ok(Self { model: Mutex::new(model), precision })
+        let model = SentenceEmbeddingsModel::new(config).map_err(|e| {
+            Error::Config(format!(
+                "cannot load the embedding model from {}: {e}",
+                dir.display()
+            ))
+        })?;
+        Ok(Self {
+            model: Mutex::new(model),
+            precision,
+        })
     }
 }
 
@@ -110,7 +123,12 @@ impl Embedder for MiniLm {
     }
 
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let model = self.model.lock().map_err(|_| Error::Internal("embedding model poisoned".into()))?;
-        model.encode(texts).map_err(|e| Error::Internal(format!("embedding failed: {e}")))
+        let model = self
+            .model
+            .lock()
+            .map_err(|_| Error::Internal("embedding model poisoned".into()))?;
+        model
+            .encode(texts)
+            .map_err(|e| Error::Internal(format!("embedding failed: {e}")))
     }
 }

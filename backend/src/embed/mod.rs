@@ -46,11 +46,24 @@ pub fn embed_sorted(
     Ok(out)
 }
 
-/// The text an item is embedded from: its subject and text, as a reader would see them.
-pub fn item_text(subject: Option<&str>, text: &str) -> String {
-    match subject.map(str::trim).filter(|s| !s.is_empty()) {
-        // Subjects made from the start of the body (common in ticket exports) add nothing.
-        Some(s) if !text.starts_with(s.trim_end_matches('…')) => format!("{s}. {text}"),
+/// The text an item is embedded from, as a reader would take it in.
+///
+/// A ticket's subject is part of its message. A rating's subject is the thing rated and a
+/// survey response's is the survey's title: shared by many items, they would pull every
+/// rating of one product (or every answer to one survey) into one theme, so only the
+/// comment counts — unless there is no comment at all.
+pub fn item_text(item: &crate::db::items::Item) -> String {
+    let text = item.text.trim();
+    let subject = item
+        .subject
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    match subject {
+        Some(s) if item.kind == "ticket" && !text.starts_with(s.trim_end_matches('…')) => {
+            format!("{s}. {text}")
+        }
+        Some(s) if text.is_empty() => s.to_string(),
         _ => text.to_string(),
     }
 }

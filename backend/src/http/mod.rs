@@ -10,6 +10,7 @@ mod openapi;
 mod ratings;
 mod search;
 mod surveys;
+mod themes;
 mod tickets;
 
 use std::sync::Arc;
@@ -50,7 +51,8 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(ratings::router())
         .merge(surveys::router())
         .merge(customers::router())
-        .merge(search::router());
+        .merge(search::router())
+        .merge(themes::router());
     Router::new()
         .nest("/api/v1", api)
         .merge(health::router())

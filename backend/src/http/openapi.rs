@@ -85,6 +85,7 @@ pub fn document() -> Value {
             { "name": "q", "in": "query", "schema": { "type": "string", "maxLength": 500 } },
             { "name": "kind", "in": "query", "description": "comma-separated: ticket, rating, survey_response", "schema": { "type": "string" } },
             { "name": "segment", "in": "query", "schema": { "type": "string" } },
+            { "name": "theme", "in": "query", "description": "theme id", "schema": { "type": "integer" } },
             { "name": "from", "in": "query", "description": "inclusive; RFC 3339 or YYYY-MM-DD", "schema": { "type": "string" } },
             { "name": "to", "in": "query", "description": "exclusive; a date includes its whole day", "schema": { "type": "string" } },
             { "name": "min_score", "in": "query", "schema": { "type": "number", "minimum": 0, "maximum": 1 } },
@@ -95,6 +96,33 @@ pub fn document() -> Value {
         ],
         "responses": ok("200", r("SearchResults"))
     } }));
+    let edit = |summary: &str, schema: Value, status: &str, out: Value| {
+        json!({ "post": { "summary": summary, "parameters": [id_param("id")],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": schema } } },
+            "responses": ok(status, out) } })
+    };
+    paths.insert("/api/v1/themes".into(), json!({ "get": { "summary": "Themes, largest first", "parameters": page_params(),
+        "responses": ok("200", json!({ "type": "object", "properties": { "items": { "type": "array", "items": r("Theme") }, "total": { "type": "integer" } } })) } }));
+    paths.insert(
+        "/api/v1/themes/unthemed".into(),
+        json!({ "get": { "summary": "Items that fit no theme (the review queue)",
+        "parameters": page_params(), "responses": ok("200", json!({ "type": "object" })) } }),
+    );
+    paths.insert(
+        "/api/v1/themes/{id}".into(),
+        json!({ "get": { "summary": "A theme with its items, best fitting first",
+        "parameters": [id_param("id")], "responses": ok("200", r("Theme")) } }),
+    );
+    paths.insert("/api/v1/themes/{id}/rename".into(), edit("Rename a theme (pm, admin)",
+        json!({ "type": "object", "required": ["label"], "properties": { "label": { "type": "string", "maxLength": 200 } } }), "200", r("Theme")));
+    paths.insert("/api/v1/themes/{id}/merge".into(), edit("Merge this theme into another (pm, admin)",
+        json!({ "type": "object", "required": ["into"], "properties": { "into": { "type": "integer" } } }), "200", r("Theme")));
+    paths.insert("/api/v1/themes/{id}/split".into(), edit("Split items off into a new theme (pm, admin)",
+        json!({ "type": "object", "required": ["item_ids"], "properties": { "item_ids": { "type": "array", "items": { "type": "integer" } }, "label": { "type": "string" } } }), "201", r("Theme")));
+    paths.insert("/api/v1/themes/{id}/lock".into(), edit("Lock or unlock a theme's membership (pm, admin)",
+        json!({ "type": "object", "required": ["locked"], "properties": { "locked": { "type": "boolean" } } }), "200", r("Theme")));
+    paths.insert("/api/v1/items/{id}/theme".into(), edit("Move an item to a theme, or to the unthemed queue with null (pm, admin)",
+        json!({ "type": "object", "required": ["theme_id"], "properties": { "theme_id": { "type": ["integer", "null"] } } }), "204", json!({})));
     paths.insert("/healthz".into(), json!({ "get": { "summary": "Liveness, database reachability and index backlog", "security": [],
         "responses": { "200": { "description": "healthy" }, "503": { "description": "database unreachable" } } } }));
     paths.insert(
@@ -154,6 +182,9 @@ pub fn document() -> Value {
                     "answers": { "type": "object", "description": "question id → 0..10 (nps), 1..5 (csat) or text",
                                  "additionalProperties": { "oneOf": [{ "type": "integer" }, { "type": "string" }] } } })),
                 "SurveyResponse": { "type": "object", "properties": { "id": { "type": "integer" }, "item_id": { "type": "integer" }, "answers": { "type": "array" } } },
+                "Theme": { "type": "object", "properties": { "id": { "type": "integer" }, "label": { "type": "string" },
+                    "generated_label": { "type": "string" }, "keywords": { "type": "array", "items": { "type": "string" } },
+                    "size": { "type": "integer" }, "locked": { "type": "boolean" }, "representative_quote": { "type": ["string", "null"] } } },
                 "SearchResults": { "type": "object", "properties": {
                     "total": { "type": "integer" },
                     "hits": { "type": "array", "items": { "type": "object", "properties": {

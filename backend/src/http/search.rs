@@ -64,13 +64,6 @@ async fn search(
 }
 
 fn request(p: &mut Params) -> Result<SearchRequest> {
-    if p.text("theme").is_some() {
-        return Err(Error::invalid(
-            "unsupported",
-            "theme",
-            "filtering by theme is not available yet: themes arrive with theme discovery",
-        ));
-    }
     let kinds: Vec<String> = p
         .text("kind")
         .map(|k| {
@@ -111,6 +104,7 @@ fn request(p: &mut Params) -> Result<SearchRequest> {
         query,
         kinds,
         segment: p.text("segment"),
+        theme: p.int("theme", 1, i64::MAX)?.map(|t| t as u64),
         from: p.time("from", false)?,
         to: p.time("to", true)?,
         min_score: p.float("min_score", 0.0, 1.0)?,

@@ -32,8 +32,16 @@ pub struct EmbedSync {
 
 impl EmbedSync {
     /// `consumer` names this process's claims (released again by [`EmbedSync::start`]).
-    pub fn new(db: DatabaseConnection, embedder: Arc<dyn Embedder + Sync>, consumer: String) -> Self {
-        Self { db, embedder, consumer }
+    pub fn new(
+        db: DatabaseConnection,
+        embedder: Arc<dyn Embedder + Sync>,
+        consumer: String,
+    ) -> Self {
+        Self {
+            db,
+            embedder,
+            consumer,
+        }
     }
 
     pub fn embedder(&self) -> &Arc<dyn Embedder + Sync> {
@@ -84,10 +92,16 @@ impl EmbedSync {
         let found = items::with_segments(&self.db, ids).await?;
         let rows: Vec<(i64, String)> = found
             .iter()
-            .map(|f| (f.item.id, item_text(f.item.subject.as_deref(), &f.item.text)))
+            .map(|f| (f.item.id, item_text(&f.item)))
             .collect();
         let vectors = self.embed(rows).await?;
-        embeddings::upsert(&self.db, self.embedder.model_name(), self.embedder.precision(), &vectors).await?;
+        embeddings::upsert(
+            &self.db,
+            self.embedder.model_name(),
+            self.embedder.precision(),
+            &vectors,
+        )
+        .await?;
         assign::on_arrival(&self.db, &vectors).await
     }
 
@@ -122,7 +136,7 @@ impl EmbedSync {
             let rows: Vec<(i64, String)> = page
                 .iter()
                 .filter(|f| !have.contains(&f.item.id))
-                .map(|f| (f.item.id, item_text(f.item.subject.as_deref(), &f.item.text)))
+                .map(|f| (f.item.id, item_text(&f.item)))
                 .collect();
             let vectors = self.embed(rows).await?;
             embeddings::upsert(&self.db, &model, self.embedder.precision(), &vectors).await?;

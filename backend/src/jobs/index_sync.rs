@@ -223,6 +223,7 @@ fn to_doc(d: &ItemWithSegment) -> IndexDoc {
         subject: d.item.subject.clone(),
         text: d.item.text.clone(),
         segment: d.segment.clone(),
+        theme: d.theme.map(|t| t as u64),
         score: d.item.score,
         created_at: d.item.created_at,
     }

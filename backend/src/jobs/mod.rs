@@ -6,3 +6,4 @@
 
 pub mod embed_sync;
 pub mod index_sync;
+pub mod themes_job;

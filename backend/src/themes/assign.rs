@@ -8,7 +8,9 @@ use std::collections::HashSet;
 
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+};
 
 use super::discover::DiscoverOptions;
 use super::vectors::{dot, Vectors};
@@ -71,11 +73,24 @@ pub async fn on_arrival<C: ConnectionTrait>(db: &C, vectors: &[(i64, Vec<f32>)])
             assigned_at: Set(now),
         });
     }
-    save_placements(db, rows).await
+    let themed: Vec<i64> = rows
+        .iter()
+        .filter(|r| matches!(&r.theme_id, sea_orm::ActiveValue::Set(Some(_))))
+        .filter_map(|r| match &r.item_id {
+            sea_orm::ActiveValue::Set(id) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    save_placements(db, rows).await?;
+    // Search filters by theme: the index must learn the new placements.
+    crate::db::outbox::enqueue(db, crate::db::outbox::TOPIC_INDEX, &themed).await
 }
 
 /// Writes placements, replacing earlier machine placements of the same items.
-pub async fn save_placements<C: ConnectionTrait>(db: &C, rows: Vec<item_theme::ActiveModel>) -> Result<()> {
+pub async fn save_placements<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<item_theme::ActiveModel>,
+) -> Result<()> {
     for chunk in crate::db::chunks_for(&rows, 5) {
         item_theme::Entity::insert_many(chunk.to_vec())
             .on_conflict(

@@ -79,7 +79,14 @@ pub struct Discovery {
 pub fn discover(v: &Vectors, opts: &DiscoverOptions) -> Discovery {
     let n = v.len();
     if n < 2 {
-        return Discovery { assignments: vec![None; n], centroids: Vectors { dims: v.dims, data: Vec::new() }, themes: 0 };
+        return Discovery {
+            assignments: vec![None; n],
+            centroids: Vectors {
+                dims: v.dims,
+                data: Vec::new(),
+            },
+            themes: 0,
+        };
     }
     let sample = sample_indices(n, opts.max_sample, opts.seed);
     let sv = v.select(&sample);
@@ -87,7 +94,11 @@ pub fn discover(v: &Vectors, opts: &DiscoverOptions) -> Discovery {
         None => (20, EdgeWeights::Shared),
         Some(_) => (15, EdgeWeights::Cosine),
     };
-    let graph = knn_graph(&sv, opts.neighbours.unwrap_or(k), opts.weights.unwrap_or(weights));
+    let graph = knn_graph(
+        &sv,
+        opts.neighbours.unwrap_or(k),
+        opts.weights.unwrap_or(weights),
+    );
     let min_size = min_theme_size(sv.len());
     let communities = match opts.clusters {
         None => louvain(&graph, opts.resolution, opts.seed),
@@ -95,7 +106,9 @@ pub fn discover(v: &Vectors, opts: &DiscoverOptions) -> Discovery {
     };
     let mut centroids = centroids_of(&sv, &communities, min_size);
     for _ in 0..opts.refine_steps {
-        let labels: Vec<usize> = (0..sv.len()).map(|i| nearest(&centroids, sv.row(i)).0).collect();
+        let labels: Vec<usize> = (0..sv.len())
+            .map(|i| nearest(&centroids, sv.row(i)).0)
+            .collect();
         centroids = centroids_of(&sv, &labels, 1);
     }
     let assignments = (0..n)
@@ -105,7 +118,11 @@ pub fn discover(v: &Vectors, opts: &DiscoverOptions) -> Discovery {
         })
         .collect();
     let themes = centroids.len();
-    Discovery { assignments, centroids, themes }
+    Discovery {
+        assignments,
+        centroids,
+        themes,
+    }
 }
 
 /// Communities smaller than this are not themes: about 1 in 1,000 items, at least 3.
@@ -183,7 +200,13 @@ fn sorted_overlap(a: &[usize], b: &[usize]) -> usize {
 
 /// Louvain at increasing resolution until there are at least `k` communities of
 /// `min_size` or more, then the closest of those are merged until exactly `k` remain.
-fn communities_for_count(graph: &Graph, v: &Vectors, k: usize, min_size: usize, seed: u64) -> Vec<usize> {
+fn communities_for_count(
+    graph: &Graph,
+    v: &Vectors,
+    k: usize,
+    min_size: usize,
+    seed: u64,
+) -> Vec<usize> {
     let sizeable = |labels: &[usize]| {
         let mut sizes = vec![0usize; labels.iter().max().map_or(0, |m| m + 1)];
         labels.iter().for_each(|&l| sizes[l] += 1);
@@ -214,7 +237,10 @@ fn merge_down(v: &Vectors, mut labels: Vec<usize>, k: usize, min_size: usize) ->
             // centroids_of renumbers the kept communities in order; map community → row.
             let mut kept: Vec<usize> = (0..count).filter(|&c| sizes[c] >= 1).collect();
             kept.sort_unstable();
-            kept.into_iter().enumerate().map(|(row, c)| (c, row)).collect()
+            kept.into_iter()
+                .enumerate()
+                .map(|(row, c)| (c, row))
+                .collect()
         };
         let mut best = (f32::MIN, 0, 0);
         for (x, &a) in big.iter().enumerate() {
@@ -226,7 +252,10 @@ fn merge_down(v: &Vectors, mut labels: Vec<usize>, k: usize, min_size: usize) ->
             }
         }
         let (_, keep, gone) = best;
-        labels.iter_mut().filter(|l| **l == gone).for_each(|l| *l = keep);
+        labels
+            .iter_mut()
+            .filter(|l| **l == gone)
+            .for_each(|l| *l = keep);
     }
 }
 
@@ -256,5 +285,8 @@ fn centroids_of(v: &Vectors, labels: &[usize], min_size: usize) -> Vectors {
 fn nearest(centroids: &Vectors, x: &[f32]) -> (usize, f32) {
     (0..centroids.len())
         .map(|c| (c, dot(centroids.row(c), x)))
-        .fold((0, f32::MIN), |best, cur| if cur.1 > best.1 { cur } else { best })
+        .fold(
+            (0, f32::MIN),
+            |best, cur| if cur.1 > best.1 { cur } else { best },
+        )
 }

@@ -49,7 +49,12 @@ mod tests {
 
     #[test]
     fn finds_the_nearest_other_vectors() {
-        let rows = vec![vec![1.0, 0.0], vec![0.9, 0.1], vec![0.0, 1.0], vec![0.1, 0.9]];
+        let rows = vec![
+            vec![1.0, 0.0],
+            vec![0.9, 0.1],
+            vec![0.0, 1.0],
+            vec![0.1, 0.9],
+        ];
         let mut v = Vectors::from_rows(&rows);
         for i in 0..v.len() {
             let d = v.dims;

@@ -59,7 +59,14 @@ impl Level {
             .collect();
         let two_m = degree.iter().sum::<f64>().max(f64::MIN_POSITIVE);
         let n = adj.len();
-        Self { adj, self_loops, total: degree.clone(), degree, community: (0..n).collect(), two_m }
+        Self {
+            adj,
+            self_loops,
+            total: degree.clone(),
+            degree,
+            community: (0..n).collect(),
+            two_m,
+        }
     }
 
     /// Moves nodes between communities while modularity improves; true if any node moved.

@@ -81,7 +81,12 @@ impl Contingency {
             cluster_sizes[c] += 1;
         }
         cluster_sizes.retain(|&s| s > 0);
-        Self { n: labels.len() as f64, cells, label_sizes, cluster_sizes }
+        Self {
+            n: labels.len() as f64,
+            cells,
+            label_sizes,
+            cluster_sizes,
+        }
     }
 
     fn entropy(sizes: &[u64], n: f64) -> f64 {
@@ -96,14 +101,20 @@ impl Contingency {
     }
 
     fn nmi(&self) -> f64 {
-        let (hl, hc) = (Self::entropy(&self.label_sizes, self.n), Self::entropy(&self.cluster_sizes, self.n));
+        let (hl, hc) = (
+            Self::entropy(&self.label_sizes, self.n),
+            Self::entropy(&self.cluster_sizes, self.n),
+        );
         if hl == 0.0 && hc == 0.0 {
             return 1.0;
         }
-        let cluster_total: HashMap<usize, u64> = self.cells.iter().fold(HashMap::new(), |mut m, ((_, c), v)| {
-            *m.entry(*c).or_insert(0) += v;
-            m
-        });
+        let cluster_total: HashMap<usize, u64> =
+            self.cells
+                .iter()
+                .fold(HashMap::new(), |mut m, ((_, c), v)| {
+                    *m.entry(*c).or_insert(0) += v;
+                    m
+                });
         let mi: f64 = self
             .cells
             .iter()
@@ -168,8 +179,18 @@ mod tests {
     #[test]
     fn perfect_and_permuted_clusterings_score_100() {
         let truth = labels("aaabbbccc");
-        let pred: Vec<Assignment> = [2, 2, 2, 0, 0, 0, 1, 1, 1].iter().map(|&c| Some(c)).collect();
-        assert_eq!(score(&truth, &pred), Scores { nmi: 100.0, ari: 100.0, acc: 100.0 });
+        let pred: Vec<Assignment> = [2, 2, 2, 0, 0, 0, 1, 1, 1]
+            .iter()
+            .map(|&c| Some(c))
+            .collect();
+        assert_eq!(
+            score(&truth, &pred),
+            Scores {
+                nmi: 100.0,
+                ari: 100.0,
+                acc: 100.0
+            }
+        );
     }
 
     #[test]

@@ -9,7 +9,10 @@
 
 pub mod assign;
 pub mod discover;
+pub mod edits;
 pub mod knn;
+pub mod labels;
 pub mod louvain;
 pub mod metrics;
+pub mod rebuild;
 pub mod vectors;

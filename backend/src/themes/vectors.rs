@@ -43,12 +43,20 @@ impl Vectors {
         for &i in indices {
             data.extend_from_slice(self.row(i));
         }
-        Vectors { dims: self.dims, data }
+        Vectors {
+            dims: self.dims,
+            data,
+        }
     }
 
     /// Reads a little-endian float32 2-D `.npy` file.
     pub fn read_npy(path: &Path) -> Result<Vectors> {
-        let bad = |what: &str| Error::Config(format!("{}: not a float32 2-D .npy file ({what})", path.display()));
+        let bad = |what: &str| {
+            Error::Config(format!(
+                "{}: not a float32 2-D .npy file ({what})",
+                path.display()
+            ))
+        };
         let mut bytes = Vec::new();
         std::fs::File::open(path)
             .and_then(|mut f| f.read_to_end(&mut bytes))
@@ -58,10 +66,17 @@ impl Vectors {
         }
         let (header_len, start) = match bytes[6] {
             1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-            _ => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+            _ => (
+                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+                12,
+            ),
         };
-        let header = std::str::from_utf8(bytes.get(start..start + header_len).ok_or_else(|| bad("short header"))?)
-            .map_err(|_| bad("header"))?;
+        let header = std::str::from_utf8(
+            bytes
+                .get(start..start + header_len)
+                .ok_or_else(|| bad("short header"))?,
+        )
+        .map_err(|_| bad("header"))?;
         if !header.contains("'<f4'") || header.contains("'fortran_order': True") {
             return Err(bad("dtype must be <f4, C order"));
         }
@@ -70,13 +85,21 @@ impl Vectors {
             .nth(1)
             .and_then(|s| s.split(')').next())
             .ok_or_else(|| bad("shape"))?;
-        let dims: Vec<usize> = shape.split(',').filter_map(|d| d.trim().parse().ok()).collect();
-        let [rows, cols] = dims[..] else { return Err(bad("shape")) };
+        let dims: Vec<usize> = shape
+            .split(',')
+            .filter_map(|d| d.trim().parse().ok())
+            .collect();
+        let [rows, cols] = dims[..] else {
+            return Err(bad("shape"));
+        };
         let body = &bytes[start + header_len..];
         if body.len() != rows * cols * 4 {
             return Err(bad("size"));
         }
-        let data = body.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let data = body
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
         Ok(Vectors { dims: cols, data })
     }
 
@@ -136,7 +159,10 @@ mod tests {
 
     #[test]
     fn npy_round_trip() {
-        let v = Vectors { dims: 3, data: vec![1.0, 2.0, 3.0, -4.5, 0.25, 6.0] };
+        let v = Vectors {
+            dims: 3,
+            data: vec![1.0, 2.0, 3.0, -4.5, 0.25, 6.0],
+        };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v.npy");
         v.write_npy(&path).unwrap();

@@ -1,0 +1,103 @@
+//! `triage bench themes`: a full theme rebuild over many stored, already-embedded items.
+//!
+//! Items are generated as for the other benchmarks and imported; their vectors are real
+//! embeddings of the corpus messages with small Gaussian jitter per copy (the peers'
+//! "real + jittered copies"), written straight to the embeddings table. Reported: the
+//! whole rebuild (read vectors, discover, match ids, write placements, label themes) and,
+//! as the in-process reference, discovery alone on the same vectors.
+
+use std::time::Instant;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+use super::corpus::Corpus;
+use super::ingest::bench_config;
+use super::{peak_rss_mb, print_report};
+use crate::cli::import::import_file;
+use crate::db::{self, embeddings, items};
+use crate::embed::minilm::{MiniLm, MODEL_NAME};
+use crate::embed::{embed_sorted, Embedder};
+use crate::intake::import::{Format, ImportKind, ImportOptions};
+use crate::themes::discover::{discover, DiscoverOptions};
+use crate::themes::rebuild::rebuild;
+use crate::themes::vectors::{normalize, Vectors};
+use crate::{Error, Result};
+
+pub async fn run(n: usize, messages: Option<&std::path::Path>, json_out: bool) -> Result<()> {
+    let tmp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let config = bench_config(tmp.path().join("data"))?;
+    let file = tmp.path().join("items.jsonl");
+    let mut corpus = Corpus::load(messages, 4)?;
+    corpus.write_tickets(&file, n, "themes")?;
+    let opts = ImportOptions {
+        kind: ImportKind::Ticket,
+        format: Format::Jsonl,
+        survey_id: None,
+    };
+    import_file(&config, &file, &opts, true).await?;
+
+    let base = base_vectors(&config, &corpus)?;
+    let db = db::connect(&config).await?;
+    let mut rng = StdRng::seed_from_u64(9);
+    let mut after = 0i64;
+    let mut written = 0usize;
+    loop {
+        let page = items::page_after(&db, after, 10_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.item.id;
+        let rows: Vec<(i64, Vec<f32>)> = page
+            .iter()
+            .map(|p| {
+                let mut v = base.row(p.item.id as usize % base.len()).to_vec();
+                v.iter_mut()
+                    .for_each(|x| *x += rng.random_range(-0.01..0.01f32));
+                normalize(&mut v);
+                (p.item.id, v)
+            })
+            .collect();
+        written += rows.len();
+        embeddings::upsert(&db, MODEL_NAME, "fp32", &rows).await?;
+    }
+
+    // Peak memory from here on: Linux resets the high-water mark on "5" (see proc(5)).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let started = Instant::now();
+    let report = rebuild(&db, MODEL_NAME, &DiscoverOptions::default()).await?;
+    let rebuild_s = started.elapsed().as_secs_f64();
+    let rss_after_rebuild = peak_rss_mb();
+
+    let (_, vectors) = embeddings::load_all(&db, MODEL_NAME).await?;
+    let started = Instant::now();
+    let found = discover(&vectors, &DiscoverOptions::default());
+    let discover_s = started.elapsed().as_secs_f64();
+
+    let r2 = |v: f64| (v * 100.0).round() / 100.0;
+    print_report(
+        &json!({
+            "items": written,
+            "themes": report.themes,
+            "unthemed": report.unthemed,
+            "seconds": r2(rebuild_s),
+            "peak_rss_mb": rss_after_rebuild,
+            "reference_discover_only_seconds": r2(discover_s),
+            "reference_themes": found.themes,
+        }),
+        json_out,
+    );
+    Ok(())
+}
+
+/// Real embeddings of the corpus messages (the first 2,000).
+fn base_vectors(config: &crate::Config, corpus: &Corpus) -> Result<Vectors> {
+    let texts = corpus.messages(2_000);
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let model = MiniLm::load(
+        &config.model_dir,
+        config.embed_threads,
+        config.embed_precision,
+    )?;
+    let rows = embed_sorted(&model as &dyn Embedder, &refs, |_| {})?;
+    Ok(Vectors::from_rows(&rows))
+}

@@ -1,0 +1,296 @@
+//! `/api/v1/themes`: the themes found in feedback, their items, and the edits product
+//! managers make (rename, merge, split, move an item, lock).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiContext, Auth, JsonBody, Listing, Params, PathIds};
+use crate::db::entity::{feedback_item, item_theme, theme};
+use crate::db::tokens::Role;
+use crate::themes::edits;
+use crate::{Error, Result};
+
+const EDITORS: [Role; 2] = [Role::Pm, Role::Admin];
+
+pub fn router() -> Router<ApiContext> {
+    Router::new()
+        .route("/themes", get(list))
+        .route("/themes/unthemed", get(unthemed))
+        .route("/themes/{id}", get(get_one))
+        .route("/themes/{id}/rename", post(rename))
+        .route("/themes/{id}/merge", post(merge))
+        .route("/themes/{id}/split", post(split))
+        .route("/themes/{id}/lock", post(lock))
+        .route("/items/{id}/theme", post(move_item))
+}
+
+#[derive(Serialize)]
+pub struct ThemeView {
+    id: i64,
+    /// The name people see: the custom label when a person renamed the theme.
+    label: String,
+    generated_label: String,
+    keywords: Vec<String>,
+    size: i32,
+    locked: bool,
+    representative_item_id: Option<i64>,
+    representative_quote: Option<String>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+async fn view(ctx: &ApiContext, t: theme::Model) -> Result<ThemeView> {
+    let quote = match t.representative_item_id {
+        Some(id) => feedback_item::Entity::find_by_id(id)
+            .one(&ctx.db)
+            .await?
+            .map(|i| i.text),
+        None => None,
+    };
+    Ok(ThemeView {
+        id: t.id,
+        label: t.custom_label.clone().unwrap_or_else(|| t.label.clone()),
+        generated_label: t.label,
+        keywords: serde_json::from_str(&t.keywords).unwrap_or_default(),
+        size: t.size,
+        locked: t.locked,
+        representative_item_id: t.representative_item_id,
+        representative_quote: quote,
+        updated_at: t.updated_at,
+    })
+}
+
+async fn list(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    mut params: Params,
+) -> Result<Json<Listing<ThemeView>>> {
+    let page = params.page(100, 500)?;
+    params.finish()?;
+    let select = theme::Entity::find()
+        .filter(theme::Column::MergedInto.is_null())
+        .filter(theme::Column::Size.gt(0));
+    let total = select.clone().count(&ctx.db).await?;
+    let rows = select
+        .order_by_desc(theme::Column::Size)
+        .order_by_asc(theme::Column::Id)
+        .limit(page.limit)
+        .offset(page.offset)
+        .all(&ctx.db)
+        .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for t in rows {
+        items.push(view(&ctx, t).await?);
+    }
+    Ok(Json(Listing {
+        items,
+        total,
+        limit: page.limit,
+        offset: page.offset,
+    }))
+}
+
+#[derive(Serialize)]
+struct MemberView {
+    item_id: i64,
+    kind: String,
+    source_id: i64,
+    subject: Option<String>,
+    text: String,
+    similarity: Option<f64>,
+    placed_by_person: bool,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Serialize)]
+struct ThemeWithItems {
+    #[serde(flatten)]
+    theme: ThemeView,
+    items: Listing<MemberView>,
+}
+
+/// Items placed in `theme_id` (`None`: the unthemed queue), best fitting first.
+async fn members(
+    ctx: &ApiContext,
+    theme_id: Option<i64>,
+    page: super::Page,
+) -> Result<Listing<MemberView>> {
+    let mut select = item_theme::Entity::find();
+    select = match theme_id {
+        Some(t) => select.filter(item_theme::Column::ThemeId.eq(t)),
+        None => select.filter(item_theme::Column::ThemeId.is_null()),
+    };
+    let total = select.clone().count(&ctx.db).await?;
+    let placements = select
+        .order_by_desc(item_theme::Column::Similarity)
+        .order_by_asc(item_theme::Column::ItemId)
+        .limit(page.limit)
+        .offset(page.offset)
+        .all(&ctx.db)
+        .await?;
+    let ids: Vec<i64> = placements.iter().map(|p| p.item_id).collect();
+    let items: std::collections::HashMap<i64, feedback_item::Model> = feedback_item::Entity::find()
+        .filter(feedback_item::Column::Id.is_in(ids))
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .map(|i| (i.id, i))
+        .collect();
+    let items = placements
+        .into_iter()
+        .filter_map(|p| {
+            let i = items.get(&p.item_id)?;
+            Some(MemberView {
+                item_id: i.id,
+                kind: i.kind.clone(),
+                source_id: i.source_id,
+                subject: i.subject.clone(),
+                text: i.text.clone(),
+                similarity: p.similarity,
+                placed_by_person: p.by_human,
+                created_at: i.created_at,
+            })
+        })
+        .collect();
+    Ok(Listing {
+        items,
+        total,
+        limit: page.limit,
+        offset: page.offset,
+    })
+}
+
+async fn get_one(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    ids: PathIds,
+    mut params: Params,
+) -> Result<Json<ThemeWithItems>> {
+    let page = params.page(50, 500)?;
+    params.finish()?;
+    let t = theme::Entity::find_by_id(ids.first())
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| Error::not_found("theme", ids.first()))?;
+    if let Some(into) = t.merged_into {
+        return Err(Error::Conflict {
+            field: "id".into(),
+            message: format!("theme {} was merged into theme {into}", t.id),
+        });
+    }
+    let items = members(&ctx, Some(t.id), page).await?;
+    Ok(Json(ThemeWithItems {
+        theme: view(&ctx, t).await?,
+        items,
+    }))
+}
+
+async fn unthemed(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    mut params: Params,
+) -> Result<Json<Listing<MemberView>>> {
+    let page = params.page(50, 500)?;
+    params.finish()?;
+    Ok(Json(members(&ctx, None, page).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RenameInput {
+    label: String,
+}
+
+async fn rename(
+    State(ctx): State<ApiContext>,
+    auth: Auth,
+    ids: PathIds,
+    JsonBody(input): JsonBody<RenameInput>,
+) -> Result<Json<ThemeView>> {
+    auth.require(&EDITORS)?;
+    let t = edits::rename(&ctx.db, ids.first(), &input.label, &auth.token_name).await?;
+    Ok(Json(view(&ctx, t).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MergeInput {
+    into: i64,
+}
+
+async fn merge(
+    State(ctx): State<ApiContext>,
+    auth: Auth,
+    ids: PathIds,
+    JsonBody(input): JsonBody<MergeInput>,
+) -> Result<Json<ThemeView>> {
+    auth.require(&EDITORS)?;
+    let t = edits::merge(&ctx.db, ids.first(), input.into, &auth.token_name).await?;
+    ctx.wake_workers();
+    Ok(Json(view(&ctx, t).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SplitInput {
+    item_ids: Vec<i64>,
+    label: Option<String>,
+}
+
+async fn split(
+    State(ctx): State<ApiContext>,
+    auth: Auth,
+    ids: PathIds,
+    JsonBody(input): JsonBody<SplitInput>,
+) -> Result<(StatusCode, Json<ThemeView>)> {
+    auth.require(&EDITORS)?;
+    let t = edits::split(
+        &ctx.db,
+        ids.first(),
+        &input.item_ids,
+        input.label.as_deref(),
+        &auth.token_name,
+    )
+    .await?;
+    ctx.wake_workers();
+    Ok((StatusCode::CREATED, Json(view(&ctx, t).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockInput {
+    locked: bool,
+}
+
+async fn lock(
+    State(ctx): State<ApiContext>,
+    auth: Auth,
+    ids: PathIds,
+    JsonBody(input): JsonBody<LockInput>,
+) -> Result<Json<ThemeView>> {
+    auth.require(&EDITORS)?;
+    let t = edits::set_locked(&ctx.db, ids.first(), input.locked, &auth.token_name).await?;
+    Ok(Json(view(&ctx, t).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoveInput {
+    /// `null` moves the item to the unthemed queue.
+    theme_id: Option<i64>,
+}
+
+async fn move_item(
+    State(ctx): State<ApiContext>,
+    auth: Auth,
+    ids: PathIds,
+    JsonBody(input): JsonBody<MoveInput>,
+) -> Result<StatusCode> {
+    auth.require(&EDITORS)?;
+    edits::move_item(&ctx.db, ids.first(), input.theme_id, &auth.token_name).await?;
+    ctx.wake_workers();
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,315 @@
+//! What people do to themes: rename, merge, split, move an item, lock.
+//!
+//! Each edit is one transaction that also records itself in `theme_edits` (who, what,
+//! before and after) and re-indexes the items whose theme changed. Edits are stored in a
+//! way `rebuild` respects: a rename lives on the theme row (whose id survives rebuilds), a
+//! merge leaves the old theme pointing at the new one, split-off and moved items are marked
+//! as placed by a person, and a lock freezes a theme's members.
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, TransactionTrait,
+};
+use serde_json::json;
+
+use super::assign::save_placements;
+use super::vectors::normalize;
+use crate::db::embeddings::{self, to_bytes};
+use crate::db::entity::{feedback_item, item_theme, theme, theme_edit};
+use crate::db::outbox;
+use crate::{Error, Result};
+
+/// A live (not merged away) theme, or 404.
+pub async fn live<C: ConnectionTrait>(db: &C, id: i64) -> Result<theme::Model> {
+    let t = theme::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::not_found("theme", id))?;
+    match t.merged_into {
+        Some(into) => Err(Error::Conflict {
+            field: "id".into(),
+            message: format!("theme {id} was merged into theme {into}"),
+        }),
+        None => Ok(t),
+    }
+}
+
+async fn record<C: ConnectionTrait>(
+    db: &C,
+    theme_id: i64,
+    action: &str,
+    detail: serde_json::Value,
+    actor: &str,
+) -> Result<()> {
+    theme_edit::ActiveModel {
+        theme_id: Set(theme_id),
+        action: Set(action.into()),
+        detail: Set(detail.to_string()),
+        actor: Set(actor.into()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn rename(
+    db: &DatabaseConnection,
+    id: i64,
+    label: &str,
+    actor: &str,
+) -> Result<theme::Model> {
+    let label = crate::intake::validate::required("label", label, 200)?;
+    let txn = db.begin().await?;
+    let t = live(&txn, id).await?;
+    let before = t.custom_label.clone().unwrap_or_else(|| t.label.clone());
+    let mut am = t.into_active_model();
+    am.custom_label = Set(Some(label.clone()));
+    am.updated_at = Set(Utc::now());
+    let t = am.update(&txn).await?;
+    record(
+        &txn,
+        id,
+        "rename",
+        json!({ "before": before, "after": label }),
+        actor,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(t)
+}
+
+pub async fn set_locked(
+    db: &DatabaseConnection,
+    id: i64,
+    locked: bool,
+    actor: &str,
+) -> Result<theme::Model> {
+    let txn = db.begin().await?;
+    let mut am = live(&txn, id).await?.into_active_model();
+    am.locked = Set(locked);
+    am.updated_at = Set(Utc::now());
+    let t = am.update(&txn).await?;
+    record(
+        &txn,
+        id,
+        if locked { "lock" } else { "unlock" },
+        json!({}),
+        actor,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(t)
+}
+
+/// Moves every item of `from` into `into`; `from` then points at `into`.
+pub async fn merge(
+    db: &DatabaseConnection,
+    from: i64,
+    into: i64,
+    actor: &str,
+) -> Result<theme::Model> {
+    if from == into {
+        return Err(Error::invalid(
+            "invalid_value",
+            "into",
+            "a theme cannot be merged into itself",
+        ));
+    }
+    let txn = db.begin().await?;
+    live(&txn, from).await?;
+    let target = live(&txn, into).await.map_err(|e| match e {
+        Error::NotFound { .. } => {
+            Error::invalid("unknown_theme", "into", format!("there is no theme {into}"))
+        }
+        other => other,
+    })?;
+    let moved = members(&txn, from).await?;
+    item_theme::Entity::update_many()
+        .col_expr(item_theme::Column::ThemeId, Expr::value(into))
+        .filter(item_theme::Column::ThemeId.eq(from))
+        .exec(&txn)
+        .await?;
+    theme::Entity::update_many()
+        .col_expr(theme::Column::MergedInto, Expr::value(into))
+        .col_expr(theme::Column::Size, Expr::value(0))
+        .filter(theme::Column::Id.eq(from))
+        .exec(&txn)
+        .await?;
+    let mut am = target.into_active_model();
+    am.size = Set(members(&txn, into).await?.len() as i32);
+    am.updated_at = Set(Utc::now());
+    let target = am.update(&txn).await?;
+    outbox::enqueue(&txn, outbox::TOPIC_INDEX, &moved).await?;
+    record(
+        &txn,
+        into,
+        "merge",
+        json!({ "from": from, "into": into, "items": moved.len() }),
+        actor,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(target)
+}
+
+/// Splits `items` (members of theme `id`) off into a new theme, placed there by a person.
+pub async fn split(
+    db: &DatabaseConnection,
+    id: i64,
+    items: &[i64],
+    label: Option<&str>,
+    actor: &str,
+) -> Result<theme::Model> {
+    if items.is_empty() {
+        return Err(Error::invalid(
+            "missing_field",
+            "item_ids",
+            "item_ids must name at least one item",
+        ));
+    }
+    let txn = db.begin().await?;
+    let source = live(&txn, id).await?;
+    let current = members(&txn, id).await?;
+    if let Some(stray) = items.iter().find(|i| !current.contains(i)) {
+        return Err(Error::invalid(
+            "invalid_value",
+            "item_ids",
+            format!("item {stray} is not in theme {id}"),
+        ));
+    }
+    if items.len() == current.len() {
+        return Err(Error::invalid(
+            "invalid_value",
+            "item_ids",
+            "a split must leave at least one item behind",
+        ));
+    }
+    let model = crate::embed::minilm::MODEL_NAME;
+    let mut centroid = vec![0f32; 0];
+    for (_, v) in embeddings::for_items(&txn, model, items).await? {
+        if centroid.is_empty() {
+            centroid = vec![0.0; v.len()];
+        }
+        centroid.iter_mut().zip(&v).for_each(|(c, x)| *c += x);
+    }
+    normalize(&mut centroid);
+    let now = Utc::now();
+    let name = match label {
+        Some(l) => Some(crate::intake::validate::required("label", l, 200)?),
+        None => None,
+    };
+    let created = theme::ActiveModel {
+        label: Set(format!(
+            "split from {}",
+            source.custom_label.clone().unwrap_or(source.label.clone())
+        )),
+        custom_label: Set(name),
+        keywords: Set(source.keywords.clone()),
+        centroid: Set(to_bytes(&centroid)),
+        size: Set(items.len() as i32),
+        locked: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    place(&txn, items, Some(created.id)).await?;
+    theme::Entity::update_many()
+        .col_expr(
+            theme::Column::Size,
+            Expr::value((current.len() - items.len()) as i32),
+        )
+        .filter(theme::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    record(
+        &txn,
+        id,
+        "split",
+        json!({ "into": created.id, "items": items }),
+        actor,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Puts an item in a theme (or, with `None`, in the unthemed queue), by hand.
+pub async fn move_item(
+    db: &DatabaseConnection,
+    item_id: i64,
+    to: Option<i64>,
+    actor: &str,
+) -> Result<()> {
+    let txn = db.begin().await?;
+    feedback_item::Entity::find_by_id(item_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::not_found("item", item_id))?;
+    if let Some(t) = to {
+        live(&txn, t).await.map_err(|e| match e {
+            Error::NotFound { .. } => Error::invalid(
+                "unknown_theme",
+                "theme_id",
+                format!("there is no theme {t}"),
+            ),
+            other => other,
+        })?;
+    }
+    let before = item_theme::Entity::find_by_id(item_id)
+        .one(&txn)
+        .await?
+        .and_then(|p| p.theme_id);
+    place(&txn, &[item_id], to).await?;
+    for t in [before, to].into_iter().flatten() {
+        let n = members(&txn, t).await?.len() as i32;
+        theme::Entity::update_many()
+            .col_expr(theme::Column::Size, Expr::value(n))
+            .filter(theme::Column::Id.eq(t))
+            .exec(&txn)
+            .await?;
+    }
+    record(
+        &txn,
+        to.or(before).unwrap_or(0),
+        "move",
+        json!({ "item": item_id, "from": before, "to": to }),
+        actor,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Items of a theme.
+pub async fn members<C: ConnectionTrait>(db: &C, theme_id: i64) -> Result<Vec<i64>> {
+    Ok(item_theme::Entity::find()
+        .select_only()
+        .column(item_theme::Column::ItemId)
+        .filter(item_theme::Column::ThemeId.eq(theme_id))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Human placement of items, and their re-indexing.
+async fn place<C: ConnectionTrait>(db: &C, items: &[i64], theme_id: Option<i64>) -> Result<()> {
+    let now = Utc::now();
+    let rows = items
+        .iter()
+        .map(|&item_id| item_theme::ActiveModel {
+            item_id: Set(item_id),
+            theme_id: Set(theme_id),
+            similarity: Set(None),
+            by_human: Set(true),
+            assigned_at: Set(now),
+        })
+        .collect();
+    save_placements(db, rows).await?;
+    outbox::enqueue(db, outbox::TOPIC_INDEX, items).await
+}

@@ -1,0 +1,329 @@
+//! `triage themes rebuild`: re-cluster every embedded item, keeping what people decided.
+//!
+//! * Items a person placed (moved, split off) and the members of locked themes are not
+//!   re-clustered; everything else is.
+//! * Theme ids are stable: each new cluster takes the id of the old theme it shares most
+//!   members with (Jaccard overlap ≥ [`MIN_OVERLAP`], greedily, best pairs first), or,
+//!   failing that, of an old theme whose centroid is nearly the same (cosine ≥
+//!   [`MIN_CENTROID_SIMILARITY`]). A theme that was merged away stands for the theme it was
+//!   merged into, so merges survive too; a renamed theme keeps its name because it keeps
+//!   its id.
+//! * Labels, keywords, centroids and representative quotes are then recomputed for every
+//!   live theme from all its members, and items whose theme changed are re-indexed (search
+//!   filters by theme).
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait,
+};
+use serde::Serialize;
+
+use super::assign::{refresh_sizes, save_placements};
+use super::discover::{discover, DiscoverOptions};
+use super::labels;
+use super::vectors::{dot, normalize, Vectors};
+use crate::db::embeddings::{self, to_bytes};
+use crate::db::entity::{feedback_item, item_theme, theme};
+use crate::db::outbox;
+use crate::Result;
+
+pub const MIN_OVERLAP: f64 = 0.2;
+pub const MIN_CENTROID_SIMILARITY: f32 = 0.85;
+const KEYWORDS: usize = 8;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RebuildReport {
+    pub items: usize,
+    pub themes: usize,
+    pub unthemed: usize,
+    /// Clusters that kept an existing theme id.
+    pub kept_ids: usize,
+    pub new_themes: usize,
+    pub seconds: f64,
+}
+
+pub async fn rebuild(
+    db: &DatabaseConnection,
+    model: &str,
+    opts: &DiscoverOptions,
+) -> Result<RebuildReport> {
+    let started = Instant::now();
+    let (ids, vectors) = embeddings::load_all(db, model).await?;
+    let before: HashMap<i64, item_theme::Model> = item_theme::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.item_id, p))
+        .collect();
+    let themes: HashMap<i64, theme::Model> = theme::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    let resolve = |mut id: i64| {
+        // Follow merges to the theme that absorbed this one (bounded, in case of a cycle).
+        for _ in 0..32 {
+            match themes.get(&id).and_then(|t| t.merged_into) {
+                Some(next) => id = next,
+                None => break,
+            }
+        }
+        id
+    };
+    let locked: HashSet<i64> = themes.values().filter(|t| t.locked).map(|t| t.id).collect();
+    let fixed = |id: &i64| {
+        before
+            .get(id)
+            .is_some_and(|p| p.by_human || p.theme_id.is_some_and(|t| locked.contains(&resolve(t))))
+    };
+    let free: Vec<usize> = (0..ids.len()).filter(|&i| !fixed(&ids[i])).collect();
+    // Clustering is seconds of CPU: off the async threads.
+    let (sample, o) = (vectors.select(&free), opts.clone());
+    let found = tokio::task::spawn_blocking(move || discover(&sample, &o))
+        .await
+        .map_err(|e| crate::Error::Internal(format!("theme discovery failed: {e}")))?;
+
+    // Members of each new cluster, and of each old theme (machine placements of free items).
+    let mut clusters: Vec<Vec<usize>> = vec![Vec::new(); found.themes];
+    for (pos, a) in found.assignments.iter().enumerate() {
+        if let Some(c) = a {
+            clusters[*c].push(free[pos]);
+        }
+    }
+    let mut old_members: HashMap<i64, HashSet<i64>> = HashMap::new();
+    let mut old_of: HashMap<i64, i64> = HashMap::new();
+    for &i in &free {
+        if let Some(t) = before.get(&ids[i]).and_then(|p| p.theme_id) {
+            old_members.entry(resolve(t)).or_default().insert(ids[i]);
+            old_of.insert(ids[i], resolve(t));
+        }
+    }
+    let candidates: Vec<i64> = themes
+        .values()
+        .filter(|t| t.merged_into.is_none() && !t.locked)
+        .map(|t| t.id)
+        .collect();
+    let matched = match_ids(
+        &ids,
+        &clusters,
+        &found.centroids,
+        &old_members,
+        &old_of,
+        &themes,
+        &candidates,
+    );
+
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    let mut theme_of_cluster = Vec::with_capacity(clusters.len());
+    let (mut kept, mut created) = (0, 0);
+    for (c, m) in matched.iter().enumerate() {
+        match m {
+            Some(id) => {
+                kept += 1;
+                theme_of_cluster.push(*id);
+            }
+            None => {
+                created += 1;
+                let t = theme::ActiveModel {
+                    label: Set(String::new()),
+                    keywords: Set("[]".into()),
+                    centroid: Set(to_bytes(found.centroids.row(c))),
+                    size: Set(0),
+                    locked: Set(false),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?;
+                theme_of_cluster.push(t.id);
+            }
+        }
+    }
+    let mut placements = Vec::with_capacity(free.len());
+    let mut changed = Vec::new();
+    for (pos, a) in found.assignments.iter().enumerate() {
+        let item = ids[free[pos]];
+        let theme_id = a.map(|c| theme_of_cluster[c]);
+        let similarity = a.map(|c| f64::from(dot(found.centroids.row(c), vectors.row(free[pos]))));
+        if before.get(&item).and_then(|p| p.theme_id) != theme_id {
+            changed.push(item);
+        }
+        placements.push(item_theme::ActiveModel {
+            item_id: Set(item),
+            theme_id: Set(theme_id),
+            similarity: Set(similarity),
+            by_human: Set(false),
+            assigned_at: Set(now),
+        });
+    }
+    save_placements(&txn, placements).await?;
+    outbox::enqueue(&txn, outbox::TOPIC_INDEX, &changed).await?;
+    // In the same transaction: readers never see themes without labels or sizes.
+    describe_themes(&txn, &ids, &vectors).await?;
+    txn.commit().await?;
+
+    let unthemed = found.assignments.iter().filter(|a| a.is_none()).count();
+    Ok(RebuildReport {
+        items: ids.len(),
+        themes: live_count(db).await?,
+        unthemed,
+        kept_ids: kept,
+        new_themes: created,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// For every new cluster, the old theme id it continues, if any.
+fn match_ids(
+    ids: &[i64],
+    clusters: &[Vec<usize>],
+    centroids: &Vectors,
+    old_members: &HashMap<i64, HashSet<i64>>,
+    old_of: &HashMap<i64, i64>,
+    themes: &HashMap<i64, theme::Model>,
+    candidates: &[i64],
+) -> Vec<Option<i64>> {
+    let mut pairs: Vec<(f64, usize, i64)> = Vec::new();
+    for (c, members) in clusters.iter().enumerate() {
+        let mut shared: HashMap<i64, usize> = HashMap::new();
+        for &i in members {
+            if let Some(&t) = old_of.get(&ids[i]) {
+                *shared.entry(t).or_insert(0) += 1;
+            }
+        }
+        for (t, n) in shared {
+            let union = members.len() + old_members[&t].len() - n;
+            pairs.push((n as f64 / union.max(1) as f64, c, t));
+        }
+    }
+    pairs.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then_with(|| a.1.cmp(&b.1))
+            .then_with(|| a.2.cmp(&b.2))
+    });
+    let mut out: Vec<Option<i64>> = vec![None; clusters.len()];
+    let mut taken: HashSet<i64> = HashSet::new();
+    for (overlap, c, t) in pairs {
+        if overlap >= MIN_OVERLAP
+            && out[c].is_none()
+            && !taken.contains(&t)
+            && candidates.contains(&t)
+        {
+            out[c] = Some(t);
+            taken.insert(t);
+        }
+    }
+    for (c, slot) in out.iter_mut().enumerate() {
+        if slot.is_some() {
+            continue;
+        }
+        let best = candidates
+            .iter()
+            .filter(|t| !taken.contains(t))
+            .filter_map(|t| {
+                let cent = embeddings::from_bytes(&themes[t].centroid);
+                (cent.len() == centroids.dims).then(|| (*t, dot(&cent, centroids.row(c))))
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((t, _)) = best.filter(|b| b.1 >= MIN_CENTROID_SIMILARITY) {
+            *slot = Some(t);
+            taken.insert(t);
+        }
+    }
+    out
+}
+
+/// Recomputes size, centroid, keywords, label and representative item of every live theme
+/// from its current members.
+pub async fn describe_themes<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i64],
+    vectors: &Vectors,
+) -> Result<()> {
+    let row_of: HashMap<i64, usize> = ids.iter().enumerate().map(|(r, id)| (*id, r)).collect();
+    let live: Vec<theme::Model> = theme::Entity::find()
+        .filter(theme::Column::MergedInto.is_null())
+        .all(db)
+        .await?;
+    let placements = item_theme::Entity::find()
+        .filter(item_theme::Column::ThemeId.is_not_null())
+        .all(db)
+        .await?;
+    let mut members: HashMap<i64, Vec<i64>> = HashMap::new();
+    for p in &placements {
+        if let Some(t) = p.theme_id {
+            members.entry(t).or_default().push(p.item_id);
+        }
+    }
+    let all_items: Vec<i64> = placements.iter().map(|p| p.item_id).collect();
+    let mut texts: HashMap<i64, String> = HashMap::new();
+    for chunk in all_items.chunks(1000) {
+        for i in feedback_item::Entity::find()
+            .filter(feedback_item::Column::Id.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            texts.insert(i.id, crate::embed::item_text(&i));
+        }
+    }
+    let docs: Vec<Vec<&str>> = live
+        .iter()
+        .map(|t| {
+            members
+                .get(&t.id)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|i| texts.get(i).map(String::as_str))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    let keywords = labels::keywords(&docs, KEYWORDS);
+    let now = Utc::now();
+    for (t, words) in live.into_iter().zip(keywords) {
+        let mine = members.get(&t.id).cloned().unwrap_or_default();
+        let rows: Vec<usize> = mine.iter().filter_map(|i| row_of.get(i).copied()).collect();
+        let mut centroid = vec![0f32; vectors.dims];
+        for &r in &rows {
+            centroid
+                .iter_mut()
+                .zip(vectors.row(r))
+                .for_each(|(c, x)| *c += x);
+        }
+        normalize(&mut centroid);
+        let representative = rows
+            .iter()
+            .max_by(|&&a, &&b| {
+                dot(vectors.row(a), &centroid).total_cmp(&dot(vectors.row(b), &centroid))
+            })
+            .map(|&r| ids[r]);
+        let mut am = t.clone().into_active_model();
+        am.size = Set(mine.len() as i32);
+        if !rows.is_empty() {
+            am.centroid = Set(to_bytes(&centroid));
+            am.keywords = Set(serde_json::to_string(&words).unwrap_or_else(|_| "[]".into()));
+            am.label = Set(labels::label(&words));
+            am.representative_item_id = Set(representative);
+        }
+        am.updated_at = Set(now);
+        am.update(db).await?;
+    }
+    refresh_sizes(db).await
+}
+
+async fn live_count<C: ConnectionTrait>(db: &C) -> Result<usize> {
+    Ok(theme::Entity::find()
+        .filter(theme::Column::MergedInto.is_null())
+        .filter(theme::Column::Size.gt(0))
+        .all(db)
+        .await?
+        .len())
+}

@@ -1,0 +1,312 @@
+//! Themes end to end with the real embedding model: the demo data is embedded by the
+//! server's worker, themes appear on their own, people edit them, a rebuild keeps the edits,
+//! search filters by theme, and `triage eval` scores a labelled file.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use triage_e2e::{json_line, on_both, Env, Server};
+
+on_both!(themes_appear_survive_edits_and_filter_search);
+
+/// BANKING77 intent of every demo item, by external id (backend/demo/labels.csv).
+fn demo_labels() -> HashMap<String, String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../backend/demo/labels.csv");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(','))
+        .map(|(id, c)| (id.to_string(), c.to_string()))
+        .collect()
+}
+
+/// Share of themed tickets and ratings whose theme's most common intent is theirs.
+fn purity(s: &Server, token: &str, themes: &[Value]) -> f64 {
+    let labels = demo_labels();
+    let mut intent_of: HashMap<(String, i64), String> = HashMap::new();
+    for (kind, path) in [("ticket", "tickets"), ("rating", "ratings")] {
+        for offset in (0..2000).step_by(500) {
+            let page = s
+                .get(&format!("/api/v1/{path}?limit=500&offset={offset}"), token)
+                .body;
+            for row in page["items"].as_array().unwrap() {
+                if let Some(intent) = row["external_id"].as_str().and_then(|e| labels.get(e)) {
+                    intent_of.insert(
+                        (kind.to_string(), row["id"].as_i64().unwrap()),
+                        intent.clone(),
+                    );
+                }
+            }
+        }
+    }
+    let (mut agree, mut counted) = (0, 0);
+    for t in themes {
+        let members = s
+            .get(&format!("/api/v1/themes/{}?limit=500", t["id"]), token)
+            .body;
+        let mut counts: HashMap<&String, usize> = HashMap::new();
+        for m in members["items"]["items"].as_array().unwrap() {
+            let key = (
+                m["kind"].as_str().unwrap().to_string(),
+                m["source_id"].as_i64().unwrap(),
+            );
+            if let Some(intent) = intent_of.get(&key) {
+                *counts.entry(intent).or_default() += 1;
+                counted += 1;
+            }
+        }
+        agree += counts.values().max().copied().unwrap_or(0);
+    }
+    let p = agree as f64 / counted.max(1) as f64;
+    eprintln!("theme purity over {counted} tickets and ratings: {p:.3}");
+    p
+}
+
+fn wait_for(s: &Server, token: &str, path: &str, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let r = s.get(path, token);
+        if r.status == 200 && ok(&r.body) {
+            return r.body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} never happened; last: {:?}",
+            r.body
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn themes_appear_survive_edits_and_filter_search(env: &Env) {
+    env.run_ok(&["demo", "--no-serve"]);
+    let token = env.token("pm");
+    let s = env.serve();
+
+    // The worker embeds all 2,211 items, then the theme job finds themes by itself.
+    let themes = wait_for(
+        &s,
+        &token,
+        "/api/v1/themes?limit=500",
+        "theme discovery",
+        |b| b["total"].as_u64() > Some(0),
+    );
+    let list = themes["items"].as_array().unwrap();
+    let n = list.len();
+    assert!(
+        (15..=60).contains(&n),
+        "30 intents in the demo data, {n} themes found"
+    );
+    let first = &list[0];
+    assert!(!first["label"].as_str().unwrap().is_empty());
+    assert!(first["keywords"].as_array().unwrap().len() >= 3);
+    assert!(first["representative_quote"].as_str().is_some());
+    let sizes: Vec<u64> = list.iter().map(|t| t["size"].as_u64().unwrap()).collect();
+    assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "largest first");
+    let unthemed = s.get("/api/v1/themes/unthemed", &token).body["total"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        sizes.iter().sum::<u64>() + unthemed == 2211,
+        "every item is in a theme or in the queue"
+    );
+
+    // Themes are real: most items of a theme share one BANKING77 intent (purity).
+    assert!(purity(&s, &token, list) >= 0.6);
+
+    // Edits by a product manager.
+    let (a, b, c) = (
+        list[0]["id"].as_i64().unwrap(),
+        list[1]["id"].as_i64().unwrap(),
+        list[2]["id"].as_i64().unwrap(),
+    );
+    let renamed = s.post(
+        &format!("/api/v1/themes/{a}/rename"),
+        &token,
+        &json!({"label": "Cards that never arrive"}),
+    );
+    assert_eq!(renamed.status, 200, "{:?}", renamed.body);
+    assert_eq!(renamed.body["label"], "Cards that never arrive");
+    let merged = s.post(
+        &format!("/api/v1/themes/{c}/merge"),
+        &token,
+        &json!({"into": b}),
+    );
+    assert_eq!(merged.status, 200, "{:?}", merged.body);
+    assert_eq!(merged.body["size"].as_u64(), Some(sizes[1] + sizes[2]));
+    assert_eq!(
+        s.get(&format!("/api/v1/themes/{c}"), &token).status,
+        409,
+        "a merged theme points at its successor"
+    );
+    let a_items: Vec<i64> = s.get(&format!("/api/v1/themes/{a}?limit=500"), &token).body["items"]
+        ["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["item_id"].as_i64().unwrap())
+        .collect();
+    let split = s.post(
+        &format!("/api/v1/themes/{a}/split"),
+        &token,
+        &json!({"item_ids": a_items[..3], "label": "Split-off trio"}),
+    );
+    assert_eq!(split.status, 201, "{:?}", split.body);
+    let trio = split.body["id"].as_i64().unwrap();
+    let moved_item = a_items[5];
+    assert_eq!(
+        s.post(
+            &format!("/api/v1/items/{moved_item}/theme"),
+            &token,
+            &json!({"theme_id": b})
+        )
+        .status,
+        204
+    );
+    let support = env.token("support");
+    assert_eq!(
+        s.post(
+            &format!("/api/v1/themes/{a}/rename"),
+            &support,
+            &json!({"label": "x"})
+        )
+        .status,
+        403
+    );
+    assert_eq!(
+        s.post(
+            &format!("/api/v1/themes/{a}/merge"),
+            &token,
+            &json!({"into": a})
+        )
+        .error_field(),
+        Some("into")
+    );
+    assert_eq!(
+        s.post(
+            "/api/v1/themes/999999/rename",
+            &token,
+            &json!({"label": "x"})
+        )
+        .status,
+        404
+    );
+
+    // A rebuild (by hand, while serving) keeps ids, the rename, the merge, the split and the move.
+    let r = json_line(&env.run_ok(&["themes", "rebuild", "--json"]));
+    assert!(r["kept_ids"].as_u64().unwrap() >= 10, "{r}");
+    let after = s.get(&format!("/api/v1/themes/{a}"), &token).body;
+    assert_eq!(after["label"], "Cards that never arrive");
+    assert!(after["size"].as_u64().unwrap() >= 10);
+    assert_eq!(s.get(&format!("/api/v1/themes/{c}"), &token).status, 409);
+    let trio_now = s.get(&format!("/api/v1/themes/{trio}"), &token).body;
+    assert_eq!(trio_now["label"], "Split-off trio");
+    assert_eq!(trio_now["items"]["total"], 3);
+    let b_items = s.get(&format!("/api/v1/themes/{b}?limit=500"), &token).body;
+    assert!(b_items["items"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["item_id"] == moved_item && i["placed_by_person"] == true));
+
+    // Search filters by theme once the index has caught up with the new placements.
+    s.wait_indexed();
+    let filtered = s.search_until(&format!("theme={trio}&limit=50"), &token, |v| {
+        v["total"] == 3
+    });
+    assert_eq!(filtered["hits"].as_array().unwrap().len(), 3);
+
+    // A new item joins the theme of its closest neighbours on arrival: a copy of the item
+    // closest to the centre of a theme nobody edited lands in that theme.
+    let d = list[3]["id"].as_i64().unwrap();
+    let twin = s.get(&format!("/api/v1/themes/{d}?limit=1"), &token).body["items"]["items"][0]
+        ["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Subject = the start of the body, so the ticket is embedded from exactly the twin's text.
+    let subject: String = twin.chars().take(300).collect();
+    let created = s.post(
+        "/api/v1/tickets",
+        &token,
+        &json!({"subject": subject, "body": twin}),
+    );
+    let item = created.body["item_id"].as_i64().unwrap();
+    wait_for(
+        &s,
+        &token,
+        &format!("/api/v1/themes/{d}?limit=500"),
+        "placement on arrival",
+        |b| {
+            b["items"]["items"]
+                .as_array()
+                .is_some_and(|v| v.iter().any(|i| i["item_id"] == item))
+        },
+    );
+
+    let listed = json_line(&env.run_ok(&["themes", "list", "--json"]));
+    assert!(listed["themes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["label"] == "Cards that never arrive"));
+}
+
+/// `triage eval` on the demo texts with their BANKING77 intents: the JSON report, and
+/// scores well above chance for both modes.
+#[test]
+fn eval_scores_a_labelled_file() {
+    let env = Env::new(triage_e2e::Backend::Sqlite).unwrap();
+    let labels = demo_labels();
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../backend/demo/tickets.csv");
+    let out = env.dir.path().join("labelled.csv");
+    let mut w = csv::Writer::from_path(&out).unwrap();
+    w.write_record(["text", "category"]).unwrap();
+    for rec in csv::Reader::from_path(demo)
+        .unwrap()
+        .deserialize::<HashMap<String, String>>()
+    {
+        let rec = rec.unwrap();
+        w.write_record([&rec["body"], &labels[&rec["external_id"]]])
+            .unwrap();
+    }
+    w.flush().unwrap();
+    let vectors = env.dir.path().join("v.npy");
+    let auto = json_line(&env.run_ok(&[
+        "eval",
+        out.to_str().unwrap(),
+        "--vectors",
+        vectors.to_str().unwrap(),
+        "--json",
+    ]));
+    for key in [
+        "n",
+        "labels",
+        "clusters",
+        "unthemed_fraction",
+        "nmi",
+        "ari",
+        "acc",
+        "seconds",
+    ] {
+        assert!(auto.get(key).is_some(), "eval --json lacks {key}: {auto}");
+    }
+    assert!(vectors.exists(), "the vector cache was written");
+    assert!(auto["nmi"].as_f64().unwrap() > 60.0, "{auto}");
+    let fixed = json_line(&env.run_ok(&[
+        "eval",
+        out.to_str().unwrap(),
+        "--vectors",
+        vectors.to_str().unwrap(),
+        "--clusters",
+        "30",
+        "--json",
+    ]));
+    assert_eq!(fixed["clusters"], 30, "{fixed}");
+    assert!(fixed["nmi"].as_f64().unwrap() > 60.0, "{fixed}");
+    let bad = env.run(&["eval", out.to_str().unwrap(), "--label-column", "nope"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("nope"));
+}
