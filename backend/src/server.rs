@@ -85,14 +85,7 @@ pub async fn start_embedder(
     config: &Config,
     db: &sea_orm::DatabaseConnection,
 ) -> Result<EmbedSync> {
-    let (dir, threads, precision) = (
-        config.model_dir.clone(),
-        config.embed_threads,
-        config.embed_precision,
-    );
-    let model = tokio::task::spawn_blocking(move || MiniLm::load(&dir, threads, precision))
-        .await
-        .map_err(|e| Error::Internal(format!("loading the model failed: {e}")))??;
+    let model = MiniLm::load_configured(config).await?;
     let consumer = format!(
         "{}-embed",
         crate::jobs::index_sync::instance_id(&config.data_dir)?

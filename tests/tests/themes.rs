@@ -194,6 +194,31 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
         404
     );
 
+    // A locked theme keeps exactly its members through a rebuild.
+    let e = list[4]["id"].as_i64().unwrap();
+    let members_of = |id: i64| -> Vec<i64> {
+        let mut v: Vec<i64> = s
+            .get(&format!("/api/v1/themes/{id}?limit=500"), &token)
+            .body["items"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["item_id"].as_i64().unwrap())
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    let locked_members = members_of(e);
+    assert_eq!(
+        s.post(
+            &format!("/api/v1/themes/{e}/lock"),
+            &token,
+            &json!({"locked": true})
+        )
+        .body["locked"],
+        true
+    );
+
     // A rebuild (by hand, while serving) keeps ids, the rename, the merge, the split and the move.
     let r = json_line(&env.run_ok(&["themes", "rebuild", "--json"]));
     assert!(r["kept_ids"].as_u64().unwrap() >= 10, "{r}");
@@ -201,6 +226,11 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     assert_eq!(after["label"], "Cards that never arrive");
     assert!(after["size"].as_u64().unwrap() >= 10);
     assert_eq!(s.get(&format!("/api/v1/themes/{c}"), &token).status, 409);
+    assert_eq!(
+        members_of(e),
+        locked_members,
+        "a locked theme's members did not change"
+    );
     let trio_now = s.get(&format!("/api/v1/themes/{trio}"), &token).body;
     assert_eq!(trio_now["label"], "Split-off trio");
     assert_eq!(trio_now["items"]["total"], 3);
@@ -245,6 +275,10 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
                 .is_some_and(|v| v.iter().any(|i| i["item_id"] == item))
         },
     );
+
+    // Re-embedding everything (say, after a model change) covers every item.
+    let again = json_line(&env.run_ok(&["reindex", "--embeddings", "--json"]));
+    assert_eq!(again["items"], 2212, "{again}");
 
     let listed = json_line(&env.run_ok(&["themes", "list", "--json"]));
     assert!(listed["themes"]

@@ -135,13 +135,6 @@ pub fn parse_clusters(s: &str) -> Result<Option<usize>> {
 
 /// The embedding worker for a one-off command (claims under a name of its own).
 pub async fn embedder(config: &Config, db: sea_orm::DatabaseConnection) -> Result<EmbedSync> {
-    let (dir, threads, precision) = (
-        config.model_dir.clone(),
-        config.embed_threads,
-        config.embed_precision,
-    );
-    let model = tokio::task::spawn_blocking(move || MiniLm::load(&dir, threads, precision))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+    let model = MiniLm::load_configured(config).await?;
     Ok(EmbedSync::new(db, Arc::new(model), "cli".into()))
 }

@@ -106,6 +106,20 @@ impl MiniLm {
     }
 }
 
+impl MiniLm {
+    /// Loads the model named by the configuration, off the async threads.
+    pub async fn load_configured(config: &crate::Config) -> Result<Self> {
+        let (dir, threads, precision) = (
+            config.model_dir.clone(),
+            config.embed_threads,
+            config.embed_precision,
+        );
+        tokio::task::spawn_blocking(move || MiniLm::load(&dir, threads, precision))
+            .await
+            .map_err(|e| Error::Internal(format!("loading the model failed: {e}")))?
+    }
+}
+
 impl Embedder for MiniLm {
     fn model_name(&self) -> &str {
         MODEL_NAME

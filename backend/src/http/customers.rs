@@ -103,10 +103,5 @@ async fn list(
     }
     let (items, total) =
         crate::db::page(&ctx.db, select, Column::Id, page.limit, page.offset).await?;
-    Ok(Json(Listing {
-        items,
-        total,
-        limit: page.limit,
-        offset: page.offset,
-    }))
+    Ok(Json(Listing::new(items, total, page)))
 }

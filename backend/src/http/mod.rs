@@ -76,6 +76,15 @@ pub struct Listing<T> {
 }
 
 impl<T> Listing<T> {
+    pub fn new(items: Vec<T>, total: u64, page: Page) -> Self {
+        Self {
+            items,
+            total,
+            limit: page.limit,
+            offset: page.offset,
+        }
+    }
+
     /// Builds a listing from source rows, attaching each row's unified item id.
     pub async fn of<M>(
         ctx: &ApiContext,

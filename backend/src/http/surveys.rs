@@ -57,12 +57,7 @@ async fn list(
         page.offset,
     )
     .await?;
-    Ok(Json(Listing {
-        items,
-        total,
-        limit: page.limit,
-        offset: page.offset,
-    }))
+    Ok(Json(Listing::new(items, total, page)))
 }
 
 #[derive(Serialize)]

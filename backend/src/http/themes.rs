@@ -85,12 +85,7 @@ async fn list(
     for t in rows {
         items.push(view(&ctx, t).await?);
     }
-    Ok(Json(Listing {
-        items,
-        total,
-        limit: page.limit,
-        offset: page.offset,
-    }))
+    Ok(Json(Listing::new(items, total, page)))
 }
 
 #[derive(Serialize)]
@@ -155,12 +150,7 @@ async fn members(
             })
         })
         .collect();
-    Ok(Listing {
-        items,
-        total,
-        limit: page.limit,
-        offset: page.offset,
-    })
+    Ok(Listing::new(items, total, page))
 }
 
 async fn get_one(

@@ -7,11 +7,11 @@
 //! next start; storing a vector twice is harmless.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
+use super::consumer::{self, Consumer};
 use crate::db::outbox::{self, TOPIC_EMBED};
 use crate::db::{embeddings, items};
 use crate::embed::{embed_sorted, item_text, Embedder};
@@ -21,7 +21,6 @@ use crate::{Error, Result};
 /// Items embedded per claim: large enough to sort by length usefully, small enough that a
 /// new item waits at most a few seconds.
 const CLAIM_BATCH: u64 = 256;
-const POLL_EVERY: Duration = Duration::from_millis(500);
 
 #[derive(Clone)]
 pub struct EmbedSync {
@@ -57,34 +56,8 @@ impl EmbedSync {
         Ok(())
     }
 
-    /// Embeds one claim's worth of jobs; returns how many there were.
-    pub async fn drain_once(&self) -> Result<usize> {
-        let jobs = outbox::claim(&self.db, TOPIC_EMBED, &self.consumer, CLAIM_BATCH).await?;
-        if jobs.is_empty() {
-            return Ok(0);
-        }
-        let job_ids: Vec<i64> = jobs.iter().map(|j| j.job_id).collect();
-        let mut ids: Vec<i64> = jobs.iter().map(|j| j.item_id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        match self.embed_items(&ids).await {
-            Ok(()) => outbox::complete(&self.db, &job_ids).await?,
-            Err(e) => {
-                outbox::fail(&self.db, &job_ids, &e.to_string()).await?;
-                return Err(e);
-            }
-        }
-        Ok(jobs.len())
-    }
-
     pub async fn drain_all(&self) -> Result<usize> {
-        let mut total = 0;
-        loop {
-            match self.drain_once().await? {
-                0 => return Ok(total),
-                n => total += n,
-            }
-        }
+        consumer::drain_all(self).await
     }
 
     /// Embeds and stores these items, and places them in themes.
@@ -148,20 +121,28 @@ impl EmbedSync {
 
     /// The worker loop of `triage serve`.
     pub async fn run(self, wake: Arc<Notify>) {
-        let mut backoff = POLL_EVERY;
-        loop {
-            match self.drain_once().await {
-                Ok(0) => {
-                    backoff = POLL_EVERY;
-                    let _ = tokio::time::timeout(POLL_EVERY, wake.notified()).await;
-                }
-                Ok(_) => backoff = POLL_EVERY,
-                Err(e) => {
-                    tracing::error!(error = %e, "embedding failed; will retry");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                }
-            }
-        }
+        consumer::run_forever(&self, wake).await
+    }
+}
+
+impl Consumer for EmbedSync {
+    fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    fn topic(&self) -> &'static str {
+        TOPIC_EMBED
+    }
+
+    fn consumer(&self) -> &str {
+        &self.consumer
+    }
+
+    fn batch(&self) -> u64 {
+        CLAIM_BATCH
+    }
+
+    async fn handle(&self, item_ids: Vec<i64>) -> Result<()> {
+        self.embed_items(&item_ids).await
     }
 }

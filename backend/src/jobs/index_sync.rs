@@ -14,6 +14,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 use triage_index::{FeedbackIndex, IndexDoc, IndexWriterHandle, OpenState};
 
+use super::consumer::{self, Consumer};
 use crate::db::items::{self, ItemWithSegment};
 use crate::db::outbox::{self, TOPIC_INDEX};
 use crate::{Config, Error, Result};
@@ -22,8 +23,6 @@ use crate::{Config, Error, Result};
 const CLAIM_BATCH: u64 = 10_000;
 /// Items read per page during a full rebuild.
 const REBUILD_PAGE: u64 = 5000;
-/// How often the worker looks for jobs written by other processes.
-const POLL_EVERY: Duration = Duration::from_millis(500);
 
 /// The index with its writer: only one process per data dir can hold it.
 #[derive(Clone)]
@@ -74,48 +73,9 @@ impl IndexSync {
         self.opened != OpenState::Existing
     }
 
-    /// Handles one claim's worth of jobs; returns how many there were.
-    pub async fn drain_once(&self) -> Result<usize> {
-        let jobs = outbox::claim(&self.db, TOPIC_INDEX, &self.consumer, CLAIM_BATCH).await?;
-        if jobs.is_empty() {
-            return Ok(0);
-        }
-        let job_ids: Vec<i64> = jobs.iter().map(|j| j.job_id).collect();
-        let mut item_ids: Vec<i64> = jobs.iter().map(|j| j.item_id).collect();
-        item_ids.sort_unstable();
-        item_ids.dedup();
-        let result = async {
-            let found = items::with_segments(&self.db, &item_ids).await?;
-            let present: std::collections::HashSet<i64> = found.iter().map(|f| f.item.id).collect();
-            // Jobs whose item is gone (deleted since) remove it from the index.
-            let missing: Vec<u64> = item_ids
-                .iter()
-                .filter(|id| !present.contains(id))
-                .map(|id| *id as u64)
-                .collect();
-            self.write(found, missing).await
-        }
-        .await;
-        match result {
-            Ok(()) => outbox::complete(&self.db, &job_ids).await?,
-            Err(e) => {
-                outbox::fail(&self.db, &job_ids, &e.to_string()).await?;
-                return Err(e);
-            }
-        }
-        Ok(jobs.len())
-    }
-
     /// Drains until no job is left.
     pub async fn drain_all(&self) -> Result<usize> {
-        let mut total = 0;
-        loop {
-            let n = self.drain_once().await?;
-            if n == 0 {
-                return Ok(total);
-            }
-            total += n;
-        }
+        consumer::drain_all(self).await
     }
 
     /// Re-indexes every item from the database. Pending jobs stay queued and are replayed
@@ -137,10 +97,9 @@ impl IndexSync {
         Ok(done)
     }
 
-    /// The worker loop of `triage serve`: rebuild if needed, then drain forever, waking on
-    /// `wake` (a local write) or every [`POLL_EVERY`] (writes by other processes).
+    /// The worker loop of `triage serve`: rebuild if needed, then drain forever.
     pub async fn run(self, wake: Arc<Notify>) {
-        let mut backoff = POLL_EVERY;
+        let mut backoff = Duration::from_millis(500);
         while self.needs_rebuild() {
             match self.rebuild(|_, _| {}).await {
                 Ok(n) => {
@@ -154,20 +113,7 @@ impl IndexSync {
                 }
             }
         }
-        loop {
-            match self.drain_once().await {
-                Ok(0) => {
-                    backoff = POLL_EVERY;
-                    let _ = tokio::time::timeout(POLL_EVERY, wake.notified()).await;
-                }
-                Ok(_) => backoff = POLL_EVERY,
-                Err(e) => {
-                    tracing::error!(error = %e, "indexing failed; will retry");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                }
-            }
-        }
+        consumer::run_forever(&self, wake).await
     }
 
     /// Commits and waits for merges; call before the process exits.
@@ -244,4 +190,34 @@ pub fn instance_id(data_dir: &Path) -> Result<String> {
     std::fs::create_dir_all(data_dir).map_err(|e| Error::io(data_dir, e))?;
     std::fs::write(&path, &id).map_err(|e| Error::io(&path, e))?;
     Ok(id)
+}
+
+impl Consumer for IndexSync {
+    fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    fn topic(&self) -> &'static str {
+        TOPIC_INDEX
+    }
+
+    fn consumer(&self) -> &str {
+        &self.consumer
+    }
+
+    fn batch(&self) -> u64 {
+        CLAIM_BATCH
+    }
+
+    async fn handle(&self, item_ids: Vec<i64>) -> Result<()> {
+        let found = items::with_segments(&self.db, &item_ids).await?;
+        let present: std::collections::HashSet<i64> = found.iter().map(|f| f.item.id).collect();
+        // Jobs whose item is gone (deleted since) remove it from the index.
+        let missing: Vec<u64> = item_ids
+            .iter()
+            .filter(|id| !present.contains(id))
+            .map(|id| *id as u64)
+            .collect();
+        self.write(found, missing).await
+    }
 }

@@ -65,13 +65,7 @@ pub async fn on_arrival<C: ConnectionTrait>(db: &C, vectors: &[(i64, Vec<f32>)])
             Some((c, sim)) if sim >= threshold => (Some(theme_ids[c]), Some(f64::from(sim))),
             _ => (None, None),
         };
-        rows.push(item_theme::ActiveModel {
-            item_id: Set(*item_id),
-            theme_id: Set(theme_id),
-            similarity: Set(similarity),
-            by_human: Set(false),
-            assigned_at: Set(now),
-        });
+        rows.push(placement(*item_id, theme_id, similarity, false, now));
     }
     let themed: Vec<i64> = rows
         .iter()
@@ -84,6 +78,23 @@ pub async fn on_arrival<C: ConnectionTrait>(db: &C, vectors: &[(i64, Vec<f32>)])
     save_placements(db, rows).await?;
     // Search filters by theme: the index must learn the new placements.
     crate::db::outbox::enqueue(db, crate::db::outbox::TOPIC_INDEX, &themed).await
+}
+
+/// One item's placement.
+pub fn placement(
+    item_id: i64,
+    theme_id: Option<i64>,
+    similarity: Option<f64>,
+    by_human: bool,
+    at: chrono::DateTime<Utc>,
+) -> item_theme::ActiveModel {
+    item_theme::ActiveModel {
+        item_id: Set(item_id),
+        theme_id: Set(theme_id),
+        similarity: Set(similarity),
+        by_human: Set(by_human),
+        assigned_at: Set(at),
+    }
 }
 
 /// Writes placements, replacing earlier machine placements of the same items.

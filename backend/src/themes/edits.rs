@@ -14,7 +14,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::assign::save_placements;
+use super::assign::{placement, save_placements};
 use super::vectors::normalize;
 use crate::db::embeddings::{self, to_bytes};
 use crate::db::entity::{feedback_item, item_theme, theme, theme_edit};
@@ -302,13 +302,7 @@ async fn place<C: ConnectionTrait>(db: &C, items: &[i64], theme_id: Option<i64>)
     let now = Utc::now();
     let rows = items
         .iter()
-        .map(|&item_id| item_theme::ActiveModel {
-            item_id: Set(item_id),
-            theme_id: Set(theme_id),
-            similarity: Set(None),
-            by_human: Set(true),
-            assigned_at: Set(now),
-        })
+        .map(|&item_id| placement(item_id, theme_id, None, true, now))
         .collect();
     save_placements(db, rows).await?;
     outbox::enqueue(db, outbox::TOPIC_INDEX, items).await

@@ -22,7 +22,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::assign::{refresh_sizes, save_placements};
+use super::assign::{placement, refresh_sizes, save_placements};
 use super::discover::{discover, DiscoverOptions};
 use super::labels;
 use super::vectors::{dot, normalize, Vectors};
@@ -155,13 +155,7 @@ pub async fn rebuild(
         if before.get(&item).and_then(|p| p.theme_id) != theme_id {
             changed.push(item);
         }
-        placements.push(item_theme::ActiveModel {
-            item_id: Set(item),
-            theme_id: Set(theme_id),
-            similarity: Set(similarity),
-            by_human: Set(false),
-            assigned_at: Set(now),
-        });
+        placements.push(placement(item, theme_id, similarity, false, now));
     }
     save_placements(&txn, placements).await?;
     outbox::enqueue(&txn, outbox::TOPIC_INDEX, &changed).await?;
