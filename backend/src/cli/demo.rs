@@ -52,6 +52,10 @@ pub async fn load(config: &Config) -> Result<()> {
     let token = demo_token(config, &db).await?;
     println!("demo API token (admin): {token}");
     println!(
+        "themes: the server embeds the items and finds themes by itself within a minute; see http://{}/api/v1/themes",
+        config.bind
+    );
+    println!(
         "try: curl -H 'Authorization: Bearer {token}' 'http://{}/api/v1/search?q=card+arrived'",
         config.bind
     );
