@@ -43,24 +43,38 @@ pub struct ThemeView {
 }
 
 async fn view(ctx: &ApiContext, t: theme::Model) -> Result<ThemeView> {
-    let quote = match t.representative_item_id {
-        Some(id) => feedback_item::Entity::find_by_id(id)
-            .one(&ctx.db)
-            .await?
-            .map(|i| i.text),
-        None => None,
-    };
-    Ok(ThemeView {
-        id: t.id,
-        label: t.custom_label.clone().unwrap_or_else(|| t.label.clone()),
-        generated_label: t.label,
-        keywords: serde_json::from_str(&t.keywords).unwrap_or_default(),
-        size: t.size,
-        locked: t.locked,
-        representative_item_id: t.representative_item_id,
-        representative_quote: quote,
-        updated_at: t.updated_at,
-    })
+    Ok(views(ctx, vec![t]).await?.remove(0))
+}
+
+/// Views of several themes, their representative quotes read in one query.
+async fn views(ctx: &ApiContext, themes: Vec<theme::Model>) -> Result<Vec<ThemeView>> {
+    let ids: Vec<i64> = themes
+        .iter()
+        .filter_map(|t| t.representative_item_id)
+        .collect();
+    let quotes: std::collections::HashMap<i64, String> = feedback_item::Entity::find()
+        .filter(feedback_item::Column::Id.is_in(ids))
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .map(|i| (i.id, i.text))
+        .collect();
+    Ok(themes
+        .into_iter()
+        .map(|t| ThemeView {
+            id: t.id,
+            label: t.custom_label.clone().unwrap_or_else(|| t.label.clone()),
+            keywords: serde_json::from_str(&t.keywords).unwrap_or_default(),
+            size: t.size,
+            locked: t.locked,
+            representative_quote: t
+                .representative_item_id
+                .and_then(|id| quotes.get(&id).cloned()),
+            representative_item_id: t.representative_item_id,
+            updated_at: t.updated_at,
+            generated_label: t.label,
+        })
+        .collect())
 }
 
 async fn list(
@@ -81,10 +95,7 @@ async fn list(
         .offset(page.offset)
         .all(&ctx.db)
         .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for t in rows {
-        items.push(view(&ctx, t).await?);
-    }
+    let items = views(&ctx, rows).await?;
     Ok(Json(Listing::new(items, total, page)))
 }
 
