@@ -86,3 +86,20 @@ where
         .await?;
     Ok((rows, total))
 }
+
+/// Begins a transaction that will write.
+///
+/// On SQLite it takes the write lock at once, as `BEGIN IMMEDIATE` would (sea-orm cannot
+/// issue that): a transaction that reads first and writes later fails with
+/// `SQLITE_BUSY_SNAPSHOT` when another connection committed in between, and the busy
+/// timeout does not help there. A write statement that changes nothing takes the lock and
+/// waits for it like any write. PostgreSQL needs nothing of the kind.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction> {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let txn = db.begin().await?;
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        txn.execute_unprepared("UPDATE outbox_jobs SET attempts = attempts WHERE 0")
+            .await?;
+    }
+    Ok(txn)
+}

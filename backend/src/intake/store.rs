@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, Statement, TransactionTrait, TryInsertResult,
+    IntoActiveModel, Statement, TryInsertResult,
 };
 
 use super::score;
@@ -76,7 +76,7 @@ pub async fn store<T: Intake>(
     batch: &[T],
     source: Source,
 ) -> Result<Vec<Outcome>> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let refs: Vec<_> = batch.iter().map(|i| i.meta().customer.as_ref()).collect();
     let resolved = customers::resolve(&txn, &refs).await?;
     let rows: Vec<(&T, Option<i64>)> = batch.iter().zip(resolved.ids).collect();

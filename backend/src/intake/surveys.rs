@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 use serde::Serialize;
 
@@ -23,7 +23,7 @@ pub struct SurveyWithQuestions {
 }
 
 pub async fn create(db: &DatabaseConnection, new: NewSurvey) -> Result<SurveyWithQuestions> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let survey = survey::ActiveModel {
         title: Set(new.title),
         created_at: Set(Utc::now()),

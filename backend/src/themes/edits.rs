@@ -10,7 +10,7 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, TransactionTrait,
+    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
 };
 use serde_json::json;
 
@@ -63,7 +63,7 @@ pub async fn rename(
     actor: &str,
 ) -> Result<theme::Model> {
     let label = crate::intake::validate::required("label", label, 200)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let t = live(&txn, id).await?;
     let before = t.custom_label.clone().unwrap_or_else(|| t.label.clone());
     let mut am = t.into_active_model();
@@ -88,7 +88,7 @@ pub async fn set_locked(
     locked: bool,
     actor: &str,
 ) -> Result<theme::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut am = live(&txn, id).await?.into_active_model();
     am.locked = Set(locked);
     am.updated_at = Set(Utc::now());
@@ -119,7 +119,7 @@ pub async fn merge(
             "a theme cannot be merged into itself",
         ));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     live(&txn, from).await?;
     let target = live(&txn, into).await.map_err(|e| match e {
         Error::NotFound { .. } => {
@@ -171,7 +171,7 @@ pub async fn split(
             "item_ids must name at least one item",
         ));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let source = live(&txn, id).await?;
     let current = members(&txn, id).await?;
     if let Some(stray) = items.iter().find(|i| !current.contains(i)) {
@@ -246,7 +246,7 @@ pub async fn move_item(
     to: Option<i64>,
     actor: &str,
 ) -> Result<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     feedback_item::Entity::find_by_id(item_id)
         .one(&txn)
         .await?

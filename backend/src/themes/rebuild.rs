@@ -18,7 +18,7 @@ use std::time::Instant;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait,
+    EntityTrait, IntoActiveModel, QueryFilter,
 };
 use serde::Serialize;
 
@@ -118,7 +118,7 @@ pub async fn rebuild(
         &candidates,
     );
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
     let mut theme_of_cluster = Vec::with_capacity(clusters.len());
     let (mut kept, mut created) = (0, 0);
