@@ -1,5 +1,5 @@
 # The two commands of the README. Both set up what they need first (scripts/setup.sh).
-.PHONY: setup demo test bench lint
+.PHONY: setup demo test bench lint screenshots
 
 setup:
 	@scripts/setup.sh
@@ -20,6 +20,11 @@ bench: setup
 	cargo build --release -p triage
 	./target/release/triage bench ingest --json
 	./target/release/triage bench search --json
+
+# Refresh docs/screenshots from the browser test (run on the demo data).
+screenshots: setup
+	cargo build --workspace
+	TRIAGE_SCREENSHOTS=$(CURDIR)/docs/screenshots cargo nextest run -p triage-e2e --test web_ui
 
 lint:
 	cargo fmt --all -- --check

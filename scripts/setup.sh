@@ -98,4 +98,16 @@ else
   rm .cargo/config.toml.new
 fi
 
-say "ready (libtorch: $LT, model: $MODEL)"
+# --- Browser tests: Debian's Chromium, driven by playwright-core from npm --------------
+# `npx playwright install` downloads browsers from a CDN, which this kind of machine cannot
+# reach; the Debian package is the browser, and playwright-core only drives it.
+if ! [ -x /usr/bin/chromium ]; then
+  say "installing chromium (Debian package, for the browser tests)…"
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
+if ! [ -d tests/ui/node_modules/playwright-core ]; then
+  say "installing playwright-core (npm, for the browser tests)…"
+  npm ci --prefix tests/ui --no-audit --no-fund --silent
+fi
+
+say "ready (libtorch: $LT, model: $MODEL, browser: $(/usr/bin/chromium --version 2>/dev/null | head -1))"

@@ -33,6 +33,8 @@ pub struct Config {
     pub embed_precision: Precision,
     /// How often `serve` re-clusters themes (`TRIAGE_THEMES_EVERY_HOURS`, default 6).
     pub themes_every: std::time::Duration,
+    /// Backlog score weights (`TRIAGE_BACKLOG_WEIGHTS`, e.g. `volume=2,customer_value=0`).
+    pub backlog_weights: crate::backlog::Weights,
 }
 
 /// The raw settings, as given by flags or environment (see `cli.rs`).
@@ -47,6 +49,7 @@ pub struct Settings {
     pub embed_threads: Option<String>,
     pub embed_precision: Option<String>,
     pub themes_every_hours: Option<String>,
+    pub backlog_weights: Option<String>,
 }
 
 impl Settings {
@@ -63,6 +66,7 @@ impl Settings {
             embed_threads: var("TRIAGE_EMBED_THREADS"),
             embed_precision: var("TRIAGE_EMBED_PRECISION"),
             themes_every_hours: var("TRIAGE_THEMES_EVERY_HOURS"),
+            backlog_weights: var("TRIAGE_BACKLOG_WEIGHTS"),
         }
     }
 }
@@ -130,6 +134,10 @@ impl Config {
                         ))
                     })?,
                 None => std::time::Duration::from_secs(6 * 3600),
+            },
+            backlog_weights: match s.backlog_weights {
+                Some(w) => crate::backlog::Weights::parse(&w)?,
+                None => crate::backlog::Weights::default(),
             },
         })
     }

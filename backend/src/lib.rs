@@ -8,9 +8,12 @@
 //! * [`intake`]: validation, storage of new feedback, CSV/JSONL import.
 //! * [`db`]: entities, connection, queries, the outbox.
 //! * [`jobs`]: the worker that keeps the search index in step.
-//! * [`http`]: the axum API.
+//! * [`themes`]: embeddings grouped into recurring themes.
+//! * [`backlog`]: themes ranked by an explainable score, and the PM workflow.
+//! * [`http`]: the axum API and the web UI.
 //! * [`cli`] and [`bench`]: the `triage` command and its benchmarks.
 
+pub mod backlog;
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -58,6 +58,9 @@ pub struct SearchRequest {
     pub min_score: Option<f64>,
     pub max_score: Option<f64>,
     pub sort: SortOrder,
+    /// Match items with *any* of the words, best first ("more like this" for a draft),
+    /// instead of requiring all of them. Typo correction is skipped.
+    pub match_any: bool,
     pub limit: usize,
     pub offset: usize,
 }
@@ -169,9 +172,13 @@ impl QueryBuilder<'_> {
         let f = self.fields;
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut corrections = Vec::new();
+        let mut words: Vec<Box<dyn Query>> = Vec::new();
         for (typed, token) in self.tokens(&req.query)? {
             let mut alternatives = vec![token.clone()];
-            if self.doc_freq(&token)? == 0 && typed.chars().count() >= MIN_FUZZY_CHARS {
+            if !req.match_any
+                && self.doc_freq(&token)? == 0
+                && typed.chars().count() >= MIN_FUZZY_CHARS
+            {
                 alternatives = self.corrections(&token)?;
                 corrections.push((typed, alternatives.clone()));
             }
@@ -180,10 +187,16 @@ impl QueryBuilder<'_> {
                 any_field.push((Occur::Should, term_query(f.text, word, 1.0)));
                 any_field.push((Occur::Should, term_query(f.subject, word, SUBJECT_BOOST)));
             }
-            // An empty Should list matches nothing, which is right: AND with an unknown word.
-            must.push((Occur::Must, Box::new(BooleanQuery::new(any_field))));
+            words.push(Box::new(BooleanQuery::new(any_field)));
         }
-        let has_words = !must.is_empty();
+        let has_words = !words.is_empty();
+        if req.match_any && has_words {
+            let any = words.into_iter().map(|q| (Occur::Should, q)).collect();
+            must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+        } else {
+            // An empty Should list matches nothing, which is right: AND with an unknown word.
+            must.extend(words.into_iter().map(|q| (Occur::Must, q)));
+        }
         for filter in self.filters(req) {
             // Boost 0: filters narrow the result set without adding to relevance.
             must.push((Occur::Must, Box::new(BoostQuery::new(filter, 0.0))));

@@ -177,3 +177,32 @@ fn one_writer_at_a_time() {
         Err(triage_index::Error::Locked)
     ));
 }
+
+#[test]
+fn match_any_ranks_partial_matches_for_drafts() {
+    let (_dir, index) = filled();
+    let req = SearchRequest {
+        query: "my refund still has not arrived, and a dark screen".into(),
+        match_any: true,
+        limit: 10,
+        ..Default::default()
+    };
+    let ids: Vec<u64> = index
+        .search(&req)
+        .unwrap()
+        .hits
+        .iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(
+        ids.first(),
+        Some(&1),
+        "most words in common ranks first: {ids:?}"
+    );
+    assert!(ids.contains(&4), "one shared word is enough: {ids:?}");
+    assert!(!ids.contains(&2), "no shared word, no match: {ids:?}");
+    assert!(
+        search(&index, "refund dark").is_empty(),
+        "without match_any every word is still required"
+    );
+}

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_intake;
 mod m20261126_000002_themes;
+mod m20261126_000003_backlog;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_intake::Migration),
             Box::new(m20261126_000002_themes::Migration),
+            Box::new(m20261126_000003_backlog::Migration),
         ]
     }
 }

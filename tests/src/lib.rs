@@ -231,6 +231,33 @@ impl Server {
         self.post_raw(path, token, serde_json::to_vec(body).expect("json"))
     }
 
+    pub fn patch(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.send(
+            self.client
+                .patch(format!("{}{path}", self.url))
+                .bearer_auth(token)
+                .json(body),
+        )
+    }
+
+    /// A GET whose body is not JSON: status, content type and text.
+    pub fn get_text(&self, path: &str, token: &str) -> (u16, String, String) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .expect("request");
+        let status = r.status().as_u16();
+        let kind = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (status, kind, r.text().unwrap_or_default())
+    }
+
     pub fn post_raw(&self, path: &str, token: &str, body: Vec<u8>) -> Reply {
         self.send(
             self.client

@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::import::import_file;
-use crate::db::entity::survey;
+use crate::db::entity::{survey, theme, user};
 use crate::db::tokens::{self, Role};
+use crate::db::users;
 use crate::intake::import::{Format, ImportKind, ImportOptions};
 use crate::intake::surveys;
 use crate::intake::validate::NewSurvey;
@@ -20,6 +21,9 @@ const RATINGS: &str = include_str!("../../demo/ratings.csv");
 const RESPONSES: &str = include_str!("../../demo/survey_responses.csv");
 const REFERENCE: &str = "2026-11-23T12:00:00Z";
 const SURVEY_TITLE: &str = "How are we doing? (NPS)";
+/// The demo login, printed by `triage demo`. Only for the demo data dir.
+const DEMO_EMAIL: &str = "pm@demo.example";
+const DEMO_PASSWORD: &str = "triage-demo";
 
 pub async fn load(config: &Config) -> Result<()> {
     let db = db::connect(config).await?;
@@ -49,16 +53,36 @@ pub async fn load(config: &Config) -> Result<()> {
             r.imported, r.skipped, r.failed
         );
     }
+    if theme::Entity::find().one(&db).await?.is_none() {
+        println!("demo: embedding the items and finding themes (about a minute, once)…");
+        let report = super::themes::embed_and_rebuild(config, &db, None, false).await?;
+        println!(
+            "demo: {} items → {} themes, {} unthemed",
+            report.items, report.themes, report.unthemed
+        );
+    }
     let token = demo_token(config, &db).await?;
-    println!("demo API token (admin): {token}");
-    println!(
-        "themes: the server embeds the items and finds themes by itself within a minute; see http://{}/api/v1/themes",
-        config.bind
-    );
-    println!(
-        "try: curl -H 'Authorization: Bearer {token}' 'http://{}/api/v1/search?q=card+arrived'",
-        config.bind
-    );
+    demo_user(&db).await?;
+    let base = &config.base_url;
+    println!();
+    println!("  backlog:  {base}/backlog");
+    println!("  sign in:  {DEMO_EMAIL} / {DEMO_PASSWORD}");
+    println!("  survey:   {base}/s/{survey_id}  (what customers see)");
+    println!("  API:      curl -H 'Authorization: Bearer {token}' '{base}/api/v1/backlog?limit=5'");
+    println!();
+    Ok(())
+}
+
+/// The demo's product manager account, created once.
+async fn demo_user(db: &sea_orm::DatabaseConnection) -> Result<()> {
+    let exists = user::Entity::find()
+        .filter(user::Column::Email.eq(DEMO_EMAIL))
+        .one(db)
+        .await?
+        .is_some();
+    if !exists {
+        users::create(db, DEMO_EMAIL, "Demo PM", Role::Pm, DEMO_PASSWORD).await?;
+    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@ mod eval;
 pub(crate) mod import;
 mod reindex;
 mod themes;
+mod user;
 
 use std::path::PathBuf;
 
@@ -77,6 +78,11 @@ enum Command {
     Themes {
         #[command(subcommand)]
         command: themes::ThemesCommand,
+    },
+    /// Manage web UI users.
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
     },
     /// Manage API tokens.
     Token {
@@ -158,6 +164,9 @@ pub async fn run() -> Result<()> {
         }
         Command::Themes { ref command } => {
             themes::run(&Config::from_settings(settings(None))?, command).await
+        }
+        Command::User { ref command } => {
+            user::run(&Config::from_settings(settings(None))?, command).await
         }
         Command::Token {
             command: TokenCommand::Create { ref role, ref name },

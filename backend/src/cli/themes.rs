@@ -31,32 +31,41 @@ pub enum ThemesCommand {
     },
 }
 
+/// Embeds every item not embedded yet (with a progress bar unless `quiet`), then
+/// re-clusters everything.
+pub(super) async fn embed_and_rebuild(
+    config: &Config,
+    db: &sea_orm::DatabaseConnection,
+    clusters: Option<usize>,
+    quiet: bool,
+) -> Result<crate::themes::rebuild::RebuildReport> {
+    let embedder = embedder(config, db.clone()).await?;
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(items::count(db).await?)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} embedding new items {bar:30} {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    embedder
+        .reembed(false, |done| bar.set_position(done))
+        .await?;
+    bar.finish_and_clear();
+    let opts = DiscoverOptions {
+        clusters,
+        ..Default::default()
+    };
+    rebuild(db, embedder.embedder().model_name(), &opts).await
+}
+
 pub async fn run(config: &Config, cmd: &ThemesCommand) -> Result<()> {
     let db = db::connect(config).await?;
     match cmd {
         ThemesCommand::Rebuild { clusters, json } => {
             let clusters = parse_clusters(clusters)?;
-            let embedder = embedder(config, db.clone()).await?;
-            let bar = if *json {
-                ProgressBar::hidden()
-            } else {
-                ProgressBar::new(items::count(&db).await?)
-            };
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} embedding new items {bar:30} {pos}/{len} ({eta})",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            embedder
-                .reembed(false, |done| bar.set_position(done))
-                .await?;
-            bar.finish_and_clear();
-            let opts = DiscoverOptions {
-                clusters,
-                ..Default::default()
-            };
-            let report = rebuild(&db, embedder.embedder().model_name(), &opts).await?;
+            let report = embed_and_rebuild(config, &db, clusters, *json).await?;
             if *json {
                 println!(
                     "{}",

@@ -204,3 +204,88 @@ async fn update_details<C: ConnectionTrait>(
     }
     Ok((am.update(db).await?, segment_changed))
 }
+
+/// Every segment some customer is in, sorted (for filter menus).
+pub async fn segments<C: ConnectionTrait>(db: &C) -> Result<Vec<String>> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    let rows: Vec<Option<String>> = Customers::find()
+        .select_only()
+        .column(Column::Segment)
+        .distinct()
+        .filter(Column::Segment.is_not_null())
+        .order_by_asc(Column::Segment)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().flatten().collect())
+}
+
+/// A customer who contributed items to a theme.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct Contributor {
+    pub id: i64,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub segment: Option<String>,
+    pub account_value: Option<f64>,
+    pub items: i64,
+}
+
+/// The customers behind a theme's items: most items first, then highest account value.
+pub async fn contributors<C: ConnectionTrait>(
+    db: &C,
+    theme_id: i64,
+    limit: u64,
+) -> Result<Vec<Contributor>> {
+    use super::entity::{feedback_item as item, item_theme};
+    use sea_orm::sea_query::{Alias, Expr, Func, JoinType, NullOrdering, Order, Query};
+    let items = Alias::new("items");
+    let q = Query::select()
+        .columns([
+            (Customers, Column::Id),
+            (Customers, Column::Name),
+            (Customers, Column::Email),
+            (Customers, Column::Segment),
+            (Customers, Column::AccountValue),
+        ])
+        .expr_as(
+            Func::count(Expr::col((item::Entity, item::Column::Id))),
+            items.clone(),
+        )
+        .from(item_theme::Entity)
+        .join(
+            JoinType::InnerJoin,
+            item::Entity,
+            Expr::col((item::Entity, item::Column::Id))
+                .equals((item_theme::Entity, item_theme::Column::ItemId)),
+        )
+        .join(
+            JoinType::InnerJoin,
+            Customers,
+            Expr::col((Customers, Column::Id)).equals((item::Entity, item::Column::CustomerId)),
+        )
+        .and_where(Expr::col((item_theme::Entity, item_theme::Column::ThemeId)).eq(theme_id))
+        .group_by_columns([
+            (Customers, Column::Id),
+            (Customers, Column::Name),
+            (Customers, Column::Email),
+            (Customers, Column::Segment),
+            (Customers, Column::AccountValue),
+        ])
+        .order_by(items, Order::Desc)
+        .order_by_with_nulls(
+            (Customers, Column::AccountValue),
+            Order::Desc,
+            NullOrdering::Last,
+        )
+        .order_by((Customers, Column::Id), Order::Asc)
+        .limit(limit)
+        .to_owned();
+    Ok(
+        <Contributor as sea_orm::FromQueryResult>::find_by_statement(
+            db.get_database_backend().build(&q),
+        )
+        .all(db)
+        .await?,
+    )
+}

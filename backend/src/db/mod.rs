@@ -10,7 +10,9 @@ pub mod embeddings;
 pub mod entity;
 pub mod items;
 pub mod outbox;
+pub mod sessions;
 pub mod tokens;
+pub mod users;
 
 use std::time::Duration;
 

@@ -55,9 +55,7 @@ pub async fn create<C: ConnectionTrait>(
     name: &str,
     role: Role,
 ) -> Result<(api_token::Model, String)> {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = format!("{PREFIX}{}", hex::encode(bytes));
+    let token = format!("{PREFIX}{}", random_hex());
     let model = api_token::ActiveModel {
         name: Set(name.to_string()),
         role: Set(role.as_str().to_string()),
@@ -88,6 +86,14 @@ pub async fn find<C: ConnectionTrait>(
     Ok(Some((model, role)))
 }
 
-fn hash(token: &str) -> String {
+/// 256 random bits as hex: API tokens, session tokens, CSRF tokens.
+pub fn random_hex() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// SHA-256 of a high-entropy secret, as stored.
+pub fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::Error;
 
 impl Error {
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    pub(crate) fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Error::Invalid { code, .. } => (StatusCode::BAD_REQUEST, code),
             Error::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),

@@ -131,6 +131,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 }
 
 impl Params {
+    /// A parameter's value without consuming it.
+    pub fn peek(&self, name: &str) -> Option<String> {
+        self.0.get(name).filter(|v| !v.trim().is_empty()).cloned()
+    }
+
     pub fn text(&mut self, name: &str) -> Option<String> {
         self.0.remove(name).filter(|v| !v.trim().is_empty())
     }

@@ -2,6 +2,7 @@
 //! health check. One router module per resource; handlers only translate between HTTP and
 //! the services in `intake`, `db` and the index — no business logic lives here.
 
+mod backlog;
 mod customers;
 mod error;
 mod extract;
@@ -12,6 +13,7 @@ mod search;
 mod surveys;
 mod themes;
 mod tickets;
+mod web;
 
 use std::sync::Arc;
 
@@ -52,11 +54,13 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(surveys::router())
         .merge(customers::router())
         .merge(search::router())
-        .merge(themes::router());
+        .merge(themes::router())
+        .merge(backlog::router());
     Router::new()
         .nest("/api/v1", api)
         .merge(health::router())
         .merge(openapi::router())
+        .merge(web::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(ctx.config.max_body_bytes))
         .with_state(ctx)

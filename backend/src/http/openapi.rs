@@ -123,6 +123,34 @@ pub fn document() -> Value {
         json!({ "type": "object", "required": ["locked"], "properties": { "locked": { "type": "boolean" } } }), "200", r("Theme")));
     paths.insert("/api/v1/items/{id}/theme".into(), edit("Move an item to a theme, or to the unthemed queue with null (pm, admin)",
         json!({ "type": "object", "required": ["theme_id"], "properties": { "theme_id": { "type": ["integer", "null"] } } }), "204", json!({})));
+    let backlog_params = json!([
+        { "name": "period", "in": "query", "description": "7d, 28d (default), 90d, 365d, Nd up to 3650d, or all", "schema": { "type": "string" } },
+        { "name": "segment", "in": "query", "schema": { "type": "string" } },
+        { "name": "status", "in": "query", "description": "comma-separated statuses, or open", "schema": { "type": "string" } },
+        { "name": "sort", "in": "query", "schema": { "enum": ["score", "volume", "unique_customers", "velocity", "rating_impact", "customer_value", "ticket_priority"] } },
+        { "name": "as_of", "in": "query", "description": "RFC 3339 or YYYY-MM-DD; default now", "schema": { "type": "string" } },
+        { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500, "default": 50 } },
+        { "name": "offset", "in": "query", "schema": { "type": "integer", "minimum": 0 } }
+    ]);
+    paths.insert("/api/v1/backlog".into(), json!({ "get": { "summary": "Themes ranked by priority score, with the score's components (docs/backlog.md)",
+        "parameters": backlog_params.clone(), "responses": ok("200", json!({ "type": "object" })) } }));
+    paths.insert(
+        "/api/v1/backlog.csv".into(),
+        json!({ "get": { "summary": "The backlog as CSV, same filters",
+        "parameters": backlog_params, "responses": { "200": { "description": "text/csv" } } } }),
+    );
+    paths.insert("/api/v1/backlog/{id}".into(), json!({ "patch": { "summary": "Change a theme's status, notes, effort, owner or pin (pm, admin)",
+        "parameters": [id_param("id")],
+        "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "properties": {
+            "status": { "enum": ["new", "under_review", "planned", "in_progress", "shipped", "declined"] },
+            "notes": { "type": "string", "maxLength": 10000 }, "effort": { "enum": ["", "xs", "s", "m", "l", "xl"] },
+            "owner": { "type": "string", "maxLength": 200 }, "pinned": { "type": "boolean" } } } } } },
+        "responses": ok("200", json!({ "type": "object" })) } }));
+    paths.insert(
+        "/api/v1/backlog/{id}/history".into(),
+        json!({ "get": { "summary": "Every change to a theme's backlog entry, newest first",
+        "parameters": [id_param("id")], "responses": ok("200", json!({ "type": "array" })) } }),
+    );
     paths.insert("/healthz".into(), json!({ "get": { "summary": "Liveness, database reachability and index backlog", "security": [],
         "responses": { "200": { "description": "healthy" }, "503": { "description": "database unreachable" } } } }));
     paths.insert(

@@ -56,14 +56,21 @@ async fn search(
 ) -> Result<Json<Response>> {
     let req = request(&mut params)?;
     params.finish()?;
-    let index = ctx.index.clone();
-    let results = tokio::task::spawn_blocking(move || index.search(&req).map(|r| (r, req)))
-        .await
-        .map_err(|e| Error::Internal(format!("search task failed: {e}")))??;
-    Ok(Json(response(results)))
+    let results = run(&ctx, req.clone()).await?;
+    Ok(Json(response((results, req))))
 }
 
-fn request(p: &mut Params) -> Result<SearchRequest> {
+/// Runs a search off the async workers (tantivy reads block).
+pub(crate) async fn run(ctx: &ApiContext, req: SearchRequest) -> Result<SearchResults> {
+    let index = ctx.index.clone();
+    tokio::task::spawn_blocking(move || index.search(&req))
+        .await
+        .map_err(|e| Error::Internal(format!("search task failed: {e}")))?
+        .map_err(Error::from)
+}
+
+/// The search parameters shared by the API and the web UI's search page.
+pub(crate) fn request(p: &mut Params) -> Result<SearchRequest> {
     let kinds: Vec<String> = p
         .text("kind")
         .map(|k| {
@@ -110,6 +117,7 @@ fn request(p: &mut Params) -> Result<SearchRequest> {
         min_score: p.float("min_score", 0.0, 1.0)?,
         max_score: p.float("max_score", 0.0, 1.0)?,
         sort,
+        match_any: false,
         limit: p.int("limit", 1, 100)?.unwrap_or(20) as usize,
         offset: p.int("offset", 0, MAX_OFFSET)?.unwrap_or(0) as usize,
     };

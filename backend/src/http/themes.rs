@@ -100,15 +100,15 @@ async fn list(
 }
 
 #[derive(Serialize)]
-struct MemberView {
-    item_id: i64,
-    kind: String,
-    source_id: i64,
-    subject: Option<String>,
-    text: String,
-    similarity: Option<f64>,
-    placed_by_person: bool,
-    created_at: chrono::DateTime<chrono::Utc>,
+pub(crate) struct MemberView {
+    pub item_id: i64,
+    pub kind: String,
+    pub source_id: i64,
+    pub subject: Option<String>,
+    pub text: String,
+    pub similarity: Option<f64>,
+    pub placed_by_person: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Serialize)]
@@ -119,7 +119,7 @@ struct ThemeWithItems {
 }
 
 /// Items placed in `theme_id` (`None`: the unthemed queue), best fitting first.
-async fn members(
+pub(crate) async fn members(
     ctx: &ApiContext,
     theme_id: Option<i64>,
     page: super::Page,

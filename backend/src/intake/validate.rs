@@ -245,19 +245,9 @@ fn meta(
 
 /// A customer reference; `None` when it holds nothing to identify anyone by.
 pub fn customer_ref(c: CustomerInput) -> Result<Option<CustomerRef>> {
-    let email = optional("customer.email", c.email, 254)?;
-    if let Some(email) = &email {
-        let ok = email
-            .split_once('@')
-            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
-        if !ok || email.contains(char::is_whitespace) {
-            return Err(Error::invalid(
-                "invalid_value",
-                "customer.email",
-                format!("customer.email is not an email address: {email:?}"),
-            ));
-        }
-    }
+    let email = optional("customer.email", c.email, 254)?
+        .map(|e| email("customer.email", &e))
+        .transpose()?;
     if let Some(v) = c.account_value {
         if !v.is_finite() || v < 0.0 {
             return Err(Error::invalid(
@@ -269,7 +259,7 @@ pub fn customer_ref(c: CustomerInput) -> Result<Option<CustomerRef>> {
     }
     let r = CustomerRef {
         external_id: optional("customer.external_id", c.external_id, MAX_ID_CHARS)?,
-        email: email.map(|e| e.to_lowercase()),
+        email,
         name: optional("customer.name", c.name, MAX_ID_CHARS)?,
         segment: optional("customer.segment", c.segment, 100)?,
         account_value: c.account_value,
@@ -286,6 +276,23 @@ pub fn customer_ref(c: CustomerInput) -> Result<Option<CustomerRef>> {
         ));
     }
     Ok(Some(r))
+}
+
+/// A plausible email address, trimmed and lower-cased. (Only delivery proves an address;
+/// this catches typos such as a missing `@` or a space.)
+pub fn email(field: &str, value: &str) -> Result<String> {
+    let email = required(field, value, 254)?.to_lowercase();
+    let ok = email
+        .split_once('@')
+        .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
+    if !ok || email.contains(char::is_whitespace) {
+        return Err(Error::invalid(
+            "invalid_value",
+            field,
+            format!("{field} is not an email address: {email:?}"),
+        ));
+    }
+    Ok(email)
 }
 
 /// RFC 3339 (`2026-11-02T09:30:00Z`) or a plain date (`2026-11-02`, midnight UTC).
@@ -348,7 +355,7 @@ fn check_len(field: &str, v: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
-fn one_of(field: &str, value: Option<&str>, allowed: &[&str], default: &str) -> Result<String> {
+pub fn one_of(field: &str, value: Option<&str>, allowed: &[&str], default: &str) -> Result<String> {
     match value.map(str::trim) {
         None | Some("") if !default.is_empty() => Ok(default.to_string()),
         Some(v) if allowed.contains(&v.to_lowercase().as_str()) => Ok(v.to_lowercase()),

@@ -80,6 +80,33 @@ pub async fn on_arrival<C: ConnectionTrait>(db: &C, vectors: &[(i64, Vec<f32>)])
     crate::db::outbox::enqueue(db, crate::db::outbox::TOPIC_INDEX, &themed).await
 }
 
+/// Creates a theme row. `label` is the generated label (a rebuild fills it in later when
+/// empty); `custom_label` is a name a person gave.
+pub async fn create_theme<C: ConnectionTrait>(
+    db: &C,
+    label: String,
+    custom_label: Option<String>,
+    keywords: String,
+    centroid: &[f32],
+    size: usize,
+) -> Result<theme::Model> {
+    use sea_orm::ActiveModelTrait;
+    let now = Utc::now();
+    Ok(theme::ActiveModel {
+        label: Set(label),
+        custom_label: Set(custom_label),
+        keywords: Set(keywords),
+        centroid: Set(crate::db::embeddings::to_bytes(centroid)),
+        size: Set(size as i32),
+        locked: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
 /// One item's placement.
 pub fn placement(
     item_id: i64,

@@ -14,9 +14,9 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::assign::{placement, save_placements};
+use super::assign::{create_theme, placement, save_placements};
 use super::vectors::normalize;
-use crate::db::embeddings::{self, to_bytes};
+use crate::db::embeddings;
 use crate::db::entity::{feedback_item, item_theme, theme, theme_edit};
 use crate::db::outbox;
 use crate::{Error, Result};
@@ -63,23 +63,12 @@ pub async fn rename(
     actor: &str,
 ) -> Result<theme::Model> {
     let label = crate::intake::validate::required("label", label, 200)?;
-    let txn = crate::db::begin_write(db).await?;
-    let t = live(&txn, id).await?;
-    let before = t.custom_label.clone().unwrap_or_else(|| t.label.clone());
-    let mut am = t.into_active_model();
-    am.custom_label = Set(Some(label.clone()));
-    am.updated_at = Set(Utc::now());
-    let t = am.update(&txn).await?;
-    record(
-        &txn,
-        id,
-        "rename",
-        json!({ "before": before, "after": label }),
-        actor,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(t)
+    update_live(db, id, "rename", actor, |t, am| {
+        let before = t.custom_label.clone().unwrap_or_else(|| t.label.clone());
+        am.custom_label = Set(Some(label.clone()));
+        json!({ "before": before, "after": label })
+    })
+    .await
 }
 
 pub async fn set_locked(
@@ -88,19 +77,30 @@ pub async fn set_locked(
     locked: bool,
     actor: &str,
 ) -> Result<theme::Model> {
+    let action = if locked { "lock" } else { "unlock" };
+    update_live(db, id, action, actor, |_, am| {
+        am.locked = Set(locked);
+        json!({})
+    })
+    .await
+}
+
+/// Changes one live theme's row and records the edit, in one transaction; `change` edits
+/// the row and returns the edit's details.
+async fn update_live(
+    db: &DatabaseConnection,
+    id: i64,
+    action: &str,
+    actor: &str,
+    change: impl FnOnce(&theme::Model, &mut theme::ActiveModel) -> serde_json::Value,
+) -> Result<theme::Model> {
     let txn = crate::db::begin_write(db).await?;
-    let mut am = live(&txn, id).await?.into_active_model();
-    am.locked = Set(locked);
+    let t = live(&txn, id).await?;
+    let mut am = t.clone().into_active_model();
+    let detail = change(&t, &mut am);
     am.updated_at = Set(Utc::now());
     let t = am.update(&txn).await?;
-    record(
-        &txn,
-        id,
-        if locked { "lock" } else { "unlock" },
-        json!({}),
-        actor,
-    )
-    .await?;
+    record(&txn, id, action, detail, actor).await?;
     txn.commit().await?;
     Ok(t)
 }
@@ -188,35 +188,20 @@ pub async fn split(
             "a split must leave at least one item behind",
         ));
     }
-    let model = crate::embed::minilm::MODEL_NAME;
-    let mut centroid = vec![0f32; 0];
-    for (_, v) in embeddings::for_items(&txn, model, items).await? {
-        if centroid.is_empty() {
-            centroid = vec![0.0; v.len()];
-        }
-        centroid.iter_mut().zip(&v).for_each(|(c, x)| *c += x);
-    }
-    normalize(&mut centroid);
-    let now = Utc::now();
     let name = match label {
         Some(l) => Some(crate::intake::validate::required("label", l, 200)?),
         None => None,
     };
-    let created = theme::ActiveModel {
-        label: Set(format!(
+    let created = theme_of_items(
+        &txn,
+        items,
+        format!(
             "split from {}",
             source.custom_label.clone().unwrap_or(source.label.clone())
-        )),
-        custom_label: Set(name),
-        keywords: Set(source.keywords.clone()),
-        centroid: Set(to_bytes(&centroid)),
-        size: Set(items.len() as i32),
-        locked: Set(false),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
+        ),
+        name,
+        source.keywords.clone(),
+    )
     .await?;
     place(&txn, items, Some(created.id)).await?;
     theme::Entity::update_many()
@@ -237,6 +222,79 @@ pub async fn split(
     .await?;
     txn.commit().await?;
     Ok(created)
+}
+
+/// Makes a new theme of `items` (from the unthemed queue or other themes), named by a
+/// person. Its keywords are filled in by the next rebuild.
+pub async fn create_from_items(
+    db: &DatabaseConnection,
+    items: &[i64],
+    label: &str,
+    actor: &str,
+) -> Result<theme::Model> {
+    let label = crate::intake::validate::required("label", label, 200)?;
+    if items.is_empty() {
+        return Err(Error::invalid(
+            "missing_field",
+            "item_ids",
+            "item_ids must name at least one item",
+        ));
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let found = feedback_item::Entity::find()
+        .select_only()
+        .column(feedback_item::Column::Id)
+        .filter(feedback_item::Column::Id.is_in(items.to_vec()))
+        .into_tuple::<i64>()
+        .all(&txn)
+        .await?;
+    if let Some(missing) = items.iter().find(|i| !found.contains(i)) {
+        return Err(Error::invalid(
+            "invalid_value",
+            "item_ids",
+            format!("there is no item {missing}"),
+        ));
+    }
+    let before: Vec<i64> = item_theme::Entity::find()
+        .filter(item_theme::Column::ItemId.is_in(items.to_vec()))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .filter_map(|p| p.theme_id)
+        .collect();
+    let created = theme_of_items(&txn, items, label.clone(), Some(label), "[]".into()).await?;
+    place(&txn, items, Some(created.id)).await?;
+    for t in before {
+        let n = members(&txn, t).await?.len() as i32;
+        theme::Entity::update_many()
+            .col_expr(theme::Column::Size, Expr::value(n))
+            .filter(theme::Column::Id.eq(t))
+            .exec(&txn)
+            .await?;
+    }
+    record(&txn, created.id, "create", json!({ "items": items }), actor).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// A new theme whose centroid is the mean of the items' vectors.
+async fn theme_of_items<C: ConnectionTrait>(
+    db: &C,
+    items: &[i64],
+    label: String,
+    custom_label: Option<String>,
+    keywords: String,
+) -> Result<theme::Model> {
+    let model = crate::embed::minilm::MODEL_NAME;
+    let mut centroid = vec![0f32; 0];
+    for (_, v) in embeddings::for_items(db, model, items).await? {
+        if centroid.is_empty() {
+            centroid = vec![0.0; v.len()];
+        }
+        centroid.iter_mut().zip(&v).for_each(|(c, x)| *c += x);
+    }
+    normalize(&mut centroid);
+    create_theme(db, label, custom_label, keywords, &centroid, items.len()).await
 }
 
 /// Puts an item in a theme (or, with `None`, in the unthemed queue), by hand.

@@ -22,7 +22,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::assign::{placement, refresh_sizes, save_placements};
+use super::assign::{create_theme, placement, refresh_sizes, save_placements};
 use super::discover::{discover, DiscoverOptions};
 use super::labels;
 use super::vectors::{dot, normalize, Vectors};
@@ -130,17 +130,14 @@ pub async fn rebuild(
             }
             None => {
                 created += 1;
-                let t = theme::ActiveModel {
-                    label: Set(String::new()),
-                    keywords: Set("[]".into()),
-                    centroid: Set(to_bytes(found.centroids.row(c))),
-                    size: Set(0),
-                    locked: Set(false),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    ..Default::default()
-                }
-                .insert(&txn)
+                let t = create_theme(
+                    &txn,
+                    String::new(),
+                    None,
+                    "[]".into(),
+                    found.centroids.row(c),
+                    0,
+                )
                 .await?;
                 theme_of_cluster.push(t.id);
             }

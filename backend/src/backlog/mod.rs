@@ -1,0 +1,120 @@
+//! The prioritized improvement backlog: every live theme with an explainable score, its
+//! weekly trend, whether it is rising or new, and the product manager's workflow state.
+//!
+//! * [`score`]: the arithmetic (pure, unit-tested).
+//! * [`facts`]: the one query that feeds it.
+//! * [`weights`]: how much each component counts (`TRIAGE_BACKLOG_WEIGHTS`).
+//! * [`workflow`]: status, notes, effort, owner, pin — and their history.
+//!
+//! Scores are computed when asked, not stored: they depend on the period, the segment and
+//! the moment, and the computation over 100k items takes well under a second.
+
+pub mod facts;
+pub mod score;
+pub mod weights;
+pub mod workflow;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use crate::db::entity::{backlog_entry, theme};
+use crate::Result;
+use score::{ThemeScore, Window, WEEKS};
+pub use weights::{Weights, COMPONENTS};
+
+/// What to rank: the period (`None`: all time), a customer segment, statuses.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub as_of: DateTime<Utc>,
+    pub period_days: Option<i64>,
+    pub segment: Option<String>,
+    /// Empty: every status.
+    pub statuses: Vec<String>,
+    /// `score`, or the name of a component to sort by.
+    pub sort: String,
+}
+
+impl Filter {
+    pub fn new(as_of: DateTime<Utc>) -> Self {
+        Self {
+            as_of,
+            period_days: Some(28),
+            segment: None,
+            statuses: Vec::new(),
+            sort: "score".into(),
+        }
+    }
+}
+
+/// One theme on the backlog.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub theme: theme::Model,
+    pub workflow: backlog_entry::Model,
+    pub score: ThemeScore,
+}
+
+impl Entry {
+    /// The name people see: the custom label when someone renamed the theme.
+    pub fn label(&self) -> &str {
+        self.theme
+            .custom_label
+            .as_deref()
+            .unwrap_or(&self.theme.label)
+    }
+
+    pub fn keywords(&self) -> Vec<String> {
+        serde_json::from_str(&self.theme.keywords).unwrap_or_default()
+    }
+}
+
+/// Every live theme matching `filter`, pinned ones first, then by `filter.sort`.
+pub async fn rank<C: ConnectionTrait>(
+    db: &C,
+    weights: &Weights,
+    filter: &Filter,
+) -> Result<Vec<Entry>> {
+    let since = filter.period_days.map(|d| filter.as_of - Duration::days(d));
+    let history_start = filter.as_of - Duration::weeks(WEEKS as i64);
+    let load_from = since.map_or(DateTime::<Utc>::MIN_UTC, |s| s.min(history_start));
+    let facts = facts::load(db, load_from, filter.as_of, filter.segment.as_deref()).await?;
+    let first_seen = facts::first_seen(db).await?;
+    let window = Window {
+        as_of: filter.as_of,
+        since,
+    };
+    let mut scores: std::collections::HashMap<i64, ThemeScore> =
+        score::score_themes(&facts, &first_seen, window, weights)
+            .into_iter()
+            .map(|s| (s.theme_id, s))
+            .collect();
+    let mut workflows = workflow::entries(db).await?;
+    let themes = theme::Entity::find()
+        .filter(theme::Column::MergedInto.is_null())
+        .filter(theme::Column::Size.gt(0))
+        .all(db)
+        .await?;
+    let mut out: Vec<Entry> = themes
+        .into_iter()
+        .map(|t| Entry {
+            workflow: workflows
+                .remove(&t.id)
+                .unwrap_or_else(|| workflow::blank(t.id)),
+            score: scores
+                .remove(&t.id)
+                .unwrap_or_else(|| ThemeScore::empty(t.id)),
+            theme: t,
+        })
+        .filter(|e| filter.statuses.is_empty() || filter.statuses.contains(&e.workflow.status))
+        .collect();
+    let key = COMPONENTS.iter().position(|c| *c == filter.sort);
+    let sort_value = |e: &Entry| key.map_or(e.score.score, |i| e.score.components[i]);
+    out.sort_by(|a, b| {
+        b.workflow
+            .pinned
+            .cmp(&a.workflow.pinned)
+            .then(sort_value(b).total_cmp(&sort_value(a)))
+            .then(a.theme.id.cmp(&b.theme.id))
+    });
+    Ok(out)
+}

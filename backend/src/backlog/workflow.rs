@@ -1,0 +1,185 @@
+//! The product manager's workflow on a theme: status, notes, effort, owner, pin.
+//!
+//! A theme has no entry until someone edits it (it is then `new`, unowned, unpinned). Each
+//! edit is one transaction that writes the entry and one `backlog_changes` row per field
+//! that actually changed, so the history says who changed what, when, from what to what.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+};
+use serde::Deserialize;
+
+use crate::db::entity::{backlog_change, backlog_entry};
+use crate::intake::validate;
+use crate::themes::edits::live;
+use crate::Result;
+
+pub const STATUSES: [&str; 6] = [
+    "new",
+    "under_review",
+    "planned",
+    "in_progress",
+    "shipped",
+    "declined",
+];
+
+/// Statuses still being worked on; the backlog page shows these by default.
+pub const OPEN_STATUSES: [&str; 4] = ["new", "under_review", "planned", "in_progress"];
+
+pub const EFFORTS: [&str; 5] = ["xs", "s", "m", "l", "xl"];
+
+/// A change to an entry; absent fields are left alone, and an empty `effort` or `owner`
+/// clears it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryChange {
+    pub status: Option<String>,
+    pub notes: Option<String>,
+    pub effort: Option<String>,
+    pub owner: Option<String>,
+    pub pinned: Option<bool>,
+}
+
+/// The entry of a theme nobody has touched yet.
+pub fn blank(theme_id: i64) -> backlog_entry::Model {
+    backlog_entry::Model {
+        theme_id,
+        status: "new".into(),
+        notes: String::new(),
+        effort: None,
+        owner: None,
+        pinned: false,
+        updated_at: DateTime::<Utc>::UNIX_EPOCH,
+        updated_by: String::new(),
+    }
+}
+
+/// Applies `change` to the theme's entry; returns the entry and the fields that changed.
+pub async fn update(
+    db: &DatabaseConnection,
+    theme_id: i64,
+    change: EntryChange,
+    actor: &str,
+) -> Result<(backlog_entry::Model, Vec<backlog_change::Model>)> {
+    let status = change
+        .status
+        .as_deref()
+        .map(|s| validate::one_of("status", Some(s), &STATUSES, ""))
+        .transpose()?;
+    let effort = change
+        .effort
+        .as_deref()
+        .map(|e| match e.trim() {
+            "" => Ok(None),
+            e => validate::one_of("effort", Some(e), &EFFORTS, "").map(Some),
+        })
+        .transpose()?;
+    let owner = change
+        .owner
+        .map(|o| validate::optional("owner", Some(o), 200))
+        .transpose()?;
+    let notes = change
+        .notes
+        .map(|n| validate::optional("notes", Some(n), 10_000).map(Option::unwrap_or_default))
+        .transpose()?;
+
+    let txn = crate::db::begin_write(db).await?;
+    live(&txn, theme_id).await?;
+    let existing = backlog_entry::Entity::find_by_id(theme_id)
+        .one(&txn)
+        .await?;
+    let before = existing.clone().unwrap_or_else(|| blank(theme_id));
+    let mut after = before.clone();
+    if let Some(s) = status {
+        after.status = s;
+    }
+    if let Some(n) = notes {
+        after.notes = n;
+    }
+    if let Some(e) = effort {
+        after.effort = e;
+    }
+    if let Some(o) = owner {
+        after.owner = o;
+    }
+    if let Some(p) = change.pinned {
+        after.pinned = p;
+    }
+    let now = Utc::now();
+    let fields: [(&str, Option<String>, Option<String>); 5] = [
+        (
+            "status",
+            Some(before.status.clone()),
+            Some(after.status.clone()),
+        ),
+        (
+            "notes",
+            Some(before.notes.clone()),
+            Some(after.notes.clone()),
+        ),
+        ("effort", before.effort.clone(), after.effort.clone()),
+        ("owner", before.owner.clone(), after.owner.clone()),
+        (
+            "pinned",
+            Some(before.pinned.to_string()),
+            Some(after.pinned.to_string()),
+        ),
+    ];
+    let mut changes = Vec::new();
+    for (field, was, now_is) in fields.into_iter().filter(|(_, b, a)| b != a) {
+        let row = backlog_change::ActiveModel {
+            theme_id: Set(theme_id),
+            field: Set(field.into()),
+            before: Set(was),
+            after: Set(now_is),
+            actor: Set(actor.into()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        changes.push(row);
+    }
+    if changes.is_empty() {
+        txn.commit().await?;
+        return Ok((before, changes));
+    }
+    after.updated_at = now;
+    after.updated_by = actor.into();
+    let saved = match existing {
+        Some(_) => {
+            let mut am = after.into_active_model().reset_all();
+            am.theme_id = sea_orm::ActiveValue::Unchanged(theme_id);
+            am.update(&txn).await?
+        }
+        None => after.into_active_model().reset_all().insert(&txn).await?,
+    };
+    txn.commit().await?;
+    Ok((saved, changes))
+}
+
+/// Every change to the theme's entry, newest first.
+pub async fn history<C: ConnectionTrait>(
+    db: &C,
+    theme_id: i64,
+) -> Result<Vec<backlog_change::Model>> {
+    Ok(backlog_change::Entity::find()
+        .filter(backlog_change::Column::ThemeId.eq(theme_id))
+        .order_by_desc(backlog_change::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Every theme's entry, by theme id.
+pub async fn entries<C: ConnectionTrait>(
+    db: &C,
+) -> Result<std::collections::HashMap<i64, backlog_entry::Model>> {
+    Ok(backlog_entry::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.theme_id, e))
+        .collect())
+}

@@ -1,0 +1,97 @@
+//! Web UI accounts: creation with an argon2id password hash, and sign-in checks.
+//!
+//! Passwords are low-entropy secrets, so unlike API tokens they get a slow, salted hash
+//! (argon2id, the crate's default parameters). A failed sign-in says the same thing
+//! whether the email or the password was wrong, so it cannot be used to find accounts.
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, SaltString};
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+};
+
+use super::entity::user;
+use super::tokens::Role;
+use crate::intake::validate;
+use crate::{Error, Result};
+
+/// Shortest password accepted; length matters more than character classes.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+pub async fn create<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+    name: &str,
+    role: Role,
+    password: &str,
+) -> Result<user::Model> {
+    let email = validate::email("email", email)?;
+    let name = validate::required("name", name, 200)?;
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Error::invalid(
+            "too_short",
+            "password",
+            format!("the password must be at least {MIN_PASSWORD_CHARS} characters long"),
+        ));
+    }
+    if find_by_email(db, &email).await?.is_some() {
+        return Err(Error::Conflict {
+            field: "email".into(),
+            message: format!("a user with the email {email} already exists"),
+        });
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    let hash = Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| Error::Internal(format!("hashing the password: {e}")))?
+        .to_string();
+    Ok(user::ActiveModel {
+        email: Set(email),
+        name: Set(name),
+        role: Set(role.as_str().into()),
+        password_hash: Set(hash),
+        disabled: Set(false),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+async fn find_by_email<C: ConnectionTrait>(db: &C, email: &str) -> Result<Option<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Email.eq(email.trim().to_lowercase()))
+        .one(db)
+        .await?)
+}
+
+/// The enabled user with this email and password, if both match.
+pub async fn authenticate<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+    password: &str,
+) -> Result<Option<user::Model>> {
+    let Some(u) = find_by_email(db, email).await? else {
+        return Ok(None);
+    };
+    let hash = u.password_hash.clone();
+    let password = password.to_string();
+    // Deliberately slow (tens of milliseconds): keep it off the async workers.
+    let ok = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("password check failed: {e}")))?;
+    Ok((ok && !u.disabled).then_some(u))
+}
+
+pub fn role(u: &user::Model) -> Result<Role> {
+    Role::parse(&u.role)
+}

@@ -1,0 +1,288 @@
+//! `/api/v1/backlog`: themes ranked by priority score, as JSON or CSV, and the product
+//! manager's edits to a theme's backlog entry.
+//!
+//! Query parameters (shared with the web UI's backlog page): `period` (`7d`, `28d`, `90d`,
+//! `365d`, a number of days, or `all`; default `28d`), `segment`, `status`
+//! (comma-separated, or `open` for everything not shipped or declined), `sort` (`score` or
+//! a component name), `as_of` (rank as of this time; default now), `limit`, `offset`.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{ApiContext, Auth, JsonBody, Params, PathIds};
+use crate::backlog::workflow::{self, EntryChange, OPEN_STATUSES, STATUSES};
+use crate::backlog::{self, Entry, Filter, COMPONENTS};
+use crate::db::entity::{backlog_change, backlog_entry};
+use crate::db::tokens::Role;
+use crate::{Error, Result};
+
+pub fn router() -> Router<ApiContext> {
+    Router::new()
+        .route("/backlog", get(list))
+        .route("/backlog.csv", get(csv_export))
+        .route("/backlog/{theme_id}", axum::routing::patch(update))
+        .route("/backlog/{theme_id}/history", get(history))
+}
+
+/// Reads the backlog filter parameters.
+pub fn filter(p: &mut Params) -> Result<Filter> {
+    let mut f = Filter::new(p.time("as_of", false)?.unwrap_or_else(chrono::Utc::now));
+    if let Some(period) = p.text("period") {
+        f.period_days = parse_period(&period)?;
+    }
+    f.segment = p.text("segment").map(|s| s.trim().to_string());
+    if let Some(status) = p.text("status") {
+        for s in status.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if s == "open" {
+                f.statuses.extend(OPEN_STATUSES.map(String::from));
+            } else if STATUSES.contains(&s) {
+                f.statuses.push(s.to_string());
+            } else {
+                return Err(Error::invalid(
+                    "invalid_value",
+                    "status",
+                    format!(
+                        "status must be open or one of {}, got {s:?}",
+                        STATUSES.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(sort) = p.text("sort") {
+        if sort != "score" && !COMPONENTS.contains(&sort.as_str()) {
+            return Err(Error::invalid(
+                "invalid_value",
+                "sort",
+                format!(
+                    "sort must be score or one of {}, got {sort:?}",
+                    COMPONENTS.join(", ")
+                ),
+            ));
+        }
+        f.sort = sort;
+    }
+    Ok(f)
+}
+
+fn parse_period(text: &str) -> Result<Option<i64>> {
+    let t = text.trim();
+    if t == "all" {
+        return Ok(None);
+    }
+    t.strip_suffix('d')
+        .unwrap_or(t)
+        .parse::<i64>()
+        .ok()
+        .filter(|d| (1..=3650).contains(d))
+        .map(Some)
+        .ok_or_else(|| {
+            Error::invalid(
+                "invalid_value",
+                "period",
+                format!("period must be all or a number of days from 1d to 3650d, got {text:?}"),
+            )
+        })
+}
+
+#[derive(Serialize)]
+pub struct EntryView {
+    rank: usize,
+    theme_id: i64,
+    label: String,
+    keywords: Vec<String>,
+    size: i32,
+    score: f64,
+    /// The raw figures behind the score.
+    components: Map<String, Value>,
+    /// Each component's points; they add up to `score`.
+    contributions: Map<String, Value>,
+    status: String,
+    notes: String,
+    effort: Option<String>,
+    owner: Option<String>,
+    pinned: bool,
+    rising: bool,
+    new: bool,
+    z_score: f64,
+    weekly: Vec<u32>,
+    updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    updated_by: Option<String>,
+}
+
+fn named(values: &[f64; 6]) -> Map<String, Value> {
+    COMPONENTS
+        .iter()
+        .zip(values)
+        .map(|(k, v)| (k.to_string(), Value::from(*v)))
+        .collect()
+}
+
+pub fn view(rank: usize, e: Entry) -> EntryView {
+    let touched = !e.workflow.updated_by.is_empty();
+    EntryView {
+        rank,
+        theme_id: e.theme.id,
+        label: e.label().to_string(),
+        keywords: e.keywords(),
+        size: e.theme.size,
+        score: e.score.score,
+        components: named(&e.score.components),
+        contributions: named(&e.score.contributions),
+        status: e.workflow.status,
+        notes: e.workflow.notes,
+        effort: e.workflow.effort,
+        owner: e.workflow.owner,
+        pinned: e.workflow.pinned,
+        rising: e.score.rising,
+        new: e.score.is_new,
+        z_score: e.score.z_score,
+        weekly: e.score.weekly.to_vec(),
+        updated_at: touched.then_some(e.workflow.updated_at),
+        updated_by: touched.then_some(e.workflow.updated_by),
+    }
+}
+
+#[derive(Serialize)]
+struct BacklogPage {
+    items: Vec<EntryView>,
+    total: usize,
+    limit: u64,
+    offset: u64,
+    as_of: chrono::DateTime<chrono::Utc>,
+    period_days: Option<i64>,
+    weights: Map<String, Value>,
+}
+
+async fn ranked(ctx: &ApiContext, params: &mut Params) -> Result<(Filter, Vec<Entry>)> {
+    let f = filter(params)?;
+    let entries = backlog::rank(&ctx.db, &ctx.config.backlog_weights, &f).await?;
+    Ok((f, entries))
+}
+
+async fn list(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    mut params: Params,
+) -> Result<Json<BacklogPage>> {
+    let page = params.page(50, 500)?;
+    let (f, entries) = ranked(&ctx, &mut params).await?;
+    params.finish()?;
+    let total = entries.len();
+    let items = entries
+        .into_iter()
+        .enumerate()
+        .skip(page.offset as usize)
+        .take(page.limit as usize)
+        .map(|(i, e)| view(i + 1, e))
+        .collect();
+    Ok(Json(BacklogPage {
+        items,
+        total,
+        limit: page.limit,
+        offset: page.offset,
+        as_of: f.as_of,
+        period_days: f.period_days,
+        weights: named(&ctx.config.backlog_weights.0),
+    }))
+}
+
+async fn csv_export(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    mut params: Params,
+) -> Result<Response> {
+    let (_, entries) = ranked(&ctx, &mut params).await?;
+    params.finish()?;
+    csv_response(entries)
+}
+
+/// The backlog as a CSV download.
+pub fn csv_response(entries: Vec<Entry>) -> Result<Response> {
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"backlog.csv\"",
+            ),
+        ],
+        to_csv(entries)?,
+    )
+        .into_response())
+}
+
+/// The backlog as CSV, one row per theme in rank order.
+fn to_csv(entries: Vec<Entry>) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["rank", "theme_id", "label", "score"];
+    header.extend(COMPONENTS);
+    header.extend([
+        "status", "owner", "effort", "pinned", "rising", "new", "keywords", "notes",
+    ]);
+    let fail = |e: csv::Error| Error::Internal(format!("writing CSV: {e}"));
+    w.write_record(&header).map_err(fail)?;
+    for (i, e) in entries.into_iter().enumerate() {
+        let v = view(i + 1, e);
+        let mut row = vec![
+            v.rank.to_string(),
+            v.theme_id.to_string(),
+            cell(&v.label),
+            v.score.to_string(),
+        ];
+        row.extend(v.components.values().map(|c| c.to_string()));
+        row.extend([
+            v.status,
+            cell(v.owner.as_deref().unwrap_or("")),
+            v.effort.unwrap_or_default(),
+            v.pinned.to_string(),
+            v.rising.to_string(),
+            v.new.to_string(),
+            cell(&v.keywords.join(" ")),
+            cell(&v.notes),
+        ]);
+        w.write_record(&row).map_err(fail)?;
+    }
+    w.into_inner()
+        .map_err(|e| Error::Internal(format!("writing CSV: {e}")))
+}
+
+/// Text people typed, made safe for spreadsheets: a leading `=`, `+`, `-` or `@` would be
+/// run as a formula, so such cells get a leading apostrophe.
+fn cell(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@') => format!("'{text}"),
+        _ => text.to_string(),
+    }
+}
+
+#[derive(Serialize)]
+struct Updated {
+    entry: backlog_entry::Model,
+    changes: Vec<backlog_change::Model>,
+}
+
+async fn update(
+    State(ctx): State<ApiContext>,
+    auth: Auth,
+    ids: PathIds,
+    JsonBody(change): JsonBody<EntryChange>,
+) -> Result<Json<Updated>> {
+    auth.require(&[Role::Pm, Role::Admin])?;
+    let (entry, changes) = workflow::update(&ctx.db, ids.first(), change, &auth.token_name).await?;
+    Ok(Json(Updated { entry, changes }))
+}
+
+async fn history(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    ids: PathIds,
+) -> Result<Json<Vec<backlog_change::Model>>> {
+    crate::themes::edits::live(&ctx.db, ids.first()).await?;
+    Ok(Json(workflow::history(&ctx.db, ids.first()).await?))
+}

@@ -1,0 +1,126 @@
+//! The search page: the API's full-text search with its filters, results with their
+//! highlighted snippets and the theme each item is in.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::Router;
+use maud::{html, PreEscaped};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::layout::page;
+use super::session::Viewer;
+use super::widgets::pager;
+use super::{Html, WebResult};
+use crate::db::customers;
+use crate::db::entity::{item_theme, theme};
+use crate::http::search::{request, run};
+use crate::http::{ApiContext, Params};
+
+pub fn router() -> Router<ApiContext> {
+    Router::new().route("/search", get(show))
+}
+
+/// Theme labels of the given items, for the "in theme" links.
+pub async fn themes_of(
+    ctx: &ApiContext,
+    items: &[i64],
+) -> crate::Result<HashMap<i64, (i64, String)>> {
+    let placements = item_theme::Entity::find()
+        .filter(item_theme::Column::ItemId.is_in(items.to_vec()))
+        .filter(item_theme::Column::ThemeId.is_not_null())
+        .all(&ctx.db)
+        .await?;
+    let ids: Vec<i64> = placements.iter().filter_map(|p| p.theme_id).collect();
+    let labels: HashMap<i64, String> = theme::Entity::find()
+        .filter(theme::Column::Id.is_in(ids))
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.custom_label.unwrap_or(t.label)))
+        .collect();
+    Ok(placements
+        .into_iter()
+        .filter_map(|p| {
+            let t = p.theme_id?;
+            Some((p.item_id, (t, labels.get(&t)?.clone())))
+        })
+        .collect())
+}
+
+async fn show(
+    State(ctx): State<ApiContext>,
+    viewer: Viewer,
+    mut params: Params,
+) -> WebResult<Html> {
+    let keep: Vec<(&str, String)> = ["q", "kind", "segment", "from", "to", "sort"]
+        .into_iter()
+        .map(|k| (k, params.peek(k).unwrap_or_default()))
+        .collect();
+    let value = |k: &str| {
+        keep.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let req = request(&mut params)?;
+    params.finish()?;
+    let searched = keep.iter().any(|(_, v)| !v.is_empty());
+    let results = if searched {
+        Some(run(&ctx, req.clone()).await?)
+    } else {
+        None
+    };
+    let segments = customers::segments(&ctx.db).await?;
+    let ids: Vec<i64> = results
+        .iter()
+        .flat_map(|r| r.hits.iter().map(|h| h.id as i64))
+        .collect();
+    let themes = themes_of(&ctx, &ids).await?;
+    let body = html! {
+        h1 { "Search feedback" }
+        form.card method="get" action="/search" role="search" {
+            p { label for="q" { "Words (all must match; small typos are forgiven)" }
+                input #q type="search" name="q" value=(value("q")) maxlength="500" autofocus; }
+            div.row {
+                div { label for="kind" { "Kind" } select #kind name="kind" {
+                    option value="" { "all kinds" }
+                    @for (k, l) in [("ticket", "tickets"), ("rating", "ratings"), ("survey_response", "survey responses")] {
+                        option value=(k) selected[value("kind") == k] { (l) }
+                    } } }
+                div { label for="segment" { "Segment" } select #segment name="segment" {
+                    option value="" { "all" }
+                    @for s in &segments { option value=(s) selected[value("segment") == *s] { (s) } } } }
+                div { label for="from" { "From" } input #from type="date" name="from" value=(value("from")); }
+                div { label for="to" { "To" } input #to type="date" name="to" value=(value("to")); }
+                div { label for="sort" { "Order" } select #sort name="sort" {
+                    @for (k, l) in [("relevance", "best match"), ("newest", "newest"), ("oldest", "oldest")] {
+                        option value=(k) selected[value("sort") == k] { (l) }
+                    } } }
+                button type="submit" { "Search" }
+            }
+        }
+        @if let Some(r) = &results {
+            @for (word, used) in &r.corrections {
+                p.small.muted { "“" (word) "” matched " (used.join(", ")) }
+            }
+            ol.card style="list-style:none;padding-left:1rem" aria-label="Results" {
+                @for h in &r.hits {
+                    li style="padding:.5rem 0;border-bottom:1px solid var(--line)" {
+                        div.small.muted {
+                            (h.kind.replace('_', " ")) " #" (h.source_id) " · " (h.created_at.format("%Y-%m-%d"))
+                            @if let Some(s) = h.item_score { " · score " (format!("{:.0}", s * 100.0)) "/100" }
+                            @if let Some((tid, label)) = themes.get(&(h.id as i64)) { " · theme " a href={"/themes/" (tid)} { (label) } }
+                        }
+                        @if let Some(s) = &h.subject { strong { (s) } br; }
+                        // The index escapes the text and adds only <b> around matches.
+                        span.snippet { (PreEscaped(&h.snippet)) }
+                    }
+                }
+            }
+            (pager("/search", &keep, req.offset as u64, req.limit as u64, r.total as u64))
+        }
+    };
+    Ok(Html(page("Search", &viewer, "/search", body)))
+}

@@ -1,0 +1,228 @@
+//! Support staff's pages: the ticket list, and the ticket form that suggests matching
+//! themes and similar past tickets while the agent types.
+//!
+//! Suggestions come from the search index in "any word" mode: the draft's closest items
+//! (BM25), grouped by theme. The form posts normally, so it works without the script;
+//! the script only fetches `/tickets/suggest` as the agent types (debounced).
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::{html, Markup, PreEscaped};
+use sea_orm::EntityTrait;
+use triage_index::SearchRequest;
+
+use super::layout::page;
+use super::search::themes_of;
+use super::session::{Fields, Form, Viewer};
+use super::widgets::{csrf, flash, pager};
+use super::{done, Html, WebResult};
+use crate::db::entity::ticket::{Column, Entity as Tickets};
+use crate::db::items;
+use crate::http::{search, ApiContext, Params};
+use crate::intake::input::{CustomerInput, TicketInput};
+use crate::intake::store::{self, Source};
+use crate::intake::validate;
+use crate::Error;
+
+pub fn router() -> Router<ApiContext> {
+    Router::new()
+        .route("/tickets", get(list).post(create))
+        .route("/tickets/new", get(new_form))
+        .route("/tickets/suggest", get(suggest))
+}
+
+async fn list(
+    State(ctx): State<ApiContext>,
+    viewer: Viewer,
+    mut params: Params,
+) -> WebResult<Html> {
+    let message = params.text("done");
+    let at = params.page(50, 200)?;
+    params.finish()?;
+    let (rows, total) =
+        crate::db::page(&ctx.db, Tickets::find(), Column::Id, at.limit, at.offset).await?;
+    let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
+    let item_ids = items::ids_by_source(&ctx.db, "ticket", &ids).await?;
+    let themes = themes_of(&ctx, &item_ids.values().copied().collect::<Vec<_>>()).await?;
+    let body = html! {
+        (flash(message.as_deref()))
+        div.row style="justify-content:space-between;align-items:center" {
+            h1 { "Tickets" }
+            a.button href="/tickets/new" { "New ticket" }
+        }
+        table.stack.card {
+            thead { tr { th { "#" } th { "Subject" } th { "Priority" } th { "Status" } th { "Theme" } th { "Date" } } }
+            tbody { @for t in &rows {
+                tr {
+                    td data-label="#" { (t.id) }
+                    td data-label="Subject" { (t.subject) }
+                    td data-label="Priority" { (t.priority) }
+                    td data-label="Status" { (t.status) }
+                    td data-label="Theme" {
+                        @match item_ids.get(&t.id).and_then(|i| themes.get(i)) {
+                            Some((tid, label)) => a href={"/themes/" (tid)} { (label) },
+                            None => span.muted { "not themed yet" },
+                        }
+                    }
+                    td data-label="Date" { (t.created_at.format("%Y-%m-%d")) }
+                }
+            } }
+        }
+        (pager("/tickets", &[], at.offset, at.limit, total))
+    };
+    Ok(Html(page("Tickets", &viewer, "/tickets", body)))
+}
+
+const SUGGEST_SCRIPT: &str = r#"
+(function(){
+  var f=document.getElementById('ticket-form'),box=document.getElementById('suggestions'),t=null,last='';
+  function go(){
+    var text=(f.subject.value+' '+f.body.value).trim();
+    if(text===last){return;} last=text;
+    if(text.length<3){box.innerHTML='';return;}
+    fetch('/tickets/suggest?text='+encodeURIComponent(text.slice(0,500)),{credentials:'same-origin'})
+      .then(function(r){return r.ok?r.text():'';}).then(function(h){box.innerHTML=h;}).catch(function(){});
+  }
+  f.addEventListener('input',function(){clearTimeout(t);t=setTimeout(go,300);});
+})();
+"#;
+
+fn form(viewer: &Viewer, values: &Fields, error: Option<&str>) -> Markup {
+    let v = |k: &str| values.raw(k).unwrap_or_default();
+    let priority = values.text("priority").unwrap_or_else(|| "normal".into());
+    html! {
+        h1 { "New ticket" }
+        @if let Some(e) = error { p.error role="alert" { (e) } }
+        div.grid2 {
+            form #ticket-form.card method="post" action="/tickets" {
+                (csrf(&viewer.csrf))
+                p { label for="subject" { "Subject" } input #subject type="text" name="subject" value=(v("subject")) maxlength="300" required autocomplete="off"; }
+                p { label for="body" { "What the customer says" } textarea #body name="body" required { (v("body")) } }
+                div.row {
+                    div { label for="priority" { "Priority" } select #priority name="priority" {
+                        @for p in ["low", "normal", "high", "urgent"] { option value=(p) selected[priority == p] { (p) } } } }
+                    div { label for="customer_email" { "Customer email" } input #customer_email type="email" name="customer_email" value=(v("customer_email")); }
+                    div { label for="customer_name" { "Customer name" } input #customer_name type="text" name="customer_name" value=(v("customer_name")); }
+                }
+                p { input #notify type="checkbox" name="notify_opt_in" value="true" checked[values.checked("notify_opt_in")]; " "
+                    label for="notify" style="display:inline" { "The customer wants to hear back when this is fixed" } }
+                button type="submit" { "File ticket" }
+            }
+            section.card aria-labelledby="sugg-h" {
+                h2 #sugg-h { "Suggestions" }
+                div #suggestions aria-live="polite" { p.muted.small { "Matching themes and similar past tickets appear here as you type." } }
+            }
+        }
+        script { (PreEscaped(SUGGEST_SCRIPT)) }
+    }
+}
+
+async fn new_form(viewer: Viewer) -> Html {
+    let empty = Fields::default();
+    Html(page(
+        "New ticket",
+        &viewer,
+        "/tickets/new",
+        form(&viewer, &empty, None),
+    ))
+}
+
+async fn create(State(ctx): State<ApiContext>, Form(viewer, f): Form) -> WebResult<Response> {
+    let email = f.text("customer_email");
+    let name = f.text("customer_name");
+    let input = TicketInput {
+        subject: f.raw("subject").unwrap_or_default(),
+        body: f.raw("body").unwrap_or_default(),
+        priority: f.text("priority"),
+        status: None,
+        tags: None,
+        external_id: None,
+        customer: (email.is_some() || name.is_some()).then(|| CustomerInput {
+            email,
+            name,
+            notify_opt_in: Some(f.checked("notify_opt_in")),
+            ..Default::default()
+        }),
+        created_at: None,
+    };
+    let stored = match validate::ticket(input) {
+        Ok(t) => store::store_one(&ctx.db, &t, Source::Web).await,
+        Err(e) => Err(e),
+    };
+    match stored {
+        Ok((id, _)) => {
+            ctx.wake_workers();
+            Ok(done("/tickets", &format!("Ticket #{id} filed.")))
+        }
+        // Keep what the agent typed: show the form again with the problem named.
+        Err(e @ Error::Invalid { .. }) => {
+            let message = e.to_string();
+            let page = page(
+                "New ticket",
+                &viewer,
+                "/tickets/new",
+                form(&viewer, &f, Some(&message)),
+            );
+            Ok((StatusCode::BAD_REQUEST, Html(page)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The suggestions panel for a draft: themes its closest items fall in, and the closest
+/// past tickets.
+async fn suggest(
+    State(ctx): State<ApiContext>,
+    _viewer: Viewer,
+    mut params: Params,
+) -> WebResult<Html> {
+    let text: String = params
+        .text("text")
+        .unwrap_or_default()
+        .chars()
+        .take(500)
+        .collect();
+    params.finish()?;
+    let near = |kinds: Vec<String>, limit| SearchRequest {
+        query: text.clone(),
+        kinds,
+        match_any: true,
+        limit,
+        ..Default::default()
+    };
+    let items = search::run(&ctx, near(Vec::new(), 30)).await?;
+    let tickets = search::run(&ctx, near(vec!["ticket".into()], 5)).await?;
+    let ids: Vec<i64> = items.hits.iter().map(|h| h.id as i64).collect();
+    let placed = themes_of(&ctx, &ids).await?;
+    let mut weight: HashMap<i64, (String, f32, u32)> = HashMap::new();
+    for h in &items.hits {
+        if let Some((tid, label)) = placed.get(&(h.id as i64)) {
+            let w = weight.entry(*tid).or_insert((label.clone(), 0.0, 0));
+            w.1 += h.relevance;
+            w.2 += 1;
+        }
+    }
+    let mut themes: Vec<(i64, String, f32, u32)> = weight
+        .into_iter()
+        .map(|(id, (l, r, n))| (id, l, r, n))
+        .collect();
+    themes.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+    themes.truncate(3);
+    Ok(Html(html! {
+        h3.small { "Matching themes" }
+        @if themes.is_empty() { p.muted.small { "No theme matches yet." } }
+        ul { @for (id, label, _, n) in &themes {
+            li { a href={"/themes/" (id)} target="_blank" { (label) } span.muted.small { " · " (n) " of the " (items.hits.len()) " closest items" } }
+        } }
+        h3.small { "Similar past tickets" }
+        @if tickets.hits.is_empty() { p.muted.small { "None found." } }
+        ul { @for h in &tickets.hits {
+            li { @if let Some(s) = &h.subject { strong { (s) } " — " } span.snippet { (PreEscaped(&h.snippet)) } }
+        } }
+    }))
+}

@@ -1,0 +1,118 @@
+//! The unthemed queue: items no theme fits well enough (outliers), for a product manager
+//! to put in a theme or to turn into a new one.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use maud::html;
+
+use super::layout::page;
+use super::session::{Form, Viewer};
+use super::widgets::{csrf, flash, pager};
+use super::{done, Html, WebResult};
+use crate::db::entity::theme;
+use crate::http::themes::members;
+use crate::http::{ApiContext, Params};
+use crate::themes::edits;
+use crate::Error;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+pub fn router() -> Router<ApiContext> {
+    Router::new().route("/unthemed", get(show).post(act))
+}
+
+async fn show(
+    State(ctx): State<ApiContext>,
+    viewer: Viewer,
+    mut params: Params,
+) -> WebResult<Html> {
+    let message = params.text("done");
+    let at = params.page(50, 200)?;
+    params.finish()?;
+    let items = members(&ctx, None, at).await?;
+    let mut themes: Vec<(i64, String)> = theme::Entity::find()
+        .filter(theme::Column::MergedInto.is_null())
+        .filter(theme::Column::Size.gt(0))
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.custom_label.unwrap_or(t.label)))
+        .collect();
+    themes.sort_by_key(|(_, l)| l.to_lowercase());
+    let body = html! {
+        (flash(message.as_deref()))
+        h1 { "Unthemed feedback" }
+        p.muted { "Items that fit no theme closely enough. Put them in a theme, or group several into a new one; what you decide here survives re-clustering." }
+        form.card method="post" action="/unthemed" {
+            (csrf(&viewer.csrf))
+            table.stack {
+                thead { tr { th { span.visually-hidden { "Select" } } th { "Item" } th { "Kind" } th { "Date" } } }
+                tbody { @for i in &items.items { tr {
+                    td data-label="Select" { input type="checkbox" name="item_ids" value=(i.item_id) aria-label={"Select item " (i.item_id)}; }
+                    td data-label="Item" { @if let Some(s) = &i.subject { strong { (s) } br; } (i.text) }
+                    td data-label="Kind" { (i.kind.replace('_', " ")) }
+                    td data-label="Date" { (i.created_at.format("%Y-%m-%d")) }
+                } } }
+            }
+            @if viewer.can_edit() && !items.items.is_empty() {
+                div.row style="margin-top:.75rem" {
+                    div { label for="to" { "Theme" } select #to name="to" {
+                        @for (id, l) in &themes { option value=(id) { (l) } } } }
+                    button.secondary type="submit" name="action" value="assign" { "Assign selected" }
+                    div { label for="label" { "New theme name" } input #label type="text" name="label" maxlength="200"; }
+                    button.secondary type="submit" name="action" value="create" { "Make a new theme of selected" }
+                }
+            }
+        }
+        (pager("/unthemed", &[], items.offset, items.limit, items.total))
+    };
+    Ok(Html(page("Unthemed", &viewer, "/unthemed", body)))
+}
+
+async fn act(State(ctx): State<ApiContext>, Form(viewer, f): Form) -> WebResult<Response> {
+    viewer.require_editor()?;
+    let items = f.ids("item_ids")?;
+    if items.is_empty() {
+        return Err(Error::invalid(
+            "missing_field",
+            "item_ids",
+            "select at least one item first",
+        )
+        .into());
+    }
+    let actor = viewer.actor();
+    let theme_id = match f.text("action").as_deref() {
+        Some("assign") => {
+            let to = f
+                .id("to")?
+                .ok_or_else(|| Error::invalid("missing_field", "to", "choose a theme"))?;
+            for item in &items {
+                edits::move_item(&ctx.db, *item, Some(to), &actor).await?;
+            }
+            to
+        }
+        Some("create") => {
+            let label = f.text("label").unwrap_or_default();
+            edits::create_from_items(&ctx.db, &items, &label, &actor)
+                .await?
+                .id
+        }
+        other => {
+            return Err(Error::invalid(
+                "invalid_value",
+                "action",
+                format!(
+                    "action must be assign or create, got {:?}",
+                    other.unwrap_or("")
+                ),
+            )
+            .into())
+        }
+    };
+    ctx.wake_workers();
+    Ok(done(
+        &format!("/themes/{theme_id}"),
+        &format!("{} item(s) placed.", items.len()),
+    ))
+}

@@ -1,0 +1,201 @@
+// Browser tests of the triage web UI, in real headless Chromium (the Debian package),
+// driven by playwright-core. Started by tests/tests/web_ui.rs, which serves the demo data
+// and afterwards checks through the API that what was done in the browser was stored.
+//
+// Input (environment): TRIAGE_URL, PM_EMAIL, PM_PASSWORD, SUPPORT_EMAIL,
+// SUPPORT_PASSWORD, SURVEY_ID, SCREENSHOTS (directory), CHROMIUM (default
+// /usr/bin/chromium). Output: one JSON line on stdout with what was done; any failed
+// check throws, printing the step, and exits non-zero.
+
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+
+const env = (k, d) => {
+  const v = process.env[k] ?? d;
+  if (v === undefined) throw new Error(`${k} is not set`);
+  return v;
+};
+const base = env('TRIAGE_URL');
+const shots = env('SCREENSHOTS');
+mkdirSync(shots, { recursive: true });
+const done = {};
+let step = 'start';
+
+function check(cond, what) {
+  if (!cond) throw new Error(`check failed: ${what}`);
+}
+
+async function signIn(page, email, password) {
+  await page.goto(`${base}/login`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Sign in' }).click()]);
+}
+
+async function signOut(page) {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/\/login/);
+}
+
+async function flash(page) {
+  return (await page.locator('.flash').textContent()) ?? '';
+}
+
+const browser = await chromium.launch({
+  executablePath: env('CHROMIUM', '/usr/bin/chromium'),
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const dialogs = [];
+  page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+
+  step = 'sign-in is required and wrong passwords are refused';
+  await page.goto(`${base}/backlog`);
+  check(page.url().includes('/login?next=%2Fbacklog'), `redirected to sign-in, got ${page.url()}`);
+  await page.screenshot({ path: `${shots}/login.png` });
+  await page.getByLabel('Email').fill(env('PM_EMAIL'));
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  check((await page.getByRole('alert').textContent()).includes('Wrong email or password'), 'wrong password is refused');
+
+  step = 'the backlog';
+  await signIn(page, env('PM_EMAIL'), env('PM_PASSWORD'));
+  check(new URL(page.url()).pathname === '/backlog', `lands on the backlog, got ${page.url()}`);
+  const rows = page.locator('table.stack > tbody > tr');
+  const count = await rows.count();
+  check(count >= 10, `at least 10 themes on the backlog, got ${count}`);
+  check(await rows.first().locator('svg[role=img]').count() === 1, 'each row has a trend sparkline');
+  const firstScore = parseFloat(await rows.first().locator('summary strong').textContent());
+  const secondScore = parseFloat(await rows.nth(1).locator('summary strong').textContent());
+  check(firstScore >= secondScore && firstScore > 0, `ranked by score: ${firstScore} ≥ ${secondScore}`);
+  await rows.first().locator('summary').click();
+  check(await rows.first().getByText('rating impact').isVisible(), 'the breakdown names its components');
+  await page.screenshot({ path: `${shots}/backlog.png`, fullPage: false });
+  done.backlog_rows = count;
+
+  step = 'backlog filters';
+  await page.getByLabel('Period').selectOption('90d');
+  await page.getByLabel('Status').selectOption('all');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(/period=90d/);
+  check(page.url().includes('status=all'), 'filters are in the URL');
+
+  step = 'a theme page and a status change';
+  const firstLink = rows.first().locator('td[data-label=Theme] > a');
+  const targetLabel = (await firstLink.textContent()).trim();
+  await firstLink.click();
+  await page.waitForURL(/\/themes\/\d+/);
+  const targetId = Number(page.url().match(/\/themes\/(\d+)/)[1]);
+  check(await page.getByRole('heading', { name: /Score/ }).isVisible(), 'score breakdown shown');
+  check(await page.locator('section[aria-labelledby=weeks-h] svg').count() === 1, 'weekly volume chart shown');
+  check(await page.locator('blockquote').count() >= 1, 'representative quotes shown');
+  await page.screenshot({ path: `${shots}/theme.png`, fullPage: true });
+  await page.getByLabel('Status').selectOption('planned');
+  await page.getByLabel('Owner').fill('Dana Okafor');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(/done=/);
+  check((await flash(page)).includes('Saved'), 'the change is confirmed');
+  check((await page.locator('#hist-h + ul').textContent()).includes('new → planned'), 'history records before and after');
+  done.planned_theme = targetId;
+
+  step = 'a merge';
+  await page.goto(`${base}/backlog?status=all&period=90d`);
+  const secondLink = page.locator('table.stack > tbody > tr').nth(1).locator('td[data-label=Theme] > a');
+  await secondLink.click();
+  await page.waitForURL(/\/themes\/\d+/);
+  const fromId = Number(page.url().match(/\/themes\/(\d+)/)[1]);
+  check(fromId !== targetId, 'merging two different themes');
+  const forged = await page.evaluate(async ([from, into]) => (await fetch(`/themes/${from}/merge`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `into=${into}`,
+  })).status, [fromId, targetId]);
+  check(forged === 403, `a post without the CSRF token is refused (got ${forged})`);
+  await page.getByLabel('Merge this theme into').selectOption({ label: targetLabel });
+  await page.getByRole('button', { name: 'Merge' }).click();
+  await page.waitForURL(new RegExp(`/themes/${targetId}\\?done=`));
+  check((await flash(page)).includes('Merged'), 'the merge is confirmed');
+  done.merged = { from: fromId, into: targetId };
+
+  step = 'user text is escaped';
+  await page.getByLabel('Name').fill('<img src=x onerror=alert(1)> Ünïcödé 日本語 ' + 'x'.repeat(120));
+  await page.getByRole('button', { name: 'Rename' }).click();
+  await page.waitForURL(/done=Renamed/);
+  check((await page.locator('h1').textContent()).includes('<img src=x onerror=alert(1)>'), 'the label is shown as text');
+  check(await page.locator('h1 img').count() === 0, 'no element was injected');
+  await page.goto(`${base}/backlog?status=all&period=90d`);
+  check(dialogs.length === 0, `no script ran: ${dialogs}`);
+
+  step = 'search';
+  await page.goto(`${base}/search`);
+  await page.getByLabel(/Words/).fill('card arrived');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/q=card/);
+  const hits = await page.locator('ol[aria-label=Results] > li').count();
+  check(hits > 0, 'search finds demo items');
+  check(await page.locator('.snippet b').count() > 0, 'matches are highlighted');
+  await page.screenshot({ path: `${shots}/search.png` });
+
+  step = 'the unthemed queue';
+  await page.goto(`${base}/unthemed`);
+  check(await page.getByRole('heading', { name: 'Unthemed feedback' }).isVisible(), 'queue page');
+  await page.screenshot({ path: `${shots}/unthemed.png` });
+
+  step = 'the layout on a phone';
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${base}/backlog`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(overflow <= 1, `no horizontal scrolling on a phone (${overflow}px too wide)`);
+  await page.screenshot({ path: `${shots}/backlog-phone.png` });
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signOut(page);
+
+  step = 'support files a ticket with suggestions';
+  await signIn(page, env('SUPPORT_EMAIL'), env('SUPPORT_PASSWORD'));
+  await page.goto(`${base}/tickets/new`);
+  await page.getByLabel('Subject').fill('Card not arrived');
+  await page.getByLabel('What the customer says').pressSequentially('I ordered a new card two weeks ago and it still has not arrived', { delay: 5 });
+  await page.locator('#suggestions a').first().waitFor({ timeout: 10000 });
+  const suggested = await page.locator('#suggestions a').count();
+  check(suggested >= 1, 'matching themes are suggested while typing');
+  check(await page.locator('#suggestions li').count() > suggested, 'similar past tickets are listed too');
+  await page.screenshot({ path: `${shots}/ticket-form.png` });
+  await page.getByLabel('Customer email').fill('lena.fischer@example.com');
+  await page.getByRole('button', { name: 'File ticket' }).click();
+  await page.waitForURL(/\/tickets\?done=/);
+  const filed = (await flash(page)).match(/Ticket #(\d+) filed/);
+  check(filed, 'the ticket is confirmed');
+  done.ticket_id = Number(filed[1]);
+  check(await page.getByRole('cell', { name: 'Card not arrived' }).count() >= 1, 'the ticket is listed');
+  await page.screenshot({ path: `${shots}/tickets.png` });
+
+  step = 'support staff cannot edit themes';
+  await page.goto(`${base}/themes/${targetId}`);
+  check(await page.getByRole('button', { name: 'Merge' }).count() === 0, 'no merge control for support');
+  check(await page.getByRole('button', { name: 'Save' }).count() === 0, 'no workflow form for support');
+
+  step = 'a customer answers the survey';
+  const anon = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const survey = await anon.newPage();
+  await survey.goto(`${base}/s/${env('SURVEY_ID')}`);
+  await survey.getByRole('button', { name: 'Send' }).click();
+  check(survey.url().endsWith(`/s/${env('SURVEY_ID')}`) && (await survey.getByRole('alert').count()) === 1,
+    'an empty answer is refused with a message');
+  await survey.locator('input[type=radio][value="3"]').first().check();
+  await survey.locator('textarea').first().fill('The card took three weeks to arrive');
+  await survey.getByLabel('Your email (optional)').fill('sam.survey@example.com');
+  await survey.getByLabel(/Tell me when/).check();
+  await survey.screenshot({ path: `${shots}/survey.png`, fullPage: true });
+  await survey.getByRole('button', { name: 'Send' }).click();
+  await survey.getByRole('heading', { name: 'Thank you' }).waitFor();
+  done.survey_email = 'sam.survey@example.com';
+  await anon.close();
+
+  console.log(JSON.stringify(done));
+} catch (e) {
+  console.error(`FAILED at step "${step}": ${e.message}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
