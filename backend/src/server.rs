@@ -41,28 +41,32 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
     let db = db::connect(&config).await?;
     let sync = IndexSync::open(&config, db.clone()).await?;
     let wake = Arc::new(Notify::new());
+    let embed_wake = Arc::new(Notify::new());
+    let worker = tokio::spawn(sync.clone().run(wake.clone()));
+    let (embedder, embed_worker) = match start_embedder(&config, &db).await {
+        Ok(embed) => {
+            let model = embed.embedder().model_name().to_string();
+            let themes = tokio::spawn(crate::jobs::themes_job::run(
+                db.clone(),
+                model,
+                config.themes_every,
+            ));
+            let embedder = embed.embedder().clone();
+            let embed = tokio::spawn(embed.run(embed_wake.clone()));
+            (Some(embedder), Some((embed, themes)))
+        }
+        Err(e) => {
+            eprintln!("warning: embeddings and themes are off: {e}");
+            (None, None)
+        }
+    };
     let ctx = ApiContext {
         config: Arc::new(config),
         db,
         index: sync.index(),
-        index_wake: wake.clone(),
-        embed_wake: Arc::new(Notify::new()),
-    };
-    let worker = tokio::spawn(sync.clone().run(wake));
-    let embed_worker = match start_embedder(&ctx.config, &ctx.db).await {
-        Ok(embed) => {
-            let model = embed.embedder().model_name().to_string();
-            let themes = tokio::spawn(crate::jobs::themes_job::run(
-                ctx.db.clone(),
-                model,
-                ctx.config.themes_every,
-            ));
-            Some((tokio::spawn(embed.run(ctx.embed_wake.clone())), themes))
-        }
-        Err(e) => {
-            eprintln!("warning: embeddings and themes are off: {e}");
-            None
-        }
+        index_wake: wake,
+        embed_wake,
+        embedder,
     };
     axum::serve(listener, http::router(ctx))
         .with_graceful_shutdown(shutdown_signal())

@@ -119,7 +119,7 @@ try {
   done.merged = { from: fromId, into: targetId };
 
   step = 'user text is escaped';
-  await page.getByLabel('Name').fill('<img src=x onerror=alert(1)> Ünïcödé 日本語 ' + 'x'.repeat(120));
+  await page.getByLabel('Name', { exact: true }).fill('<img src=x onerror=alert(1)> Ünïcödé 日本語 ' + 'x'.repeat(120));
   await page.getByRole('button', { name: 'Rename' }).click();
   await page.waitForURL(/done=Renamed/);
   check((await page.locator('h1').textContent()).includes('<img src=x onerror=alert(1)>'), 'the label is shown as text');

@@ -205,8 +205,8 @@ pub fn score_themes(
             ratio(s.components[4], maxima[4]),
             s.components[5].clamp(0.0, 1.0),
         ];
-        for i in 0..6 {
-            s.contributions[i] = round1(100.0 * weights.0[i] * scaled[i] / total_weight);
+        for (i, part) in scaled.iter().enumerate() {
+            s.contributions[i] = round1(100.0 * weights.0[i] * part / total_weight);
         }
         s.score = round1(s.contributions.iter().sum());
         s.components[2] = round2(s.components[2]);

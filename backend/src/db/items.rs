@@ -29,6 +29,24 @@ pub async fn insert_many<C: ConnectionTrait>(
     Ok(out)
 }
 
+/// Items by id (missing ids are absent), for views that show a page of them.
+pub async fn by_ids<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Item>> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        for i in feedback_item::Entity::find()
+            .filter(feedback_item::Column::Id.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            out.insert(i.id, i);
+        }
+    }
+    Ok(out)
+}
+
 /// Ids of every item contributed by these customers.
 pub async fn ids_of_customers<C: ConnectionTrait>(db: &C, customers: &[i64]) -> Result<Vec<i64>> {
     if customers.is_empty() {

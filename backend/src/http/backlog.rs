@@ -3,7 +3,7 @@
 //!
 //! Query parameters (shared with the web UI's backlog page): `period` (`7d`, `28d`, `90d`,
 //! `365d`, a number of days, or `all`; default `28d`), `segment`, `status`
-//! (comma-separated, or `open` for everything not shipped or declined), `sort` (`score` or
+//! (comma-separated, `open` for everything not shipped or declined, or `all`), `sort` (`score` or
 //! a component name), `as_of` (rank as of this time; default now), `limit`, `offset`.
 
 use axum::extract::State;
@@ -37,22 +37,7 @@ pub fn filter(p: &mut Params) -> Result<Filter> {
     }
     f.segment = p.text("segment").map(|s| s.trim().to_string());
     if let Some(status) = p.text("status") {
-        for s in status.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            if s == "open" {
-                f.statuses.extend(OPEN_STATUSES.map(String::from));
-            } else if STATUSES.contains(&s) {
-                f.statuses.push(s.to_string());
-            } else {
-                return Err(Error::invalid(
-                    "invalid_value",
-                    "status",
-                    format!(
-                        "status must be open or one of {}, got {s:?}",
-                        STATUSES.join(", ")
-                    ),
-                ));
-            }
-        }
+        f.statuses = statuses(&status)?;
     }
     if let Some(sort) = p.text("sort") {
         if sort != "score" && !COMPONENTS.contains(&sort.as_str()) {
@@ -68,6 +53,29 @@ pub fn filter(p: &mut Params) -> Result<Filter> {
         f.sort = sort;
     }
     Ok(f)
+}
+
+/// `open`, `all`, or comma-separated statuses; empty means every status.
+pub fn statuses(text: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for s in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match s {
+            "all" => return Ok(Vec::new()),
+            "open" => out.extend(OPEN_STATUSES.map(String::from)),
+            s if STATUSES.contains(&s) => out.push(s.to_string()),
+            s => {
+                return Err(Error::invalid(
+                    "invalid_value",
+                    "status",
+                    format!(
+                        "status must be open, all or one of {}, got {s:?}",
+                        STATUSES.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn parse_period(text: &str) -> Result<Option<i64>> {

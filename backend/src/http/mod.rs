@@ -37,6 +37,9 @@ pub struct ApiContext {
     pub index_wake: Arc<Notify>,
     /// Wakes the embedding worker after a write.
     pub embed_wake: Arc<Notify>,
+    /// The embedding model, shared with the embedding worker; `None` when it could not be
+    /// loaded (features that need it then say so).
+    pub embedder: Option<Arc<dyn crate::embed::Embedder + Sync>>,
 }
 
 impl ApiContext {

@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 use serde::{Deserialize, Serialize};
 
 use super::{ApiContext, Auth, JsonBody, Listing, Params, PathIds};
-use crate::db::entity::{feedback_item, item_theme, theme};
+use crate::db::entity::{item_theme, theme};
 use crate::db::tokens::Role;
 use crate::themes::edits;
 use crate::{Error, Result};
@@ -52,13 +52,7 @@ async fn views(ctx: &ApiContext, themes: Vec<theme::Model>) -> Result<Vec<ThemeV
         .iter()
         .filter_map(|t| t.representative_item_id)
         .collect();
-    let quotes: std::collections::HashMap<i64, String> = feedback_item::Entity::find()
-        .filter(feedback_item::Column::Id.is_in(ids))
-        .all(&ctx.db)
-        .await?
-        .into_iter()
-        .map(|i| (i.id, i.text))
-        .collect();
+    let quotes = crate::db::items::by_ids(&ctx.db, &ids).await?;
     Ok(themes
         .into_iter()
         .map(|t| ThemeView {
@@ -69,7 +63,7 @@ async fn views(ctx: &ApiContext, themes: Vec<theme::Model>) -> Result<Vec<ThemeV
             locked: t.locked,
             representative_quote: t
                 .representative_item_id
-                .and_then(|id| quotes.get(&id).cloned()),
+                .and_then(|id| quotes.get(&id).map(|i| i.text.clone())),
             representative_item_id: t.representative_item_id,
             updated_at: t.updated_at,
             generated_label: t.label,
@@ -138,13 +132,7 @@ pub(crate) async fn members(
         .all(&ctx.db)
         .await?;
     let ids: Vec<i64> = placements.iter().map(|p| p.item_id).collect();
-    let items: std::collections::HashMap<i64, feedback_item::Model> = feedback_item::Entity::find()
-        .filter(feedback_item::Column::Id.is_in(ids))
-        .all(&ctx.db)
-        .await?
-        .into_iter()
-        .map(|i| (i.id, i))
-        .collect();
+    let items = crate::db::items::by_ids(&ctx.db, &ids).await?;
     let items = placements
         .into_iter()
         .filter_map(|p| {

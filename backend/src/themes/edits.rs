@@ -164,13 +164,7 @@ pub async fn split(
     label: Option<&str>,
     actor: &str,
 ) -> Result<theme::Model> {
-    if items.is_empty() {
-        return Err(Error::invalid(
-            "missing_field",
-            "item_ids",
-            "item_ids must name at least one item",
-        ));
-    }
+    require_items(items)?;
     let txn = crate::db::begin_write(db).await?;
     let source = live(&txn, id).await?;
     let current = members(&txn, id).await?;
@@ -233,13 +227,7 @@ pub async fn create_from_items(
     actor: &str,
 ) -> Result<theme::Model> {
     let label = crate::intake::validate::required("label", label, 200)?;
-    if items.is_empty() {
-        return Err(Error::invalid(
-            "missing_field",
-            "item_ids",
-            "item_ids must name at least one item",
-        ));
-    }
+    require_items(items)?;
     let txn = crate::db::begin_write(db).await?;
     let found = feedback_item::Entity::find()
         .select_only()
@@ -264,17 +252,21 @@ pub async fn create_from_items(
         .collect();
     let created = theme_of_items(&txn, items, label.clone(), Some(label), "[]".into()).await?;
     place(&txn, items, Some(created.id)).await?;
-    for t in before {
-        let n = members(&txn, t).await?.len() as i32;
-        theme::Entity::update_many()
-            .col_expr(theme::Column::Size, Expr::value(n))
-            .filter(theme::Column::Id.eq(t))
-            .exec(&txn)
-            .await?;
-    }
+    recount(&txn, before).await?;
     record(&txn, created.id, "create", json!({ "items": items }), actor).await?;
     txn.commit().await?;
     Ok(created)
+}
+
+fn require_items(items: &[i64]) -> Result<()> {
+    if items.is_empty() {
+        return Err(Error::invalid(
+            "missing_field",
+            "item_ids",
+            "item_ids must name at least one item",
+        ));
+    }
+    Ok(())
 }
 
 /// A new theme whose centroid is the mean of the items' vectors.
@@ -324,14 +316,7 @@ pub async fn move_item(
         .await?
         .and_then(|p| p.theme_id);
     place(&txn, &[item_id], to).await?;
-    for t in [before, to].into_iter().flatten() {
-        let n = members(&txn, t).await?.len() as i32;
-        theme::Entity::update_many()
-            .col_expr(theme::Column::Size, Expr::value(n))
-            .filter(theme::Column::Id.eq(t))
-            .exec(&txn)
-            .await?;
-    }
+    recount(&txn, [before, to].into_iter().flatten()).await?;
     record(
         &txn,
         to.or(before).unwrap_or(0),
@@ -341,6 +326,47 @@ pub async fn move_item(
     )
     .await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// Labels (a person's name when given) of live themes with items, by label; for menus.
+pub async fn live_labels<C: ConnectionTrait>(db: &C) -> Result<Vec<(i64, String)>> {
+    let mut all: Vec<(i64, String)> = theme::Entity::find()
+        .filter(theme::Column::MergedInto.is_null())
+        .filter(theme::Column::Size.gt(0))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.custom_label.unwrap_or(t.label)))
+        .collect();
+    all.sort_by_key(|(_, l)| l.to_lowercase());
+    Ok(all)
+}
+
+/// Labels of the given themes, by id.
+pub async fn labels_of<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>> {
+    Ok(theme::Entity::find()
+        .filter(theme::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.custom_label.unwrap_or(t.label)))
+        .collect())
+}
+
+/// Stores the current member count of each theme.
+async fn recount<C: ConnectionTrait>(db: &C, themes: impl IntoIterator<Item = i64>) -> Result<()> {
+    for t in themes {
+        let n = members(db, t).await?.len() as i32;
+        theme::Entity::update_many()
+            .col_expr(theme::Column::Size, Expr::value(n))
+            .filter(theme::Column::Id.eq(t))
+            .exec(db)
+            .await?;
+    }
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 //! * [`knn`]: exact nearest neighbours in blocks (no n × n matrix).
 //! * [`louvain`]: community detection on the neighbour graph.
 //! * [`discover`]: the pipeline from vectors to themes and the unthemed queue.
+//! * [`suggest`]: the themes and past items closest to a draft (the ticket form).
 //! * [`metrics`]: NMI, ARI and ACC against true labels, for `triage eval`.
 
 pub mod assign;
@@ -15,4 +16,5 @@ pub mod labels;
 pub mod louvain;
 pub mod metrics;
 pub mod rebuild;
+pub mod suggest;
 pub mod vectors;

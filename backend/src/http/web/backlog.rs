@@ -9,7 +9,7 @@ use maud::{html, Markup};
 
 use super::layout::page;
 use super::session::Viewer;
-use super::widgets::{flags, legend, query, scorebar, sparkline, status};
+use super::widgets::{figure, flags, legend, query, scorebar, sparkline, status};
 use super::{Html, WebResult};
 use crate::backlog::workflow::STATUSES;
 use crate::backlog::{self, Filter, COMPONENTS};
@@ -47,12 +47,9 @@ fn page_filter(params: &mut Params) -> WebResult<(Filter, [(&'static str, String
             params.peek("sort").unwrap_or_else(|| "score".into()),
         ),
     ];
+    params.text("status");
     let mut f = api::filter(params)?;
-    if raw[1].1 == "open" {
-        f.statuses = backlog::workflow::OPEN_STATUSES.map(String::from).to_vec();
-    } else if raw[1].1 == "all" {
-        f.statuses.clear();
-    }
+    f.statuses = api::statuses(&raw[1].1)?;
     Ok((f, raw))
 }
 
@@ -134,7 +131,7 @@ fn row(rank: usize, e: &backlog::Entry) -> Markup {
                     summary { strong { (format!("{:.1}", s.score)) } " " (scorebar(&s.contributions)) }
                     table.small {
                         @for (i, c) in COMPONENTS.iter().enumerate() {
-                            tr { td { (c.replace('_', " ")) } td.num { (s.components[i]) } td.num { "+" (s.contributions[i]) } }
+                            tr { td { (c.replace('_', " ")) } td.num { (figure(i, s.components[i])) } td.num { "+" (s.contributions[i]) } }
                         }
                     }
                 }

@@ -10,7 +10,9 @@ use super::session::Viewer;
 const STYLE: &str = r#"
 :root{--fg:#1d2330;--muted:#5b6474;--line:#d9dde5;--bg:#f6f7f9;--card:#fff;--accent:#2456c9;--bad:#b3261e;--ok:#1e7a3c;--warn:#9a5b00}
 *{box-sizing:border-box}
-body{margin:0;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;color:var(--fg);background:var(--bg);overflow-wrap:anywhere}
+body{margin:0;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;color:var(--fg);background:var(--bg);overflow-wrap:break-word}
+h1,.text,blockquote,td{overflow-wrap:anywhere}
+th,td.num,.scorebar,.nowrap{white-space:nowrap;overflow-wrap:normal}
 a{color:var(--accent)}
 header.top{background:#172033;color:#fff;padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center}
 header.top a{color:#fff;text-decoration:none;padding:.25rem 0}

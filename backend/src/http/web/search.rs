@@ -14,7 +14,7 @@ use super::session::Viewer;
 use super::widgets::pager;
 use super::{Html, WebResult};
 use crate::db::customers;
-use crate::db::entity::{item_theme, theme};
+use crate::db::entity::item_theme;
 use crate::http::search::{request, run};
 use crate::http::{ApiContext, Params};
 
@@ -33,13 +33,7 @@ pub async fn themes_of(
         .all(&ctx.db)
         .await?;
     let ids: Vec<i64> = placements.iter().filter_map(|p| p.theme_id).collect();
-    let labels: HashMap<i64, String> = theme::Entity::find()
-        .filter(theme::Column::Id.is_in(ids))
-        .all(&ctx.db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.custom_label.unwrap_or(t.label)))
-        .collect();
+    let labels = crate::themes::edits::labels_of(&ctx.db, &ids).await?;
     Ok(placements
         .into_iter()
         .filter_map(|p| {

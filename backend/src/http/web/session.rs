@@ -155,6 +155,19 @@ impl Fields {
             .collect()
     }
 
+    /// The ids of the checked boxes named `name`; at least one.
+    pub fn selected(&self, name: &str) -> Result<Vec<i64>> {
+        let ids = self.ids(name)?;
+        if ids.is_empty() {
+            return Err(Error::invalid(
+                "missing_field",
+                name,
+                "select at least one item first",
+            ));
+        }
+        Ok(ids)
+    }
+
     pub fn checked(&self, name: &str) -> bool {
         self.0.iter().any(|(k, v)| k == name && v != "false")
     }

@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::layout::page;
 use super::session::{Form, Viewer};
-use super::widgets::{csrf, flags, flash, pager, scorebar, status, week_bars};
+use super::widgets::{csrf, figure, flags, flash, pager, scorebar, status, week_bars};
 use super::{done, see_other, Html, WebResult};
 use crate::backlog::score::WEEKS;
 use crate::backlog::workflow::{self, EntryChange, EFFORTS, STATUSES};
@@ -41,16 +41,8 @@ async fn entry(ctx: &ApiContext, id: i64) -> crate::Result<Option<Entry>> {
 
 /// Every other live theme, by label, for the merge and move menus.
 async fn other_themes(ctx: &ApiContext, id: i64) -> crate::Result<Vec<(i64, String)>> {
-    let mut all: Vec<(i64, String)> = theme::Entity::find()
-        .filter(theme::Column::MergedInto.is_null())
-        .filter(theme::Column::Size.gt(0))
-        .filter(theme::Column::Id.ne(id))
-        .all(&ctx.db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.custom_label.unwrap_or(t.label)))
-        .collect();
-    all.sort_by_key(|(_, l)| l.to_lowercase());
+    let mut all = edits::live_labels(&ctx.db).await?;
+    all.retain(|(t, _)| *t != id);
     Ok(all)
 }
 
@@ -128,7 +120,7 @@ async fn show(
                     table.small {
                         thead { tr { th { "Component" } th.num { "Figure" } th.num { "Points" } } }
                         tbody { @for (i, c) in COMPONENTS.iter().enumerate() {
-                            tr { td { (c.replace('_', " ")) } td.num { (s.components[i]) } td.num { (s.contributions[i]) } }
+                            tr { td { (c.replace('_', " ")) } td.num { (figure(i, s.components[i])) } td.num { (s.contributions[i]) } }
                         } }
                     }
                     p.small.muted { (impact_sentence(s.components[3])) " Figures cover the last 28 days; velocity compares the last 7 days with the 4 weeks before." }
@@ -302,15 +294,7 @@ async fn items_action(
 ) -> WebResult<Response> {
     viewer.require_editor()?;
     let id = ids.first();
-    let items = f.ids("item_ids")?;
-    if items.is_empty() {
-        return Err(crate::Error::invalid(
-            "missing_field",
-            "item_ids",
-            "select at least one item first",
-        )
-        .into());
-    }
+    let items = f.selected("item_ids")?;
     let actor = viewer.actor();
     let to = match f.text("action").as_deref() {
         Some("split") => {

@@ -1,11 +1,9 @@
 //! Support staff's pages: the ticket list, and the ticket form that suggests matching
 //! themes and similar past tickets while the agent types.
 //!
-//! Suggestions come from the search index in "any word" mode: the draft's closest items
-//! (BM25), grouped by theme. The form posts normally, so it works without the script;
+//! Suggestions compare the draft's embedding with theme centroids and with past tickets
+//! (those in the closest themes, plus the search index's keyword matches). The form posts normally, so it works without the script;
 //! the script only fetches `/tickets/suggest` as the agent types (debounced).
-
-use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -27,6 +25,7 @@ use crate::http::{search, ApiContext, Params};
 use crate::intake::input::{CustomerInput, TicketInput};
 use crate::intake::store::{self, Source};
 use crate::intake::validate;
+use crate::themes::suggest::{self, Suggestions};
 use crate::Error;
 
 pub fn router() -> Router<ApiContext> {
@@ -174,8 +173,9 @@ async fn create(State(ctx): State<ApiContext>, Form(viewer, f): Form) -> WebResu
     }
 }
 
-/// The suggestions panel for a draft: themes its closest items fall in, and the closest
-/// past tickets.
+/// The suggestions panel for a draft: the closest themes by meaning, and the most
+/// similar past tickets (by meaning among the close themes' tickets and the keyword
+/// matches). Without the model, keyword matches only.
 async fn suggest(
     State(ctx): State<ApiContext>,
     _viewer: Viewer,
@@ -188,41 +188,56 @@ async fn suggest(
         .take(500)
         .collect();
     params.finish()?;
-    let near = |kinds: Vec<String>, limit| SearchRequest {
-        query: text.clone(),
-        kinds,
-        match_any: true,
-        limit,
-        ..Default::default()
-    };
-    let items = search::run(&ctx, near(Vec::new(), 30)).await?;
-    let tickets = search::run(&ctx, near(vec!["ticket".into()], 5)).await?;
-    let ids: Vec<i64> = items.hits.iter().map(|h| h.id as i64).collect();
-    let placed = themes_of(&ctx, &ids).await?;
-    let mut weight: HashMap<i64, (String, f32, u32)> = HashMap::new();
-    for h in &items.hits {
-        if let Some((tid, label)) = placed.get(&(h.id as i64)) {
-            let w = weight.entry(*tid).or_insert((label.clone(), 0.0, 0));
-            w.1 += h.relevance;
-            w.2 += 1;
+    let keyword_matches = search::run(
+        &ctx,
+        SearchRequest {
+            query: text.clone(),
+            kinds: vec!["ticket".into()],
+            match_any: true,
+            limit: 20,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let keyword_ids: Vec<i64> = keyword_matches.hits.iter().map(|h| h.id as i64).collect();
+    let found = match &ctx.embedder {
+        Some(embedder) => {
+            suggest::for_draft(
+                &ctx.db,
+                embedder.clone(),
+                &text,
+                "ticket",
+                &keyword_ids,
+                3,
+                5,
+            )
+            .await?
         }
-    }
-    let mut themes: Vec<(i64, String, f32, u32)> = weight
-        .into_iter()
-        .map(|(id, (l, r, n))| (id, l, r, n))
-        .collect();
-    themes.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
-    themes.truncate(3);
+        None => Suggestions {
+            themes: Vec::new(),
+            items: keyword_ids.iter().take(5).map(|id| (*id, 0.0)).collect(),
+        },
+    };
+    let ids: Vec<i64> = found.items.iter().map(|(id, _)| *id).collect();
+    let items = items::by_ids(&ctx.db, &ids).await?;
+    let percent = |s: f32| format!("{:.0}%", s * 100.0);
     Ok(Html(html! {
         h3.small { "Matching themes" }
-        @if themes.is_empty() { p.muted.small { "No theme matches yet." } }
-        ul { @for (id, label, _, n) in &themes {
-            li { a href={"/themes/" (id)} target="_blank" { (label) } span.muted.small { " · " (n) " of the " (items.hits.len()) " closest items" } }
+        @if ctx.embedder.is_none() { p.muted.small { "The embedding model is not loaded; showing keyword matches only." } }
+        @if found.themes.is_empty() && ctx.embedder.is_some() { p.muted.small { "No theme is close yet." } }
+        ul { @for t in &found.themes {
+            li { a href={"/themes/" (t.id)} target="_blank" { (t.label) } span.muted.small { " · " (percent(t.similarity)) " similar" } }
         } }
         h3.small { "Similar past tickets" }
-        @if tickets.hits.is_empty() { p.muted.small { "None found." } }
-        ul { @for h in &tickets.hits {
-            li { @if let Some(s) = &h.subject { strong { (s) } " — " } span.snippet { (PreEscaped(&h.snippet)) } }
+        @if found.items.is_empty() { p.muted.small { "None found." } }
+        ul { @for (id, similarity) in &found.items {
+            @if let Some(i) = items.get(id) {
+                li {
+                    @if let Some(s) = &i.subject { strong { (s) } " — " }
+                    (i.text)
+                    @if *similarity > 0.0 { span.muted.small { " · " (percent(*similarity)) } }
+                }
+            }
         } }
     }))
 }

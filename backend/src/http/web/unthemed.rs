@@ -11,12 +11,10 @@ use super::layout::page;
 use super::session::{Form, Viewer};
 use super::widgets::{csrf, flash, pager};
 use super::{done, Html, WebResult};
-use crate::db::entity::theme;
 use crate::http::themes::members;
 use crate::http::{ApiContext, Params};
 use crate::themes::edits;
 use crate::Error;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 pub fn router() -> Router<ApiContext> {
     Router::new().route("/unthemed", get(show).post(act))
@@ -31,15 +29,7 @@ async fn show(
     let at = params.page(50, 200)?;
     params.finish()?;
     let items = members(&ctx, None, at).await?;
-    let mut themes: Vec<(i64, String)> = theme::Entity::find()
-        .filter(theme::Column::MergedInto.is_null())
-        .filter(theme::Column::Size.gt(0))
-        .all(&ctx.db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.custom_label.unwrap_or(t.label)))
-        .collect();
-    themes.sort_by_key(|(_, l)| l.to_lowercase());
+    let themes = edits::live_labels(&ctx.db).await?;
     let body = html! {
         (flash(message.as_deref()))
         h1 { "Unthemed feedback" }
@@ -72,15 +62,7 @@ async fn show(
 
 async fn act(State(ctx): State<ApiContext>, Form(viewer, f): Form) -> WebResult<Response> {
     viewer.require_editor()?;
-    let items = f.ids("item_ids")?;
-    if items.is_empty() {
-        return Err(Error::invalid(
-            "missing_field",
-            "item_ids",
-            "select at least one item first",
-        )
-        .into());
-    }
+    let items = f.selected("item_ids")?;
     let actor = viewer.actor();
     let theme_id = match f.text("action").as_deref() {
         Some("assign") => {

@@ -33,6 +33,34 @@ pub fn query(pairs: &[(&str, String)]) -> String {
     }
 }
 
+/// A score component's figure as people read it: counts whole, velocity as a ratio,
+/// rating impact in points, money with thousands separators.
+pub fn figure(component: usize, value: f64) -> String {
+    match component {
+        0 | 1 => format!("{value:.0}"),
+        2 => format!("{value:.2}×"),
+        3 => format!("{value:+.2} pts"),
+        4 => thousands(value.round() as i64),
+        _ => format!("{value:.2}"),
+    }
+}
+
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
 pub fn csrf(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
 }
@@ -182,6 +210,15 @@ mod tests {
             "?q=x%20y"
         );
         assert_eq!(query(&[("q", String::new())]), "");
+    }
+
+    #[test]
+    fn figures_read_naturally() {
+        assert_eq!(figure(4, 2_881_191.4), "2,881,191");
+        assert_eq!(figure(4, 950.0), "950");
+        assert_eq!(figure(2, 2.0345), "2.03×");
+        assert_eq!(figure(3, 0.5), "+0.50 pts");
+        assert_eq!(figure(0, 83.0), "83");
     }
 
     #[test]
