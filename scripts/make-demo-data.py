@@ -25,9 +25,9 @@ for row in csv.DictReader(open(src, newline="")):
 
 cats = sorted(by_cat)
 rng.shuffle(cats)
-chosen = cats[:30]
+chosen = cats[:40]
 # Uneven volumes: a few big themes, a long tail.
-weights = {c: max(40, int(170 / (1 + i * 0.1))) for i, c in enumerate(chosen)}
+weights = {c: max(45, int(190 / (1 + i * 0.08))) for i, c in enumerate(chosen)}
 rising = set(chosen[3:6])  # these grow in the last three weeks
 REFERENCE = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)  # demo loader shifts to "now"
 

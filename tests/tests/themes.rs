@@ -85,7 +85,7 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     let token = env.token("pm");
     let s = env.serve();
 
-    // The worker embeds all 2,211 items, then the theme job finds themes by itself.
+    // `demo` embedded every item and found the themes; the server shows them.
     let themes = wait_for(
         &s,
         &token,
@@ -97,7 +97,7 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     let n = list.len();
     assert!(
         (15..=60).contains(&n),
-        "30 intents in the demo data, {n} themes found"
+        "40 intents in the demo data, {n} themes found"
     );
     let first = &list[0];
     assert!(!first["label"].as_str().unwrap().is_empty());
@@ -109,7 +109,7 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
         .as_u64()
         .unwrap();
     assert!(
-        sizes.iter().sum::<u64>() + unthemed == 2211,
+        sizes.iter().sum::<u64>() + unthemed == demo_labels().len() as u64,
         "every item is in a theme or in the queue"
     );
 
@@ -335,10 +335,10 @@ fn eval_scores_a_labelled_file() {
         "--vectors",
         vectors.to_str().unwrap(),
         "--clusters",
-        "30",
+        "40",
         "--json",
     ]));
-    assert_eq!(fixed["clusters"], 30, "{fixed}");
+    assert_eq!(fixed["clusters"], 40, "{fixed}");
     assert!(fixed["nmi"].as_f64().unwrap() > 60.0, "{fixed}");
     let bad = env.run(&["eval", out.to_str().unwrap(), "--label-column", "nope"]);
     assert_eq!(bad.status.code(), Some(2));

@@ -60,9 +60,17 @@ impl EmbedSync {
         consumer::drain_all(self).await
     }
 
-    /// Embeds and stores these items, and places them in themes.
+    /// Embeds and stores these items, and places them in themes. Items that already have
+    /// a vector from this model (`triage themes rebuild` or `demo` embedded them first)
+    /// are skipped: their text never changes, and placing them again would undo the
+    /// rebuild's placements.
     async fn embed_items(&self, ids: &[i64]) -> Result<()> {
-        let found = items::with_segments(&self.db, ids).await?;
+        let have = embeddings::ids_with_model(&self.db, self.embedder.model_name(), ids).await?;
+        let todo: Vec<i64> = ids.iter().copied().filter(|i| !have.contains(i)).collect();
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let found = items::with_segments(&self.db, &todo).await?;
         let rows: Vec<(i64, String)> = found
             .iter()
             .map(|f| (f.item.id, item_text(&f.item)))
