@@ -35,6 +35,10 @@ pub struct Config {
     pub themes_every: std::time::Duration,
     /// Backlog score weights (`TRIAGE_BACKLOG_WEIGHTS`, e.g. `volume=2,customer_value=0`).
     pub backlog_weights: crate::backlog::Weights,
+    /// Sender of every email (`TRIAGE_MAIL_FROM`, default `triage <triage@localhost>`).
+    pub mail_from: String,
+    /// First retry delay after a failed send (`TRIAGE_MAIL_RETRY_SECONDS`, default 60).
+    pub mail_retry: std::time::Duration,
 }
 
 /// The raw settings, as given by flags or environment (see `cli.rs`).
@@ -50,6 +54,8 @@ pub struct Settings {
     pub embed_precision: Option<String>,
     pub themes_every_hours: Option<String>,
     pub backlog_weights: Option<String>,
+    pub mail_from: Option<String>,
+    pub mail_retry_seconds: Option<String>,
 }
 
 impl Settings {
@@ -67,6 +73,8 @@ impl Settings {
             embed_precision: var("TRIAGE_EMBED_PRECISION"),
             themes_every_hours: var("TRIAGE_THEMES_EVERY_HOURS"),
             backlog_weights: var("TRIAGE_BACKLOG_WEIGHTS"),
+            mail_from: var("TRIAGE_MAIL_FROM"),
+            mail_retry_seconds: var("TRIAGE_MAIL_RETRY_SECONDS"),
         }
     }
 }
@@ -138,6 +146,23 @@ impl Config {
             backlog_weights: match s.backlog_weights {
                 Some(w) => crate::backlog::Weights::parse(&w)?,
                 None => crate::backlog::Weights::default(),
+            },
+            mail_from: s
+                .mail_from
+                .unwrap_or_else(|| "triage <triage@localhost>".into()),
+            mail_retry: match s.mail_retry_seconds {
+                Some(t) => t
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .map(std::time::Duration::from_secs)
+                    .ok_or_else(|| {
+                        Error::Config(format!(
+                            "TRIAGE_MAIL_RETRY_SECONDS must be a positive whole number, got {t:?}"
+                        ))
+                    })?,
+                None => std::time::Duration::from_secs(60),
             },
         })
     }

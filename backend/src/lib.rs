@@ -10,6 +10,7 @@
 //! * [`jobs`]: the worker that keeps the search index in step.
 //! * [`themes`]: embeddings grouped into recurring themes.
 //! * [`backlog`]: themes ranked by an explainable score, and the PM workflow.
+//! * [`digest`]: weekly email digests and close-the-loop notes, through a mail outbox.
 //! * [`http`]: the axum API and the web UI.
 //! * [`cli`] and [`bench`]: the `triage` command and its benchmarks.
 
@@ -18,6 +19,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod digest;
 pub mod embed;
 mod error;
 pub mod http;

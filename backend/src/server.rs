@@ -60,6 +60,14 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
             (None, None)
         }
     };
+    let mail_worker = tokio::spawn(crate::digest::run(
+        db.clone(),
+        Arc::new(config.clone()),
+        format!(
+            "{}-mail",
+            crate::jobs::index_sync::instance_id(&config.data_dir)?
+        ),
+    ));
     let ctx = ApiContext {
         config: Arc::new(config),
         db,
@@ -74,6 +82,8 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
         .map_err(|e| Error::Internal(format!("server error: {e}")))?;
     worker.abort();
     let _ = worker.await;
+    mail_worker.abort();
+    let _ = mail_worker.await;
     if let Some((embed, themes)) = embed_worker {
         for w in [embed, themes] {
             w.abort();

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_intake;
 mod m20261126_000002_themes;
 mod m20261126_000003_backlog;
+mod m20261126_000004_digests;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_intake::Migration),
             Box::new(m20261126_000002_themes::Migration),
             Box::new(m20261126_000003_backlog::Migration),
+            Box::new(m20261126_000004_digests::Migration),
         ]
     }
 }

@@ -279,7 +279,10 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     // Re-embedding everything (say, after a model change) covers every item.
     let again = json_line(&env.run_ok(&["reindex", "--embeddings", "--json"]));
     let stored = demo_labels().len() + 1;
-    assert_eq!(again["items"], stored as u64, "demo items and the new ticket: {again}");
+    assert_eq!(
+        again["items"], stored as u64,
+        "demo items and the new ticket: {again}"
+    );
 
     let listed = json_line(&env.run_ok(&["themes", "list", "--json"]));
     assert!(listed["themes"]

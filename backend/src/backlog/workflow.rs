@@ -57,11 +57,14 @@ pub fn blank(theme_id: i64) -> backlog_entry::Model {
 }
 
 /// Applies `change` to the theme's entry; returns the entry and the fields that changed.
+/// A move to `planned` or `shipped` queues the close-the-loop notes to customers in the
+/// same transaction (`base_url` is for their links).
 pub async fn update(
     db: &DatabaseConnection,
     theme_id: i64,
     change: EntryChange,
     actor: &str,
+    base_url: &str,
 ) -> Result<(backlog_entry::Model, Vec<backlog_change::Model>)> {
     let status = change
         .status
@@ -86,7 +89,7 @@ pub async fn update(
         .transpose()?;
 
     let txn = crate::db::begin_write(db).await?;
-    live(&txn, theme_id).await?;
+    let theme = live(&txn, theme_id).await?;
     let existing = backlog_entry::Entity::find_by_id(theme_id)
         .one(&txn)
         .await?;
@@ -145,6 +148,9 @@ pub async fn update(
     if changes.is_empty() {
         txn.commit().await?;
         return Ok((before, changes));
+    }
+    if before.status != after.status {
+        crate::digest::notices::queue(&txn, base_url, &theme, &after.status).await?;
     }
     after.updated_at = now;
     after.updated_by = actor.into();

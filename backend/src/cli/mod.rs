@@ -4,6 +4,7 @@
 //! object on stdout (progress and logs go to stderr), so scripts can parse it.
 
 mod demo;
+mod digest;
 mod eval;
 pub(crate) mod import;
 mod reindex;
@@ -78,6 +79,11 @@ enum Command {
     Themes {
         #[command(subcommand)]
         command: themes::ThemesCommand,
+    },
+    /// Weekly email digests: preview one, or send a week's by hand.
+    Digest {
+        #[command(subcommand)]
+        command: digest::DigestCommand,
     },
     /// Manage web UI users.
     User {
@@ -164,6 +170,9 @@ pub async fn run() -> Result<()> {
         }
         Command::Themes { ref command } => {
             themes::run(&Config::from_settings(settings(None))?, command).await
+        }
+        Command::Digest { ref command } => {
+            digest::run(&Config::from_settings(settings(None))?, command).await
         }
         Command::User { ref command } => {
             user::run(&Config::from_settings(settings(None))?, command).await

@@ -9,6 +9,7 @@ pub mod customers;
 pub mod embeddings;
 pub mod entity;
 pub mod items;
+pub mod mail;
 pub mod outbox;
 pub mod sessions;
 pub mod tokens;

@@ -46,7 +46,7 @@ pub async fn create<C: ConnectionTrait>(
         .hash_password(password.as_bytes(), &salt)
         .map_err(|e| Error::Internal(format!("hashing the password: {e}")))?
         .to_string();
-    Ok(user::ActiveModel {
+    let u = user::ActiveModel {
         email: Set(email),
         name: Set(name),
         role: Set(role.as_str().into()),
@@ -56,7 +56,12 @@ pub async fn create<C: ConnectionTrait>(
         ..Default::default()
     }
     .insert(db)
-    .await?)
+    .await?;
+    // Product managers get the weekly digest unless they turn it off.
+    if role == Role::Pm {
+        crate::digest::subscriptions::save(db, u.id, Default::default()).await?;
+    }
+    Ok(u)
 }
 
 async fn find_by_email<C: ConnectionTrait>(db: &C, email: &str) -> Result<Option<user::Model>> {

@@ -282,7 +282,14 @@ async fn update(
     JsonBody(change): JsonBody<EntryChange>,
 ) -> Result<Json<Updated>> {
     auth.require(&[Role::Pm, Role::Admin])?;
-    let (entry, changes) = workflow::update(&ctx.db, ids.first(), change, &auth.token_name).await?;
+    let (entry, changes) = workflow::update(
+        &ctx.db,
+        ids.first(),
+        change,
+        &auth.token_name,
+        &ctx.config.base_url,
+    )
+    .await?;
     Ok(Json(Updated { entry, changes }))
 }
 

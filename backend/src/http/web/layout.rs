@@ -67,12 +67,13 @@ mark,b.hl,.snippet b{background:#fff2a8;font-weight:600}
 "#;
 
 /// Navigation entries: (path, label).
-const NAV: [(&str, &str); 5] = [
+const NAV: [(&str, &str); 6] = [
     ("/backlog", "Backlog"),
     ("/search", "Search"),
     ("/tickets", "Tickets"),
     ("/unthemed", "Unthemed"),
     ("/tickets/new", "New ticket"),
+    ("/settings", "Digest"),
 ];
 
 /// A full page for a signed-in user; `active` is the nav entry to highlight.

@@ -10,13 +10,14 @@
 //! * [`session`]: sign-in cookies, the signed-in [`session::Viewer`], CSRF-checked forms.
 //! * [`layout`] and [`widgets`]: the page shell, styles, charts and small shared pieces.
 //! * one module per page group: sign-in, backlog, theme, search, tickets, unthemed queue,
-//!   public survey.
+//!   public survey, digest settings and unsubscribe links.
 
 mod backlog;
 mod layout;
 mod login;
 mod search;
 mod session;
+mod settings;
 mod survey;
 mod theme;
 mod tickets;
@@ -41,6 +42,7 @@ pub fn router() -> Router<ApiContext> {
         .merge(tickets::router())
         .merge(unthemed::router())
         .merge(survey::router())
+        .merge(settings::router())
 }
 
 /// An HTML page as a response.

@@ -253,7 +253,14 @@ async fn save_workflow(
         owner: Some(f.text("owner").unwrap_or_default()),
         pinned: Some(f.checked("pinned")),
     };
-    let (_, changes) = workflow::update(&ctx.db, ids.first(), change, &viewer.actor()).await?;
+    let (_, changes) = workflow::update(
+        &ctx.db,
+        ids.first(),
+        change,
+        &viewer.actor(),
+        &ctx.config.base_url,
+    )
+    .await?;
     let message = if changes.is_empty() {
         "Nothing changed."
     } else {

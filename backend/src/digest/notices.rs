@@ -1,0 +1,118 @@
+//! Closing the loop: when a theme becomes `planned` or `shipped`, every customer who
+//! contributed an item to it, left an email and opted in to hear back gets one short
+//! email — at most one per customer, theme and status (`notice:<customer>:<theme>:<status>`
+//! in the mail outbox), and none after they opt out.
+//!
+//! Notices are queued in the same transaction as the status change, so a change that is
+//! saved always has its notices queued, and one that fails has none.
+
+use maud::html;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use super::signing;
+use crate::db::entity::{customer, feedback_item as item, item_theme, theme};
+use crate::db::mail::{self, NewMail};
+use crate::Result;
+
+/// The statuses customers hear about.
+pub const ANNOUNCED: [&str; 2] = ["planned", "shipped"];
+
+/// The signed link that stops notices to a customer.
+pub fn opt_out_url(base_url: &str, key: &str, customer_id: i64) -> String {
+    let sig = signing::sign(key, &format!("notice:{customer_id}"));
+    format!("{base_url}/unsubscribe?customer={customer_id}&sig={sig}")
+}
+
+/// Queues the notices for `theme` reaching `status`; returns how many were new.
+pub async fn queue<C: ConnectionTrait>(
+    db: &C,
+    base_url: &str,
+    t: &theme::Model,
+    status: &str,
+) -> Result<u64> {
+    if !ANNOUNCED.contains(&status) {
+        return Ok(0);
+    }
+    let members: Vec<i64> = item_theme::Entity::find()
+        .select_only()
+        .column(item_theme::Column::ItemId)
+        .filter(item_theme::Column::ThemeId.eq(t.id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut customer_ids = Vec::new();
+    for chunk in members.chunks(1000) {
+        let ids: Vec<Option<i64>> = item::Entity::find()
+            .select_only()
+            .column(item::Column::CustomerId)
+            .filter(item::Column::Id.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        customer_ids.extend(ids.into_iter().flatten());
+    }
+    customer_ids.sort_unstable();
+    customer_ids.dedup();
+    let key = signing::key(db).await?;
+    let label = t.custom_label.clone().unwrap_or_else(|| t.label.clone());
+    let mut queued = 0;
+    for chunk in customer_ids.chunks(1000) {
+        let people = customer::Entity::find()
+            .filter(customer::Column::Id.is_in(chunk.to_vec()))
+            .filter(customer::Column::NotifyOptIn.eq(true))
+            .filter(customer::Column::Email.is_not_null())
+            .all(db)
+            .await?;
+        for c in people {
+            let Some(email) = c.email.clone() else {
+                continue;
+            };
+            let opt_out = opt_out_url(base_url, &key, c.id);
+            let m = notice(&c, &email, &label, status, &opt_out, t.id);
+            if mail::enqueue(db, m).await? {
+                queued += 1;
+            }
+        }
+    }
+    Ok(queued)
+}
+
+fn notice(
+    c: &customer::Model,
+    email: &str,
+    label: &str,
+    status: &str,
+    opt_out: &str,
+    theme_id: i64,
+) -> NewMail {
+    let news = if status == "shipped" {
+        "has been fixed"
+    } else {
+        "is now planned"
+    };
+    let hello = c
+        .name
+        .as_deref()
+        .map_or("Hello".to_string(), |n| format!("Hello {n}"));
+    let text = format!(
+        "{hello},\n\nyou told us about this, so we wanted you to know: “{label}” {news}.\n\
+         Thank you for taking the time to write to us.\n\n\
+         Stop these notes: {opt_out}\n"
+    );
+    let html = html! {
+        p { (hello) "," }
+        p { "you told us about this, so we wanted you to know: “" strong { (label) } "” " (news) "." }
+        p { "Thank you for taking the time to write to us." }
+        p style="font-size:12px;color:#5b6474;" { a href=(opt_out) style="color:#5b6474;" { "Stop these notes" } }
+    }
+    .into_string();
+    NewMail {
+        dedupe_key: format!("notice:{}:{theme_id}:{status}", c.id),
+        kind: "notice",
+        recipient: email.to_string(),
+        subject: format!("Update: “{label}” {news}"),
+        text,
+        html,
+        unsubscribe_url: Some(opt_out.to_string()),
+    }
+}

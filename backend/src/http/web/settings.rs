@@ -1,0 +1,190 @@
+//! Digest settings for the signed-in user, the digest preview (the same email
+//! `triage digest preview` prints), and the one-click unsubscribe links from emails.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use chrono::Utc;
+use maud::html;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
+
+use super::layout::{bare, page};
+use super::session::{Form, Viewer};
+use super::widgets::{csrf, flash};
+use super::{done, Html, WebResult};
+use crate::backlog::workflow::STATUSES;
+use crate::db::customers;
+use crate::db::entity::customer;
+use crate::digest::subscriptions::{self, Choice};
+use crate::digest::week::IsoWeek;
+use crate::digest::{schedule, signing};
+use crate::http::{ApiContext, Params};
+use crate::Error;
+
+pub fn router() -> Router<ApiContext> {
+    Router::new()
+        .route("/settings", get(show).post(save))
+        .route("/digest/preview", get(preview))
+        .route("/unsubscribe", get(unsubscribe).post(unsubscribe))
+}
+
+const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+const ZONES: [&str; 8] = [
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+];
+
+async fn show(
+    State(ctx): State<ApiContext>,
+    viewer: Viewer,
+    mut params: Params,
+) -> WebResult<Html> {
+    let message = params.text("done");
+    params.finish()?;
+    let sub = subscriptions::get(&ctx.db, viewer.user.id).await?;
+    let c = sub.as_ref().map_or(
+        Choice {
+            active: false,
+            ..Default::default()
+        },
+        |s| Choice {
+            weekday: s.weekday,
+            hour: s.hour,
+            time_zone: s.time_zone.clone(),
+            segment: s.segment.clone(),
+            status: s.status.clone(),
+            active: s.active,
+        },
+    );
+    let segments = customers::segments(&ctx.db).await?;
+    let body = html! {
+        (flash(message.as_deref()))
+        h1 { "Weekly digest" }
+        form.card method="post" action="/settings" {
+            (csrf(&viewer.csrf))
+            p { input #active type="checkbox" name="active" value="true" checked[c.active]; " "
+                label for="active" style="display:inline" { "Email me the weekly digest at " (viewer.user.email) } }
+            div.row {
+                div { label for="weekday" { "Day" } select #weekday name="weekday" {
+                    @for (i, d) in WEEKDAYS.iter().enumerate() { option value=(i + 1) selected[c.weekday == i as i32 + 1] { (d) } } } }
+                div { label for="hour" { "Hour" } select #hour name="hour" {
+                    @for h in 0..24 { option value=(h) selected[c.hour == h] { (format!("{h:02}:00")) } } } }
+                div { label for="time_zone" { "Time zone" }
+                    input #time_zone type="text" name="time_zone" value=(c.time_zone) list="zones" required;
+                    datalist #zones { @for z in ZONES { option value=(z) {} } } }
+                div { label for="segment" { "Only customers in" } select #segment name="segment" {
+                    option value="" { "every segment" }
+                    @for s in &segments { option value=(s) selected[c.segment.as_deref() == Some(s.as_str())] { (s) } } } }
+                div { label for="status" { "Only themes that are" } select #status name="status" {
+                    option value="" { "any status" }
+                    option value="open" selected[c.status.as_deref() == Some("open")] { "open" }
+                    @for s in STATUSES { option value=(s) selected[c.status.as_deref() == Some(s)] { (s.replace('_', " ")) } } } }
+            }
+            p { button type="submit" { "Save" } " " a href="/digest/preview" { "Preview last week's digest" } }
+        }
+    };
+    Ok(Html(page("Digest settings", &viewer, "/settings", body)))
+}
+
+async fn save(State(ctx): State<ApiContext>, Form(viewer, f): Form) -> WebResult<Response> {
+    let number = |name: &str| -> crate::Result<i32> {
+        f.id(name)?
+            .map(|n| n as i32)
+            .ok_or_else(|| Error::invalid("missing_field", name, format!("{name} must be chosen")))
+    };
+    let choice = Choice {
+        weekday: number("weekday")?,
+        hour: number("hour")?,
+        time_zone: f.required("time_zone")?,
+        segment: f.text("segment"),
+        status: f.text("status"),
+        active: f.checked("active"),
+    };
+    subscriptions::save(&ctx.db, viewer.user.id, choice).await?;
+    Ok(done("/settings", "Saved."))
+}
+
+async fn preview(
+    State(ctx): State<ApiContext>,
+    viewer: Viewer,
+    mut params: Params,
+) -> WebResult<Html> {
+    let week = match params.text("week") {
+        Some(w) => IsoWeek::parse("week", &w)?,
+        None => IsoWeek::containing(Utc::now()).previous(),
+    };
+    params.finish()?;
+    let sub = subscriptions::get(&ctx.db, viewer.user.id).await?;
+    let m = schedule::compose(&ctx.db, &ctx.config, &viewer.user, sub.as_ref(), week).await?;
+    let body = html! {
+        h1 { "Digest preview, " (week) }
+        p.muted { "Subject: " strong { (m.subject) } " · to " (m.recipient) }
+        iframe title="The HTML part" srcdoc=(m.html) style="width:100%;height:900px;border:1px solid var(--line);background:#fff" {}
+        h2 { "Plain-text part" }
+        pre.card style="white-space:pre-wrap" { (m.text) }
+    };
+    Ok(Html(page("Digest preview", &viewer, "/settings", body)))
+}
+
+/// `?user=ID&sig=…` stops a user's digest; `?customer=ID&sig=…` stops a customer's
+/// notes. GET (the link in the email) and POST (RFC 8058 one-click from mail clients).
+async fn unsubscribe(State(ctx): State<ApiContext>, mut params: Params) -> WebResult<Html> {
+    let user = params.int("user", 1, i64::MAX)?;
+    let customer_id = params.int("customer", 1, i64::MAX)?;
+    let sig = params.text("sig").unwrap_or_default();
+    params.finish()?;
+    let key = signing::key(&ctx.db).await?;
+    let (message, what) = match (user, customer_id) {
+        (Some(u), None) => (format!("digest:{u}"), "the weekly digest"),
+        (None, Some(c)) => (format!("notice:{c}"), "notes about your feedback"),
+        _ => {
+            return Err(Error::invalid(
+                "missing_field",
+                "user",
+                "the link names neither a user nor a customer",
+            )
+            .into())
+        }
+    };
+    if !signing::verify(&key, &message, &sig) {
+        return Err(Error::invalid(
+            "invalid_value",
+            "sig",
+            "this unsubscribe link is not valid (was it cut short?)",
+        )
+        .into());
+    }
+    if let Some(u) = user {
+        subscriptions::set_active(&ctx.db, u, false).await?;
+    }
+    if let Some(c) = customer_id {
+        if let Some(found) = customer::Entity::find_by_id(c).one(&ctx.db).await? {
+            let mut am = found.into_active_model();
+            am.notify_opt_in = Set(false);
+            am.update(&ctx.db).await?;
+        }
+    }
+    Ok(Html(bare(
+        "Unsubscribed",
+        html! {
+            h1 { "Unsubscribed" }
+            p role="status" { "You will not receive " (what) " any more." }
+            @if user.is_some() { p { "Changed your mind? " a href="/settings" { "Turn it back on in your settings" } "." } }
+        },
+    )))
+}
