@@ -48,6 +48,8 @@ pub struct Env {
     pub dir: tempfile::TempDir,
     pub database_url: Option<String>,
     pg_db: Option<String>,
+    /// Variables every later command (and server) of this environment gets.
+    vars: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 impl Env {
@@ -72,6 +74,7 @@ impl Env {
             dir,
             database_url,
             pg_db,
+            vars: Default::default(),
         })
     }
 
@@ -88,7 +91,17 @@ impl Env {
         if let Some(url) = &self.database_url {
             c.env("DATABASE_URL", url);
         }
+        for (k, v) in self.vars.borrow().iter() {
+            c.env(k, v);
+        }
         c
+    }
+
+    /// Sets a variable for every later command and server of this environment.
+    pub fn set_var(&self, key: &str, value: &str) {
+        let mut vars = self.vars.borrow_mut();
+        vars.retain(|(k, _)| k != key);
+        vars.push((key.to_string(), value.to_string()));
     }
 
     /// Runs `triage ARGS` to completion.
@@ -120,12 +133,18 @@ impl Env {
         out.lines().last().expect("token line").trim().to_string()
     }
 
-    /// Starts `triage serve` on a free port.
+    /// Starts `triage serve` on a free port (or on `TRIAGE_BIND` when set by `set_var`).
     pub fn serve(&self) -> Server {
+        let bind = self
+            .vars
+            .borrow()
+            .iter()
+            .find(|(k, _)| k == "TRIAGE_BIND")
+            .map_or("127.0.0.1:0".to_string(), |(_, v)| v.clone());
         let mut child = self
             .cmd()
             .arg("serve")
-            .env("TRIAGE_BIND", "127.0.0.1:0")
+            .env("TRIAGE_BIND", bind)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -356,4 +375,83 @@ pub fn json_line(stdout: &str) -> Value {
         .find(|l| l.trim_start().starts_with('{'))
         .expect("a JSON line on stdout");
     serde_json::from_str(line).expect("valid JSON")
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A real SMTP server (aiosmtpd, tests/smtp/sink.py) on a loopback port, storing what it
+/// receives; stopped when dropped.
+pub struct SmtpSink {
+    child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl SmtpSink {
+    pub fn start(port: u16, dir: &Path) -> SmtpSink {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let python = root.join(".deps/py/bin/python");
+        assert!(
+            python.exists(),
+            "{} is missing: run scripts/setup.sh (it installs aiosmtpd)",
+            python.display()
+        );
+        let mut child = Command::new(python)
+            .arg(root.join("tests/smtp/sink.py"))
+            .arg(port.to_string())
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starting the SMTP sink");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("reading from the SMTP sink");
+        assert_eq!(line.trim(), "ready", "the SMTP sink did not start");
+        SmtpSink {
+            child,
+            port,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// `SMTP_URL` for this server (plain SMTP on loopback).
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message received so far (in this directory, whichever server got it), oldest first.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        received(&self.dir)
+    }
+}
+
+/// The messages stored in `dir` by any sink, oldest first.
+pub fn received(dir: &Path) -> Vec<Vec<u8>> {
+    let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .filter_map(|p| Some((p.file_stem()?.to_str()?.parse().ok()?, p)))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+        .into_iter()
+        .map(|(_, p)| std::fs::read(p).expect("reading a message"))
+        .collect()
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

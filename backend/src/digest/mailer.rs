@@ -44,6 +44,8 @@ impl Mailer {
             .parse()
             .map_err(|e| SendError::Permanent(format!("bad recipient {:?}: {e}", m.recipient)))?;
         let mut builder = Message::builder()
+            .message_id(None)
+            .date_now()
             .from(self.from.clone())
             .to(to)
             .subject(m.subject.clone());

@@ -1,0 +1,362 @@
+//! Email end to end against a real SMTP server (aiosmtpd on a loopback port): the
+//! scheduler in `serve` sends each subscriber's weekly digest once — not again after a
+//! restart, a re-run by hand or two senders at once —, messages have both MIME parts,
+//! links into the web UI and a working one-click unsubscribe; a send while the server is
+//! down is recorded and retried; and a theme moving to planned or shipped sends one note
+//! to each opted-in customer behind it, never twice, and none after they opt out.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use mail_parser::{Message, MessageParser, MimeHeaders};
+use serde_json::{json, Value};
+use triage_e2e::{free_port, json_line, on_both, received, Env, SmtpSink};
+
+on_both!(digests_and_notes_are_sent_once);
+
+fn parse(raw: &[u8]) -> Message<'_> {
+    MessageParser::default()
+        .parse(raw)
+        .expect("a parseable message")
+}
+
+fn to(m: &Message) -> String {
+    m.to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn subject(m: &Message) -> String {
+    m.subject().unwrap_or_default().to_string()
+}
+
+fn wait_for_messages(dir: &std::path::Path, n: usize, secs: u64) -> Vec<Vec<u8>> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let got = received(dir);
+        if got.len() >= n || Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Signs in through the web form and sets the digest to Monday 00:00 UTC, so it is due
+/// whatever day the test runs.
+fn due_now(base: &str, email: &str, password: &str) {
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie = |r: &reqwest::blocking::Response, name: &str| -> String {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .and_then(|v| v.split(';').next())
+            .unwrap_or_else(|| panic!("no {name} cookie"))
+            .to_string()
+    };
+    let hidden = |html: &str, name: &str| -> String {
+        let at = html
+            .find(&format!("name=\"{name}\" value=\""))
+            .expect("hidden field")
+            + name.len()
+            + 15;
+        html[at..].split('"').next().unwrap().to_string()
+    };
+    let page = client.get(format!("{base}/login")).send().unwrap();
+    let login_cookie = cookie(&page, "triage_login");
+    let token = hidden(&page.text().unwrap(), "login_csrf");
+    let signed_in = client
+        .post(format!("{base}/login"))
+        .header("cookie", &login_cookie)
+        .form(&[
+            ("login_csrf", token.as_str()),
+            ("email", email),
+            ("password", password),
+            ("next", "/settings"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let session = cookie(&signed_in, "triage_session");
+    let settings = client
+        .get(format!("{base}/settings"))
+        .header("cookie", &session)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let csrf = hidden(&settings, "csrf");
+    let saved = client
+        .post(format!("{base}/settings"))
+        .header("cookie", &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("active", "true"),
+            ("weekday", "1"),
+            ("hour", "0"),
+            ("time_zone", "UTC"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(saved.status(), 303, "{:?}", saved.text());
+}
+
+fn send(env: &Env, week: &str) -> Value {
+    json_line(&env.run_ok(&["digest", "send", "--week", week, "--json"]))
+}
+
+fn week_ago(n: i64) -> String {
+    let d = Utc::now() - chrono::Duration::weeks(n);
+    let w = chrono::Datelike::iso_week(&d.date_naive());
+    format!("{}-W{:02}", w.year(), w.week())
+}
+
+fn digests_and_notes_are_sent_once(env: &Env) {
+    env.run_ok(&["demo", "--no-serve"]);
+    let mut ana = env
+        .cmd()
+        .args([
+            "user",
+            "create",
+            "--email",
+            "ana@demo.example",
+            "--name",
+            "Ana <PM>",
+            "--role",
+            "pm",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut ana.stdin.take().unwrap(), b"ana-password-1\n").unwrap();
+    assert!(ana.wait().unwrap().success());
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    env.set_var("TRIAGE_BIND", &format!("127.0.0.1:{port}"));
+    env.set_var("TRIAGE_BASE_URL", &base);
+    env.set_var("TRIAGE_MAIL_RETRY_SECONDS", "1");
+    let mail = env.dir.path().join("mail");
+    let smtp_port = free_port();
+    let sink = SmtpSink::start(smtp_port, &mail);
+    env.set_var("SMTP_URL", &sink.url());
+    let pm = env.token("pm");
+
+    // A label with markup, to see it escaped in the HTML part.
+    let top = env.serve();
+    let backlog = top.get("/api/v1/backlog?limit=3", &pm).body;
+    let first = backlog["items"][0]["theme_id"].as_i64().unwrap();
+    top.post(
+        &format!("/api/v1/themes/{first}/rename"),
+        &pm,
+        &json!({"label": "<b>Cards & \"fees\"</b>"}),
+    );
+
+    // The scheduler: both PMs are due; each gets last week's digest once.
+    due_now(&base, "pm@demo.example", "triage-demo");
+    due_now(&base, "ana@demo.example", "ana-password-1");
+    let got = wait_for_messages(&mail, 2, 60);
+    assert_eq!(got.len(), 2, "the scheduler sent both digests");
+    top.stop();
+    let again = env.serve();
+    std::thread::sleep(Duration::from_secs(20));
+    assert_eq!(received(&mail).len(), 2, "a restart does not send again");
+    again.stop();
+    let by_hand = send(env, &week_ago(1));
+    assert_eq!(
+        (by_hand["sent"].as_u64(), by_hand["skipped"].as_u64()),
+        (Some(0), Some(2)),
+        "{by_hand}"
+    );
+
+    // What a digest looks like.
+    let mut recipients: Vec<String> = got.iter().map(|r| to(&parse(r))).collect();
+    recipients.sort();
+    assert_eq!(recipients, ["ana@demo.example", "pm@demo.example"]);
+    let m = parse(&got[0]);
+    assert!(subject(&m).contains(&week_ago(1)), "{}", subject(&m));
+    assert!(m
+        .from()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .is_some_and(|a| a.contains('@')));
+    assert!(m.date().is_some() && m.message_id().is_some());
+    let ct = m.content_type().unwrap();
+    assert_eq!(
+        (ct.ctype(), ct.subtype()),
+        ("multipart", Some("alternative"))
+    );
+    let text = m.body_text(0).unwrap().to_string();
+    let html = m.body_html(0).unwrap().to_string();
+    assert!(text.contains("Top of the backlog") && html.contains("Top of the backlog"));
+    assert!(text.contains("Volume by channel"));
+    assert!(
+        html.contains(&format!("href=\"{base}/themes/")),
+        "links into the web UI"
+    );
+    assert!(text.contains(&format!("{base}/backlog")));
+    assert!(
+        html.contains("&lt;b&gt;Cards &amp; &quot;fees&quot;&lt;/b&gt;"),
+        "user text is escaped"
+    );
+    assert!(!html.contains("<b>Cards"));
+    let unsubscribe = m
+        .header_raw("List-Unsubscribe")
+        .unwrap()
+        .trim()
+        .trim_matches(['<', '>'])
+        .to_string();
+    assert!(unsubscribe.starts_with(&format!("{base}/unsubscribe?user=")));
+    assert!(
+        text.contains(&unsubscribe),
+        "the text part has the same link"
+    );
+    assert_eq!(
+        m.header_raw("List-Unsubscribe-Post").map(str::trim),
+        Some("List-Unsubscribe=One-Click")
+    );
+
+    // Two senders at once for another week: each digest exactly once.
+    let w2 = week_ago(2);
+    let spawn = || {
+        env.cmd()
+            .args(["digest", "send", "--week", &w2, "--json"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let sent: u64 = [a, b]
+        .into_iter()
+        .map(|c| {
+            json_line(&String::from_utf8(c.wait_with_output().unwrap().stdout).unwrap())["sent"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(sent, 2);
+    assert_eq!(received(&mail).len(), 4);
+
+    // One click unsubscribes (a forged link does not); the next digest skips that person.
+    let s = env.serve();
+    let ana_mail = got
+        .iter()
+        .map(|r| parse(r))
+        .find(|m| to(m) == "ana@demo.example")
+        .unwrap();
+    let ana_link = ana_mail
+        .header_raw("List-Unsubscribe")
+        .unwrap()
+        .trim()
+        .trim_matches(['<', '>'])
+        .to_string();
+    let forged = s
+        .client
+        .get(ana_link.replace("sig=", "sig=00"))
+        .send()
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+    let click = s.client.get(&ana_link).send().unwrap();
+    assert_eq!(click.status(), 200);
+    assert!(click.text().unwrap().contains("Unsubscribed"));
+    s.stop();
+    let w3 = send(env, &week_ago(3));
+    assert_eq!(w3["sent"].as_u64(), Some(1), "{w3}");
+
+    // The SMTP server is down: recorded and retried, then sent once it is back.
+    drop(sink);
+    let w4 = week_ago(4);
+    let down = send(env, &w4);
+    assert_eq!(down["sent"].as_u64(), Some(0), "{down}");
+    assert!(down["retrying"].as_u64() >= Some(1), "{down}");
+    let _back_up = SmtpSink::start(smtp_port, &mail);
+    std::thread::sleep(Duration::from_millis(1500));
+    let back = send(env, &w4);
+    assert_eq!(
+        (back["sent"].as_u64(), back["skipped"].as_u64()),
+        (Some(1), Some(1)),
+        "{back}"
+    );
+    assert_eq!(received(&mail).len(), 6);
+
+    // Closing the loop: planned → one note per opted-in customer of the theme.
+    let s = env.serve();
+    let path = format!("/api/v1/backlog/{first}");
+    assert_eq!(
+        s.patch(&path, &pm, &json!({"status": "planned"})).status,
+        200
+    );
+    s.stop();
+    send(env, &w4);
+    let notes = |status: &str| -> Vec<String> {
+        received(&mail)
+            .iter()
+            .map(|r| parse(r))
+            .filter(|m| subject(m).starts_with("Update:") && subject(m).contains(status))
+            .map(|m| to(&m))
+            .collect()
+    };
+    let planned = notes("planned");
+    assert!(!planned.is_empty(), "the demo theme has opted-in customers");
+    let mut unique = planned.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), planned.len(), "one note per customer");
+    let s = env.serve();
+    let customers = s.get("/api/v1/customers?limit=500", &pm).body;
+    for email in &planned {
+        let c = customers["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["email"] == email.as_str())
+            .unwrap();
+        assert_eq!(c["notify_opt_in"], true, "{email} opted in");
+    }
+    // Back and forth: no second note. One customer opts out before it ships.
+    assert_eq!(
+        s.patch(&path, &pm, &json!({"status": "in_progress"}))
+            .status,
+        200
+    );
+    assert_eq!(
+        s.patch(&path, &pm, &json!({"status": "planned"})).status,
+        200
+    );
+    let note = received(&mail)
+        .iter()
+        .map(|r| parse(r))
+        .find(|m| subject(m).contains("planned"))
+        .map(|m| {
+            (
+                to(&m),
+                m.header_raw("List-Unsubscribe")
+                    .unwrap()
+                    .trim()
+                    .trim_matches(['<', '>'])
+                    .to_string(),
+            )
+        });
+    let (gone, link) = note.unwrap();
+    assert_eq!(s.client.get(&link).send().unwrap().status(), 200);
+    assert_eq!(
+        s.patch(&path, &pm, &json!({"status": "shipped"})).status,
+        200
+    );
+    s.stop();
+    send(env, &w4);
+    assert_eq!(notes("planned").len(), planned.len(), "no note twice");
+    let shipped = notes("fixed");
+    assert_eq!(shipped.len(), planned.len() - 1, "{shipped:?}");
+    assert!(
+        !shipped.contains(&gone),
+        "an opted-out customer hears nothing"
+    );
+}
