@@ -395,6 +395,11 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub fn start(port: u16, dir: &Path) -> SmtpSink {
+        Self::start_with(port, dir, None)
+    }
+
+    /// A server that requires `user:password` (AUTH over loopback, no TLS).
+    pub fn start_with(port: u16, dir: &Path, credentials: Option<&str>) -> SmtpSink {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let python = root.join(".deps/py/bin/python");
         assert!(
@@ -406,6 +411,7 @@ impl SmtpSink {
             .arg(root.join("tests/smtp/sink.py"))
             .arg(port.to_string())
             .arg(dir)
+            .args(credentials)
             .stdout(Stdio::piped())
             .spawn()
             .expect("starting the SMTP sink");

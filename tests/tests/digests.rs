@@ -15,6 +15,35 @@ use triage_e2e::{free_port, json_line, on_both, received, Env, SmtpSink};
 
 on_both!(digests_and_notes_are_sent_once);
 
+/// `SMTP_URL` with credentials: without them the server refuses (a recorded, permanent
+/// failure); with them the digest goes out.
+#[test]
+fn smtp_auth() {
+    let env = Env::new(triage_e2e::Backend::Sqlite).unwrap();
+    env.run_ok(&["demo", "--no-serve"]);
+    let mail = env.dir.path().join("mail");
+    let port = free_port();
+    let _sink = SmtpSink::start_with(port, &mail, Some("triage:s3cret"));
+    env.set_var("SMTP_URL", &format!("smtp://127.0.0.1:{port}"));
+    let refused = send(&env, &week_ago(1));
+    let outcome = |r: &Value| {
+        (
+            r["sent"].as_u64(),
+            r["failed"].as_u64(),
+            r["retrying"].as_u64(),
+        )
+    };
+    assert_eq!(outcome(&refused), (Some(0), Some(1), Some(0)), "{refused}");
+    assert!(received(&mail).is_empty());
+    env.set_var(
+        "SMTP_URL",
+        &format!("smtp://triage:s3cret@127.0.0.1:{port}"),
+    );
+    let ok = send(&env, &week_ago(2));
+    assert_eq!(outcome(&ok), (Some(1), Some(0), Some(0)), "{ok}");
+    assert_eq!(received(&mail).len(), 1);
+}
+
 fn parse(raw: &[u8]) -> Message<'_> {
     MessageParser::default()
         .parse(raw)
@@ -222,6 +251,38 @@ fn digests_and_notes_are_sent_once(env: &Env) {
         m.header_raw("List-Unsubscribe-Post").map(str::trim),
         Some("List-Unsubscribe=One-Click")
     );
+
+    // The preview is the same email: text on stdout, HTML to a file.
+    let preview = env.run_ok(&[
+        "digest",
+        "preview",
+        "--to",
+        "ana@demo.example",
+        "--week",
+        &week_ago(1),
+    ]);
+    let ana_digest = got
+        .iter()
+        .map(|r| parse(r))
+        .find(|m| to(m) == "ana@demo.example")
+        .unwrap();
+    assert!(preview.contains(&subject(&ana_digest)), "{preview}");
+    assert!(preview.contains("Top of the backlog"));
+    let file = env.dir.path().join("preview.html");
+    env.run_ok(&[
+        "digest",
+        "preview",
+        "--week",
+        &week_ago(1),
+        "--html",
+        file.to_str().unwrap(),
+    ]);
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("Volume by channel"));
+    let bad = env.run(&["digest", "preview", "--week", "2026-W99"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("ISO week"));
 
     // Two senders at once for another week: each digest exactly once.
     let w2 = week_ago(2);

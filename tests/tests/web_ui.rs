@@ -168,6 +168,7 @@ fn web_ui_in_chromium() {
         "ticket-form",
         "tickets",
         "survey",
+        "digest-preview",
     ] {
         assert!(shots.join(format!("{page}.png")).exists(), "{page}.png");
     }

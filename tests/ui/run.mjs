@@ -142,6 +142,21 @@ try {
   check(await page.getByRole('heading', { name: 'Unthemed feedback' }).isVisible(), 'queue page');
   await page.screenshot({ path: `${shots}/unthemed.png` });
 
+  step = 'digest settings and preview';
+  await page.goto(`${base}/settings`);
+  check(await page.getByLabel(/Email me the weekly digest/).isChecked(), 'a new PM is subscribed by default');
+  await page.getByLabel('Hour').selectOption('7');
+  await page.getByLabel('Time zone').fill('Europe/Berlin');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(/done=Saved/);
+  check(await page.getByLabel('Time zone').inputValue() === 'Europe/Berlin', 'the time zone is saved');
+  await page.getByRole('link', { name: /Preview/ }).click();
+  await page.getByRole('heading', { name: /Digest preview/ }).waitFor();
+  const frame = page.frameLocator('iframe[title="The HTML part"]');
+  check(await frame.getByText('Top of the backlog').count() === 1, 'the preview shows the HTML part');
+  check((await page.locator('pre').textContent()).includes('Unsubscribe: http'), 'and the text part');
+  await page.screenshot({ path: `${shots}/digest-preview.png` });
+
   step = 'the layout on a phone';
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${base}/backlog`);

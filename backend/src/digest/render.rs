@@ -116,7 +116,8 @@ fn text(c: &Content, name: &str, links: &Links) -> String {
     out
 }
 
-const CELL: &str = "padding:6px 8px;border-bottom:1px solid #e3e6ec;vertical-align:top;";
+const CELL: &str =
+    "padding:6px 8px;border-bottom:1px solid #e3e6ec;vertical-align:top;word-break:break-word;";
 const H2: &str = "font-size:17px;margin:24px 0 8px;color:#1d2330;";
 
 fn html_themes(title: &str, lines: &[ThemeLine], base: &str) -> Markup {
