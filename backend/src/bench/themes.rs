@@ -4,7 +4,8 @@
 //! embeddings of the corpus messages with small Gaussian jitter per copy (the peers'
 //! "real + jittered copies"), written straight to the embeddings table. Reported: the
 //! whole rebuild (read vectors, discover, match ids, write placements, label themes) and,
-//! as the in-process reference, discovery alone on the same vectors.
+//! as the in-process reference, discovery alone on the same vectors. Then the backlog:
+//! ranking every theme over all items, against one count of items per theme.
 
 use std::time::Instant;
 
@@ -73,7 +74,21 @@ pub async fn run(n: usize, messages: Option<&std::path::Path>, json_out: bool) -
     let found = discover(&vectors, &DiscoverOptions::default());
     let discover_s = started.elapsed().as_secs_f64();
 
+    // The backlog over the same themes: the full ranking (one query for the period's facts,
+    // the scoring, the workflow rows), against the least any ranking must read — one
+    // count of items per theme.
+    let weights = crate::backlog::Weights::default();
+    let mut filter = crate::backlog::Filter::new(chrono::Utc::now());
+    filter.period_days = None;
+    let started = Instant::now();
+    let ranked = crate::backlog::rank(&db, &weights, &filter).await?.len();
+    let backlog_s = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let counted = count_by_theme(&db).await?;
+    let count_s = started.elapsed().as_secs_f64();
+
     let r2 = |v: f64| (v * 100.0).round() / 100.0;
+    let r3 = |v: f64| (v * 1000.0).round() / 1000.0;
     print_report(
         &json!({
             "items": written,
@@ -83,10 +98,30 @@ pub async fn run(n: usize, messages: Option<&std::path::Path>, json_out: bool) -
             "peak_rss_mb": rss_after_rebuild,
             "reference_discover_only_seconds": r2(discover_s),
             "reference_themes": found.themes,
+            "backlog_themes": ranked,
+            "backlog_rank_seconds": r3(backlog_s),
+            "reference_count_by_theme_seconds": r3(count_s),
+            "reference_counted_themes": counted,
         }),
         json_out,
     );
     Ok(())
+}
+
+/// Items per theme, one GROUP BY: the floor under any backlog ranking.
+async fn count_by_theme(db: &sea_orm::DatabaseConnection) -> Result<usize> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    use crate::db::entity::item_theme;
+    let rows: Vec<(Option<i64>, i64)> = item_theme::Entity::find()
+        .select_only()
+        .column(item_theme::Column::ThemeId)
+        .column_as(item_theme::Column::ItemId.count(), "n")
+        .filter(item_theme::Column::ThemeId.is_not_null())
+        .group_by(item_theme::Column::ThemeId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.len())
 }
 
 /// Real embeddings of the corpus messages (the first 2,000).
