@@ -110,8 +110,8 @@ pub async fn run(n: usize, messages: Option<&std::path::Path>, json_out: bool) -
 
 /// Items per theme, one GROUP BY: the floor under any backlog ranking.
 async fn count_by_theme(db: &sea_orm::DatabaseConnection) -> Result<usize> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
     use crate::db::entity::item_theme;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
     let rows: Vec<(Option<i64>, i64)> = item_theme::Entity::find()
         .select_only()
         .column(item_theme::Column::ThemeId)

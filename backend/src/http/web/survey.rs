@@ -98,6 +98,10 @@ async fn answer(
         };
         answers.insert(q.id.to_string(), answer);
     }
+    if answers.is_empty() {
+        let page = form(&s, &f, Some("Please answer at least one question."));
+        return Ok((StatusCode::BAD_REQUEST, Html(bare(&s.survey.title, page))).into_response());
+    }
     let email = f.text("email");
     let input = SurveyResponseInput {
         answers,
