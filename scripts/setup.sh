@@ -111,10 +111,11 @@ if ! [ -d tests/ui/node_modules/playwright-core ]; then
 fi
 
 # --- Email tests: a real SMTP server (aiosmtpd, PyPI) in a venv of its own --------------
-if ! .deps/py/bin/python -c "import aiosmtpd" 2>/dev/null; then
-  say "installing aiosmtpd (PyPI, for the email tests)…"
+# (trustme makes the throwaway certificate authority of the STARTTLS test.)
+if ! .deps/py/bin/python -c "import aiosmtpd, trustme" 2>/dev/null; then
+  say "installing aiosmtpd and trustme (PyPI, for the email tests)…"
   python3 -m venv .deps/py
-  .deps/py/bin/pip install --quiet aiosmtpd==1.4.6
+  .deps/py/bin/pip install --quiet aiosmtpd==1.4.6 trustme==1.2.1
 fi
 
 say "ready (libtorch: $LT, model: $MODEL, browser: $(/usr/bin/chromium --version 2>/dev/null | head -1))"

@@ -39,6 +39,8 @@ pub struct Config {
     pub mail_from: String,
     /// First retry delay after a failed send (`TRIAGE_MAIL_RETRY_SECONDS`, default 60).
     pub mail_retry: std::time::Duration,
+    /// An extra certificate authority (PEM) to trust for SMTP TLS (`TRIAGE_SMTP_CA_FILE`).
+    pub smtp_ca_file: Option<PathBuf>,
 }
 
 /// The raw settings, as given by flags or environment (see `cli.rs`).
@@ -56,6 +58,7 @@ pub struct Settings {
     pub backlog_weights: Option<String>,
     pub mail_from: Option<String>,
     pub mail_retry_seconds: Option<String>,
+    pub smtp_ca_file: Option<PathBuf>,
 }
 
 impl Settings {
@@ -75,6 +78,7 @@ impl Settings {
             backlog_weights: var("TRIAGE_BACKLOG_WEIGHTS"),
             mail_from: var("TRIAGE_MAIL_FROM"),
             mail_retry_seconds: var("TRIAGE_MAIL_RETRY_SECONDS"),
+            smtp_ca_file: var("TRIAGE_SMTP_CA_FILE").map(PathBuf::from),
         }
     }
 }
@@ -164,6 +168,7 @@ impl Config {
                     })?,
                 None => std::time::Duration::from_secs(60),
             },
+            smtp_ca_file: s.smtp_ca_file,
         })
     }
 

@@ -2,9 +2,11 @@
 accepts as <dir>/<n>.eml (the raw message, exactly as received) with the envelope
 recipients in an `X-Envelope-To` header added on top.
 
-Usage: sink.py PORT DIR [USER:PASSWORD] — runs until killed; prints "ready" once it
-listens. With USER:PASSWORD, clients must authenticate (AUTH PLAIN/LOGIN; allowed without
-TLS here because it only listens on loopback).
+Usage: sink.py PORT DIR [USER:PASSWORD | --starttls] — runs until killed; prints "ready"
+once it listens. With USER:PASSWORD, clients must authenticate (AUTH PLAIN/LOGIN; allowed
+without TLS here because it only listens on loopback). With --starttls, clients must
+upgrade with STARTTLS to a certificate for "localhost" issued by a throwaway CA, whose
+certificate is written to DIR/ca.pem.
 """
 
 import sys
@@ -15,7 +17,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 port, out = int(sys.argv[1]), Path(sys.argv[2])
-credentials = sys.argv[3].split(":", 1) if len(sys.argv) > 3 else None
+option = sys.argv[3] if len(sys.argv) > 3 else None
+credentials = option.split(":", 1) if option and option != "--starttls" else None
 out.mkdir(parents=True, exist_ok=True)
 lock = threading.Lock()
 
@@ -42,6 +45,16 @@ def authenticate(server, session, envelope, mechanism, auth_data):
 extra = {}
 if credentials:
     extra = dict(authenticator=authenticate, auth_required=True, auth_require_tls=False)
+if option == "--starttls":
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(out / "ca.pem"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(context)
+    extra = dict(tls_context=context, require_starttls=True)
 controller = Controller(Store(), hostname="127.0.0.1", port=port, **extra)
 controller.start()
 print("ready", flush=True)

@@ -398,8 +398,9 @@ impl SmtpSink {
         Self::start_with(port, dir, None)
     }
 
-    /// A server that requires `user:password` (AUTH over loopback, no TLS).
-    pub fn start_with(port: u16, dir: &Path, credentials: Option<&str>) -> SmtpSink {
+    /// A server started with an option of tests/smtp/sink.py: `user:password` (AUTH
+    /// required) or `--starttls` (STARTTLS required; its CA is written to `dir/ca.pem`).
+    pub fn start_with(port: u16, dir: &Path, option: Option<&str>) -> SmtpSink {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let python = root.join(".deps/py/bin/python");
         assert!(
@@ -411,7 +412,7 @@ impl SmtpSink {
             .arg(root.join("tests/smtp/sink.py"))
             .arg(port.to_string())
             .arg(dir)
-            .args(credentials)
+            .args(option)
             .stdout(Stdio::piped())
             .spawn()
             .expect("starting the SMTP sink");

@@ -44,6 +44,26 @@ fn smtp_auth() {
     assert_eq!(received(&mail).len(), 1);
 }
 
+/// `SMTP_URL` with `tls=required`: the digest goes out over STARTTLS to a server whose
+/// certificate is trusted through `TRIAGE_SMTP_CA_FILE`, and is refused (recorded,
+/// retried later) while that authority is not trusted.
+#[test]
+fn smtp_starttls() {
+    let env = Env::new(triage_e2e::Backend::Sqlite).unwrap();
+    env.run_ok(&["demo", "--no-serve"]);
+    let mail = env.dir.path().join("mail");
+    let port = free_port();
+    let _sink = SmtpSink::start_with(port, &mail, Some("--starttls"));
+    env.set_var("SMTP_URL", &format!("smtp://localhost:{port}?tls=required"));
+    let untrusted = send(&env, &week_ago(1));
+    assert_eq!(untrusted["sent"].as_u64(), Some(0), "{untrusted}");
+    assert!(received(&mail).is_empty());
+    env.set_var("TRIAGE_SMTP_CA_FILE", mail.join("ca.pem").to_str().unwrap());
+    let ok = send(&env, &week_ago(2));
+    assert_eq!(ok["sent"].as_u64(), Some(1), "{ok}");
+    assert_eq!(received(&mail).len(), 1);
+}
+
 fn parse(raw: &[u8]) -> Message<'_> {
     MessageParser::default()
         .parse(raw)

@@ -82,7 +82,7 @@ pub async fn run(config: &Config, cmd: &DigestCommand) -> Result<()> {
                 .smtp_url
                 .as_deref()
                 .ok_or_else(|| Error::Config("SMTP_URL is not set; see docs/digests.md".into()))?;
-            let mailer = Mailer::new(url, &config.mail_from)?;
+            let mailer = Mailer::new(url, &config.mail_from, config.smtp_ca_file.as_deref())?;
             let queued = schedule::enqueue(&db, config, Some(w), Utc::now()).await?;
             let consumer = format!("cli-{}", std::process::id());
             let d = deliver_due(&db, &mailer, &consumer, config.mail_retry).await?;

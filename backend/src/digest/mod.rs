@@ -34,7 +34,7 @@ pub async fn run(db: sea_orm::DatabaseConnection, config: Arc<Config>, consumer:
     let mailer = match config
         .smtp_url
         .as_deref()
-        .map(|u| mailer::Mailer::new(u, &config.mail_from))
+        .map(|u| mailer::Mailer::new(u, &config.mail_from, config.smtp_ca_file.as_deref()))
     {
         Some(Ok(m)) => m,
         Some(Err(e)) => {
