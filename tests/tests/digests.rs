@@ -357,6 +357,13 @@ fn digests_and_notes_are_sent_once(env: &Env) {
     let down = send(env, &w4);
     assert_eq!(down["sent"].as_u64(), Some(0), "{down}");
     assert!(down["retrying"].as_u64() >= Some(1), "{down}");
+    let s = env.serve();
+    let health = s.get("/healthz", &pm).body;
+    assert!(
+        health["mail"]["pending"].as_u64() >= Some(1),
+        "waiting mail is visible: {health}"
+    );
+    s.stop();
     let _back_up = SmtpSink::start(smtp_port, &mail);
     std::thread::sleep(Duration::from_millis(1500));
     let back = send(env, &w4);

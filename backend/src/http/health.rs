@@ -1,4 +1,5 @@
-//! `GET /healthz`: is the database reachable, and how far behind is the index?
+//! `GET /healthz`: is the database reachable, how far behind are the index and the
+//! embeddings, and how much mail is waiting or has failed?
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -7,6 +8,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::ApiContext;
+use crate::db::mail;
 use crate::db::outbox::{self, TOPIC_EMBED, TOPIC_INDEX};
 
 pub fn router() -> Router<ApiContext> {
@@ -18,16 +20,19 @@ async fn health(State(ctx): State<ApiContext>) -> (StatusCode, Json<Value>) {
         Ok::<_, crate::Error>((
             outbox::pending(&ctx.db, TOPIC_INDEX).await?,
             outbox::pending(&ctx.db, TOPIC_EMBED).await?,
+            mail::count(&ctx.db, mail::PENDING).await?,
+            mail::count(&ctx.db, mail::FAILED).await?,
         ))
     };
     match pending.await {
-        Ok((index, embed)) => (
+        Ok((index, embed, mail_pending, mail_failed)) => (
             StatusCode::OK,
             Json(json!({
                 "status": "ok",
                 "database": "ok",
                 "index": { "documents": ctx.index.num_docs(), "pending_jobs": index },
                 "embeddings": { "pending_jobs": embed },
+                "mail": { "pending": mail_pending, "failed": mail_failed },
             })),
         ),
         Err(e) => {
