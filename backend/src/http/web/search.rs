@@ -48,10 +48,20 @@ async fn show(
     viewer: Viewer,
     mut params: Params,
 ) -> WebResult<Html> {
-    let keep: Vec<(&str, String)> = ["q", "kind", "segment", "from", "to", "sort"]
-        .into_iter()
-        .map(|k| (k, params.peek(k).unwrap_or_default()))
-        .collect();
+    let keep: Vec<(&str, String)> = [
+        "q",
+        "kind",
+        "segment",
+        "theme",
+        "from",
+        "to",
+        "min_score",
+        "max_score",
+        "sort",
+    ]
+    .into_iter()
+    .map(|k| (k, params.peek(k).unwrap_or_default()))
+    .collect();
     let value = |k: &str| {
         keep.iter()
             .find(|(n, _)| *n == k)
@@ -67,6 +77,7 @@ async fn show(
         None
     };
     let segments = customers::segments(&ctx.db).await?;
+    let all_themes = crate::themes::edits::live_labels(&ctx.db).await?;
     let ids: Vec<i64> = results
         .iter()
         .flat_map(|r| r.hits.iter().map(|h| h.id as i64))
@@ -86,6 +97,11 @@ async fn show(
                 div { label for="segment" { "Segment" } select #segment name="segment" {
                     option value="" { "all" }
                     @for s in &segments { option value=(s) selected[value("segment") == *s] { (s) } } } }
+                div { label for="theme" { "Theme" } select #theme name="theme" {
+                    option value="" { "any theme" }
+                    @for (id, l) in &all_themes { option value=(id) selected[value("theme") == id.to_string()] { (l) } } } }
+                div { label for="min_score" { "Score from (0–1)" } input #min_score type="number" name="min_score" min="0" max="1" step="0.1" value=(value("min_score")); }
+                div { label for="max_score" { "Score up to" } input #max_score type="number" name="max_score" min="0" max="1" step="0.1" value=(value("max_score")); }
                 div { label for="from" { "From" } input #from type="date" name="from" value=(value("from")); }
                 div { label for="to" { "To" } input #to type="date" name="to" value=(value("to")); }
                 div { label for="sort" { "Order" } select #sort name="sort" {
