@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::db::entity::{backlog_change, backlog_entry};
 use crate::intake::validate;
 use crate::themes::edits::live;
-use crate::Result;
+use crate::{Error, Result};
 
 pub const STATUSES: [&str; 6] = [
     "new",
@@ -29,6 +29,29 @@ pub const STATUSES: [&str; 6] = [
 pub const OPEN_STATUSES: [&str; 4] = ["new", "under_review", "planned", "in_progress"];
 
 pub const EFFORTS: [&str; 5] = ["xs", "s", "m", "l", "xl"];
+
+/// `open`, `all`, or comma-separated statuses; empty means every status.
+pub fn parse_statuses(text: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for s in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match s {
+            "all" => return Ok(Vec::new()),
+            "open" => out.extend(OPEN_STATUSES.map(String::from)),
+            s if STATUSES.contains(&s) => out.push(s.to_string()),
+            s => {
+                return Err(Error::invalid(
+                    "invalid_value",
+                    "status",
+                    format!(
+                        "status must be open, all or one of {}, got {s:?}",
+                        STATUSES.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
 
 /// A change to an entry; absent fields are left alone, and an empty `effort` or `owner`
 /// clears it.

@@ -14,7 +14,7 @@ use super::render::{render, Links};
 use super::signing;
 use super::subscriptions;
 use super::week::IsoWeek;
-use crate::backlog::workflow::OPEN_STATUSES;
+use crate::backlog::workflow::parse_statuses;
 use crate::db::entity::{subscription, user};
 use crate::db::mail::{self, NewMail};
 use crate::{Config, Result};
@@ -47,15 +47,11 @@ pub async fn unsubscribe_url<C: ConnectionTrait>(
     ))
 }
 
-fn scope(sub: Option<&subscription::Model>) -> Scope {
-    Scope {
+fn scope(sub: Option<&subscription::Model>) -> Result<Scope> {
+    Ok(Scope {
         segment: sub.and_then(|s| s.segment.clone()),
-        statuses: match sub.and_then(|s| s.status.as_deref()) {
-            None => Vec::new(),
-            Some("open") => OPEN_STATUSES.map(String::from).to_vec(),
-            Some(s) => vec![s.to_string()],
-        },
-    }
+        statuses: parse_statuses(sub.and_then(|s| s.status.as_deref()).unwrap_or(""))?,
+    })
 }
 
 /// The digest `u` would get for `week`, ready to store.
@@ -66,7 +62,7 @@ pub async fn compose<C: ConnectionTrait>(
     sub: Option<&subscription::Model>,
     week: IsoWeek,
 ) -> Result<NewMail> {
-    let content = gather(db, &config.backlog_weights, week, &scope(sub)).await?;
+    let content = gather(db, &config.backlog_weights, week, &scope(sub)?).await?;
     let unsubscribe = unsubscribe_url(db, config, u.id).await?;
     let r = render(
         &content,

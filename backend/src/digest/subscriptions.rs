@@ -37,6 +37,19 @@ impl Default for Choice {
     }
 }
 
+impl From<subscription::Model> for Choice {
+    fn from(s: subscription::Model) -> Self {
+        Self {
+            weekday: s.weekday,
+            hour: s.hour,
+            time_zone: s.time_zone,
+            segment: s.segment,
+            status: s.status,
+            active: s.active,
+        }
+    }
+}
+
 impl Choice {
     /// Checks every field, naming the first that is wrong.
     pub fn validate(self) -> Result<Self> {
@@ -126,17 +139,10 @@ pub async fn save<C: ConnectionTrait>(
 
 /// Turns the digest off (or on) and keeps the other choices.
 pub async fn set_active<C: ConnectionTrait>(db: &C, user_id: i64, active: bool) -> Result<()> {
-    let mut c = match get(db, user_id).await? {
-        Some(s) => Choice {
-            weekday: s.weekday,
-            hour: s.hour,
-            time_zone: s.time_zone,
-            segment: s.segment,
-            status: s.status,
-            active,
-        },
-        None => Choice::default(),
-    };
+    let mut c: Choice = get(db, user_id)
+        .await?
+        .map(Choice::from)
+        .unwrap_or_default();
     c.active = active;
     save(db, user_id, c).await.map(|_| ())
 }

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::{ApiContext, Auth, JsonBody, Params, PathIds};
-use crate::backlog::workflow::{self, EntryChange, OPEN_STATUSES, STATUSES};
+use crate::backlog::workflow::{self, EntryChange};
 use crate::backlog::{self, Entry, Filter, COMPONENTS};
 use crate::db::entity::{backlog_change, backlog_entry};
 use crate::db::tokens::Role;
@@ -37,7 +37,7 @@ pub fn filter(p: &mut Params) -> Result<Filter> {
     }
     f.segment = p.text("segment").map(|s| s.trim().to_string());
     if let Some(status) = p.text("status") {
-        f.statuses = statuses(&status)?;
+        f.statuses = workflow::parse_statuses(&status)?;
     }
     if let Some(sort) = p.text("sort") {
         if sort != "score" && !COMPONENTS.contains(&sort.as_str()) {
@@ -53,29 +53,6 @@ pub fn filter(p: &mut Params) -> Result<Filter> {
         f.sort = sort;
     }
     Ok(f)
-}
-
-/// `open`, `all`, or comma-separated statuses; empty means every status.
-pub fn statuses(text: &str) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for s in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        match s {
-            "all" => return Ok(Vec::new()),
-            "open" => out.extend(OPEN_STATUSES.map(String::from)),
-            s if STATUSES.contains(&s) => out.push(s.to_string()),
-            s => {
-                return Err(Error::invalid(
-                    "invalid_value",
-                    "status",
-                    format!(
-                        "status must be open, all or one of {}, got {s:?}",
-                        STATUSES.join(", ")
-                    ),
-                ))
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn parse_period(text: &str) -> Result<Option<i64>> {

@@ -49,7 +49,7 @@ fn page_filter(params: &mut Params) -> WebResult<(Filter, [(&'static str, String
     ];
     params.text("status");
     let mut f = api::filter(params)?;
-    f.statuses = api::statuses(&raw[1].1)?;
+    f.statuses = backlog::workflow::parse_statuses(&raw[1].1)?;
     Ok((f, raw))
 }
 

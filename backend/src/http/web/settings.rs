@@ -57,19 +57,12 @@ async fn show(
     let message = params.text("done");
     params.finish()?;
     let sub = subscriptions::get(&ctx.db, viewer.user.id).await?;
-    let c = sub.as_ref().map_or(
+    let c = sub.map_or(
         Choice {
             active: false,
             ..Default::default()
         },
-        |s| Choice {
-            weekday: s.weekday,
-            hour: s.hour,
-            time_zone: s.time_zone.clone(),
-            segment: s.segment.clone(),
-            status: s.status.clone(),
-            active: s.active,
-        },
+        Choice::from,
     );
     let segments = customers::segments(&ctx.db).await?;
     let body = html! {
