@@ -45,10 +45,9 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
     let worker = tokio::spawn(sync.clone().run(wake.clone()));
     let (embedder, embed_worker) = match start_embedder(&config, &db).await {
         Ok(embed) => {
-            let model = embed.embedder().model_name().to_string();
             let themes = tokio::spawn(crate::jobs::themes_job::run(
                 db.clone(),
-                model,
+                embed.embedder().clone(),
                 config.themes_every,
             ));
             let embedder = embed.embedder().clone();

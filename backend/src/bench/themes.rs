@@ -65,7 +65,7 @@ pub async fn run(n: usize, messages: Option<&std::path::Path>, json_out: bool) -
     // Peak memory from here on: Linux resets the high-water mark on "5" (see proc(5)).
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let started = Instant::now();
-    let report = rebuild(&db, MODEL_NAME, &DiscoverOptions::default()).await?;
+    let report = rebuild(&db, MODEL_NAME, &DiscoverOptions::default(), None).await?;
     let rebuild_s = started.elapsed().as_secs_f64();
     let rss_after_rebuild = peak_rss_mb();
 

@@ -14,8 +14,8 @@ use serde_json::json;
 use crate::embed::embed_sorted;
 use crate::embed::minilm::MiniLm;
 use crate::themes::discover::{discover, DiscoverOptions};
-use crate::themes::metrics;
-use crate::themes::vectors::Vectors;
+use crate::themes::vectors::{dot, Vectors};
+use crate::themes::{labels, metrics};
 use crate::{Config, Error, Result};
 
 #[derive(clap::Args, Debug)]
@@ -35,13 +35,24 @@ pub struct EvalArgs {
     /// Edge weights of the neighbour graph (default: production's).
     #[arg(long, value_enum)]
     weights: Option<crate::themes::discover::EdgeWeights>,
-    /// Louvain resolution for `--clusters auto` (default: production's).
+    /// Louvain resolution: of the over-segmentation (`auto`) or the start of the search
+    /// (a number); default: production's.
     #[arg(long)]
     resolution: Option<f64>,
+    /// `auto`: the separation at which two groups are one theme (default: production's).
+    #[arg(long)]
+    same_theme: Option<f64>,
+    /// Items clustered directly; the rest are assigned (default: production's).
+    #[arg(long)]
+    max_sample: Option<usize>,
     /// Write each row's theme to this CSV (`text,cluster`; -1 for unthemed), the format
     /// shared/peers/metrics.py scores.
     #[arg(long)]
     assignments: Option<PathBuf>,
+    /// Write the themes found (id as in `--assignments`, label, keywords, size,
+    /// representative quote, majority true label) to this JSON file.
+    #[arg(long)]
+    themes_out: Option<PathBuf>,
     /// Cache of the embeddings (.npy): read if it exists, written otherwise.
     #[arg(long)]
     vectors: Option<PathBuf>,
@@ -53,6 +64,7 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<()> {
     let clusters = super::themes::parse_clusters(&args.clusters)?;
     let (texts, labels) = read_labelled(&args.file, &args.text_column, &args.label_column)?;
     let started = Instant::now();
+    let model = load_model(config)?;
     let vectors = match &args.vectors {
         Some(path) if path.exists() => {
             let v = Vectors::read_npy(path)?;
@@ -68,7 +80,7 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<()> {
             v
         }
         cache => {
-            let v = embed_all(config, &texts, args.json)?;
+            let v = embed_all(&model, &texts, args.json)?;
             if let Some(path) = cache {
                 v.write_npy(path)?;
             }
@@ -81,14 +93,22 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<()> {
     let defaults = DiscoverOptions::default();
     let opts = DiscoverOptions {
         clusters,
-        neighbours: args.neighbours.or(defaults.neighbours),
-        resolution: args.resolution.unwrap_or(defaults.resolution),
-        weights: args.weights.or(defaults.weights),
+        neighbours: args.neighbours.unwrap_or(defaults.neighbours),
+        resolution: args.resolution.or(defaults.resolution),
+        weights: args.weights.unwrap_or(defaults.weights),
+        same_theme: args.same_theme.unwrap_or(defaults.same_theme),
+        max_sample: args.max_sample.or(defaults.max_sample),
         ..defaults
     };
     let found = discover(&vectors, &opts);
     let seconds = started.elapsed().as_secs_f64();
     let s = metrics::score(&labels, &found.assignments);
+    let named = name_found(&model, &texts, &labels, &vectors, &found)?;
+    if let Some(path) = &args.themes_out {
+        let text = serde_json::to_string_pretty(&named.themes)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        std::fs::write(path, text).map_err(|e| Error::io(path, e))?;
+    }
     if let Some(path) = &args.assignments {
         write_assignments(path, &texts, &found.assignments)?;
     }
@@ -104,6 +124,8 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<()> {
         "nmi": s.nmi,
         "ari": s.ari,
         "acc": s.acc,
+        "label_similarity": named.similarity,
+        "label_similarity_keywords": named.similarity_keywords,
         "seconds": (seconds * 100.0).round() / 100.0,
         "embed_seconds": (embed_seconds * 100.0).round() / 100.0,
     });
@@ -177,12 +199,101 @@ fn read_labelled(
     Ok((texts, labels))
 }
 
-fn embed_all(config: &Config, texts: &[String], quiet: bool) -> Result<Vectors> {
-    let model = MiniLm::load(
+fn load_model(config: &Config) -> Result<MiniLm> {
+    MiniLm::load(
         &config.model_dir,
         config.embed_threads,
         config.embed_precision,
-    )?;
+    )
+}
+
+/// The themes `triage eval` found, named the way a rebuild names them, and how close their
+/// names come to the names of the true labels they hold most of.
+struct Named {
+    themes: Vec<serde_json::Value>,
+    /// Mean over themes, weighted by size, of the cosine similarity between the theme's
+    /// label and its majority true label's name (`card_arrival` → "card arrival").
+    similarity: f64,
+    /// The same for the old label, the top three keywords.
+    similarity_keywords: f64,
+}
+
+fn name_found(
+    model: &MiniLm,
+    texts: &[String],
+    labels: &[String],
+    vectors: &Vectors,
+    found: &crate::themes::discover::Discovery,
+) -> Result<Named> {
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); found.themes];
+    for (i, a) in found.assignments.iter().enumerate() {
+        if let Some(c) = a {
+            members[*c].push(i);
+        }
+    }
+    let docs: Vec<Vec<&str>> = members
+        .iter()
+        .map(|m| m.iter().map(|&i| texts[i].trim()).collect())
+        .collect();
+    let centroids: Vec<Vec<f32>> = (0..found.themes)
+        .map(|c| found.centroids.row(c).to_vec())
+        .collect();
+    let embed = |p: &[&str]| embed_sorted(model, p, |_| {});
+    let names = labels::name_themes(&docs, &centroids, Some(&embed))?;
+    let majority: Vec<String> = members
+        .iter()
+        .map(|m| {
+            let mut count: std::collections::HashMap<&str, usize> = Default::default();
+            m.iter().for_each(|&i| *count.entry(labels[i].as_str()).or_default() += 1);
+            let best = count
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)))
+                .map_or("", |b| b.0);
+            best.replace('_', " ")
+        })
+        .collect();
+    let keyword_labels: Vec<String> = names.iter().map(|n| n.keywords[..n.keywords.len().min(3)].join(" ")).collect();
+    let phrase_labels: Vec<&str> = names.iter().map(|n| n.label.as_str()).collect();
+    let truth: Vec<&str> = majority.iter().map(String::as_str).collect();
+    let keyword_refs: Vec<&str> = keyword_labels.iter().map(String::as_str).collect();
+    let (e_label, e_keywords, e_truth) = (
+        embed(&phrase_labels)?,
+        embed(&keyword_refs)?,
+        embed(&truth)?,
+    );
+    let weighted = |e: &[Vec<f32>]| {
+        let total: usize = members.iter().map(Vec::len).sum();
+        let sum: f64 = (0..found.themes)
+            .map(|c| members[c].len() as f64 * f64::from(dot(&e[c], &e_truth[c])))
+            .sum();
+        (sum / total.max(1) as f64 * 10_000.0).round() / 10_000.0
+    };
+    let themes = (0..found.themes)
+        .map(|c| {
+            let representative = members[c]
+                .iter()
+                .max_by(|&&a, &&b| {
+                    dot(vectors.row(a), &centroids[c]).total_cmp(&dot(vectors.row(b), &centroids[c]))
+                })
+                .map(|&i| texts[i].trim());
+            json!({
+                "id": c,
+                "label": names[c].label,
+                "keywords": names[c].keywords,
+                "size": members[c].len(),
+                "representative": representative,
+                "majority_label": majority[c],
+            })
+        })
+        .collect();
+    Ok(Named {
+        themes,
+        similarity: weighted(&e_label),
+        similarity_keywords: weighted(&e_keywords),
+    })
+}
+
+fn embed_all(model: &MiniLm, texts: &[String], quiet: bool) -> Result<Vectors> {
     // A labelled file holds bare texts: the same preparation as a ticket without subject.
     let refs: Vec<&str> = texts.iter().map(|t| t.trim()).collect();
     let bar = if quiet {
@@ -194,7 +305,7 @@ fn embed_all(config: &Config, texts: &[String], quiet: bool) -> Result<Vectors> 
         ProgressStyle::with_template("{spinner} embedding {bar:30} {pos}/{len} ({per_sec}, {eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let rows = embed_sorted(&model, &refs, |done| bar.set_position(done as u64))?;
+    let rows = embed_sorted(model, &refs, |done| bar.set_position(done as u64))?;
     bar.finish_and_clear();
     Ok(Vectors::from_rows(&rows))
 }

@@ -57,7 +57,13 @@ pub(super) async fn embed_and_rebuild(
         clusters,
         ..Default::default()
     };
-    rebuild(db, embedder.embedder().model_name(), &opts).await
+    rebuild(
+        db,
+        embedder.embedder().model_name(),
+        &opts,
+        Some(embedder.embedder().clone()),
+    )
+    .await
 }
 
 pub async fn run(config: &Config, cmd: &ThemesCommand) -> Result<()> {

@@ -14,6 +14,9 @@ use crate::Result;
 /// Texts per forward pass. Larger batches gain little on 2 cores and cost memory.
 pub const BATCH: usize = 32;
 
+/// An embedder shared between workers (the embedding worker, theme naming).
+pub type SharedEmbedder = std::sync::Arc<dyn Embedder + Sync>;
+
 pub trait Embedder: Send {
     /// Stored with every vector: vectors of different models are never compared.
     fn model_name(&self) -> &str;

@@ -15,6 +15,7 @@ use sea_orm::{
 
 use crate::db::entity::theme;
 use crate::db::{embeddings, outbox};
+use crate::embed::SharedEmbedder;
 use crate::themes::discover::DiscoverOptions;
 use crate::themes::rebuild::rebuild;
 use crate::Result;
@@ -23,11 +24,14 @@ use crate::Result;
 const MIN_ITEMS: u64 = 20;
 const CHECK_EVERY: Duration = Duration::from_secs(5);
 
-pub async fn run(db: DatabaseConnection, model: String, every: Duration) {
+/// `embedder` names the themes (phrase labels); its model's vectors are the ones clustered.
+pub async fn run(db: DatabaseConnection, embedder: SharedEmbedder, every: Duration) {
+    let model = embedder.model_name().to_string();
     loop {
         tokio::time::sleep(CHECK_EVERY).await;
+        let opts = DiscoverOptions::default();
         match due(&db, &model, every).await {
-            Ok(true) => match rebuild(&db, &model, &DiscoverOptions::default()).await {
+            Ok(true) => match rebuild(&db, &model, &opts, Some(embedder.clone())).await {
                 Ok(r) => tracing::info!(
                     themes = r.themes,
                     items = r.items,

@@ -1,15 +1,34 @@
 //! Theme discovery: group item vectors into themes without being told how many.
 //!
-//! 1. A sample of at most [`DiscoverOptions::max_sample`] items (all of them, usually).
-//! 2. Its k-nearest-neighbour graph (exact, in blocks: never an n × n matrix).
-//! 3. Louvain communities of that graph: items that are each other's neighbours.
-//!    With `--clusters N`, the resolution is searched until there are at least N sizeable
-//!    communities, and the closest ones are then merged down to N.
-//! 4. Communities too small to be a theme are dissolved; the themes' centroids are refined
-//!    by reassigning every item to its nearest centroid (a few k-means steps, which fixes
-//!    the graph's border mistakes).
-//! 5. Items far from every centroid stay unthemed — a queue for people, not a forced fit —
-//!    and items outside the sample are assigned to the nearest centroid the same way.
+//! **Automatic count** (what a user gets), in three steps that each hold at any data size:
+//!
+//! 1. *Over-segment.* Louvain at a high resolution on the cosine k-nearest-neighbour graph
+//!    cuts the items into many small, pure groups — finer than any theme, so no theme is
+//!    merged into another here.
+//! 2. *Merge what cannot be told apart.* Groups are merged, most alike first (average
+//!    linkage), while the best pair's **separation** `S(A,B) / √(S(A,A) · S(B,B))` is at
+//!    least [`DiscoverOptions::same_theme`], where `S(X,Y)` is the mean cosine similarity of
+//!    an item of X to an item of Y (self-pairs excluded). For two samples of one topic it is
+//!    ≈ 1 whatever the topic's spread; for two topics it estimates the cosine between their
+//!    true means. Neither depends on how many items there are, which is why the count tracks
+//!    the truth from a few hundred items up, unlike modularity (whose resolution limit merges
+//!    small themes as the graph grows) — docs/themes.md has the measurements.
+//! 3. *Place.* Groups smaller than [`min_theme_size`] are dissolved, every item joins the
+//!    nearest centroid, and an item stays **unthemed** when it is far from every centroid or
+//!    when fewer than a third of its nearest neighbours share its theme (a border case, for
+//!    a person to place rather than a forced fit).
+//!
+//! At most [`DiscoverOptions::max_sample`] items take part in steps 1–2 (all of them, for
+//! up to a few thousand); the rest are placed in step 3. Seeing the same amount of data at
+//! every size is what keeps the statistics of step 2 — and so the number of themes — the
+//! same for 3,000 and for 1,000,000 items.
+//!
+//! **Fixed count** (`--clusters N`): Louvain on the same graph with the resolution raised
+//! until there are at least N sizeable communities, then the most similar pair (by
+//! centroid) merged until N remain.
+//!
+//! No step builds an n × n matrix: neighbours are found in blocks ([`knn`]), and the merge
+//! step works on groups (a few hundred), not items.
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -33,34 +52,43 @@ pub struct DiscoverOptions {
     /// `None`: find the number of themes; `Some(n)`: exactly `n` (or fewer, if there are
     /// fewer distinct items).
     pub clusters: Option<usize>,
-    /// Neighbours per item in the graph; default: 20 for automatic discovery, 15 for a
-    /// fixed count.
-    pub neighbours: Option<usize>,
-    /// How graph edges are weighted; default: shared neighbours for automatic discovery
-    /// (it keeps the number of themes stable across data sizes), cosine for a fixed count
-    /// (the resolution search takes care of scale, and raw similarity gives tighter themes:
-    /// it scored higher on 3 of our 4 labelled sets, see docs/themes.md).
-    pub weights: Option<EdgeWeights>,
-    /// Louvain resolution for automatic discovery.
-    pub resolution: f64,
-    /// Items clustered directly; the rest are assigned to the themes found.
-    pub max_sample: usize,
+    /// Neighbours per item in the graph.
+    pub neighbours: usize,
+    /// How graph edges are weighted.
+    pub weights: EdgeWeights,
+    /// Louvain resolution of the over-segmentation (automatic count) or the first one of
+    /// the resolution search (fixed count).
+    pub resolution: Option<f64>,
+    /// Automatic count: two groups whose separation (see the module doc) is at least this
+    /// are one theme.
+    pub same_theme: f64,
+    /// Items clustered directly; the rest are assigned to the themes found. `None`: 3,000
+    /// for the automatic count, 20,000 for a fixed one.
+    pub max_sample: Option<usize>,
     /// Below this cosine similarity to its theme's centroid, an item stays unthemed.
     pub min_similarity: f32,
-    /// k-means refinement steps after the graph step.
+    /// Automatic count: an item of the sample whose theme is shared by fewer than this
+    /// share of its neighbours stays unthemed.
+    pub min_agreement: f64,
+    /// k-means refinement steps after the graph step (fixed count).
     pub refine_steps: usize,
     pub seed: u64,
 }
+
+/// Over-segmentation resolution: about 30 items per group, finer than any theme we look for.
+pub const OVERSEGMENT_RESOLUTION: f64 = 16.0;
 
 impl Default for DiscoverOptions {
     fn default() -> Self {
         Self {
             clusters: None,
-            neighbours: None,
-            weights: None,
-            resolution: 1.0,
-            max_sample: 20_000,
+            neighbours: 15,
+            weights: EdgeWeights::Cosine,
+            resolution: None,
+            same_theme: 0.85,
+            max_sample: None,
             min_similarity: 0.3,
+            min_agreement: 1.0 / 3.0,
             refine_steps: 3,
             seed: 42,
         }
@@ -88,41 +116,154 @@ pub fn discover(v: &Vectors, opts: &DiscoverOptions) -> Discovery {
             themes: 0,
         };
     }
-    let sample = sample_indices(n, opts.max_sample, opts.seed);
+    let max_sample = opts
+        .max_sample
+        .unwrap_or(if opts.clusters.is_some() { 20_000 } else { 3_000 });
+    let sample = sample_indices(n, max_sample, opts.seed);
     let sv = v.select(&sample);
-    let (k, weights) = match opts.clusters {
-        None => (20, EdgeWeights::Shared),
-        Some(_) => (15, EdgeWeights::Cosine),
-    };
-    let graph = knn_graph(
-        &sv,
-        opts.neighbours.unwrap_or(k),
-        opts.weights.unwrap_or(weights),
-    );
+    let nearest = knn(&sv, opts.neighbours);
+    let graph = knn_graph(&nearest, opts.weights);
     let min_size = min_theme_size(sv.len());
-    let communities = match opts.clusters {
-        None => louvain(&graph, opts.resolution, opts.seed),
-        Some(k) => communities_for_count(&graph, &sv, k, min_size, opts.seed),
+    let centroids = match opts.clusters {
+        None => {
+            let resolution = opts.resolution.unwrap_or(OVERSEGMENT_RESOLUTION);
+            let groups = louvain(&graph, resolution, opts.seed);
+            centroids_of(&sv, &agglomerate(&sv, &groups, opts.same_theme), min_size)
+        }
+        Some(k) => {
+            let communities =
+                communities_for_count(&graph, &sv, k, min_size, opts.resolution, opts.seed);
+            let mut centroids = centroids_of(&sv, &communities, min_size);
+            for _ in 0..opts.refine_steps {
+                centroids = centroids_of(&sv, &nearest_labels(&sv, &centroids), 1);
+            }
+            centroids
+        }
     };
-    let mut centroids = centroids_of(&sv, &communities, min_size);
-    for _ in 0..opts.refine_steps {
-        let labels: Vec<usize> = (0..sv.len())
-            .map(|i| nearest(&centroids, sv.row(i)).0)
-            .collect();
-        centroids = centroids_of(&sv, &labels, 1);
-    }
-    let assignments = (0..n)
+    let mut assignments: Vec<Option<usize>> = (0..n)
         .map(|i| {
-            let (c, sim) = nearest(&centroids, v.row(i));
+            let (c, sim) = nearest_centroid(&centroids, v.row(i));
             (sim >= opts.min_similarity).then_some(c)
         })
         .collect();
+    if opts.clusters.is_none() {
+        // Border items of the sample: most of their neighbours are in other themes. "Most"
+        // of what a theme can offer: a 5-item theme gives each member at most 4 neighbours.
+        let of_sample: Vec<Option<usize>> = sample.iter().map(|&i| assignments[i]).collect();
+        let mut sizes = vec![0usize; centroids.len()];
+        of_sample.iter().flatten().for_each(|&c| sizes[c] += 1);
+        for (pos, row) in nearest.iter().enumerate() {
+            if let Some(mine) = of_sample[pos] {
+                let agree = row.iter().filter(|(j, _)| of_sample[*j] == Some(mine)).count();
+                let possible = row.len().min(sizes[mine].saturating_sub(1)).max(1);
+                if (agree as f64) < opts.min_agreement * possible as f64 {
+                    assignments[sample[pos]] = None;
+                }
+            }
+        }
+    }
     let themes = centroids.len();
     Discovery {
         assignments,
         centroids,
         themes,
     }
+}
+
+/// The nearest centroid of every row.
+fn nearest_labels(v: &Vectors, centroids: &Vectors) -> Vec<usize> {
+    (0..v.len())
+        .map(|i| nearest_centroid(centroids, v.row(i)).0)
+        .collect()
+}
+
+/// Average-linkage merging of `groups` (a label per row) while the most alike pair's
+/// separation is at least `same_theme`; returns a label per row.
+///
+/// Works on per-group vector sums: the mean similarity between two groups is
+/// `Σa · Σb / (|a| |b|)` and within one `(|Σa|² − |a|) / (|a| (|a| − 1))`, so a merge costs
+/// one pass over the other groups. A group of one has no within-similarity; it borrows the
+/// median of the others'.
+pub fn agglomerate(v: &Vectors, groups: &[usize], same_theme: f64) -> Vec<usize> {
+    let m = groups.iter().max().map_or(0, |g| g + 1);
+    let d = v.dims;
+    let mut sums = vec![0f64; m * d];
+    let mut size = vec![0f64; m];
+    for (i, &g) in groups.iter().enumerate() {
+        size[g] += 1.0;
+        for (s, x) in sums[g * d..(g + 1) * d].iter_mut().zip(v.row(i)) {
+            *s += f64::from(*x);
+        }
+    }
+    let dot64 = |a: usize, b: usize, sums: &[f64]| -> f64 {
+        sums[a * d..(a + 1) * d]
+            .iter()
+            .zip(&sums[b * d..(b + 1) * d])
+            .map(|(x, y)| x * y)
+            .sum()
+    };
+    let within_raw = |g: usize, sums: &[f64], size: &[f64]| -> Option<f64> {
+        (size[g] > 1.0).then(|| (dot64(g, g, sums) - size[g]) / (size[g] * (size[g] - 1.0)))
+    };
+    let mut known: Vec<f64> = (0..m).filter_map(|g| within_raw(g, &sums, &size)).collect();
+    known.sort_by(f64::total_cmp);
+    let prior = known.get(known.len() / 2).copied().unwrap_or(1.0);
+    let within = |g: usize, sums: &[f64], size: &[f64]| {
+        within_raw(g, sums, size).unwrap_or(prior).max(1e-6)
+    };
+    let separation = |a: usize, b: usize, sums: &[f64], size: &[f64]| -> f64 {
+        let cross = dot64(a, b, sums) / (size[a] * size[b]);
+        cross / (within(a, sums, size) * within(b, sums, size)).sqrt()
+    };
+    let mut alive: Vec<bool> = size.iter().map(|&s| s > 0.0).collect();
+    let mut sep = vec![f64::NEG_INFINITY; m * m];
+    for a in 0..m {
+        for b in a + 1..m {
+            if alive[a] && alive[b] {
+                let s = separation(a, b, &sums, &size);
+                sep[a * m + b] = s;
+                sep[b * m + a] = s;
+            }
+        }
+    }
+    let mut parent: Vec<usize> = (0..m).collect();
+    loop {
+        let mut best = (f64::NEG_INFINITY, 0, 0);
+        for a in (0..m).filter(|&a| alive[a]) {
+            for b in (a + 1..m).filter(|&b| alive[b]) {
+                if sep[a * m + b] > best.0 {
+                    best = (sep[a * m + b], a, b);
+                }
+            }
+        }
+        let (s, a, b) = best;
+        if s < same_theme {
+            break;
+        }
+        // b joins a.
+        for k in 0..d {
+            sums[a * d + k] += sums[b * d + k];
+        }
+        size[a] += size[b];
+        alive[b] = false;
+        parent[b] = a;
+        for c in (0..m).filter(|&c| alive[c] && c != a) {
+            let s = separation(a, c, &sums, &size);
+            sep[a * m + c] = s;
+            sep[c * m + a] = s;
+        }
+        for c in 0..m {
+            sep[b * m + c] = f64::NEG_INFINITY;
+            sep[c * m + b] = f64::NEG_INFINITY;
+        }
+    }
+    let root = |mut g: usize| {
+        while parent[g] != g {
+            g = parent[g];
+        }
+        g
+    };
+    groups.iter().map(|&g| root(g)).collect()
 }
 
 /// Communities smaller than this are not themes: about 1 in 1,000 items, at least 3.
@@ -140,17 +281,15 @@ fn sample_indices(n: usize, max: usize, seed: u64) -> Vec<usize> {
     all
 }
 
-/// The symmetric shared-nearest-neighbour graph: an edge joins each item to its `k`
-/// nearest, weighted by the Jaccard overlap of the two items' neighbour sets (each counted
-/// with itself). Shared neighbours, rather than raw similarity, make the weights
-/// comparable across dense and sparse regions of the space, so Louvain finds small themes
-/// next to large ones instead of absorbing them (the approach of PhenoGraph).
-fn knn_graph(v: &Vectors, k: usize, weights: EdgeWeights) -> Graph {
-    let nearest = knn(v, k);
+/// The symmetric neighbour graph: an edge joins each item to each of its nearest, weighted
+/// by their cosine similarity or by the Jaccard overlap of the two items' neighbour sets
+/// (each counted with itself; shared nearest neighbours, as in PhenoGraph).
+fn knn_graph(nearest: &[Vec<(usize, f32)>], weights: EdgeWeights) -> Graph {
+    let n = nearest.len();
     if weights == EdgeWeights::Cosine {
-        let mut graph: Graph = vec![Vec::new(); v.len()];
-        for (i, row) in nearest.into_iter().enumerate() {
-            for (j, sim) in row {
+        let mut graph: Graph = vec![Vec::new(); n];
+        for (i, row) in nearest.iter().enumerate() {
+            for &(j, sim) in row {
                 let w = f64::from(sim.max(0.0)) + 1e-6;
                 graph[i].push((j, w));
                 graph[j].push((i, w));
@@ -159,16 +298,16 @@ fn knn_graph(v: &Vectors, k: usize, weights: EdgeWeights) -> Graph {
         return graph;
     }
     let neighbours: Vec<Vec<usize>> = nearest
-        .into_iter()
+        .iter()
         .enumerate()
         .map(|(i, row)| {
-            let mut set: Vec<usize> = row.into_iter().map(|(j, _)| j).collect();
+            let mut set: Vec<usize> = row.iter().map(|(j, _)| *j).collect();
             set.push(i);
             set.sort_unstable();
             set
         })
         .collect();
-    let mut graph: Graph = vec![Vec::new(); v.len()];
+    let mut graph: Graph = vec![Vec::new(); n];
     for (i, set) in neighbours.iter().enumerate() {
         for &j in set.iter().filter(|&&j| j != i) {
             let shared = sorted_overlap(set, &neighbours[j]);
@@ -205,6 +344,7 @@ fn communities_for_count(
     v: &Vectors,
     k: usize,
     min_size: usize,
+    start: Option<f64>,
     seed: u64,
 ) -> Vec<usize> {
     let sizeable = |labels: &[usize]| {
@@ -212,7 +352,7 @@ fn communities_for_count(
         labels.iter().for_each(|&l| sizes[l] += 1);
         sizes.iter().filter(|&&s| s >= min_size).count()
     };
-    let mut resolution = 1.0;
+    let mut resolution = start.unwrap_or(1.0);
     let mut labels = louvain(graph, resolution, seed);
     while sizeable(&labels) < k && resolution < 64.0 {
         resolution *= 1.25;
@@ -282,11 +422,98 @@ fn centroids_of(v: &Vectors, labels: &[usize], min_size: usize) -> Vectors {
 }
 
 /// The most similar centroid and its similarity.
-fn nearest(centroids: &Vectors, x: &[f32]) -> (usize, f32) {
+fn nearest_centroid(centroids: &Vectors, x: &[f32]) -> (usize, f32) {
     (0..centroids.len())
         .map(|c| (c, dot(centroids.row(c), x)))
         .fold(
             (0, f32::MIN),
             |best, cur| if cur.1 > best.1 { cur } else { best },
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::themes::metrics;
+    use rand::Rng;
+
+    /// Unit vectors around random centres: `sizes[t]` items for theme t, each the centre
+    /// plus Gaussian noise (per-dimension deviation `noise`), normalised.
+    fn blobs(sizes: &[usize], dims: usize, noise: f32, seed: u64) -> (Vectors, Vec<String>) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut gauss = move || {
+            // Box–Muller.
+            let (u, v): (f32, f32) = (rng.random_range(1e-6..1.0), rng.random_range(0.0..1.0));
+            (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
+        };
+        let mut rows = Vec::new();
+        let mut labels = Vec::new();
+        for (t, &n) in sizes.iter().enumerate() {
+            let mut centre: Vec<f32> = (0..dims).map(|_| gauss()).collect();
+            normalize(&mut centre);
+            for _ in 0..n {
+                let mut x: Vec<f32> = centre.iter().map(|c| c + noise * gauss()).collect();
+                normalize(&mut x);
+                rows.push(x);
+                labels.push(format!("t{t}"));
+            }
+        }
+        (Vectors::from_rows(&rows), labels)
+    }
+
+    #[test]
+    fn finds_five_item_themes_beside_five_hundred_item_ones() {
+        let sizes = [500, 200, 60, 20, 5, 5];
+        let (v, truth) = blobs(&sizes, 48, 0.15, 7);
+        let found = discover(&v, &DiscoverOptions::default());
+        let s = metrics::score(&truth, &found.assignments);
+        assert_eq!(found.themes, sizes.len(), "themes found: {}", found.themes);
+        assert!(s.ari > 95.0, "{s:?}");
+        // Each 5-item theme is a theme of its own, not swallowed by a big one.
+        for small in [4, 5] {
+            let start: usize = sizes[..small].iter().sum();
+            let themes: std::collections::HashSet<_> =
+                (start..start + 5).map(|i| found.assignments[i]).collect();
+            assert_eq!(themes.len(), 1, "split or partly unthemed: {themes:?}");
+            let theme = themes.into_iter().next().flatten().expect("themed");
+            let members = found.assignments.iter().filter(|a| **a == Some(theme)).count();
+            assert_eq!(members, 5);
+        }
+    }
+
+    #[test]
+    fn the_count_follows_the_data_not_its_size() {
+        // The same 12 themes, 10 and 100 items each: the same number of themes found.
+        for per in [10, 100] {
+            let (v, truth) = blobs(&[per; 12], 48, 0.2, 11);
+            let found = discover(&v, &DiscoverOptions::default());
+            let s = metrics::score(&truth, &found.assignments);
+            assert_eq!(found.themes, 12, "{per} per theme: {} themes", found.themes);
+            assert!(s.nmi > 90.0, "{per} per theme: {s:?}");
+        }
+    }
+
+    #[test]
+    fn separation_merges_halves_of_one_theme_and_keeps_two_apart() {
+        let (v, _) = blobs(&[40, 40], 48, 0.2, 3);
+        // Four groups: each theme cut in two halves.
+        let groups: Vec<usize> = (0..80).map(|i| i / 20).collect();
+        let merged = agglomerate(&v, &groups, 0.85);
+        assert_eq!(merged[0], merged[19 + 1], "halves of the first theme stay apart");
+        assert_eq!(merged[40], merged[79]);
+        assert_ne!(merged[0], merged[40], "two themes merged");
+    }
+
+    #[test]
+    fn a_fixed_count_is_met() {
+        let (v, _) = blobs(&[50, 40, 30, 20, 10], 48, 0.2, 5);
+        let found = discover(
+            &v,
+            &DiscoverOptions {
+                clusters: Some(3),
+                ..Default::default()
+            },
+        );
+        assert_eq!(found.themes, 3);
+    }
 }

@@ -29,11 +29,11 @@ use super::vectors::{dot, normalize, Vectors};
 use crate::db::embeddings::{self, to_bytes};
 use crate::db::entity::{feedback_item, item_theme, theme};
 use crate::db::outbox;
+use crate::embed::{embed_sorted, SharedEmbedder};
 use crate::Result;
 
 pub const MIN_OVERLAP: f64 = 0.2;
 pub const MIN_CENTROID_SIMILARITY: f32 = 0.85;
-const KEYWORDS: usize = 8;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RebuildReport {
@@ -50,6 +50,7 @@ pub async fn rebuild(
     db: &DatabaseConnection,
     model: &str,
     opts: &DiscoverOptions,
+    embedder: Option<SharedEmbedder>,
 ) -> Result<RebuildReport> {
     let started = Instant::now();
     let (ids, vectors) = embeddings::load_all(db, model).await?;
@@ -157,7 +158,7 @@ pub async fn rebuild(
     save_placements(&txn, placements).await?;
     outbox::enqueue(&txn, outbox::TOPIC_INDEX, &changed).await?;
     // In the same transaction: readers never see themes without labels or sizes.
-    describe_themes(&txn, &ids, &vectors).await?;
+    describe_themes(&txn, &ids, &vectors, embedder).await?;
     txn.commit().await?;
 
     let unthemed = found.assignments.iter().filter(|a| a.is_none()).count();
@@ -237,6 +238,7 @@ pub async fn describe_themes<C: ConnectionTrait>(
     db: &C,
     ids: &[i64],
     vectors: &Vectors,
+    embedder: Option<SharedEmbedder>,
 ) -> Result<()> {
     let row_of: HashMap<i64, usize> = ids.iter().enumerate().map(|(r, id)| (*id, r)).collect();
     let live: Vec<theme::Model> = theme::Entity::find()
@@ -264,32 +266,39 @@ pub async fn describe_themes<C: ConnectionTrait>(
             texts.insert(i.id, crate::embed::item_text(&i));
         }
     }
-    let docs: Vec<Vec<&str>> = live
+    // Centroid and representative of every theme first: the names need the centroids.
+    let shapes: Vec<(Vec<usize>, Vec<f32>)> = live
+        .iter()
+        .map(|t| {
+            let rows: Vec<usize> = members
+                .get(&t.id)
+                .map(|m| m.iter().filter_map(|i| row_of.get(i).copied()).collect())
+                .unwrap_or_default();
+            let mut centroid = vec![0f32; vectors.dims];
+            for &r in &rows {
+                centroid
+                    .iter_mut()
+                    .zip(vectors.row(r))
+                    .for_each(|(c, x)| *c += x);
+            }
+            normalize(&mut centroid);
+            (rows, centroid)
+        })
+        .collect();
+    let docs: Vec<Vec<String>> = live
         .iter()
         .map(|t| {
             members
                 .get(&t.id)
-                .map(|m| {
-                    m.iter()
-                        .filter_map(|i| texts.get(i).map(String::as_str))
-                        .collect()
-                })
+                .map(|m| m.iter().filter_map(|i| texts.get(i).cloned()).collect())
                 .unwrap_or_default()
         })
         .collect();
-    let keywords = labels::keywords(&docs, KEYWORDS);
+    let centroids: Vec<Vec<f32>> = shapes.iter().map(|s| s.1.clone()).collect();
+    let names = name_off_thread(docs, centroids, embedder).await?;
     let now = Utc::now();
-    for (t, words) in live.into_iter().zip(keywords) {
-        let mine = members.get(&t.id).cloned().unwrap_or_default();
-        let rows: Vec<usize> = mine.iter().filter_map(|i| row_of.get(i).copied()).collect();
-        let mut centroid = vec![0f32; vectors.dims];
-        for &r in &rows {
-            centroid
-                .iter_mut()
-                .zip(vectors.row(r))
-                .for_each(|(c, x)| *c += x);
-        }
-        normalize(&mut centroid);
+    for ((t, naming), (rows, centroid)) in live.into_iter().zip(names).zip(shapes) {
+        let size = members.get(&t.id).map_or(0, Vec::len);
         let representative = rows
             .iter()
             .max_by(|&&a, &&b| {
@@ -297,17 +306,40 @@ pub async fn describe_themes<C: ConnectionTrait>(
             })
             .map(|&r| ids[r]);
         let mut am = t.clone().into_active_model();
-        am.size = Set(mine.len() as i32);
+        am.size = Set(size as i32);
         if !rows.is_empty() {
             am.centroid = Set(to_bytes(&centroid));
-            am.keywords = Set(serde_json::to_string(&words).unwrap_or_else(|_| "[]".into()));
-            am.label = Set(labels::label(&words));
+            am.keywords =
+                Set(serde_json::to_string(&naming.keywords).unwrap_or_else(|_| "[]".into()));
+            am.label = Set(naming.label);
             am.representative_item_id = Set(representative);
         }
         am.updated_at = Set(now);
         am.update(db).await?;
     }
     refresh_sizes(db).await
+}
+
+/// Names the themes on a blocking thread: embedding the candidate phrases is a second or
+/// two of CPU.
+async fn name_off_thread(
+    docs: Vec<Vec<String>>,
+    centroids: Vec<Vec<f32>>,
+    embedder: Option<SharedEmbedder>,
+) -> Result<Vec<labels::Naming>> {
+    tokio::task::spawn_blocking(move || {
+        let docs: Vec<Vec<&str>> = docs
+            .iter()
+            .map(|d| d.iter().map(String::as_str).collect())
+            .collect();
+        let embed = embedder.map(|e| move |p: &[&str]| embed_sorted(e.as_ref(), p, |_| {}));
+        let embed = embed
+            .as_ref()
+            .map(|f| f as &dyn Fn(&[&str]) -> Result<Vec<Vec<f32>>>);
+        labels::name_themes(&docs, &centroids, embed)
+    })
+    .await
+    .map_err(|e| crate::Error::Internal(format!("naming themes failed: {e}")))?
 }
 
 async fn live_count<C: ConnectionTrait>(db: &C) -> Result<usize> {

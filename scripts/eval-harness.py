@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""The generalisation harness for theme discovery: `triage eval` on many shapes of one data set.
+
+Automatic discovery must track the true number of themes at every size, not only on the one
+set its defaults were first chosen on. This script cuts seeded subsamples of BANKING77 train
+(../shared/data/banking77/train.csv) into the shapes feedback arrives in — a few hundred
+items with Zipf-like theme sizes, uniform sets of 20 to 130 items per theme, a long tail —
+and scores on each, with the same vectors:
+
+* `triage eval --clusters auto` (what a user gets) and `--clusters N` (the true count given);
+* scikit-learn KMeans given the true count (n_init 10);
+* BERTopic with its defaults (../shared/peers/bertopic_peer.py), including its default topic
+  names scored for `label_similarity` the same way triage's labels are.
+
+One JSON line per cell and method goes to stdout; `--markdown FILE` also writes the table.
+The peers need the venv of ../shared/peers/setup.sh (`--python`, default .peers-venv);
+`--no-peers` runs triage alone. Cells are deterministic: the same seed gives the same rows.
+
+    scripts/eval-harness.py [--cells z400_26,u1500_77,...] [--seeds 1] [--markdown out.md]
+"""
+import argparse
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+from collections import defaultdict
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DATA = os.path.join(ROOT, "..", "shared", "data", "banking77", "train.csv")
+PEERS = os.path.join(ROOT, "..", "shared", "peers")
+
+# name: (items, intents, shape, zipf exponent). "all" takes every row.
+CELLS = {
+    "z400_26": (400, 26, "zipf", 0.8),
+    "u1500_77": (1500, 77, "uniform", 0),
+    "u2300_77": (2300, 77, "uniform", 0),
+    "u3000_77": (3000, 77, "uniform", 0),
+    "z3000_77": (3000, 77, "zipf", 1.0),
+    "all_77": (None, 77, "all", 0),
+}
+
+
+def zipf_sizes(total, avail, s):
+    """Sizes proportional to 1/rank^s (rank order = the given order), each capped at what the
+    intent has, scaled so that they add up to `total` (bisection on the scale)."""
+    lo, hi = 0.0, float(total)
+    for _ in range(100):
+        c = (lo + hi) / 2
+        got = sum(min(a, max(1, round(c / (r + 1) ** s))) for r, a in enumerate(avail))
+        lo, hi = (c, hi) if got < total else (lo, c)
+    sizes = [min(a, max(1, round(hi / (r + 1) ** s))) for r, a in enumerate(avail)]
+    # Rounding leaves the total a few rows off: settle it on the largest uncapped themes.
+    r = 0
+    while sum(sizes) != total and r < 10 * len(sizes):
+        i = r % len(sizes)
+        if sum(sizes) > total and sizes[i] > 1:
+            sizes[i] -= 1
+        elif sum(sizes) < total and sizes[i] < avail[i]:
+            sizes[i] += 1
+        r += 1
+    return sizes
+
+
+def cut(rows, cell, seed):
+    """Row indices of one cell: which intents, how many items of each."""
+    items, intents, shape, s = CELLS[cell]
+    by_label = defaultdict(list)
+    for i, r in enumerate(rows):
+        by_label[r["category"]].append(i)
+    rng = random.Random(f"{cell}:{seed}")
+    labels = sorted(by_label)
+    if shape == "all":
+        return list(range(len(rows)))
+    chosen = rng.sample(labels, intents)
+    avail = [len(by_label[l]) for l in chosen]
+    if shape == "uniform":
+        base, extra = divmod(items, intents)
+        sizes = [min(a, base + (1 if k < extra else 0)) for k, a in enumerate(avail)]
+    else:
+        sizes = zipf_sizes(items, avail, s)
+    picked = []
+    for label, size in zip(chosen, sizes):
+        picked += rng.sample(by_label[label], size)
+    rng.shuffle(picked)
+    return picked
+
+
+def write_csv(path, rows, idx):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "category"])
+        for i in idx:
+            w.writerow([rows[i]["text"], rows[i]["category"]])
+
+
+def run_json(cmd, env=None):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cells", default=",".join(CELLS))
+    p.add_argument("--seeds", type=int, default=1, help="subsamples per cell (seeds 1..N)")
+    p.add_argument("--triage", default=os.path.join(ROOT, "target", "release", "triage"))
+    p.add_argument("--python", default=os.path.join(ROOT, ".peers-venv", "bin", "python"))
+    p.add_argument("--work", default=os.path.join(ROOT, "target", "harness"))
+    p.add_argument("--no-peers", action="store_true")
+    p.add_argument("--markdown", help="write the results table (Markdown) to this file")
+    p.add_argument("--triage-args", default="", help="extra flags for triage eval (experiments)")
+    a = p.parse_args()
+
+    os.makedirs(a.work, exist_ok=True)
+    rows = list(csv.DictReader(open(DATA, newline="")))
+    full_csv = os.path.join(a.work, "banking77.csv")
+    full_npy = os.path.join(a.work, "banking77.npy")
+    write_csv(full_csv, rows, range(len(rows)))
+    if not os.path.exists(full_npy):
+        print("harness: embedding BANKING77 once (a few minutes)…", file=sys.stderr)
+        subprocess.run([a.triage, "eval", full_csv, "--vectors", full_npy, "--json"], check=True,
+                       stdout=subprocess.DEVNULL)
+    import numpy as np  # the venv's or the system's; only for slicing the vector cache
+
+    full = np.load(full_npy)
+    results = []
+    for cell in a.cells.split(","):
+        seeds = [1] if CELLS[cell][2] == "all" else range(1, a.seeds + 1)
+        for seed in seeds:
+            idx = cut(rows, cell, seed)
+            name = f"{cell}_s{seed}"
+            csv_path = os.path.join(a.work, name + ".csv")
+            npy_path = os.path.join(a.work, name + ".npy")
+            write_csv(csv_path, rows, idx)
+            np.save(npy_path, full[idx])
+            labels = {rows[i]["category"] for i in idx}
+            sizes = sorted((sum(1 for i in idx if rows[i]["category"] == l) for l in labels), reverse=True)
+            shape = {"cell": cell, "seed": seed, "n": len(idx), "true": len(labels),
+                     "largest": sizes[0], "smallest": sizes[-1]}
+            extra = a.triage_args.split()
+            for mode in ["auto", str(len(labels))]:
+                themes_out = os.path.join(a.work, f"{name}_{mode}_themes.json")
+                assign = os.path.join(a.work, f"{name}_{mode}_assign.csv")
+                r = run_json([a.triage, "eval", csv_path, "--vectors", npy_path, "--clusters", mode,
+                              "--themes-out", themes_out, "--assignments", assign, "--json", *extra])
+                method = "triage auto" if mode == "auto" else "triage N"
+                emit(results, shape, method, r)
+                if mode == "auto" and not a.no_peers:
+                    # BERTopic's default names for triage's own clusters: the label baseline.
+                    r2 = run_json([a.python, os.path.join(HERE, "harness_peers.py"), "names", csv_path,
+                                   assign])
+                    results[-1]["label_similarity_bertopic_names"] = r2["label_similarity"]
+                    print(json.dumps(results[-1]), flush=True)
+            if not a.no_peers:
+                r = run_json([a.python, os.path.join(HERE, "harness_peers.py"), "kmeans", csv_path,
+                              npy_path, str(len(labels))])
+                emit(results, shape, "KMeans N", r)
+                r = run_json([a.python, os.path.join(PEERS, "bertopic_peer.py"), csv_path, "--npy", npy_path])
+                emit(results, shape, "BERTopic", r)
+    if a.markdown:
+        with open(a.markdown, "w") as f:
+            f.write(table(results))
+
+
+def emit(results, shape, method, r):
+    keep = {k: r.get(k) for k in ("clusters", "unthemed_fraction", "nmi", "ari", "acc", "label_similarity",
+                                  "label_similarity_keywords", "seconds")}
+    line = {**shape, "method": method, **{k: v for k, v in keep.items() if v is not None}}
+    results.append(line)
+    print(json.dumps(line), flush=True)
+
+
+def table(results):
+    out = ["| cell | n / true themes | method | themes (× true) | unthemed | NMI | ARI | ACC | label sim. |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        ratio = r["clusters"] / r["true"]
+        ls = r.get("label_similarity")
+        ls = "" if ls is None else f"{ls:.3f}"
+        if "label_similarity_keywords" in r:
+            ls += f" (keywords {r['label_similarity_keywords']:.3f}"
+            if "label_similarity_bertopic_names" in r:
+                ls += f", BERTopic names {r['label_similarity_bertopic_names']:.3f}"
+            ls += ")"
+        out.append(f"| {r['cell']} s{r['seed']} | {r['n']} / {r['true']} ({r['largest']}–{r['smallest']}) | "
+                   f"{r['method']} | {r['clusters']} ({ratio:.2f}×) | {100 * r['unthemed_fraction']:.1f} % | "
+                   f"{r['nmi']:.2f} | {r['ari']:.2f} | {r['acc']:.2f} | {ls} |")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    main()
