@@ -41,6 +41,15 @@ CELLS = {
     "z3000_77": (3000, 77, "zipf", 1.0),
     "all_77": (None, 77, "all", 0),
 }
+# Shapes never looked at while choosing the method or its defaults: the held-out check.
+HELD_OUT = {
+    "u800_40": (800, 40, "uniform", 0),
+    "z1200_50": (1200, 50, "zipf", 1.2),
+    "u5000_77": (5000, 77, "uniform", 0),
+    "z6000_60": (6000, 60, "zipf", 0.5),
+}
+CELLS.update(HELD_OUT)
+REQUIRED = [c for c in CELLS if c not in HELD_OUT]
 
 
 def zipf_sizes(total, avail, s):
@@ -103,7 +112,8 @@ def run_json(cmd, env=None):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cells", default=",".join(CELLS))
+    p.add_argument("--cells", default=",".join(REQUIRED),
+                   help=f"comma-separated, or 'held-out' for {', '.join(HELD_OUT)}")
     p.add_argument("--seeds", type=int, default=1, help="subsamples per cell (seeds 1..N)")
     p.add_argument("--triage", default=os.path.join(ROOT, "target", "release", "triage"))
     p.add_argument("--python", default=os.path.join(ROOT, ".peers-venv", "bin", "python"))
@@ -126,7 +136,8 @@ def main():
 
     full = np.load(full_npy)
     results = []
-    for cell in a.cells.split(","):
+    cells = list(HELD_OUT) if a.cells == "held-out" else a.cells.split(",")
+    for cell in cells:
         seeds = [1] if CELLS[cell][2] == "all" else range(1, a.seeds + 1)
         for seed in seeds:
             idx = cut(rows, cell, seed)
@@ -146,11 +157,12 @@ def main():
                 r = run_json([a.triage, "eval", csv_path, "--vectors", npy_path, "--clusters", mode,
                               "--themes-out", themes_out, "--assignments", assign, "--json", *extra])
                 method = "triage auto" if mode == "auto" else "triage N"
-                emit(results, shape, method, r)
-                if mode == "auto" and not a.no_peers:
+                named = mode == "auto" and not a.no_peers
+                emit(results, shape, method, r, quiet=named)
+                if named:
                     # BERTopic's default names for triage's own clusters: the label baseline.
                     r2 = run_json([a.python, os.path.join(HERE, "harness_peers.py"), "names", csv_path,
-                                   assign])
+                                   assign, npy_path])
                     results[-1]["label_similarity_bertopic_names"] = r2["label_similarity"]
                     print(json.dumps(results[-1]), flush=True)
             if not a.no_peers:
@@ -164,12 +176,13 @@ def main():
             f.write(table(results))
 
 
-def emit(results, shape, method, r):
+def emit(results, shape, method, r, quiet=False):
     keep = {k: r.get(k) for k in ("clusters", "unthemed_fraction", "nmi", "ari", "acc", "label_similarity",
                                   "label_similarity_keywords", "seconds")}
     line = {**shape, "method": method, **{k: v for k, v in keep.items() if v is not None}}
     results.append(line)
-    print(json.dumps(line), flush=True)
+    if not quiet:
+        print(json.dumps(line), flush=True)
 
 
 def table(results):

@@ -50,6 +50,8 @@ pub struct SearchRequest {
     pub segment: Option<String>,
     /// Only items in this theme.
     pub theme: Option<u64>,
+    /// Only items in any of these themes (an area); `Some(empty)` matches nothing.
+    pub themes_any: Option<Vec<u64>>,
     /// Inclusive lower bound on the creation time.
     pub from: Option<DateTime<Utc>>,
     /// Exclusive upper bound on the creation time.
@@ -289,6 +291,31 @@ impl QueryBuilder<'_> {
                 Term::from_field_u64(f.theme, theme),
                 IndexRecordOption::Basic,
             )));
+        }
+        if let Some(themes) = &req.themes_any {
+            let any = themes
+                .iter()
+                .map(|&t| {
+                    let q: Box<dyn Query> = Box::new(TermQuery::new(
+                        Term::from_field_u64(f.theme, t),
+                        IndexRecordOption::Basic,
+                    ));
+                    (Occur::Should, q)
+                })
+                .collect::<Vec<_>>();
+            // No themes: a clause that nothing satisfies (an empty Should matches all).
+            let none: Vec<(Occur, Box<dyn Query>)> = vec![(
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_u64(f.theme, u64::MAX),
+                    IndexRecordOption::Basic,
+                )),
+            )];
+            out.push(Box::new(BooleanQuery::new(if any.is_empty() {
+                none
+            } else {
+                any
+            })));
         }
         if req.from.is_some() || req.to.is_some() {
             let lo = req

@@ -10,6 +10,7 @@ mod m20261126_000001_intake;
 mod m20261126_000002_themes;
 mod m20261126_000003_backlog;
 mod m20261126_000004_digests;
+mod m20261201_000005_areas;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_themes::Migration),
             Box::new(m20261126_000003_backlog::Migration),
             Box::new(m20261126_000004_digests::Migration),
+            Box::new(m20261201_000005_areas::Migration),
         ]
     }
 }

@@ -64,6 +64,25 @@ fn purity(s: &Server, token: &str, themes: &[Value]) -> f64 {
     p
 }
 
+/// Areas from the API, each with its themes' ids (areas with an id only).
+fn areas(s: &Server, token: &str) -> Vec<(i64, Vec<i64>)> {
+    let body = s.get("/api/v1/areas?period=all&status=all", token).body;
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| {
+            let id = a["id"].as_i64()?;
+            assert!(!a["label"].as_str().unwrap().is_empty(), "{a}");
+            let themes = a["themes"].as_array().unwrap();
+            Some((
+                id,
+                themes.iter().map(|t| t["id"].as_i64().unwrap()).collect(),
+            ))
+        })
+        .collect()
+}
+
 fn wait_for(s: &Server, token: &str, path: &str, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
@@ -115,6 +134,39 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
 
     // Themes are real: most items of a theme share one BANKING77 intent (purity).
     assert!(purity(&s, &token, list) >= 0.6);
+
+    // Areas: a handful of groups, every theme in exactly one, each named with a phrase.
+    let areas_before = areas(&s, &token);
+    let in_areas: Vec<i64> = areas_before.iter().flat_map(|a| a.1.clone()).collect();
+    assert!(
+        (2..=12).contains(&areas_before.len()),
+        "{} areas",
+        areas_before.len()
+    );
+    let mut unique = in_areas.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), in_areas.len(), "a theme in two areas");
+    assert_eq!(unique.len(), n, "every theme is in an area");
+    // The backlog filtered to an area holds exactly that area's themes.
+    let (area, area_themes) = &areas_before[0];
+    let filtered = s
+        .get(
+            &format!("/api/v1/backlog?area={area}&period=all&status=all&limit=500"),
+            &token,
+        )
+        .body;
+    let mut got: Vec<i64> = filtered["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["theme_id"].as_i64().unwrap())
+        .collect();
+    got.sort_unstable();
+    let mut want = area_themes.clone();
+    want.sort_unstable();
+    assert_eq!(got, want);
+    assert_eq!(s.get("/api/v1/backlog?area=0", &token).status, 400);
 
     // Edits by a product manager.
     let (a, b, c) = (
@@ -241,8 +293,40 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
         .iter()
         .any(|i| i["item_id"] == moved_item && i["placed_by_person"] == true));
 
+    // Areas keep their ids through the rebuild when their themes mostly stay.
+    let areas_after = areas(&s, &token);
+    let kept = areas_after
+        .iter()
+        .filter(|(id, _)| areas_before.iter().any(|(b, _)| b == id))
+        .count();
+    assert!(
+        kept * 2 >= areas_after.len(),
+        "{kept} of {} area ids kept",
+        areas_after.len()
+    );
+
     // Search filters by theme once the index has caught up with the new placements.
     s.wait_indexed();
+    // … and by area: the hits of an area are the hits of its themes.
+    let (area, area_themes) = areas_after.last().unwrap();
+    let by_area = s
+        .get(&format!("/api/v1/search?area={area}&limit=1"), &token)
+        .body["total"]
+        .as_u64()
+        .unwrap();
+    let by_themes: u64 = area_themes
+        .iter()
+        .map(|t| {
+            s.get(&format!("/api/v1/search?theme={t}&limit=1"), &token)
+                .body["total"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    assert!(by_area > 0);
+    assert_eq!(by_area, by_themes);
+    let none = s.get("/api/v1/search?area=999999", &token).body;
+    assert_eq!(none["total"], 0, "{none}");
     let filtered = s.search_until(&format!("theme={trio}&limit=50"), &token, |v| {
         v["total"] == 3
     });
@@ -312,11 +396,14 @@ fn eval_scores_a_labelled_file() {
     }
     w.flush().unwrap();
     let vectors = env.dir.path().join("v.npy");
+    let themes_out = env.dir.path().join("themes.json");
     let auto = json_line(&env.run_ok(&[
         "eval",
         out.to_str().unwrap(),
         "--vectors",
         vectors.to_str().unwrap(),
+        "--themes-out",
+        themes_out.to_str().unwrap(),
         "--json",
     ]));
     for key in [
@@ -327,10 +414,49 @@ fn eval_scores_a_labelled_file() {
         "nmi",
         "ari",
         "acc",
+        "label_similarity",
+        "label_similarity_keywords",
         "seconds",
     ] {
         assert!(auto.get(key).is_some(), "eval --json lacks {key}: {auto}");
     }
+    // 40 intents: the automatic count lands near them, and few items are left out.
+    let found = auto["clusters"].as_u64().unwrap();
+    assert!((24..=64).contains(&found), "{auto}");
+    assert!(auto["unthemed_fraction"].as_f64().unwrap() <= 0.2, "{auto}");
+    // Phrase labels read closer to the intents' names than the old keyword triples.
+    assert!(
+        auto["label_similarity"].as_f64().unwrap()
+            > auto["label_similarity_keywords"].as_f64().unwrap(),
+        "{auto}"
+    );
+    // --themes-out: one entry per theme, distinct phrase labels drawn from the members.
+    let written: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&themes_out).unwrap()).unwrap();
+    assert_eq!(written.len() as u64, found);
+    let mut names = std::collections::HashSet::new();
+    let texts = std::fs::read_to_string(&out).unwrap().to_lowercase();
+    for t in &written {
+        for key in ["id", "label", "keywords", "size", "representative"] {
+            assert!(t.get(key).is_some(), "themes-out lacks {key}: {t}");
+        }
+        let label = t["label"].as_str().unwrap();
+        assert!(
+            names.insert(label.to_lowercase()),
+            "two themes named {label:?}"
+        );
+        if !label.contains(" · ") {
+            assert!((2..=5).contains(&label.split(' ').count()), "{label:?}");
+            assert!(
+                texts.contains(&label.to_lowercase()),
+                "{label:?} is not in any text"
+            );
+        }
+    }
+    let themed: u64 = written.iter().map(|t| t["size"].as_u64().unwrap()).sum();
+    let n = auto["n"].as_u64().unwrap() as f64;
+    let unthemed = (auto["unthemed_fraction"].as_f64().unwrap() * n).round() as u64;
+    assert_eq!(themed + unthemed, n as u64);
     assert!(vectors.exists(), "the vector cache was written");
     assert!(auto["nmi"].as_f64().unwrap() > 60.0, "{auto}");
     let fixed = json_line(&env.run_ok(&[

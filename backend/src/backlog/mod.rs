@@ -17,7 +17,7 @@ pub mod workflow;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use crate::db::entity::{backlog_entry, theme};
+use crate::db::entity::{area, backlog_entry, theme};
 use crate::Result;
 use score::{ThemeScore, Window, WEEKS};
 pub use weights::{Weights, COMPONENTS};
@@ -32,6 +32,8 @@ pub struct Filter {
     pub statuses: Vec<String>,
     /// `score`, or the name of a component to sort by.
     pub sort: String,
+    /// Only the themes of this area.
+    pub area: Option<i64>,
 }
 
 impl Filter {
@@ -42,6 +44,7 @@ impl Filter {
             segment: None,
             statuses: Vec::new(),
             sort: "score".into(),
+            area: None,
         }
     }
 }
@@ -66,6 +69,69 @@ impl Entry {
     pub fn keywords(&self) -> Vec<String> {
         serde_json::from_str(&self.theme.keywords).unwrap_or_default()
     }
+}
+
+/// An area on the backlog: its themes (ranked as in [`rank`]) and their combined evidence.
+#[derive(Debug, Clone)]
+pub struct AreaEntry {
+    /// `None`: themes not in any area (too few themes to group, or edited since).
+    pub area: Option<area::Model>,
+    /// The sum of its themes' scores: each theme's points are evidence, and an area with
+    /// many well-supported themes carries more of it than one with a single theme.
+    pub score: f64,
+    /// Items in the period (the sum of its themes' volume).
+    pub volume: f64,
+    pub themes: Vec<Entry>,
+}
+
+impl AreaEntry {
+    pub fn label(&self) -> &str {
+        self.area.as_ref().map_or("Not in an area", |a| a.name())
+    }
+}
+
+/// The backlog by area: [`rank`] with the same filter, grouped, areas by score.
+pub async fn by_area<C: ConnectionTrait>(
+    db: &C,
+    weights: &Weights,
+    filter: &Filter,
+) -> Result<Vec<AreaEntry>> {
+    let entries = rank(db, weights, filter).await?;
+    let areas: std::collections::HashMap<i64, area::Model> = area::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let mut groups: Vec<AreaEntry> = Vec::new();
+    for e in entries {
+        let key = e.theme.area_id.filter(|a| areas.contains_key(a));
+        let pos = match groups
+            .iter()
+            .position(|g| g.area.as_ref().map(|a| a.id) == key)
+        {
+            Some(p) => p,
+            None => {
+                groups.push(AreaEntry {
+                    area: key.and_then(|k| areas.get(&k).cloned()),
+                    score: 0.0,
+                    volume: 0.0,
+                    themes: Vec::new(),
+                });
+                groups.len() - 1
+            }
+        };
+        let g = &mut groups[pos];
+        g.score += e.score.score;
+        g.volume += e.score.components[0];
+        g.themes.push(e);
+    }
+    groups.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.label().cmp(b.label()))
+    });
+    Ok(groups)
 }
 
 /// Every live theme matching `filter`, pinned ones first, then by `filter.sort`.
@@ -106,6 +172,7 @@ pub async fn rank<C: ConnectionTrait>(
             theme: t,
         })
         .filter(|e| filter.statuses.is_empty() || filter.statuses.contains(&e.workflow.status))
+        .filter(|e| filter.area.is_none_or(|a| e.theme.area_id == Some(a)))
         .collect();
     let key = COMPONENTS.iter().position(|c| *c == filter.sort);
     let sort_value = |e: &Entry| key.map_or(e.score.score, |i| e.score.components[i]);

@@ -244,7 +244,8 @@ fn name_found(
         .iter()
         .map(|m| {
             let mut count: std::collections::HashMap<&str, usize> = Default::default();
-            m.iter().for_each(|&i| *count.entry(labels[i].as_str()).or_default() += 1);
+            m.iter()
+                .for_each(|&i| *count.entry(labels[i].as_str()).or_default() += 1);
             let best = count
                 .into_iter()
                 .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)))
@@ -252,7 +253,10 @@ fn name_found(
             best.replace('_', " ")
         })
         .collect();
-    let keyword_labels: Vec<String> = names.iter().map(|n| n.keywords[..n.keywords.len().min(3)].join(" ")).collect();
+    let keyword_labels: Vec<String> = names
+        .iter()
+        .map(|n| n.keywords[..n.keywords.len().min(3)].join(" "))
+        .collect();
     let phrase_labels: Vec<&str> = names.iter().map(|n| n.label.as_str()).collect();
     let truth: Vec<&str> = majority.iter().map(String::as_str).collect();
     let keyword_refs: Vec<&str> = keyword_labels.iter().map(String::as_str).collect();
@@ -273,7 +277,8 @@ fn name_found(
             let representative = members[c]
                 .iter()
                 .max_by(|&&a, &&b| {
-                    dot(vectors.row(a), &centroids[c]).total_cmp(&dot(vectors.row(b), &centroids[c]))
+                    dot(vectors.row(a), &centroids[c])
+                        .total_cmp(&dot(vectors.row(b), &centroids[c]))
                 })
                 .map(|&i| texts[i].trim());
             json!({

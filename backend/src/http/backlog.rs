@@ -36,6 +36,7 @@ pub fn filter(p: &mut Params) -> Result<Filter> {
         f.period_days = parse_period(&period)?;
     }
     f.segment = p.text("segment").map(|s| s.trim().to_string());
+    f.area = p.int("area", 1, i64::MAX)?;
     if let Some(status) = p.text("status") {
         f.statuses = workflow::parse_statuses(&status)?;
     }

@@ -2,6 +2,7 @@
 //! health check. One router module per resource; handlers only translate between HTTP and
 //! the services in `intake`, `db` and the index — no business logic lives here.
 
+mod areas;
 mod backlog;
 mod customers;
 mod error;
@@ -58,7 +59,8 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(customers::router())
         .merge(search::router())
         .merge(themes::router())
-        .merge(backlog::router());
+        .merge(backlog::router())
+        .merge(areas::router());
     Router::new()
         .nest("/api/v1", api)
         .merge(health::router())

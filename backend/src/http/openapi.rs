@@ -86,6 +86,7 @@ pub fn document() -> Value {
             { "name": "kind", "in": "query", "description": "comma-separated: ticket, rating, survey_response", "schema": { "type": "string" } },
             { "name": "segment", "in": "query", "schema": { "type": "string" } },
             { "name": "theme", "in": "query", "description": "theme id", "schema": { "type": "integer" } },
+            { "name": "area", "in": "query", "description": "area id: items in any of its themes", "schema": { "type": "integer", "minimum": 1 } },
             { "name": "from", "in": "query", "description": "inclusive; RFC 3339 or YYYY-MM-DD", "schema": { "type": "string" } },
             { "name": "to", "in": "query", "description": "exclusive; a date includes its whole day", "schema": { "type": "string" } },
             { "name": "min_score", "in": "query", "schema": { "type": "number", "minimum": 0, "maximum": 1 } },
@@ -126,12 +127,24 @@ pub fn document() -> Value {
     let backlog_params = json!([
         { "name": "period", "in": "query", "description": "7d, 28d (default), 90d, 365d, Nd up to 3650d, or all", "schema": { "type": "string" } },
         { "name": "segment", "in": "query", "schema": { "type": "string" } },
+        { "name": "area", "in": "query", "description": "only the themes of this area", "schema": { "type": "integer", "minimum": 1 } },
         { "name": "status", "in": "query", "description": "comma-separated statuses, or open", "schema": { "type": "string" } },
         { "name": "sort", "in": "query", "schema": { "enum": ["score", "volume", "unique_customers", "velocity", "rating_impact", "customer_value", "ticket_priority"] } },
         { "name": "as_of", "in": "query", "description": "RFC 3339 or YYYY-MM-DD; default now", "schema": { "type": "string" } },
         { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500, "default": 50 } },
         { "name": "offset", "in": "query", "schema": { "type": "integer", "minimum": 0 } }
     ]);
+    let area_params: Vec<Value> = backlog_params
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| {
+            !["limit", "offset", "sort", "area"].contains(&p["name"].as_str().unwrap_or(""))
+        })
+        .cloned()
+        .collect();
+    paths.insert("/api/v1/areas".into(), json!({ "get": { "summary": "Themes grouped into areas, areas by their themes' combined score (docs/themes.md)",
+        "parameters": area_params, "responses": ok("200", json!({ "type": "object" })) } }));
     paths.insert("/api/v1/backlog".into(), json!({ "get": { "summary": "Themes ranked by priority score, with the score's components (docs/backlog.md)",
         "parameters": backlog_params.clone(), "responses": ok("200", json!({ "type": "object" })) } }));
     paths.insert(

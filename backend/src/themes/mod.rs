@@ -1,5 +1,6 @@
 //! Themes: recurring topics in feedback, found from sentence embeddings.
 //!
+//! * [`areas`]: the coarser level, groups of related themes.
 //! * [`assign`]: placing new items in existing themes on arrival.
 //! * [`vectors`]: item vectors in one flat buffer; `.npy` input/output.
 //! * [`knn`]: exact nearest neighbours in blocks (no n × n matrix).
@@ -8,6 +9,7 @@
 //! * [`suggest`]: the themes and past items closest to a draft (the ticket form).
 //! * [`metrics`]: NMI, ARI and ACC against true labels, for `triage eval`.
 
+pub mod areas;
 pub mod assign;
 pub mod discover;
 pub mod edits;

@@ -24,8 +24,8 @@ use serde::Serialize;
 
 use super::assign::{create_theme, placement, refresh_sizes, save_placements};
 use super::discover::{discover, DiscoverOptions};
-use super::labels;
 use super::vectors::{dot, normalize, Vectors};
+use super::{areas, labels};
 use crate::db::embeddings::{self, to_bytes};
 use crate::db::entity::{feedback_item, item_theme, theme};
 use crate::db::outbox;
@@ -295,9 +295,13 @@ pub async fn describe_themes<C: ConnectionTrait>(
         })
         .collect();
     let centroids: Vec<Vec<f32>> = shapes.iter().map(|s| s.1.clone()).collect();
-    let names = name_off_thread(docs, centroids, embedder).await?;
+    let names = name_off_thread(docs.clone(), centroids.clone(), embedder.clone()).await?;
+    let with_members: Vec<usize> = (0..live.len())
+        .filter(|&t| !shapes[t].0.is_empty())
+        .collect();
+    let grouped: Vec<theme::Model> = with_members.iter().map(|&t| live[t].clone()).collect();
     let now = Utc::now();
-    for ((t, naming), (rows, centroid)) in live.into_iter().zip(names).zip(shapes) {
+    for ((t, naming), (rows, centroid)) in live.into_iter().zip(names).zip(shapes.iter().cloned()) {
         let size = members.get(&t.id).map_or(0, Vec::len);
         let representative = rows
             .iter()
@@ -317,7 +321,49 @@ pub async fn describe_themes<C: ConnectionTrait>(
         am.updated_at = Set(now);
         am.update(db).await?;
     }
-    refresh_sizes(db).await
+    refresh_sizes(db).await?;
+    describe_areas(
+        db,
+        vectors,
+        &grouped,
+        &with_members,
+        &shapes,
+        docs,
+        embedder,
+    )
+    .await
+}
+
+/// Groups the live themes with members into areas and names them (see `areas`).
+async fn describe_areas<C: ConnectionTrait>(
+    db: &C,
+    vectors: &Vectors,
+    themes: &[theme::Model],
+    positions: &[usize],
+    shapes: &[(Vec<usize>, Vec<f32>)],
+    mut docs: Vec<Vec<String>>,
+    embedder: Option<SharedEmbedder>,
+) -> Result<()> {
+    if areas::area_count(themes.len()) == 0 {
+        return areas::clear(db).await;
+    }
+    let rows: Vec<Vec<usize>> = positions.iter().map(|&p| shapes[p].0.clone()).collect();
+    let area_of = areas::group(vectors, &rows);
+    let count = area_of.iter().max().map_or(0, |m| m + 1);
+    let mut area_docs: Vec<Vec<String>> = vec![Vec::new(); count];
+    let mut area_centroids = vec![vec![0f32; vectors.dims]; count];
+    for (i, &p) in positions.iter().enumerate() {
+        let a = area_of[i];
+        area_docs[a].append(&mut docs[p]);
+        let weight = shapes[p].0.len() as f32;
+        for (c, x) in area_centroids[a].iter_mut().zip(&shapes[p].1) {
+            *c += weight * x;
+        }
+    }
+    area_centroids.iter_mut().for_each(|c| normalize(c));
+    let names = name_off_thread(area_docs, area_centroids, embedder).await?;
+    let sizes: Vec<usize> = rows.iter().map(Vec::len).collect();
+    areas::save(db, themes, &area_of, names, &sizes).await
 }
 
 /// Names the themes on a blocking thread: embedding the candidate phrases is a second or
@@ -333,9 +379,7 @@ async fn name_off_thread(
             .map(|d| d.iter().map(String::as_str).collect())
             .collect();
         let embed = embedder.map(|e| move |p: &[&str]| embed_sorted(e.as_ref(), p, |_| {}));
-        let embed = embed
-            .as_ref()
-            .map(|f| f as &dyn Fn(&[&str]) -> Result<Vec<Vec<f32>>>);
+        let embed = embed.as_ref().map(|f| f as &labels::EmbedPhrases<'_>);
         labels::name_themes(&docs, &centroids, embed)
     })
     .await

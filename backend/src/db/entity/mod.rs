@@ -2,6 +2,7 @@
 
 pub mod api_token;
 pub mod app_secret;
+pub mod area;
 pub mod backlog_change;
 pub mod backlog_entry;
 pub mod customer;

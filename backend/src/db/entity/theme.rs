@@ -19,6 +19,8 @@ pub struct Model {
     pub centroid: Vec<u8>,
     pub locked: bool,
     pub merged_into: Option<i64>,
+    /// The area (a group of related themes) it belongs to; set by every rebuild.
+    pub area_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -31,7 +31,7 @@ const PERIODS: [(&str, &str); 5] = [
 ];
 
 /// The filter from the query string; the page shows open themes unless told otherwise.
-fn page_filter(params: &mut Params) -> WebResult<(Filter, [(&'static str, String); 4])> {
+fn page_filter(params: &mut Params) -> WebResult<(Filter, [(&'static str, String); 5])> {
     let raw = [
         (
             "period",
@@ -46,6 +46,7 @@ fn page_filter(params: &mut Params) -> WebResult<(Filter, [(&'static str, String
             "sort",
             params.peek("sort").unwrap_or_else(|| "score".into()),
         ),
+        ("area", params.peek("area").unwrap_or_default()),
     ];
     params.text("status");
     let mut f = api::filter(params)?;
@@ -59,14 +60,21 @@ async fn show(
     mut params: Params,
 ) -> WebResult<Html> {
     let (f, raw) = page_filter(&mut params)?;
+    let by_area = params.text("view").as_deref() == Some("areas");
     params.finish()?;
-    let entries = backlog::rank(&ctx.db, &ctx.config.backlog_weights, &f).await?;
+    // One ranking either way: grouped by area, or the plain list.
+    let weights = &ctx.config.backlog_weights;
+    let (groups, entries) = if by_area {
+        (backlog::by_area(&ctx.db, weights, &f).await?, Vec::new())
+    } else {
+        (Vec::new(), backlog::rank(&ctx.db, weights, &f).await?)
+    };
     let segments = customers::segments(&ctx.db).await?;
+    let areas: Vec<(i64, String)> = crate::themes::areas::live(&ctx.db).await?;
     let period_text = match f.period_days {
         Some(d) => format!("the last {d} days"),
         None => "all time".into(),
     };
-    let weights = &ctx.config.backlog_weights;
     let body = html! {
         h1 { "Backlog" }
         p.muted {
@@ -93,6 +101,16 @@ async fn show(
                     option value="" { "all customers" }
                     @for s in &segments { option value=(s) selected[raw[2].1 == *s] { (s) } }
                 } }
+            div { label for="area" { "Area" }
+                select #area name="area" {
+                    option value="" { "all areas" }
+                    @for (id, name) in &areas { option value=(id) selected[raw[4].1 == id.to_string()] { (name) } }
+                } }
+            div { label for="view" { "View" }
+                select #view name="view" {
+                    option value="themes" { "themes" }
+                    option value="areas" selected[by_area] { "by area" }
+                } }
             div { label for="sort" { "Sort by" }
                 select #sort name="sort" {
                     option value="score" { "score" }
@@ -102,7 +120,23 @@ async fn show(
             a.button.secondary href={"/backlog/export.csv" (query(&raw))} download { "Export CSV" }
         }
         (legend())
-        @if entries.is_empty() {
+        @if by_area && !groups.is_empty() {
+            @for g in &groups {
+                section.card aria-label={"Area " (g.label())} {
+                    h2 {
+                        @match &g.area {
+                            Some(a) => { a href={"/backlog" (query(&[("area", a.id.to_string()), ("period", raw[0].1.clone()), ("status", raw[1].1.clone()), ("segment", raw[2].1.clone())]))} { (g.label()) } }
+                            None => { (g.label()) }
+                        }
+                        " " span.muted.small { (format!("{:.1}", g.score)) " points · " (g.themes.len()) " themes · " (g.volume) " items" }
+                    }
+                    table.stack {
+                        thead { tr { th.num { "#" } th { "Theme" } th { "Score" } th { "Trend, 12 weeks" } th { "Status" } th { "Owner" } } }
+                        tbody { @for (i, e) in g.themes.iter().enumerate() { (row(i + 1, e)) } }
+                    }
+                }
+            }
+        } @else if entries.is_empty() {
             p.card { "No themes match. Themes appear once feedback has been embedded and clustered (" code { "triage themes rebuild" } ")." }
         } @else {
             table.stack.card {

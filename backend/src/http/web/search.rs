@@ -68,7 +68,7 @@ async fn show(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    let req = request(&mut params)?;
+    let req = request(&ctx, &mut params).await?;
     params.finish()?;
     let searched = keep.iter().any(|(_, v)| !v.is_empty());
     let results = if searched {
