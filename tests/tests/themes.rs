@@ -69,7 +69,7 @@ fn areas(s: &Server, token: &str) -> Vec<(i64, Vec<i64>)> {
     let body = s.get("/api/v1/areas?period=all&status=all", token).body;
     body["items"]
         .as_array()
-        .unwrap()
+        .unwrap_or_else(|| panic!("GET /api/v1/areas: {body}"))
         .iter()
         .filter_map(|a| {
             let id = a["id"].as_i64()?;
@@ -114,8 +114,10 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     );
     let list = themes["items"].as_array().unwrap();
     let n = list.len();
+    // The demo has ~78 items per intent, where automatic discovery splits finer than the
+    // intents (about 2×, docs/themes.md "Known limits"); within 0.5×–2.5× of 40.
     assert!(
-        (15..=60).contains(&n),
+        (20..=100).contains(&n),
         "40 intents in the demo data, {n} themes found"
     );
     let first = &list[0];
@@ -420,9 +422,10 @@ fn eval_scores_a_labelled_file() {
     ] {
         assert!(auto.get(key).is_some(), "eval --json lacks {key}: {auto}");
     }
-    // 40 intents: the automatic count lands near them, and few items are left out.
+    // 40 intents, ~46 tickets each: the automatic count lands within 0.6×–2× of them
+    // (docs/themes.md: finer than the intents when themes are large), few items left out.
     let found = auto["clusters"].as_u64().unwrap();
-    assert!((24..=64).contains(&found), "{auto}");
+    assert!((24..=80).contains(&found), "{auto}");
     assert!(auto["unthemed_fraction"].as_f64().unwrap() <= 0.2, "{auto}");
     // Phrase labels read closer to the intents' names than the old keyword triples.
     assert!(

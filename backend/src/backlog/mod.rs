@@ -142,7 +142,15 @@ pub async fn rank<C: ConnectionTrait>(
 ) -> Result<Vec<Entry>> {
     let since = filter.period_days.map(|d| filter.as_of - Duration::days(d));
     let history_start = filter.as_of - Duration::weeks(WEEKS as i64);
-    let load_from = since.map_or(DateTime::<Utc>::MIN_UTC, |s| s.min(history_start));
+    // All time starts at year 1: chrono's MIN_UTC is outside PostgreSQL's timestamp range.
+    let all_time = DateTime::<Utc>::from_naive_utc_and_offset(
+        chrono::NaiveDate::from_ymd_opt(1, 1, 1)
+            .unwrap_or_default()
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default(),
+        Utc,
+    );
+    let load_from = since.map_or(all_time, |s| s.min(history_start));
     let facts = facts::load(db, load_from, filter.as_of, filter.segment.as_deref()).await?;
     let first_seen = facts::first_seen(db).await?;
     let window = Window {
