@@ -83,6 +83,22 @@ try {
   await page.waitForURL(/period=90d/);
   check(page.url().includes('status=all'), 'filters are in the URL');
 
+  step = 'the backlog by area';
+  await page.getByLabel('View').selectOption('areas');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(/view=areas/);
+  const areas = page.locator('section[aria-label^="Area "]');
+  const areaCount = await areas.count();
+  check(areaCount >= 2, `themes grouped into areas, got ${areaCount}`);
+  const areaThemes = await areas.first().locator('table.stack > tbody > tr').count();
+  check(areaThemes >= 1, 'an area lists its themes');
+  await areas.first().locator('h2 a').click();
+  await page.waitForURL(/area=\d+/);
+  const filtered = await page.locator('table.stack > tbody > tr').count();
+  check(filtered === areaThemes, `the area filter shows that area's ${areaThemes} themes, got ${filtered}`);
+  done.areas = areaCount;
+  await page.goto(`${base}/backlog?period=90d&status=all`);
+
   step = 'a theme page and a status change';
   const firstLink = rows.first().locator('td[data-label=Theme] > a');
   const targetLabel = (await firstLink.textContent()).trim();
