@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::embed::embed_sorted;
 use crate::embed::minilm::MiniLm;
 use crate::themes::discover::{discover, DiscoverOptions};
-use crate::themes::vectors::{dot, Vectors};
+use crate::themes::vectors::{closest, dot, Vectors};
 use crate::themes::{labels, metrics};
 use crate::{Config, Error, Result};
 
@@ -274,13 +274,8 @@ fn name_found(
     };
     let themes = (0..found.themes)
         .map(|c| {
-            let representative = members[c]
-                .iter()
-                .max_by(|&&a, &&b| {
-                    dot(vectors.row(a), &centroids[c])
-                        .total_cmp(&dot(vectors.row(b), &centroids[c]))
-                })
-                .map(|&i| texts[i].trim());
+            let representative =
+                closest(vectors, &members[c], &centroids[c]).map(|i| texts[i].trim());
             json!({
                 "id": c,
                 "label": names[c].label,

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use super::assign::{create_theme, placement, refresh_sizes, save_placements};
 use super::discover::{discover, DiscoverOptions};
-use super::vectors::{dot, normalize, Vectors};
+use super::vectors::{closest, dot, normalize, Vectors};
 use super::{areas, labels};
 use crate::db::embeddings::{self, to_bytes};
 use crate::db::entity::{feedback_item, item_theme, theme};
@@ -303,12 +303,7 @@ pub async fn describe_themes<C: ConnectionTrait>(
     let now = Utc::now();
     for ((t, naming), (rows, centroid)) in live.into_iter().zip(names).zip(shapes.iter().cloned()) {
         let size = members.get(&t.id).map_or(0, Vec::len);
-        let representative = rows
-            .iter()
-            .max_by(|&&a, &&b| {
-                dot(vectors.row(a), &centroid).total_cmp(&dot(vectors.row(b), &centroid))
-            })
-            .map(|&r| ids[r]);
+        let representative = closest(vectors, &rows, &centroid).map(|r| ids[r]);
         let mut am = t.clone().into_active_model();
         am.size = Set(size as i32);
         if !rows.is_empty() {

@@ -145,6 +145,13 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     sum
 }
 
+/// Of `rows`, the one closest to `centre` (a theme's representative member).
+pub fn closest(v: &Vectors, rows: &[usize], centre: &[f32]) -> Option<usize> {
+    rows.iter()
+        .copied()
+        .max_by(|&a, &b| dot(v.row(a), centre).total_cmp(&dot(v.row(b), centre)))
+}
+
 /// Scales `v` to unit length (leaves a zero vector alone).
 pub fn normalize(v: &mut [f32]) {
     let norm = dot(v, v).sqrt();
