@@ -295,19 +295,20 @@ pub async fn describe_themes<C: ConnectionTrait>(
         })
         .collect();
     let centroids: Vec<Vec<f32>> = shapes.iter().map(|s| s.1.clone()).collect();
-    let names = name_off_thread(docs.clone(), centroids.clone(), embedder.clone()).await?;
+    // The texts are named again per area below, hence the copy.
+    let names = name_off_thread(docs.clone(), centroids, embedder.clone()).await?;
     let with_members: Vec<usize> = (0..live.len())
         .filter(|&t| !shapes[t].0.is_empty())
         .collect();
     let grouped: Vec<theme::Model> = with_members.iter().map(|&t| live[t].clone()).collect();
     let now = Utc::now();
-    for ((t, naming), (rows, centroid)) in live.into_iter().zip(names).zip(shapes.iter().cloned()) {
+    for ((t, naming), (rows, centroid)) in live.into_iter().zip(names).zip(&shapes) {
         let size = members.get(&t.id).map_or(0, Vec::len);
-        let representative = closest(vectors, &rows, &centroid).map(|r| ids[r]);
+        let representative = closest(vectors, rows, centroid).map(|r| ids[r]);
         let mut am = t.clone().into_active_model();
         am.size = Set(size as i32);
         if !rows.is_empty() {
-            am.centroid = Set(to_bytes(&centroid));
+            am.centroid = Set(to_bytes(centroid));
             am.keywords =
                 Set(serde_json::to_string(&naming.keywords).unwrap_or_else(|_| "[]".into()));
             am.label = Set(naming.label);
