@@ -47,6 +47,8 @@ HELD_OUT = {
     "z1200_50": (1200, 50, "zipf", 1.2),
     "u5000_77": (5000, 77, "uniform", 0),
     "z6000_60": (6000, 60, "zipf", 0.5),
+    # Few, large themes (150 items each): the shape where over-splitting would show.
+    "u3000_20": (3000, 20, "uniform", 0),
 }
 CELLS.update(HELD_OUT)
 REQUIRED = [c for c in CELLS if c not in HELD_OUT]

@@ -23,9 +23,10 @@
 //! every size is what keeps the statistics of step 2 — and so the number of themes — the
 //! same for 3,000 and for 1,000,000 items.
 //!
-//! **Fixed count** (`--clusters N`): Louvain on the same graph with the resolution raised
-//! until there are at least N sizeable communities, then the most similar pair (by
-//! centroid) merged until N remain.
+//! **Fixed count** (`--clusters N`): the automatic themes merged down to N — the cheapest
+//! merge in Ward's sense first, see [`Stop::Groups`] — or, when there are fewer than N, the
+//! over-segmentation merged down instead; then a few k-means steps. Starting from the
+//! automatic themes means a fixed count only adds the merges a person asked for.
 //!
 //! No step builds an n × n matrix: neighbours are found in blocks ([`knn`]), and the merge
 //! step works on groups (a few hundred), not items.
@@ -56,8 +57,8 @@ pub struct DiscoverOptions {
     pub neighbours: usize,
     /// How graph edges are weighted.
     pub weights: EdgeWeights,
-    /// Louvain resolution of the over-segmentation (automatic count) or the first one of
-    /// the resolution search (fixed count).
+    /// Louvain resolution of the over-segmentation (a fixed count raises it while that
+    /// gives fewer than N groups).
     pub resolution: Option<f64>,
     /// Automatic count: two groups whose separation (see the module doc) is at least this
     /// are one theme.
@@ -128,14 +129,17 @@ pub fn discover(v: &Vectors, opts: &DiscoverOptions) -> Discovery {
     let min_size = min_theme_size(sv.len());
     let centroids = match opts.clusters {
         None => {
-            let resolution = opts.resolution.unwrap_or(OVERSEGMENT_RESOLUTION);
-            let groups = louvain(&graph, resolution, opts.seed);
+            let groups = oversegment(&graph, 1, opts);
             let themes = agglomerate(&sv, &groups, Stop::Separation(opts.same_theme));
             centroids_of(&sv, &themes, min_size)
         }
         Some(k) => {
-            let communities =
-                communities_for_count(&graph, &sv, k, min_size, opts.resolution, opts.seed);
+            // The automatic themes, merged down to k; when there are fewer than k, the
+            // over-segmentation (made finer until it has k groups) merged down instead.
+            let groups = oversegment(&graph, k, opts);
+            let auto = agglomerate(&sv, &groups, Stop::Separation(opts.same_theme));
+            let start = if distinct(&auto) >= k { auto } else { groups };
+            let communities = agglomerate(&sv, &start, Stop::Groups(k));
             let mut centroids = centroids_of(&sv, &communities, min_size);
             for _ in 0..opts.refine_steps {
                 centroids = centroids_of(&sv, &nearest_labels(&sv, &centroids), 1);
@@ -365,66 +369,24 @@ fn sorted_overlap(a: &[usize], b: &[usize]) -> usize {
     n
 }
 
-/// Louvain at increasing resolution until there are at least `k` communities of
-/// `min_size` or more, then the closest of those are merged until exactly `k` remain.
-fn communities_for_count(
-    graph: &Graph,
-    v: &Vectors,
-    k: usize,
-    min_size: usize,
-    start: Option<f64>,
-    seed: u64,
-) -> Vec<usize> {
-    let sizeable = |labels: &[usize]| {
-        let mut sizes = vec![0usize; labels.iter().max().map_or(0, |m| m + 1)];
-        labels.iter().for_each(|&l| sizes[l] += 1);
-        sizes.iter().filter(|&&s| s >= min_size).count()
-    };
-    let mut resolution = start.unwrap_or(1.0);
-    let mut labels = louvain(graph, resolution, seed);
-    while sizeable(&labels) < k && resolution < 64.0 {
-        resolution *= 1.25;
-        labels = louvain(graph, resolution, seed);
+/// Louvain at the over-segmentation resolution, raised until there are at least `k`
+/// groups (a fixed count larger than what that resolution gives).
+fn oversegment(graph: &Graph, k: usize, opts: &DiscoverOptions) -> Vec<usize> {
+    let mut resolution = opts.resolution.unwrap_or(OVERSEGMENT_RESOLUTION);
+    let mut groups = louvain(graph, resolution, opts.seed);
+    while distinct(&groups) < k && resolution < 256.0 {
+        resolution *= 1.5;
+        groups = louvain(graph, resolution, opts.seed);
     }
-    merge_down(v, labels, k, min_size)
+    groups
 }
 
-/// Merges the most similar pair of sizeable communities (by centroid) until `k` remain;
-/// small communities are left as they are (they are dissolved later).
-fn merge_down(v: &Vectors, mut labels: Vec<usize>, k: usize, min_size: usize) -> Vec<usize> {
-    loop {
-        let count = labels.iter().max().map_or(0, |m| m + 1);
-        let mut sizes = vec![0usize; count];
-        labels.iter().for_each(|&l| sizes[l] += 1);
-        let big: Vec<usize> = (0..count).filter(|&c| sizes[c] >= min_size).collect();
-        if big.len() <= k {
-            return labels;
-        }
-        let cents = centroids_of(v, &labels, 1);
-        let row_of: std::collections::HashMap<usize, usize> = {
-            // centroids_of renumbers the kept communities in order; map community → row.
-            let mut kept: Vec<usize> = (0..count).filter(|&c| sizes[c] >= 1).collect();
-            kept.sort_unstable();
-            kept.into_iter()
-                .enumerate()
-                .map(|(row, c)| (c, row))
-                .collect()
-        };
-        let mut best = (f32::MIN, 0, 0);
-        for (x, &a) in big.iter().enumerate() {
-            for &b in &big[x + 1..] {
-                let s = dot(cents.row(row_of[&a]), cents.row(row_of[&b]));
-                if s > best.0 {
-                    best = (s, a, b);
-                }
-            }
-        }
-        let (_, keep, gone) = best;
-        labels
-            .iter_mut()
-            .filter(|l| **l == gone)
-            .for_each(|l| *l = keep);
-    }
+/// How many different labels there are.
+fn distinct(labels: &[usize]) -> usize {
+    labels
+        .iter()
+        .collect::<std::collections::HashSet<_>>()
+        .len()
 }
 
 /// Unit centroids of the communities with at least `min_size` members, in label order.
@@ -541,8 +503,10 @@ mod tests {
     }
 
     #[test]
-    fn a_fixed_count_is_met() {
-        let (v, _) = blobs(&[50, 40, 30, 20, 10], 48, 0.2, 5);
+    fn a_fixed_count_merges_whole_themes() {
+        // Six themes asked to be three: no true theme is split between two of the three.
+        let sizes = [120, 80, 60, 40, 20, 10];
+        let (v, truth) = blobs(&sizes, 48, 0.1, 9);
         let found = discover(
             &v,
             &DiscoverOptions {
@@ -551,5 +515,16 @@ mod tests {
             },
         );
         assert_eq!(found.themes, 3);
+        for t in 0..sizes.len() {
+            let label = format!("t{t}");
+            let homes: std::collections::HashSet<_> = truth
+                .iter()
+                .zip(&found.assignments)
+                .filter(|(l, _)| **l == label)
+                .filter_map(|(_, a)| *a)
+                .collect();
+            // (Members far from a merged theme's centre may stay unthemed, by design.)
+            assert_eq!(homes.len(), 1, "theme {t} split over {homes:?}");
+        }
     }
 }

@@ -113,6 +113,9 @@ pub fn name_themes(
 
 /// Candidate phrases scored per theme, before the embedding decides among the best.
 const SHORTLIST: usize = 12;
+/// A label contains one of the theme's this many most distinctive words (when any phrase
+/// does): the three words of the old keyword label.
+const LABEL_KEYWORDS: usize = 3;
 /// Phrases are 2 to 5 words long.
 const MIN_WORDS: usize = 2;
 const MAX_WORDS: usize = 5;
@@ -173,11 +176,23 @@ pub fn phrase_labels(
                     .fold(0.0, f64::max)
                     / top_word
             };
-            let said_twice = m.values().any(|&c| c >= 2.0);
+            // A title names what the theme is about: phrases with one of its top keywords
+            // in them, when there are any ("try to use" loses to "contactless payment").
+            let mut top_words: Vec<(&String, f64)> = words.iter().map(|(w, s)| (w, *s)).collect();
+            top_words.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+            top_words.truncate(LABEL_KEYWORDS);
+            let names_topic = |p: &str| {
+                p.split(' ')
+                    .any(|w| top_words.iter().any(|(t, _)| t.as_str() == w))
+            };
+            let on_topic = m.keys().any(|p| names_topic(p));
+            let said_twice = m
+                .iter()
+                .any(|(p, &c)| c >= 2.0 && (!on_topic || names_topic(p)));
             let min_count = if said_twice { 2.0 } else { 1.0 };
             let mut scored: Vec<(String, f64)> = m
                 .iter()
-                .filter(|(_, &c)| c >= min_count)
+                .filter(|(p, &c)| c >= min_count && (!on_topic || names_topic(p)))
                 .map(|(p, c)| {
                     let phrase = (c / size) * (1.0 + avg / overall[p.as_str()]).ln();
                     (p.clone(), phrase * word_part(p))
