@@ -133,6 +133,23 @@ impl Env {
         out.lines().last().expect("token line").trim().to_string()
     }
 
+    /// Creates a web user (`triage user create`, the password on stdin).
+    pub fn create_user(&self, email: &str, name: &str, role: &str, password: &str) {
+        let mut child = self
+            .cmd()
+            .args([
+                "user", "create", "--email", email, "--name", name, "--role", role,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("triage user create");
+        let line = format!("{password}\n");
+        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), line.as_bytes())
+            .expect("password");
+        assert!(child.wait().expect("user create").success());
+    }
+
     /// Starts `triage serve` on a free port (or on `TRIAGE_BIND` when set by `set_var`).
     pub fn serve(&self) -> Server {
         let bind = self
@@ -237,7 +254,98 @@ impl Reply {
     }
 }
 
+/// A browser's view of the web UI: a signed-in session cookie, redirects not followed.
+pub struct WebSession {
+    pub client: reqwest::blocking::Client,
+    pub base: String,
+    /// `name=value` of the session cookie, as a browser would send it.
+    pub cookie: String,
+}
+
+/// The `name=value` part of the `Set-Cookie` named `name` (any `__Host-` prefix included).
+pub fn set_cookie(r: &reqwest::blocking::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string)
+}
+
+/// The value of the hidden form field `name` in a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no hidden field {name}"))
+        + marker.len();
+    html[at..].split('"').next().unwrap_or_default().to_string()
+}
+
+impl WebSession {
+    /// GET a page: status and body.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .expect("request");
+        (r.status().as_u16(), r.text().unwrap_or_default())
+    }
+
+    /// POSTs a form as the page at `form_page` would (its CSRF token added).
+    pub fn post_form(
+        &self,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::blocking::Response {
+        let (_, page) = self.get(form_page);
+        let csrf = hidden(&page, "csrf");
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.client
+            .post(format!("{}{action}", self.base))
+            .header("cookie", &self.cookie)
+            .form(&all)
+            .send()
+            .expect("request")
+    }
+}
+
 impl Server {
+    /// Signs in through the login form, as a browser would.
+    pub fn sign_in(&self, email: &str, password: &str) -> WebSession {
+        let client = reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let page = client
+            .get(format!("{}/login", self.url))
+            .send()
+            .expect("login page");
+        let login_cookie = set_cookie(&page, "triage_login").expect("login cookie");
+        let token = hidden(&page.text().unwrap_or_default(), "login_csrf");
+        let signed_in = client
+            .post(format!("{}/login", self.url))
+            .header("cookie", &login_cookie)
+            .form(&[
+                ("login_csrf", token.as_str()),
+                ("email", email),
+                ("password", password),
+            ])
+            .send()
+            .expect("sign in");
+        assert_eq!(signed_in.status(), 303, "sign-in failed");
+        WebSession {
+            cookie: set_cookie(&signed_in, "triage_session").expect("session cookie"),
+            client,
+            base: self.url.clone(),
+        }
+    }
+
     pub fn get(&self, path: &str, token: &str) -> Reply {
         self.send(
             self.client

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use serde_json::{json, Value};
-use triage_e2e::{free_port, json_line, on_both, received, Env, SmtpSink};
+use triage_e2e::{free_port, json_line, on_both, received, Env, Server, SmtpSink};
 
 on_both!(digests_and_notes_are_sent_once);
 
@@ -95,65 +95,18 @@ fn wait_for_messages(dir: &std::path::Path, n: usize, secs: u64) -> Vec<Vec<u8>>
 
 /// Signs in through the web form and sets the digest to Monday 00:00 UTC, so it is due
 /// whatever day the test runs.
-fn due_now(base: &str, email: &str, password: &str) {
-    let client = reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let cookie = |r: &reqwest::blocking::Response, name: &str| -> String {
-        r.headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with(&format!("{name}=")))
-            .and_then(|v| v.split(';').next())
-            .unwrap_or_else(|| panic!("no {name} cookie"))
-            .to_string()
-    };
-    let hidden = |html: &str, name: &str| -> String {
-        let at = html
-            .find(&format!("name=\"{name}\" value=\""))
-            .expect("hidden field")
-            + name.len()
-            + 15;
-        html[at..].split('"').next().unwrap().to_string()
-    };
-    let page = client.get(format!("{base}/login")).send().unwrap();
-    let login_cookie = cookie(&page, "triage_login");
-    let token = hidden(&page.text().unwrap(), "login_csrf");
-    let signed_in = client
-        .post(format!("{base}/login"))
-        .header("cookie", &login_cookie)
-        .form(&[
-            ("login_csrf", token.as_str()),
-            ("email", email),
-            ("password", password),
-            ("next", "/settings"),
-        ])
-        .send()
-        .unwrap();
-    assert_eq!(signed_in.status(), 303);
-    let session = cookie(&signed_in, "triage_session");
-    let settings = client
-        .get(format!("{base}/settings"))
-        .header("cookie", &session)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
-    let csrf = hidden(&settings, "csrf");
-    let saved = client
-        .post(format!("{base}/settings"))
-        .header("cookie", &session)
-        .form(&[
-            ("csrf", csrf.as_str()),
+fn due_now(s: &Server, email: &str, password: &str) {
+    let web = s.sign_in(email, password);
+    let saved = web.post_form(
+        "/settings",
+        "/settings",
+        &[
             ("active", "true"),
             ("weekday", "1"),
             ("hour", "0"),
             ("time_zone", "UTC"),
-        ])
-        .send()
-        .unwrap();
+        ],
+    );
     assert_eq!(saved.status(), 303, "{:?}", saved.text());
 }
 
@@ -169,24 +122,7 @@ fn week_ago(n: i64) -> String {
 
 fn digests_and_notes_are_sent_once(env: &Env) {
     env.run_ok(&["demo", "--no-serve"]);
-    let mut ana = env
-        .cmd()
-        .args([
-            "user",
-            "create",
-            "--email",
-            "ana@demo.example",
-            "--name",
-            "Ana <PM>",
-            "--role",
-            "pm",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut ana.stdin.take().unwrap(), b"ana-password-1\n").unwrap();
-    assert!(ana.wait().unwrap().success());
+    env.create_user("ana@demo.example", "Ana <PM>", "pm", "ana-password-1");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     env.set_var("TRIAGE_BIND", &format!("127.0.0.1:{port}"));
@@ -209,8 +145,8 @@ fn digests_and_notes_are_sent_once(env: &Env) {
     );
 
     // The scheduler: both PMs are due; each gets last week's digest once.
-    due_now(&base, "pm@demo.example", "triage-demo");
-    due_now(&base, "ana@demo.example", "ana-password-1");
+    due_now(&top, "pm@demo.example", "triage-demo");
+    due_now(&top, "ana@demo.example", "ana-password-1");
     let got = wait_for_messages(&mail, 2, 60);
     assert_eq!(got.len(), 2, "the scheduler sent both digests");
     top.stop();

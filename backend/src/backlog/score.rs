@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 
 use super::weights::Weights;
+use crate::intake::validate::MAX_ACCOUNT_VALUE;
 
 /// Weeks of history behind the trend sparkline and the rising-theme test.
 pub const WEEKS: usize = 12;
@@ -136,7 +137,10 @@ pub fn score_themes(
         t.volume += 1;
         if let Some(c) = f.customer {
             if t.customers.insert(c) {
-                t.value += f.account_value.unwrap_or(0.0);
+                // Bounded at intake; clamped here too, for rows stored before the bound
+                // (a NaN or 1e308 must not make a score NaN or infinite).
+                let v = f.account_value.filter(|v| v.is_finite()).unwrap_or(0.0);
+                t.value += v.clamp(0.0, MAX_ACCOUNT_VALUE);
             }
         }
         if let Some(s) = f.score {
@@ -322,6 +326,28 @@ mod tests {
         let s = &score_themes(&facts, &HashMap::new(), window(), &Weights::default())[0];
         assert_eq!(s.components[1], 1.0);
         assert_eq!(s.components[4], 1000.0);
+    }
+
+    #[test]
+    fn no_account_value_makes_a_score_nan_or_infinite() {
+        // Rows stored before the intake bound: huge, infinite and NaN values.
+        let facts: Vec<Fact> = [1e308, 1e308, f64::INFINITY, f64::NAN]
+            .into_iter()
+            .enumerate()
+            .map(|(c, v)| Fact {
+                customer: Some(c as i64),
+                account_value: Some(v),
+                ..fact(1, 1)
+            })
+            .chain((0..20).map(|d| fact(2, d % 7)))
+            .collect();
+        let scores = score_themes(&facts, &HashMap::new(), window(), &Weights::default());
+        for s in &scores {
+            assert!(s.score.is_finite(), "{s:?}");
+            assert!(s.components.iter().all(|c| c.is_finite()), "{s:?}");
+        }
+        // Two customers at the bound, the infinite and NaN ones count as unknown.
+        assert_eq!(by_id(&scores, 1).components[4], 2.0 * MAX_ACCOUNT_VALUE);
     }
 
     #[test]

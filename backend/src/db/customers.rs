@@ -1,10 +1,12 @@
-//! Customers: finding or creating the customer an item refers to.
+//! Customers: finding or creating the customer an item refers to, and changing one.
 //!
-//! A reference matches an existing customer by external id first, then by email. Details
-//! given with a reference (name, segment, account value, opt-in) update the stored
-//! customer, since intake is where they change. Creation is `ON CONFLICT DO NOTHING`
-//! followed by a lookup, so two concurrent requests naming the same new customer both
-//! succeed and share one row.
+//! A reference matches an existing customer by external id first, then by email. Intake
+//! may **create** a customer with the details it gives, but never **changes** one: anyone
+//! with an intake token (or the public survey page) could otherwise rewrite a customer's
+//! segment, account value or consent by naming them on a ticket. Details change only
+//! through [`update`], which the customers API offers to product managers and admins.
+//! Creation is `ON CONFLICT DO NOTHING` followed by a lookup, so two concurrent requests
+//! naming the same new customer both succeed and share one row.
 
 use std::collections::HashMap;
 
@@ -19,44 +21,80 @@ use crate::intake::store::insert_or_skip;
 use crate::intake::validate::CustomerRef;
 use crate::{Error, Result};
 
-/// Result of resolving a batch of references.
-pub struct Resolved {
-    /// Customer id per reference, in input order.
-    pub ids: Vec<Option<i64>>,
-    /// Customers whose segment changed: their items must be re-indexed.
-    pub segment_changed: Vec<i64>,
-}
-
+/// The customer id of every reference, in input order: the existing customer it names, or
+/// a new one created from it. Existing customers are left exactly as they are.
 pub async fn resolve<C: ConnectionTrait>(
     db: &C,
     refs: &[Option<&CustomerRef>],
-) -> Result<Resolved> {
+) -> Result<Vec<Option<i64>>> {
     let mut known = Known::load(db, refs).await?;
     let mut ids = Vec::with_capacity(refs.len());
-    let mut segment_changed = Vec::new();
     for r in refs {
         let Some(r) = r else {
             ids.push(None);
             continue;
         };
         let model = match known.find(r) {
-            Some(existing) => {
-                let r = known.without_taken_keys(r, existing.id);
-                let (model, seg) = update_details(db, existing, &r).await?;
-                if seg {
-                    segment_changed.push(model.id);
-                }
-                model
-            }
+            Some(existing) => existing,
             None => create(db, r).await?,
         };
         ids.push(Some(model.id));
         known.add(model);
     }
-    Ok(Resolved {
-        ids,
-        segment_changed,
-    })
+    Ok(ids)
+}
+
+/// Creates a customer; `None` when its email or external id already belongs to one (the
+/// unique constraints decide, so two concurrent creates cannot both succeed).
+pub async fn insert_new<C: ConnectionTrait>(
+    db: &C,
+    r: &CustomerRef,
+) -> Result<Option<customer::Model>> {
+    insert_or_skip(db, active_model(r)).await
+}
+
+/// A change to a customer's details: `Some` fields are set, `None` ones left alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomerPatch {
+    pub name: Option<String>,
+    pub segment: Option<String>,
+    pub account_value: Option<f64>,
+    pub notify_opt_in: Option<bool>,
+}
+
+/// Applies `patch` to customer `id`. A segment change re-indexes the customer's items (search
+/// filters by segment), in the same transaction.
+pub async fn update(
+    db: &sea_orm::DatabaseConnection,
+    id: i64,
+    patch: &CustomerPatch,
+) -> Result<customer::Model> {
+    let txn = super::begin_write(db).await?;
+    let m = Customers::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::not_found("customer", id))?;
+    let segment_changed = patch.segment.is_some() && patch.segment != m.segment;
+    let mut am = m.into_active_model();
+    if patch.name.is_some() {
+        am.name = Set(patch.name.clone());
+    }
+    if patch.segment.is_some() {
+        am.segment = Set(patch.segment.clone());
+    }
+    if patch.account_value.is_some() {
+        am.account_value = Set(patch.account_value);
+    }
+    if let Some(v) = patch.notify_opt_in {
+        am.notify_opt_in = Set(v);
+    }
+    let m = am.update(&txn).await?;
+    if segment_changed {
+        let items = super::items::ids_of_customers(&txn, &[id]).await?;
+        super::outbox::enqueue(&txn, super::outbox::TOPIC_INDEX, &items).await?;
+    }
+    txn.commit().await?;
+    Ok(m)
 }
 
 /// Customers already stored that a batch refers to, by external id and by email.
@@ -114,20 +152,6 @@ impl Known {
             .cloned()
     }
 
-    /// `r` without an email or external id that already belongs to another customer, so
-    /// filling in a missing key never collides with a unique constraint.
-    fn without_taken_keys(&self, r: &CustomerRef, owner: i64) -> CustomerRef {
-        let taken = |m: Option<&customer::Model>| m.is_some_and(|m| m.id != owner);
-        let mut r = r.clone();
-        if taken(r.email.as_ref().and_then(|e| self.by_email.get(e))) {
-            r.email = None;
-        }
-        if taken(r.external_id.as_ref().and_then(|e| self.by_external.get(e))) {
-            r.external_id = None;
-        }
-        r
-    }
-
     fn add(&mut self, m: customer::Model) {
         if let Some(e) = &m.external_id {
             self.by_external.insert(e.clone(), m.clone());
@@ -138,8 +162,8 @@ impl Known {
     }
 }
 
-async fn create<C: ConnectionTrait>(db: &C, r: &CustomerRef) -> Result<customer::Model> {
-    let am = customer::ActiveModel {
+fn active_model(r: &CustomerRef) -> customer::ActiveModel {
+    customer::ActiveModel {
         external_id: Set(r.external_id.clone()),
         email: Set(r.email.clone()),
         name: Set(r.name.clone()),
@@ -148,8 +172,11 @@ async fn create<C: ConnectionTrait>(db: &C, r: &CustomerRef) -> Result<customer:
         notify_opt_in: Set(r.notify_opt_in.unwrap_or(false)),
         created_at: Set(Utc::now()),
         ..Default::default()
-    };
-    if let Some(m) = insert_or_skip(db, am).await? {
+    }
+}
+
+async fn create<C: ConnectionTrait>(db: &C, r: &CustomerRef) -> Result<customer::Model> {
+    if let Some(m) = insert_new(db, r).await? {
         return Ok(m);
     }
     // Someone else created it meanwhile (or the email belongs to another external id).
@@ -165,44 +192,6 @@ async fn create<C: ConnectionTrait>(db: &C, r: &CustomerRef) -> Result<customer:
         .one(db)
         .await?
         .ok_or_else(|| Error::Internal("customer vanished after a conflicting insert".into()))
-}
-
-/// Applies details the reference gives; returns the customer and whether its segment changed.
-async fn update_details<C: ConnectionTrait>(
-    db: &C,
-    m: customer::Model,
-    r: &CustomerRef,
-) -> Result<(customer::Model, bool)> {
-    let segment_changed = r.segment.is_some() && r.segment != m.segment;
-    let changed = segment_changed
-        || (r.name.is_some() && r.name != m.name)
-        || (r.account_value.is_some() && r.account_value != m.account_value)
-        || r.notify_opt_in.is_some_and(|v| v != m.notify_opt_in)
-        || (r.email.is_some() && m.email.is_none())
-        || (r.external_id.is_some() && m.external_id.is_none());
-    if !changed {
-        return Ok((m, false));
-    }
-    let mut am = m.clone().into_active_model();
-    if r.segment.is_some() {
-        am.segment = Set(r.segment.clone());
-    }
-    if r.name.is_some() {
-        am.name = Set(r.name.clone());
-    }
-    if r.account_value.is_some() {
-        am.account_value = Set(r.account_value);
-    }
-    if let Some(v) = r.notify_opt_in {
-        am.notify_opt_in = Set(v);
-    }
-    if m.email.is_none() && r.email.is_some() {
-        am.email = Set(r.email.clone());
-    }
-    if m.external_id.is_none() && r.external_id.is_some() {
-        am.external_id = Set(r.external_id.clone());
-    }
-    Ok((am.update(db).await?, segment_changed))
 }
 
 /// Every segment some customer is in, sorted (for filter menus).

@@ -1,7 +1,9 @@
-//! `/api/v1/customers`: create, get and list customers.
+//! `/api/v1/customers`: create, get, list and change customers.
 //!
 //! Items usually create their customer implicitly (by email or external id); this route
-//! is for loading customer details — segment, account value, opt-in — up front.
+//! is for loading customer details — segment, account value, opt-in — up front, and the
+//! only way to change them afterwards (`PATCH`, product managers and admins): intake never
+//! changes an existing customer.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,14 +15,14 @@ use super::{ApiContext, Auth, JsonBody, Listing, Params, PathIds};
 use crate::db::customers;
 use crate::db::entity::customer::{self, Column, Entity as Customers};
 use crate::db::tokens::Role;
-use crate::intake::input::CustomerInput;
+use crate::intake::input::{CustomerInput, CustomerUpdate};
 use crate::intake::validate;
 use crate::{Error, Result};
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
         .route("/customers", get(list).post(create))
-        .route("/customers/{id}", get(get_one))
+        .route("/customers/{id}", get(get_one).patch(update))
 }
 
 async fn create(
@@ -36,6 +38,11 @@ async fn create(
             "a customer needs an email or an external_id",
         ));
     };
+    // Insert or conflict in one statement: checking first and inserting after would let
+    // two concurrent creates of the same customer both answer 201.
+    if let Some(m) = customers::insert_new(&ctx.db, &r).await? {
+        return Ok((StatusCode::CREATED, Json(m)));
+    }
     for (field, value, column) in [
         ("external_id", &r.external_id, Column::ExternalId),
         ("email", &r.email, Column::Email),
@@ -52,9 +59,21 @@ async fn create(
             });
         }
     }
-    let resolved = customers::resolve(&ctx.db, &[Some(&r)]).await?;
-    let id = resolved.ids[0].unwrap_or_default();
-    Ok((StatusCode::CREATED, Json(find(&ctx, id).await?)))
+    Err(Error::Internal(
+        "a customer insert conflicted with no customer".into(),
+    ))
+}
+
+/// Changes a customer's name, segment, account value or opt-in (pm, admin).
+async fn update(
+    State(ctx): State<ApiContext>,
+    auth: Auth,
+    ids: PathIds,
+    JsonBody(input): JsonBody<CustomerUpdate>,
+) -> Result<Json<customer::Model>> {
+    auth.require(&[Role::Pm, Role::Admin])?;
+    let patch = validate::customer_patch(input)?;
+    Ok(Json(customers::update(&ctx.db, ids.first(), &patch).await?))
 }
 
 /// Field paths from `customer_ref` are relative to an item (`customer.email`); here the

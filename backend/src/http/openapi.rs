@@ -68,6 +68,14 @@ pub fn document() -> Value {
     resource(&mut paths, "ratings", "RatingInput", "Rating");
     resource(&mut paths, "surveys", "SurveyInput", "Survey");
     resource(&mut paths, "customers", "Customer", "Customer");
+    if let Some(one) = paths.get_mut("/api/v1/customers/{id}") {
+        one["patch"] = json!({ "summary": "Change a customer's name, segment, account value or opt-in (pm, admin); intake never changes a customer",
+            "parameters": [id_param("id")],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "minProperties": 1, "properties": {
+                "name": { "type": "string", "maxLength": 200 }, "segment": { "type": "string", "maxLength": 100 },
+                "account_value": { "type": "number", "minimum": 0, "maximum": 1e12 }, "notify_opt_in": { "type": "boolean" } } } } } },
+            "responses": ok("200", r("Customer")) });
+    }
     paths.insert(
         "/api/v1/surveys/{id}/responses".into(),
         json!({
@@ -174,7 +182,7 @@ pub fn document() -> Value {
 
     let customer_ref = json!({ "type": "object", "additionalProperties": false, "properties": {
         "external_id": { "type": "string", "maxLength": 200 }, "email": { "type": "string", "format": "email" },
-        "name": { "type": "string" }, "segment": { "type": "string" }, "account_value": { "type": "number", "minimum": 0 },
+        "name": { "type": "string" }, "segment": { "type": "string" }, "account_value": { "type": "number", "minimum": 0, "maximum": 1e12 },
         "notify_opt_in": { "type": "boolean" } } });
     let meta = json!({
         "external_id": { "type": "string", "maxLength": 200, "description": "unique per kind; a repeat is answered with 409" },

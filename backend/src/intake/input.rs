@@ -18,6 +18,17 @@ pub struct CustomerInput {
     pub notify_opt_in: Option<bool>,
 }
 
+/// `PATCH /api/v1/customers/{id}`: the details that may change. A customer's email and
+/// external id are who they are and do not change here.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerUpdate {
+    pub name: Option<String>,
+    pub segment: Option<String>,
+    pub account_value: Option<f64>,
+    pub notify_opt_in: Option<bool>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TicketInput {

@@ -78,8 +78,8 @@ pub async fn store<T: Intake>(
 ) -> Result<Vec<Outcome>> {
     let txn = crate::db::begin_write(db).await?;
     let refs: Vec<_> = batch.iter().map(|i| i.meta().customer.as_ref()).collect();
-    let resolved = customers::resolve(&txn, &refs).await?;
-    let rows: Vec<(&T, Option<i64>)> = batch.iter().zip(resolved.ids).collect();
+    let customer_ids = customers::resolve(&txn, &refs).await?;
+    let rows: Vec<(&T, Option<i64>)> = batch.iter().zip(customer_ids).collect();
     let source_ids = T::insert_rows(&txn, &rows).await?;
 
     let mut new_items = Vec::new();
@@ -105,9 +105,7 @@ pub async fn store<T: Intake>(
         .collect();
     let new_ids: Vec<i64> = item_by_source.values().copied().collect();
     outbox::enqueue(&txn, outbox::TOPIC_EMBED, &new_ids).await?;
-    let mut to_index = new_ids;
-    to_index.extend(items::ids_of_customers(&txn, &resolved.segment_changed).await?);
-    outbox::enqueue(&txn, outbox::TOPIC_INDEX, &to_index).await?;
+    outbox::enqueue(&txn, outbox::TOPIC_INDEX, &new_ids).await?;
     txn.commit().await?;
 
     Ok(batch

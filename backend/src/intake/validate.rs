@@ -6,7 +6,8 @@
 use chrono::{DateTime, Utc};
 
 use super::input::{
-    AnswerInput, CustomerInput, RatingInput, SurveyInput, SurveyResponseInput, TicketInput,
+    AnswerInput, CustomerInput, CustomerUpdate, RatingInput, SurveyInput, SurveyResponseInput,
+    TicketInput,
 };
 use crate::db::entity::{survey, survey_question};
 use crate::{Error, Result};
@@ -17,6 +18,9 @@ pub const MAX_ID_CHARS: usize = 200;
 pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG_CHARS: usize = 50;
 pub const MAX_QUESTIONS: usize = 50;
+/// The largest `account_value` accepted (10¹², a trillion in any currency). The backlog
+/// sums account values; a bound keeps every sum, and so every score, finite.
+pub const MAX_ACCOUNT_VALUE: f64 = 1e12;
 pub const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
 pub const STATUSES: [&str; 4] = ["open", "pending", "solved", "closed"];
 pub const QUESTION_KINDS: [&str; 3] = ["nps", "csat", "text"];
@@ -243,26 +247,47 @@ fn meta(
     })
 }
 
+/// An account value within `0..=MAX_ACCOUNT_VALUE`; `field` names it in the error.
+fn account_value(field: &str, v: Option<f64>) -> Result<Option<f64>> {
+    match v {
+        Some(v) if !(0.0..=MAX_ACCOUNT_VALUE).contains(&v) => Err(Error::invalid(
+            "out_of_range",
+            field,
+            format!("{field} must be a number from 0 to {MAX_ACCOUNT_VALUE:.0}, got {v}"),
+        )),
+        v => Ok(v),
+    }
+}
+
+/// A change to a customer's details, validated as on creation; at least one field.
+pub fn customer_patch(u: CustomerUpdate) -> Result<crate::db::customers::CustomerPatch> {
+    let patch = crate::db::customers::CustomerPatch {
+        name: optional("name", u.name, MAX_ID_CHARS)?,
+        segment: optional("segment", u.segment, 100)?,
+        account_value: account_value("account_value", u.account_value)?,
+        notify_opt_in: u.notify_opt_in,
+    };
+    if patch == Default::default() {
+        return Err(Error::invalid(
+            "missing_field",
+            "body",
+            "give at least one of name, segment, account_value, notify_opt_in",
+        ));
+    }
+    Ok(patch)
+}
+
 /// A customer reference; `None` when it holds nothing to identify anyone by.
 pub fn customer_ref(c: CustomerInput) -> Result<Option<CustomerRef>> {
     let email = optional("customer.email", c.email, 254)?
         .map(|e| email("customer.email", &e))
         .transpose()?;
-    if let Some(v) = c.account_value {
-        if !v.is_finite() || v < 0.0 {
-            return Err(Error::invalid(
-                "out_of_range",
-                "customer.account_value",
-                "customer.account_value must be a non-negative number",
-            ));
-        }
-    }
     let r = CustomerRef {
         external_id: optional("customer.external_id", c.external_id, MAX_ID_CHARS)?,
         email,
         name: optional("customer.name", c.name, MAX_ID_CHARS)?,
         segment: optional("customer.segment", c.segment, 100)?,
-        account_value: c.account_value,
+        account_value: account_value("customer.account_value", c.account_value)?,
         notify_opt_in: c.notify_opt_in,
     };
     if r.external_id.is_none() && r.email.is_none() {

@@ -15,7 +15,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::layout::bare;
-use super::session::{cookie, set_cookie, Form, PublicForm, COOKIE};
+use super::session::{cookie, same_secret, set_cookie, Form, PublicForm, COOKIE};
 use super::{see_other, Html, WebResult};
 use crate::db::{sessions, tokens, users};
 use crate::http::ApiContext;
@@ -34,9 +34,21 @@ struct Next {
 }
 
 /// Only same-site paths: `/backlog?x=1` yes, `//evil.example` or `https://…` no.
+///
+/// Browsers drop tabs and newlines from a URL and read a backslash as `/`, so `/\t/evil.example`
+/// would become `//evil.example` — another site. A path with any control character,
+/// whitespace or backslash is refused outright rather than cleaned.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.into(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || c == '\\') =>
+        {
+            n.into()
+        }
         _ => "/backlog".into(),
     }
 }
@@ -80,10 +92,10 @@ async fn sign_in(
     headers: HeaderMap,
     PublicForm(f): PublicForm,
 ) -> WebResult<Response> {
-    let expected = cookie(&headers, LOGIN_CSRF);
+    let expected = cookie(&ctx, &headers, LOGIN_CSRF);
     let next = safe_next(f.text("next").as_deref());
     let email = f.text("email").unwrap_or_default();
-    if expected.is_none() || expected != f.text("login_csrf") {
+    if !same_secret(f.text("login_csrf").as_deref(), expected.as_deref()) {
         return Ok(render(
             &ctx,
             &next,
@@ -115,7 +127,7 @@ async fn sign_out(
     headers: HeaderMap,
     Form(_, _): Form,
 ) -> WebResult<Response> {
-    if let Some(t) = cookie(&headers, COOKIE) {
+    if let Some(t) = cookie(&ctx, &headers, COOKIE) {
         sessions::end(&ctx.db, &t).await?;
     }
     let mut r = see_other("/login");
@@ -138,6 +150,16 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/backlog");
         assert_eq!(safe_next(Some("https://evil.example")), "/backlog");
         assert_eq!(safe_next(Some("/\\evil.example")), "/backlog");
+        // Browsers strip tabs and newlines, which would leave `//evil.example`.
+        for sneaky in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/ /x",
+        ] {
+            assert_eq!(safe_next(Some(sneaky)), "/backlog", "{sneaky:?}");
+        }
+        assert_eq!(safe_next(Some("/\u{0}/evil.example")), "/backlog");
         assert_eq!(safe_next(None), "/backlog");
     }
 }

@@ -1,7 +1,7 @@
 //! Who is looking at a page, and forms that are checked against cross-site forgery.
 //!
-//! The session cookie is HttpOnly and SameSite=Lax (Secure when `TRIAGE_BASE_URL` is
-//! https). Every state-changing form carries the session's CSRF token in a hidden `csrf`
+//! The session cookie is HttpOnly and SameSite=Lax; when `TRIAGE_BASE_URL` is https it is
+//! also Secure and named with the `__Host-` prefix. Every state-changing form carries the session's CSRF token in a hidden `csrf`
 //! field; [`Form`] rejects a post without the right one before the handler runs.
 
 use axum::body::Bytes;
@@ -48,25 +48,38 @@ impl Viewer {
     }
 }
 
-/// The value of cookie `name` in the request, if any.
-pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+/// The value of this deployment's cookie `name` (see [`cookie_name`]) in the request.
+pub fn cookie(ctx: &ApiContext, headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    let name = cookie_name(ctx, name);
     headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
+        .find(|(k, _)| *k == name.as_str())
         .map(|(_, v)| v.to_string())
 }
 
-/// A `Set-Cookie` value for this deployment.
-pub fn set_cookie(ctx: &ApiContext, name: &str, value: &str, max_age_secs: i64) -> String {
-    let secure = if ctx.config.base_url.starts_with("https://") {
-        "; Secure"
+fn https(ctx: &ApiContext) -> bool {
+    ctx.config.base_url.starts_with("https://")
+}
+
+/// The cookie's name on this deployment: behind https it carries the `__Host-` prefix,
+/// which browsers accept only from a secure origin, with `Secure`, `Path=/` and no
+/// `Domain` — so neither a sibling subdomain nor a plain-http page can set or shadow it.
+pub fn cookie_name(ctx: &ApiContext, name: &str) -> String {
+    if https(ctx) {
+        format!("__Host-{name}")
     } else {
-        ""
-    };
+        name.to_string()
+    }
+}
+
+/// A `Set-Cookie` value for this deployment (`Secure` and `__Host-` behind https).
+pub fn set_cookie(ctx: &ApiContext, name: &str, value: &str, max_age_secs: i64) -> String {
+    let secure = if https(ctx) { "; Secure" } else { "" };
+    let name = cookie_name(ctx, name);
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
 }
 
@@ -80,7 +93,7 @@ impl FromRequestParts<ApiContext> for Viewer {
             .map_or("/", |p| p.as_str())
             .to_string();
         let sign_in = || WebError::SignIn { next: next.clone() };
-        let token = cookie(&parts.headers, COOKIE).ok_or_else(sign_in)?;
+        let token = cookie(ctx, &parts.headers, COOKIE).ok_or_else(sign_in)?;
         let (session, user) = sessions::find(&ctx.db, &token).await?.ok_or_else(sign_in)?;
         Ok(Viewer {
             role: crate::db::users::role(&user)?,
@@ -173,6 +186,16 @@ impl Fields {
     }
 }
 
+/// Whether two copies of a secret token are present and equal, compared in constant time
+/// so that the time a wrong guess takes says nothing about how much of it was right.
+pub fn same_secret(given: Option<&str>, expected: Option<&str>) -> bool {
+    use subtle::ConstantTimeEq;
+    match (given, expected) {
+        (Some(g), Some(e)) => bool::from(g.as_bytes().ct_eq(e.as_bytes())),
+        _ => false,
+    }
+}
+
 /// A form posted by a signed-in user with a matching CSRF token.
 pub struct Form(pub Viewer, pub Fields);
 
@@ -186,7 +209,7 @@ impl FromRequest<ApiContext> for Form {
             .await
             .map_err(|e| Error::invalid("invalid_body", "body", e.body_text()))?;
         let fields = Fields::parse(&bytes)?;
-        if fields.raw("csrf").as_deref() != Some(viewer.csrf.as_str()) {
+        if !same_secret(fields.raw("csrf").as_deref(), Some(&viewer.csrf)) {
             return Err(Error::Forbidden(
                 "this form is out of date or was not sent from triage; reload the page and try again"
                     .into(),

@@ -6,11 +6,12 @@
 //! the script only fetches `/tickets/suggest` as the agent types (debounced).
 
 use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use maud::{html, Markup, PreEscaped};
+use maud::{html, Markup};
 use sea_orm::EntityTrait;
 use triage_index::SearchRequest;
 
@@ -33,6 +34,7 @@ pub fn router() -> Router<ApiContext> {
         .route("/tickets", get(list).post(create))
         .route("/tickets/new", get(new_form))
         .route("/tickets/suggest", get(suggest))
+        .route("/assets/suggest.js", get(suggest_script))
 }
 
 async fn list(
@@ -77,19 +79,20 @@ async fn list(
     Ok(Html(page("Tickets", &viewer, "/tickets", body)))
 }
 
-const SUGGEST_SCRIPT: &str = r#"
-(function(){
-  var f=document.getElementById('ticket-form'),box=document.getElementById('suggestions'),t=null,last='';
-  function go(){
-    var text=(f.subject.value+' '+f.body.value).trim();
-    if(text===last){return;} last=text;
-    if(text.length<3){box.innerHTML='';return;}
-    fetch('/tickets/suggest?text='+encodeURIComponent(text.slice(0,500)),{credentials:'same-origin'})
-      .then(function(r){return r.ok?r.text():'';}).then(function(h){box.innerHTML=h;}).catch(function(){});
-  }
-  f.addEventListener('input',function(){clearTimeout(t);t=setTimeout(go,300);});
-})();
-"#;
+/// The ticket form's script, served from `/assets/suggest.js` (never inline: the CSP
+/// forbids inline script).
+const SUGGEST_SCRIPT: &str = include_str!("assets/suggest.js");
+
+async fn suggest_script() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        SUGGEST_SCRIPT,
+    )
+        .into_response()
+}
 
 fn form(viewer: &Viewer, values: &Fields, error: Option<&str>) -> Markup {
     let v = |k: &str| values.raw(k).unwrap_or_default();
@@ -117,7 +120,7 @@ fn form(viewer: &Viewer, values: &Fields, error: Option<&str>) -> Markup {
                 div #suggestions aria-live="polite" { p.muted.small { "Matching themes and similar past tickets appear here as you type." } }
             }
         }
-        script { (PreEscaped(SUGGEST_SCRIPT)) }
+        script src="/assets/suggest.js" defer {}
     }
 }
 
