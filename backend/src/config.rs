@@ -41,6 +41,10 @@ pub struct Config {
     pub mail_retry: std::time::Duration,
     /// An extra certificate authority (PEM) to trust for SMTP TLS (`TRIAGE_SMTP_CA_FILE`).
     pub smtp_ca_file: Option<PathBuf>,
+    /// Answers the public survey page takes from one IP address per hour.
+    pub survey_answers_per_ip_hour: u32,
+    /// Answers one survey takes per minute, from everyone together.
+    pub survey_answers_per_minute: u32,
 }
 
 /// The raw settings, as given by flags or environment (see `cli.rs`).
@@ -59,6 +63,8 @@ pub struct Settings {
     pub mail_from: Option<String>,
     pub mail_retry_seconds: Option<String>,
     pub smtp_ca_file: Option<PathBuf>,
+    pub survey_answers_per_ip_hour: Option<String>,
+    pub survey_answers_per_minute: Option<String>,
 }
 
 impl Settings {
@@ -79,6 +85,8 @@ impl Settings {
             mail_from: var("TRIAGE_MAIL_FROM"),
             mail_retry_seconds: var("TRIAGE_MAIL_RETRY_SECONDS"),
             smtp_ca_file: var("TRIAGE_SMTP_CA_FILE").map(PathBuf::from),
+            survey_answers_per_ip_hour: var("TRIAGE_SURVEY_ANSWERS_PER_IP_HOUR"),
+            survey_answers_per_minute: var("TRIAGE_SURVEY_ANSWERS_PER_MINUTE"),
         }
     }
 }
@@ -154,21 +162,22 @@ impl Config {
             mail_from: s
                 .mail_from
                 .unwrap_or_else(|| "triage <triage@localhost>".into()),
-            mail_retry: match s.mail_retry_seconds {
-                Some(t) => t
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .map(std::time::Duration::from_secs)
-                    .ok_or_else(|| {
-                        Error::Config(format!(
-                            "TRIAGE_MAIL_RETRY_SECONDS must be a positive whole number, got {t:?}"
-                        ))
-                    })?,
-                None => std::time::Duration::from_secs(60),
-            },
+            mail_retry: std::time::Duration::from_secs(u64::from(positive(
+                "TRIAGE_MAIL_RETRY_SECONDS",
+                s.mail_retry_seconds,
+                60,
+            )?)),
             smtp_ca_file: s.smtp_ca_file,
+            survey_answers_per_ip_hour: positive(
+                "TRIAGE_SURVEY_ANSWERS_PER_IP_HOUR",
+                s.survey_answers_per_ip_hour,
+                30,
+            )?,
+            survey_answers_per_minute: positive(
+                "TRIAGE_SURVEY_ANSWERS_PER_MINUTE",
+                s.survey_answers_per_minute,
+                600,
+            )?,
         })
     }
 
@@ -178,6 +187,21 @@ impl Config {
 
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
+    }
+}
+
+/// A positive whole number from setting `name`, or `default` when it is not set.
+fn positive(name: &str, value: Option<String>, default: u32) -> Result<u32> {
+    match value {
+        Some(t) => t
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                Error::Config(format!("{name} must be a positive whole number, got {t:?}"))
+            }),
+        None => Ok(default),
     }
 }
 

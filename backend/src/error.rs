@@ -29,6 +29,12 @@ pub enum Error {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A rate limit was hit; the client may try again after `retry_after_secs`.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("configuration: {0}")]
     Config(String),
     #[error("database: {0}")]
@@ -83,6 +89,7 @@ impl Error {
                 | Self::Conflict { .. }
                 | Self::Unauthorized(_)
                 | Self::Forbidden(_)
+                | Self::TooManyRequests { .. }
         )
     }
 }

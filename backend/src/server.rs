@@ -68,6 +68,7 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
         ),
     ));
     let ctx = ApiContext {
+        limits: Arc::new(http::Limits::new(&config)),
         config: Arc::new(config),
         db,
         index: sync.index(),
@@ -75,10 +76,13 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
         embed_wake,
         embedder,
     };
-    axum::serve(listener, http::router(ctx))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| Error::Internal(format!("server error: {e}")))?;
+    axum::serve(
+        listener,
+        http::router(ctx).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| Error::Internal(format!("server error: {e}")))?;
     worker.abort();
     let _ = worker.await;
     mail_worker.abort();

@@ -11,6 +11,7 @@ mod m20261126_000002_themes;
 mod m20261126_000003_backlog;
 mod m20261126_000004_digests;
 mod m20261201_000005_areas;
+mod m20261202_000006_survey_consent;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_backlog::Migration),
             Box::new(m20261126_000004_digests::Migration),
             Box::new(m20261201_000005_areas::Migration),
+            Box::new(m20261202_000006_survey_consent::Migration),
         ]
     }
 }

@@ -1,14 +1,18 @@
 //! Safe on the open internet: nobody changes what is not theirs, bad values are refused,
 //! every page carries the security headers, and cookies fit the deployment.
 
-use serde_json::json;
-use triage_e2e::{on_both, Env};
+use std::time::{Duration, Instant};
+
+use mail_parser::MessageParser;
+use serde_json::{json, Value};
+use triage_e2e::{free_port, on_both, received, Env, Server, SmtpSink};
 
 on_both!(
     intake_never_changes_a_customer,
     security_headers_on_every_response,
     sign_in_never_redirects_off_site,
-    cookies_are_secure_behind_https
+    cookies_are_secure_behind_https,
+    the_survey_page_changes_no_customer
 );
 
 fn intake_never_changes_a_customer(env: &Env) {
@@ -200,4 +204,220 @@ fn cookies_are_secure_behind_https(env: &Env) {
         "{secure}"
     );
     assert!(secure.contains("HttpOnly"), "{secure}");
+}
+
+/// Posts the public survey form from `from` (a loopback address): status and page.
+fn answer(
+    s: &Server,
+    from: &str,
+    survey: &Value,
+    email: &str,
+    notify: bool,
+) -> (u16, String, Option<String>) {
+    let client = reqwest::blocking::Client::builder()
+        .local_address(from.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let sid = &survey["id"];
+    let q = format!("q{}", survey["questions"][0]["id"]);
+    let mut form = vec![(q.as_str(), "3"), ("email", email)];
+    if notify {
+        form.push(("notify_opt_in", "true"));
+    }
+    let r = client
+        .post(format!("{}/s/{sid}", s.url))
+        .form(&form)
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, r.text().unwrap(), retry)
+}
+
+fn the_survey_page_changes_no_customer(env: &Env) {
+    let mail = env.dir.path().join("mail");
+    let sink = SmtpSink::start(free_port(), &mail);
+    env.set_var("SMTP_URL", &sink.url());
+    env.set_var("TRIAGE_SURVEY_ANSWERS_PER_IP_HOUR", "4");
+    env.set_var("TRIAGE_SURVEY_ANSWERS_PER_MINUTE", "6");
+    let pm = env.token("pm");
+    let support = env.token("support");
+    let s = env.serve();
+    let survey = s
+        .post(
+            "/api/v1/surveys",
+            &pm,
+            &json!({"title": "NPS", "questions": [{"kind": "nps", "prompt": "Recommend us?"}]}),
+        )
+        .body;
+    let sid = survey["id"].as_i64().unwrap();
+    let out = s
+        .post(
+            "/api/v1/customers",
+            &pm,
+            &json!({"email": "quiet@corp.test", "segment": "enterprise"}),
+        )
+        .body;
+    let inn = s
+        .post(
+            "/api/v1/customers",
+            &pm,
+            &json!({"email": "keen@corp.test", "notify_opt_in": true}),
+        )
+        .body;
+
+    // An anonymous visitor opts a real customer in, and another one out: neither changes,
+    // and neither answer is filed under them.
+    let (status, page, _) = answer(&s, "127.0.0.1", &survey, "quiet@corp.test", true);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("follow the link we just sent"), "{page}");
+    assert_eq!(
+        answer(&s, "127.0.0.1", &survey, "keen@corp.test", false).0,
+        200
+    );
+    let customer = |c: &Value| s.get(&format!("/api/v1/customers/{}", c["id"]), &pm).body;
+    assert_eq!(customer(&out)["notify_opt_in"], false);
+    assert_eq!(customer(&inn)["notify_opt_in"], true);
+    let responses = s.get(&format!("/api/v1/surveys/{sid}/responses"), &pm).body;
+    let rows = responses["items"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 2, "{responses}");
+    for r in &rows {
+        assert!(
+            r["customer_id"].is_null(),
+            "an anonymous answer filed under a customer: {r}"
+        );
+    }
+    assert!(rows
+        .iter()
+        .any(|r| r["respondent_email"] == "quiet@corp.test" && r["notify_requested"] == true));
+
+    // The confirmation mail reaches the address typed; opening its link changes nothing
+    // (mail scanners open links), pressing the button opts in and files the answer.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let link = loop {
+        let found = received(&mail).into_iter().find_map(|raw| {
+            let m = MessageParser::default().parse(&raw[..])?;
+            let to = m.to()?.first()?.address()?.to_string();
+            let text = m.body_text(0)?.to_string();
+            let at = text.find("/confirm-email?")?;
+            let start = text[..at].rfind("http")?;
+            let end = text[at..]
+                .find(char::is_whitespace)
+                .map_or(text.len(), |e| at + e);
+            (to == "quiet@corp.test").then(|| text[start..end].to_string())
+        });
+        if let Some(l) = found {
+            break l;
+        }
+        assert!(Instant::now() < deadline, "no confirmation mail");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(
+        received(&mail).len(),
+        1,
+        "only the request to hear back is confirmed by mail"
+    );
+    // (The link is on TRIAGE_BASE_URL, here the default bind address: open it on this server.)
+    let url = reqwest::Url::parse(&link).unwrap();
+    let link = format!("{}{}?{}", s.url, url.path(), url.query().unwrap());
+    let opened = s.client.get(&link).send().unwrap();
+    assert_eq!(opened.status(), 200);
+    assert!(opened.text().unwrap().contains("method=\"post\""));
+    assert_eq!(
+        customer(&out)["notify_opt_in"],
+        false,
+        "opening the link opted in"
+    );
+    let query: Vec<(String, String)> = reqwest::Url::parse(&link)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut forged = query.clone();
+    forged[1].1 = "0".repeat(64);
+    let bad = s
+        .client
+        .post(format!("{}/confirm-email", s.url))
+        .form(&forged)
+        .send()
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert_eq!(customer(&out)["notify_opt_in"], false);
+    let ok = s
+        .client
+        .post(format!("{}/confirm-email", s.url))
+        .form(&query)
+        .send()
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(customer(&out)["notify_opt_in"], true);
+    let responses = s.get(&format!("/api/v1/surveys/{sid}/responses"), &pm).body;
+    assert!(responses["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["customer_id"] == out["id"]));
+    let again = s
+        .client
+        .post(format!("{}/confirm-email", s.url))
+        .form(&query)
+        .send()
+        .unwrap();
+    assert!(again.text().unwrap().contains("already confirmed"));
+
+    // Rate limits: 4 answers an hour from one address (two used above), 6 a minute for one
+    // survey (a fresh one, so the minutes spent waiting for mail do not count).
+    let busy = s
+        .post(
+            "/api/v1/surveys",
+            &pm,
+            &json!({"title": "Busy", "questions": [{"kind": "nps", "prompt": "?"}]}),
+        )
+        .body;
+    assert_eq!(answer(&s, "127.0.0.1", &busy, "", false).0, 200);
+    assert_eq!(answer(&s, "127.0.0.1", &busy, "", false).0, 200);
+    let (status, _, retry) = answer(&s, "127.0.0.1", &busy, "", false);
+    assert_eq!(status, 429, "a fifth answer from one address");
+    assert!(retry.unwrap().parse::<u64>().unwrap() > 0);
+    for from in ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"] {
+        assert_eq!(answer(&s, from, &busy, "", false).0, 200, "{from}");
+    }
+    let (status, page, _) = answer(&s, "127.0.0.6", &busy, "", false);
+    assert_eq!(
+        status, 429,
+        "a seventh answer to the survey within a minute: {page}"
+    );
+    let total = s
+        .get(&format!("/api/v1/surveys/{}/responses", busy["id"]), &pm)
+        .body["total"]
+        .clone();
+    assert_eq!(total, 6);
+
+    // Closing: pm and admin only; a closed survey takes no answers, from the page or the API.
+    let path = format!("/api/v1/surveys/{sid}");
+    assert_eq!(
+        s.patch(&path, &support, &json!({"closed": true})).status,
+        403
+    );
+    let closed = s.patch(&path, &pm, &json!({"closed": true}));
+    assert_eq!(closed.status, 200, "{:?}", closed.body);
+    assert!(closed.body["closed_at"].is_string());
+    let page = s.client.get(format!("{}/s/{sid}", s.url)).send().unwrap();
+    assert_eq!(page.status(), 409);
+    assert!(page.text().unwrap().contains("closed"));
+    let q = survey["questions"][0]["id"].to_string();
+    let api = s.post(
+        &format!("/api/v1/surveys/{sid}/responses"),
+        &support,
+        &json!({"answers": {q: 9}}),
+    );
+    assert_eq!(api.status, 409, "{:?}", api.body);
+    assert_eq!(api.error_field(), Some("survey_id"));
+    assert_eq!(
+        s.patch(&path, &pm, &json!({"closed": false})).body["closed_at"],
+        Value::Null
+    );
 }

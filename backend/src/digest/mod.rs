@@ -4,6 +4,7 @@
 //! * [`compose`] and [`render`]: what a digest says, as text and HTML.
 //! * [`subscriptions`] and [`schedule`]: who gets one, when, and queuing it.
 //! * [`notices`]: close-the-loop notes when a theme is planned or shipped.
+//! * [`consent`]: double opt-in for emails typed on the public survey page.
 //! * [`signing`]: signed links (unsubscribe) that need no sign-in.
 //! * [`mailer`] and [`deliver`]: lettre over SMTP, retries with backoff.
 //!
@@ -11,6 +12,7 @@
 //! before it is sent, so nothing is sent twice and nothing is lost.
 
 pub mod compose;
+pub mod consent;
 pub mod deliver;
 pub mod mailer;
 pub mod notices;

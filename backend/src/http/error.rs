@@ -19,10 +19,26 @@ impl Error {
             Error::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Error::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Error::Index(triage_index::Error::Locked) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl Error {
+    /// `Retry-After` on a rate-limited response (JSON or page alike).
+    pub(crate) fn add_retry_after(&self, response: &mut Response) {
+        if let Error::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+        {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_secs),
+            );
         }
     }
 }
@@ -49,6 +65,7 @@ impl IntoResponse for Error {
             body["field"] = json!(f);
         }
         let mut response = (status, Json(json!({ "error": body }))).into_response();
+        self.add_retry_after(&mut response);
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             // The rest of the body was never read: the connection cannot carry another
             // request, so tell the client not to reuse it.

@@ -8,6 +8,7 @@ mod customers;
 mod error;
 mod extract;
 mod health;
+mod limits;
 mod openapi;
 mod ratings;
 mod search;
@@ -27,6 +28,7 @@ use triage_index::FeedbackIndex;
 use crate::Config;
 
 pub use extract::{Auth, JsonBody, Page, Params, PathIds};
+pub use limits::Limits;
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -41,6 +43,8 @@ pub struct ApiContext {
     /// The embedding model, shared with the embedding worker; `None` when it could not be
     /// loaded (features that need it then say so).
     pub embedder: Option<Arc<dyn crate::embed::Embedder + Sync>>,
+    /// Rate limits for anonymous posts (the public survey page).
+    pub limits: Arc<Limits>,
 }
 
 impl ApiContext {

@@ -68,6 +68,13 @@ pub fn document() -> Value {
     resource(&mut paths, "ratings", "RatingInput", "Rating");
     resource(&mut paths, "surveys", "SurveyInput", "Survey");
     resource(&mut paths, "customers", "Customer", "Customer");
+    if let Some(one) = paths.get_mut("/api/v1/surveys/{id}") {
+        one["patch"] = json!({ "summary": "Close a survey (no more answers, from its page or the API) or open it again (pm, admin)",
+            "parameters": [id_param("id")],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "required": ["closed"], "properties": {
+                "closed": { "type": "boolean" } } } } } },
+            "responses": ok("200", r("Survey")) });
+    }
     if let Some(one) = paths.get_mut("/api/v1/customers/{id}") {
         one["patch"] = json!({ "summary": "Change a customer's name, segment, account value or opt-in (pm, admin); intake never changes a customer",
             "parameters": [id_param("id")],

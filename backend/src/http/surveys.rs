@@ -19,7 +19,7 @@ use crate::{Error, Result};
 pub fn router() -> Router<ApiContext> {
     Router::new()
         .route("/surveys", get(list).post(create))
-        .route("/surveys/{id}", get(get_one))
+        .route("/surveys/{id}", get(get_one).patch(update))
         .route("/surveys/{id}/responses", get(list_responses).post(respond))
         .route("/surveys/{id}/responses/{response_id}", get(get_response))
 }
@@ -32,6 +32,26 @@ async fn create(
     auth.require(&[Role::Pm, Role::Admin])?;
     let created = surveys::create(&ctx.db, validate::survey(input)?).await?;
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// `{"closed": true}` closes a survey (its page and API take no more answers);
+/// `false` opens it again.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SurveyUpdate {
+    closed: bool,
+}
+
+async fn update(
+    State(ctx): State<ApiContext>,
+    auth: Auth,
+    ids: PathIds,
+    JsonBody(input): JsonBody<SurveyUpdate>,
+) -> Result<Json<SurveyWithQuestions>> {
+    auth.require(&[Role::Pm, Role::Admin])?;
+    Ok(Json(
+        surveys::set_closed(&ctx.db, ids.first(), input.closed).await?,
+    ))
 }
 
 async fn get_one(

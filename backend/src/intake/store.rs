@@ -366,6 +366,8 @@ impl Intake for NewResponse {
             customer_id: Set(customer_id),
             external_id: Set(r.meta.external_id.clone()),
             created_at: Set(r.meta.created_at),
+            respondent_email: Set(r.respondent.as_ref().map(|p| p.email.clone())),
+            notify_requested: Set(r.respondent.as_ref().is_some_and(|p| p.notify)),
             ..Default::default()
         };
         let ids = insert_skipping_duplicates(
@@ -373,7 +375,7 @@ impl Intake for NewResponse {
             rows,
             to_model,
             |m: &survey_response::Model| (m.external_id.clone(), m.id),
-            4,
+            6,
         )
         .await?;
         let mut answers = Vec::new();

@@ -48,6 +48,21 @@ pub async fn create(db: &DatabaseConnection, new: NewSurvey) -> Result<SurveyWit
     Ok(SurveyWithQuestions { survey, questions })
 }
 
+/// Closes survey `id` (now) or opens it again; closing twice keeps the first time.
+pub async fn set_closed(
+    db: &DatabaseConnection,
+    id: i64,
+    closed: bool,
+) -> Result<SurveyWithQuestions> {
+    let current = get(db, id).await?;
+    if current.survey.closed_at.is_some() != closed {
+        let mut am: survey::ActiveModel = current.survey.into();
+        am.closed_at = Set(closed.then(Utc::now));
+        am.update(db).await?;
+    }
+    get(db, id).await
+}
+
 pub async fn get<C: ConnectionTrait>(db: &C, id: i64) -> Result<SurveyWithQuestions> {
     let survey = survey::Entity::find_by_id(id)
         .one(db)

@@ -77,6 +77,16 @@ pub struct NewResponse {
     /// The survey's title, the subject of the unified feedback item.
     pub survey_title: String,
     pub answers: Vec<NewAnswer>,
+    /// Who answered on the public page, as they typed it (never a customer: unverified).
+    pub respondent: Option<Respondent>,
+}
+
+/// What a visitor of the public survey page said about themselves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Respondent {
+    pub email: String,
+    /// They asked to hear back; it counts once they confirm by the mailed link.
+    pub notify: bool,
 }
 
 pub fn ticket(input: TicketInput) -> Result<NewTicket> {
@@ -151,6 +161,12 @@ pub fn response(
     questions: &[survey_question::Model],
 ) -> Result<NewResponse> {
     let survey_id = survey.id;
+    if survey.closed_at.is_some() {
+        return Err(Error::Conflict {
+            field: "survey_id".into(),
+            message: format!("survey {survey_id} is closed and takes no more answers"),
+        });
+    }
     if input.answers.is_empty() {
         return Err(Error::invalid(
             "missing_field",
@@ -179,6 +195,7 @@ pub fn response(
         survey_title: survey.title.clone(),
         answers,
         meta: meta(input.external_id, input.customer, input.created_at)?,
+        respondent: None,
     })
 }
 

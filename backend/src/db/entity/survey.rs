@@ -11,6 +11,8 @@ pub struct Model {
     pub id: i64,
     pub title: String,
     pub created_at: DateTime<Utc>,
+    /// When a PM closed the survey; a closed survey takes no answers.
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

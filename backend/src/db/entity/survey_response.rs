@@ -13,6 +13,12 @@ pub struct Model {
     pub customer_id: Option<i64>,
     pub external_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The email typed on the public survey page: unverified, so it names no customer.
+    pub respondent_email: Option<String>,
+    /// The respondent asked to hear back when their issue is fixed…
+    pub notify_requested: bool,
+    /// …and confirmed it through the link mailed to `respondent_email` (double opt-in).
+    pub notify_confirmed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

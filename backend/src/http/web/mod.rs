@@ -92,7 +92,9 @@ impl IntoResponse for WebError {
                     e.to_string()
                 };
                 let page = layout::error_page(status, &message);
-                (status, Html(page)).into_response()
+                let mut r = (status, Html(page)).into_response();
+                e.add_retry_after(&mut r);
+                r
             }
         }
     }
