@@ -1,6 +1,6 @@
 //! Intake services and the outbox, without HTTP, on a real SQLite file.
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, EntityTrait};
 use triage::config::Settings;
 use triage::db::{self, outbox};
 use triage::intake::input::{CustomerInput, TicketInput};
@@ -73,8 +73,19 @@ async fn a_batch_stores_items_jobs_and_reports_duplicates() {
 }
 
 #[tokio::test]
-async fn a_segment_change_requeues_the_customers_items() {
+async fn intake_keeps_a_customer_and_a_segment_change_requeues_their_items() {
     let (_dir, db) = sqlite().await;
+    let claim_all = || async {
+        let jobs = outbox::claim(&db, outbox::TOPIC_INDEX, "test", 100)
+            .await
+            .unwrap();
+        let ids: Vec<i64> = jobs.iter().map(|j| j.job_id).collect();
+        outbox::complete(&db, &ids).await.unwrap();
+        let mut items: Vec<i64> = jobs.iter().map(|j| j.item_id).collect();
+        items.sort();
+        items.dedup();
+        items
+    };
     store(
         &db,
         &[
@@ -85,12 +96,10 @@ async fn a_segment_change_requeues_the_customers_items() {
     )
     .await
     .unwrap();
-    let jobs = outbox::claim(&db, outbox::TOPIC_INDEX, "test", 100)
-        .await
-        .unwrap();
-    let ids: Vec<i64> = jobs.iter().map(|j| j.job_id).collect();
-    outbox::complete(&db, &ids).await.unwrap();
+    assert_eq!(claim_all().await.len(), 2);
 
+    // A ticket naming the customer with another segment changes nothing about them: only
+    // the new item is queued.
     store(
         &db,
         &[ticket(Some("c"), "three", "x@y.co", "enterprise")],
@@ -98,14 +107,25 @@ async fn a_segment_change_requeues_the_customers_items() {
     )
     .await
     .unwrap();
-    // The new item plus the customer's two older items, whose indexed segment is stale.
-    let requeued = outbox::claim(&db, outbox::TOPIC_INDEX, "test", 100)
+    assert_eq!(claim_all().await.len(), 1);
+    let customers = triage::db::entity::customer::Entity::find()
+        .all(&db)
         .await
         .unwrap();
-    let mut items: Vec<i64> = requeued.iter().map(|j| j.item_id).collect();
-    items.sort();
-    items.dedup();
-    assert_eq!(items.len(), 3);
+    assert_eq!(customers.len(), 1);
+    assert_eq!(customers[0].segment.as_deref(), Some("smb"));
+
+    // The customers service changes it, and re-queues all three items (their indexed
+    // segment is stale) in the same transaction.
+    let patch = triage::db::customers::CustomerPatch {
+        segment: Some("enterprise".into()),
+        ..Default::default()
+    };
+    let changed = triage::db::customers::update(&db, customers[0].id, &patch)
+        .await
+        .unwrap();
+    assert_eq!(changed.segment.as_deref(), Some("enterprise"));
+    assert_eq!(claim_all().await.len(), 3);
 }
 
 #[tokio::test]

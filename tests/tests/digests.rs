@@ -280,7 +280,17 @@ fn digests_and_notes_are_sent_once(env: &Env) {
         .send()
         .unwrap();
     assert_eq!(forged.status(), 400);
-    let click = s.client.get(&ana_link).send().unwrap();
+    // Opening the link (as a mail scanner would) only shows a button…
+    let opened = s.client.get(&ana_link).send().unwrap();
+    assert_eq!(opened.status(), 200);
+    assert!(opened.text().unwrap().contains("method=\"post\""));
+    // …and the RFC 8058 one-click POST unsubscribes.
+    let click = s
+        .client
+        .post(&ana_link)
+        .form(&[("List-Unsubscribe", "One-Click")])
+        .send()
+        .unwrap();
     assert_eq!(click.status(), 200);
     assert!(click.text().unwrap().contains("Unsubscribed"));
     s.stop();
@@ -369,7 +379,7 @@ fn digests_and_notes_are_sent_once(env: &Env) {
             )
         });
     let (gone, link) = note.unwrap();
-    assert_eq!(s.client.get(&link).send().unwrap().status(), 200);
+    assert_eq!(s.client.post(&link).send().unwrap().status(), 200);
     assert_eq!(
         s.patch(&path, &pm, &json!({"status": "shipped"})).status,
         200

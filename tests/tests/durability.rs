@@ -136,7 +136,18 @@ fn migrations_go_down_and_up(env: &Env) {
     );
     s.stop();
 
-    let out = env.run_ok(&["migrate", "down"]);
+    // Without --yes, down refuses and says what it would drop; nothing is dropped.
+    let refused = env.run(&["migrate", "down"]);
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        why.contains("--yes") && why.contains("1 feedback items"),
+        "{why}"
+    );
+    let s = env.serve();
+    assert_eq!(s.get("/api/v1/tickets", &token).body["total"], 1);
+    s.stop();
+    let out = env.run_ok(&["migrate", "down", "--yes"]);
     assert!(out.contains("rolled back"), "{out}");
     // Down means down: the token table is gone with everything else, so a new token is
     // needed, and the old ticket is gone.
@@ -156,6 +167,6 @@ fn migrations_go_down_and_up(env: &Env) {
     );
     s.stop();
     // And down again, twice in a row, stays clean.
-    env.run_ok(&["migrate", "down"]);
+    env.run_ok(&["migrate", "down", "--yes"]);
     env.run_ok(&["migrate", "up"]);
 }

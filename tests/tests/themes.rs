@@ -101,6 +101,16 @@ fn wait_for(s: &Server, token: &str, path: &str, what: &str, ok: impl Fn(&Value)
 
 fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     env.run_ok(&["demo", "--no-serve"]);
+    // (While the demo is here: its admin token file is readable by its owner only.)
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.data_dir().join("demo-token"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "demo-token mode {mode:o}");
+    }
     let token = env.token("pm");
     let s = env.serve();
 
@@ -202,13 +212,19 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
         .iter()
         .map(|i| i["item_id"].as_i64().unwrap())
         .collect();
+    let size_of = |id: i64| s.get(&format!("/api/v1/themes/{id}"), &token).body["size"].as_i64();
+    let a_before = size_of(a).unwrap();
+    // Repeated ids are one item each: sizes are counted, never computed from the request.
+    let (x, y, z) = (a_items[0], a_items[1], a_items[2]);
     let split = s.post(
         &format!("/api/v1/themes/{a}/split"),
         &token,
-        &json!({"item_ids": a_items[..3], "label": "Split-off trio"}),
+        &json!({"item_ids": [x, y, z, x, x, y], "label": "Split-off trio"}),
     );
     assert_eq!(split.status, 201, "{:?}", split.body);
     let trio = split.body["id"].as_i64().unwrap();
+    assert_eq!(size_of(trio), Some(3));
+    assert_eq!(size_of(a), Some(a_before - 3));
     let moved_item = a_items[5];
     assert_eq!(
         s.post(

@@ -114,17 +114,52 @@ async fn demo_survey(db: &sea_orm::DatabaseConnection) -> Result<i64> {
     Ok(created.survey.id)
 }
 
-/// The demo token is kept in the data dir so repeated demos reuse it.
+/// The demo token is kept in the data dir so repeated demos reuse it. It is an admin token:
+/// the file is readable by its owner only (0600), and a file left readable by others
+/// (an older demo) is tightened.
 async fn demo_token(config: &Config, db: &sea_orm::DatabaseConnection) -> Result<String> {
     let path = config.data_dir.join("demo-token");
     if let Ok(t) = std::fs::read_to_string(&path) {
         if tokens::find(db, t.trim()).await?.is_some() {
+            owner_only(&path)?;
             return Ok(t.trim().to_string());
         }
     }
     let (_, token) = tokens::create(db, "demo", Role::Admin).await?;
-    std::fs::write(&path, &token).map_err(|e| Error::io(&path, e))?;
+    write_owner_only(&path, &token)?;
     Ok(token)
+}
+
+#[cfg(unix)]
+fn write_owner_only(path: &std::path::Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Created 0600 from the start: no moment in which another user could read it.
+    let _ = std::fs::remove_file(path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    f.write_all(text.as_bytes()).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(not(unix))]
+fn write_owner_only(path: &std::path::Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(unix)]
+fn owner_only(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| Error::io(path, e))
+}
+
+#[cfg(not(unix))]
+fn owner_only(_: &std::path::Path) -> Result<()> {
+    Ok(())
 }
 
 /// Rewrites the `created_at` column, moving every date by `shift`.

@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand};
 use crate::config::Settings;
 use crate::db::tokens::{self, Role};
 use crate::intake::import::{Format, ImportKind};
-use crate::{bench, db, server, Config, Result};
+use crate::{bench, db, server, Config, Error, Result};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -99,6 +99,9 @@ enum Command {
     Migrate {
         #[arg(value_enum, default_value = "up")]
         direction: Direction,
+        /// Needed for `down`, which drops every table and all data in them.
+        #[arg(long)]
+        yes: bool,
     },
     /// Score theme discovery against a labelled CSV (NMI, ARI, ACC).
     Eval(eval::EvalArgs),
@@ -193,11 +196,21 @@ pub async fn run() -> Result<()> {
             println!("{token}");
             Ok(())
         }
-        Command::Migrate { direction } => {
+        Command::Migrate { direction, yes } => {
             use migration::MigratorTrait;
             let config = Config::from_settings(settings(None))?;
             let db = db::connect(&config).await?;
             if let Direction::Down = direction {
+                if !yes {
+                    let items = db::items::count(&db).await?;
+                    let applied = migration::Migrator::get_applied_migrations(&db).await?;
+                    return Err(Error::Config(format!(
+                        "`migrate down` rolls back all {} migrations and drops every triage table \
+                         with its data — {items} feedback items, their themes, users, tokens and \
+                         mail; run it again with --yes if that is what you want",
+                        applied.len()
+                    )));
+                }
                 migration::Migrator::down(&db, None).await?;
                 println!("all migrations rolled back");
             } else {

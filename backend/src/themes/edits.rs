@@ -164,7 +164,7 @@ pub async fn split(
     label: Option<&str>,
     actor: &str,
 ) -> Result<theme::Model> {
-    require_items(items)?;
+    let items = &item_set(items)?;
     let txn = crate::db::begin_write(db).await?;
     let source = live(&txn, id).await?;
     let current = members(&txn, id).await?;
@@ -198,14 +198,8 @@ pub async fn split(
     )
     .await?;
     place(&txn, items, Some(created.id)).await?;
-    theme::Entity::update_many()
-        .col_expr(
-            theme::Column::Size,
-            Expr::value((current.len() - items.len()) as i32),
-        )
-        .filter(theme::Column::Id.eq(id))
-        .exec(&txn)
-        .await?;
+    // Sizes are counted, never computed from what the request said.
+    recount(&txn, [id, created.id]).await?;
     record(
         &txn,
         id,
@@ -227,7 +221,7 @@ pub async fn create_from_items(
     actor: &str,
 ) -> Result<theme::Model> {
     let label = crate::intake::validate::required("label", label, 200)?;
-    require_items(items)?;
+    let items = &item_set(items)?;
     let txn = crate::db::begin_write(db).await?;
     let found = feedback_item::Entity::find()
         .select_only()
@@ -258,15 +252,23 @@ pub async fn create_from_items(
     Ok(created)
 }
 
-fn require_items(items: &[i64]) -> Result<()> {
-    if items.is_empty() {
+/// The items a request names, as a set (sorted, each once): `[7, 7]` is one item, so a
+/// repeated id can neither count twice nor make a size go below zero.
+fn item_set(items: &[i64]) -> Result<Vec<i64>> {
+    let set: Vec<i64> = items
+        .iter()
+        .copied()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if set.is_empty() {
         return Err(Error::invalid(
             "missing_field",
             "item_ids",
             "item_ids must name at least one item",
         ));
     }
-    Ok(())
+    Ok(set)
 }
 
 /// A new theme whose centroid is the mean of the items' vectors.

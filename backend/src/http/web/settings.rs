@@ -26,7 +26,7 @@ pub fn router() -> Router<ApiContext> {
     Router::new()
         .route("/settings", get(show).post(save))
         .route("/digest/preview", get(preview))
-        .route("/unsubscribe", get(unsubscribe).post(unsubscribe))
+        .route("/unsubscribe", get(unsubscribe_page).post(unsubscribe))
 }
 
 const WEEKDAYS: [&str; 7] = [
@@ -134,15 +134,21 @@ async fn preview(
     Ok(Html(page("Digest preview", &viewer, "/settings", body)))
 }
 
-/// `?user=ID&sig=…` stops a user's digest; `?customer=ID&sig=…` stops a customer's
-/// notes. GET (the link in the email) and POST (RFC 8058 one-click from mail clients).
-async fn unsubscribe(State(ctx): State<ApiContext>, mut params: Params) -> WebResult<Html> {
+/// What an unsubscribe link stops, once its signature is checked.
+struct Unsubscribe {
+    user: Option<i64>,
+    customer: Option<i64>,
+    what: &'static str,
+}
+
+/// `?user=ID&sig=…` (a user's digest) or `?customer=ID&sig=…` (a customer's notes).
+async fn unsubscribe_link(ctx: &ApiContext, mut params: Params) -> WebResult<Unsubscribe> {
     let user = params.int("user", 1, i64::MAX)?;
-    let customer_id = params.int("customer", 1, i64::MAX)?;
+    let customer = params.int("customer", 1, i64::MAX)?;
     let sig = params.text("sig").unwrap_or_default();
     params.finish()?;
     let key = signing::key(&ctx.db).await?;
-    let (message, what) = match (user, customer_id) {
+    let (message, what) = match (user, customer) {
         (Some(u), None) => (format!("digest:{u}"), "the weekly digest"),
         (None, Some(c)) => (format!("notice:{c}"), "notes about your feedback"),
         _ => {
@@ -162,10 +168,48 @@ async fn unsubscribe(State(ctx): State<ApiContext>, mut params: Params) -> WebRe
         )
         .into());
     }
+    Ok(Unsubscribe {
+        user,
+        customer,
+        what,
+    })
+}
+
+/// GET, the link in the email: a page with a button. Mail scanners open every link in a
+/// message, so opening it changes nothing.
+async fn unsubscribe_page(
+    State(ctx): State<ApiContext>,
+    uri: axum::http::Uri,
+    params: Params,
+) -> WebResult<Html> {
+    let link = unsubscribe_link(&ctx, params).await?;
+    let action = uri.path_and_query().map_or("/unsubscribe", |p| p.as_str());
+    Ok(Html(bare(
+        "Unsubscribe",
+        html! {
+            h1 { "Unsubscribe" }
+            p { "Stop receiving " (link.what) "?" }
+            form.card method="post" action=(action) {
+                input type="hidden" name="List-Unsubscribe" value="One-Click";
+                button type="submit" { "Unsubscribe" }
+            }
+        },
+    )))
+}
+
+/// POST: the button above, or a mail client's RFC 8058 one-click unsubscribe (which posts
+/// `List-Unsubscribe=One-Click` to the link). The signed query says who; the body is not
+/// needed.
+async fn unsubscribe(State(ctx): State<ApiContext>, params: Params) -> WebResult<Html> {
+    let Unsubscribe {
+        user,
+        customer,
+        what,
+    } = unsubscribe_link(&ctx, params).await?;
     if let Some(u) = user {
         subscriptions::set_active(&ctx.db, u, false).await?;
     }
-    if let Some(c) = customer_id {
+    if let Some(c) = customer {
         if let Some(found) = customer::Entity::find_by_id(c).one(&ctx.db).await? {
             let mut am = found.into_active_model();
             am.notify_opt_in = Set(false);
