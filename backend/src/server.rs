@@ -17,6 +17,10 @@ use crate::jobs::embed_sync::EmbedSync;
 use crate::jobs::index_sync::IndexSync;
 use crate::{db, Config, Error, Result};
 
+/// Password checks at once: argon2id takes about 19 MiB each, so a sign-in flood costs at
+/// most ~80 MiB; the rest wait their turn.
+const MAX_PASSWORD_CHECKS: usize = 4;
+
 pub async fn serve(config: Config) -> Result<()> {
     let (listener, addr) = bind(&config).await?;
     println!("triage is listening on http://{addr}");
@@ -69,6 +73,7 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
     ));
     let ctx = ApiContext {
         limits: Arc::new(http::Limits::new(&config)),
+        passwords: Arc::new(crate::db::users::PasswordChecker::new(MAX_PASSWORD_CHECKS)?),
         config: Arc::new(config),
         db,
         index: sync.index(),

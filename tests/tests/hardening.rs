@@ -12,7 +12,8 @@ on_both!(
     security_headers_on_every_response,
     sign_in_never_redirects_off_site,
     cookies_are_secure_behind_https,
-    the_survey_page_changes_no_customer
+    the_survey_page_changes_no_customer,
+    sign_in_is_throttled_and_says_nothing_about_accounts
 );
 
 fn intake_never_changes_a_customer(env: &Env) {
@@ -419,5 +420,116 @@ fn the_survey_page_changes_no_customer(env: &Env) {
     assert_eq!(
         s.patch(&path, &pm, &json!({"closed": false})).body["closed_at"],
         Value::Null
+    );
+}
+
+/// One sign-in through the form from loopback address `from`: status and time taken.
+fn attempt(s: &Server, from: &str, email: &str, password: &str) -> (u16, Duration) {
+    let client = reqwest::blocking::Client::builder()
+        .local_address(from.parse::<std::net::IpAddr>().unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = client.get(format!("{}/login", s.url)).send().unwrap();
+    let cookie = triage_e2e::set_cookie(&page, "triage_login").unwrap();
+    let csrf = triage_e2e::hidden(&page.text().unwrap(), "login_csrf");
+    let started = Instant::now();
+    let r = client
+        .post(format!("{}/login", s.url))
+        .header("cookie", cookie)
+        .form(&[
+            ("login_csrf", csrf.as_str()),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .unwrap();
+    (r.status().as_u16(), started.elapsed())
+}
+
+fn median(mut d: Vec<Duration>) -> Duration {
+    d.sort();
+    d[d.len() / 2]
+}
+
+fn sign_in_is_throttled_and_says_nothing_about_accounts(env: &Env) {
+    env.create_user("ana@corp.test", "Ana", "pm", "ana-password-1");
+    env.create_user("bo@corp.test", "Bo", "pm", "bo-password-11");
+    let s = env.serve();
+
+    // An unknown email costs the same password check as a known one, so timing does not
+    // tell which emails have accounts (the known ones here sign in successfully).
+    let known: Vec<Duration> = (0..5)
+        .map(|_| {
+            let (status, took) = attempt(&s, "127.0.0.2", "ana@corp.test", "ana-password-1");
+            assert_eq!(status, 303);
+            took
+        })
+        .collect();
+    let unknown: Vec<Duration> = (0..5)
+        .map(|i| {
+            let (status, took) = attempt(
+                &s,
+                "127.0.0.2",
+                &format!("nobody{i}@corp.test"),
+                "whatever-123",
+            );
+            assert_eq!(status, 401);
+            took
+        })
+        .collect();
+    let (known, unknown) = (median(known), median(unknown));
+    assert!(
+        unknown * 2 >= known,
+        "unknown emails answer faster ({unknown:?}) than known ones ({known:?})"
+    );
+
+    // Failures in a row for one account wait longer and longer: the fourth waits ≥ 1 s.
+    let first = attempt(&s, "127.0.0.3", "bo@corp.test", "wrong-password");
+    assert_eq!(first.0, 401);
+    attempt(&s, "127.0.0.3", "bo@corp.test", "wrong-password");
+    attempt(&s, "127.0.0.3", "bo@corp.test", "wrong-password");
+    let fourth = attempt(&s, "127.0.0.3", "bo@corp.test", "wrong-password");
+    assert_eq!(fourth.0, 401);
+    assert!(fourth.1 >= Duration::from_millis(1000), "{:?}", fourth.1);
+    assert!(first.1 < Duration::from_millis(1000), "{:?}", first.1);
+    // A success clears the streak.
+    assert_eq!(
+        attempt(&s, "127.0.0.3", "bo@corp.test", "bo-password-11").0,
+        303
+    );
+
+    // Ten attempts per account per 15 minutes (ana used five), from any address: then
+    // 429, even with the right password.
+    for from in [
+        "127.0.0.4",
+        "127.0.0.5",
+        "127.0.0.6",
+        "127.0.0.7",
+        "127.0.0.8",
+    ] {
+        assert_eq!(
+            attempt(&s, from, "ana@corp.test", "ana-password-1").0,
+            303,
+            "{from}"
+        );
+    }
+    assert_eq!(
+        attempt(&s, "127.0.0.9", "ana@corp.test", "ana-password-1").0,
+        429
+    );
+
+    // Twenty attempts per address per minute, whatever the accounts.
+    for i in 0..20 {
+        assert_eq!(
+            attempt(&s, "127.0.0.10", &format!("x{i}@corp.test"), "whatever-123").0,
+            401
+        );
+    }
+    let page = s.client.get(format!("{}/login", s.url)).send().unwrap();
+    assert_eq!(page.status(), 200, "the page itself is not limited");
+    assert_eq!(
+        attempt(&s, "127.0.0.10", "y@corp.test", "whatever-123").0,
+        429
     );
 }

@@ -71,30 +71,64 @@ async fn find_by_email<C: ConnectionTrait>(db: &C, email: &str) -> Result<Option
         .await?)
 }
 
-/// The enabled user with this email and password, if both match.
-pub async fn authenticate<C: ConnectionTrait>(
-    db: &C,
-    email: &str,
-    password: &str,
-) -> Result<Option<user::Model>> {
-    let Some(u) = find_by_email(db, email).await? else {
-        return Ok(None);
-    };
-    let hash = u.password_hash.clone();
-    let password = password.to_string();
-    // Deliberately slow (tens of milliseconds): keep it off the async workers.
-    let ok = tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("password check failed: {e}")))?;
-    Ok((ok && !u.disabled).then_some(u))
+/// Checks passwords: argon2id (about 19 MiB and tens of milliseconds each) off the async
+/// workers, at most `max` at a time, so a flood of sign-ins queues instead of taking
+/// gigabytes; and the same work for an unknown email as for a known one (against a hash
+/// of a random password made at start), so the response time does not tell which emails
+/// have accounts.
+pub struct PasswordChecker {
+    permits: tokio::sync::Semaphore,
+    decoy_hash: String,
+}
+
+/// How long a sign-in waits for a free password check before giving up (503).
+const CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl PasswordChecker {
+    pub fn new(max: usize) -> Result<Self> {
+        let decoy = crate::db::tokens::random_hex();
+        let decoy_hash = Argon2::default()
+            .hash_password(decoy.as_bytes(), &SaltString::generate(&mut OsRng))
+            .map_err(|e| Error::Internal(format!("hashing the decoy password: {e}")))?
+            .to_string();
+        Ok(Self {
+            permits: tokio::sync::Semaphore::new(max.max(1)),
+            decoy_hash,
+        })
+    }
+
+    /// The enabled user with this email and password, if both match.
+    pub async fn authenticate<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        email: &str,
+        password: &str,
+    ) -> Result<Option<user::Model>> {
+        let found = find_by_email(db, email).await?;
+        let hash = found
+            .as_ref()
+            .map_or_else(|| self.decoy_hash.clone(), |u| u.password_hash.clone());
+        let password = password.to_string();
+        let _permit = tokio::time::timeout(CHECK_WAIT, self.permits.acquire())
+            .await
+            .map_err(|_| Error::TooManyRequests {
+                message: "too many sign-ins at once; please try again in a moment".into(),
+                retry_after_secs: 5,
+            })?
+            .map_err(|e| Error::Internal(format!("password checks closed: {e}")))?;
+        let ok = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&hash)
+                .map(|h| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &h)
+                        .is_ok()
+                })
+                .unwrap_or(false)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("password check failed: {e}")))?;
+        Ok(found.filter(|u| ok && !u.disabled))
+    }
 }
 
 pub fn role(u: &user::Model) -> Result<Role> {

@@ -1,14 +1,21 @@
-//! Rate limits on what anonymous visitors can post: the public survey page.
+//! Rate limits on what anonymous visitors can post: the public survey page and sign-in.
 //!
-//! Per client IP (so one visitor cannot file hundreds of answers) and per survey (so a
-//! flood from many addresses cannot drown a survey's real answers), both generic cell rate
-//! algorithm limiters from the `governor` crate, kept in memory per process (limits are
-//! per replica; a flood spread over replicas gets each replica's share). The client IP is
-//! the TCP peer: behind a reverse proxy every visitor shares the proxy's address, so put
-//! the per-IP limit in the proxy there (docs/operations.md).
+//! * Survey answers: per client IP (one visitor cannot file hundreds of answers) and per
+//!   survey (a flood from many addresses cannot drown a survey's real answers).
+//! * Sign-in: per client IP and per account (password guessing, from one address or
+//!   spread over many), and a delay that doubles with each failure in a row for an
+//!   account, so guessing slows down long before the limit.
+//!
+//! The limiters are the generic cell rate algorithm of the `governor` crate, kept in memory
+//! per process (limits are per replica; a flood spread over replicas gets each replica's
+//! share). The client IP is the TCP peer: behind a reverse proxy every visitor shares the
+//! proxy's address, so put the per-IP limits in the proxy there (docs/operations.md).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -18,6 +25,28 @@ use crate::{Config, Error, Result};
 pub struct Limits {
     survey_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     survey_total: DefaultKeyedRateLimiter<i64>,
+    sign_in_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    sign_in_per_account: DefaultKeyedRateLimiter<String>,
+    /// Failed sign-ins in a row, per account (lower-cased email); a success clears it.
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+/// Sign-in attempts allowed per client IP per minute.
+const SIGN_INS_PER_IP_MINUTE: u32 = 20;
+/// Sign-in attempts allowed per account per 15 minutes (at once: the first 10).
+const SIGN_INS_PER_ACCOUNT: u32 = 10;
+/// The delay after the n-th failure in a row: 250 ms × 2^(n−2) from the second, at most 8 s.
+const FIRST_DELAY: Duration = Duration::from_millis(250);
+const MAX_DELAY: Duration = Duration::from_secs(8);
+
+fn too_many(message: &str, until: governor::NotUntil<governor::clock::QuantaInstant>) -> Error {
+    Error::TooManyRequests {
+        message: message.into(),
+        retry_after_secs: until
+            .wait_time_from(DefaultClock::default().now())
+            .as_secs()
+            + 1,
+    }
 }
 
 fn nonzero(n: u32) -> NonZeroU32 {
@@ -33,25 +62,69 @@ impl Limits {
             survey_total: RateLimiter::keyed(Quota::per_minute(nonzero(
                 config.survey_answers_per_minute,
             ))),
+            sign_in_per_ip: RateLimiter::keyed(Quota::per_minute(nonzero(SIGN_INS_PER_IP_MINUTE))),
+            sign_in_per_account: RateLimiter::keyed(
+                Quota::with_period(Duration::from_secs(15 * 60) / SIGN_INS_PER_ACCOUNT)
+                    .unwrap_or_else(|| Quota::per_minute(NonZeroU32::MIN))
+                    .allow_burst(nonzero(SIGN_INS_PER_ACCOUNT)),
+            ),
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one sign-in attempt for `email` from `ip`, or says when to try again (429).
+    pub fn sign_in(&self, ip: IpAddr, email: &str) -> Result<()> {
+        self.sign_in_per_ip.check_key(&ip).map_err(|u| {
+            too_many(
+                "too many sign-in attempts from your address; please wait",
+                u,
+            )
+        })?;
+        self.sign_in_per_account
+            .check_key(&email.to_lowercase())
+            .map_err(|u| too_many("too many sign-in attempts for this account; please wait", u))?;
+        if self.sign_in_per_ip.len() > 10_000 {
+            self.sign_in_per_ip.retain_recent();
+            self.sign_in_per_account.retain_recent();
+        }
+        Ok(())
+    }
+
+    /// Records a sign-in's outcome; after a failure, how long to wait before answering.
+    pub fn signed_in(&self, email: &str, ok: bool) -> Duration {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let key = email.to_lowercase();
+        if ok {
+            failures.remove(&key);
+            return Duration::ZERO;
+        }
+        if failures.len() > 10_000 {
+            failures.clear();
+        }
+        let n = failures.entry(key).or_insert(0);
+        *n = n.saturating_add(1);
+        match *n {
+            0 | 1 => Duration::ZERO,
+            n => FIRST_DELAY
+                .saturating_mul(1 << (n - 2).min(10))
+                .min(MAX_DELAY),
         }
     }
 
     /// Takes one answer to `survey` from `ip`, or says when to try again (429).
     pub fn survey_answer(&self, ip: IpAddr, survey: i64) -> Result<()> {
-        let clock = DefaultClock::default();
-        let wait = |until: governor::NotUntil<_>| until.wait_time_from(clock.now()).as_secs() + 1;
-        if let Err(until) = self.survey_per_ip.check_key(&ip) {
-            return Err(Error::TooManyRequests {
-                message: "too many answers from your address; please try again later".into(),
-                retry_after_secs: wait(until),
-            });
-        }
-        if let Err(until) = self.survey_total.check_key(&survey) {
-            return Err(Error::TooManyRequests {
-                message: "this survey is receiving too many answers right now; please try again in a minute".into(),
-                retry_after_secs: wait(until),
-            });
-        }
+        self.survey_per_ip.check_key(&ip).map_err(|u| {
+            too_many(
+                "too many answers from your address; please try again later",
+                u,
+            )
+        })?;
+        self.survey_total.check_key(&survey).map_err(|u| {
+            too_many(
+                "this survey is receiving too many answers right now; please try again in a minute",
+                u,
+            )
+        })?;
         // Forget addresses that are back to a full allowance, so memory stays bounded.
         if self.survey_per_ip.len() > 10_000 {
             self.survey_per_ip.retain_recent();

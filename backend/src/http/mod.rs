@@ -43,8 +43,10 @@ pub struct ApiContext {
     /// The embedding model, shared with the embedding worker; `None` when it could not be
     /// loaded (features that need it then say so).
     pub embedder: Option<Arc<dyn crate::embed::Embedder + Sync>>,
-    /// Rate limits for anonymous posts (the public survey page).
+    /// Rate limits for anonymous posts (the public survey page, sign-in).
     pub limits: Arc<Limits>,
+    /// Password checks, a few at a time.
+    pub passwords: Arc<crate::db::users::PasswordChecker>,
 }
 
 impl ApiContext {

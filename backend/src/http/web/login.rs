@@ -5,7 +5,7 @@
 //! differ did not come from our page. After sign-in the browser goes to `next`, which must
 //! be a local path so the form cannot be used to bounce people to another site.
 
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::layout::bare;
 use super::session::{cookie, same_secret, set_cookie, Form, PublicForm, COOKIE};
 use super::{see_other, Html, WebResult};
-use crate::db::{sessions, tokens, users};
+use crate::db::{sessions, tokens};
 use crate::http::ApiContext;
 
 const LOGIN_CSRF: &str = "triage_login";
@@ -89,6 +89,7 @@ async fn form(State(ctx): State<ApiContext>, Query(q): Query<Next>) -> Response 
 
 async fn sign_in(
     State(ctx): State<ApiContext>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     PublicForm(f): PublicForm,
 ) -> WebResult<Response> {
@@ -104,7 +105,15 @@ async fn sign_in(
         ));
     }
     let password = f.raw("password").unwrap_or_default();
-    let Some(user) = users::authenticate(&ctx.db, &email, &password).await? else {
+    ctx.limits.sign_in(peer.ip(), &email)?;
+    let found = ctx
+        .passwords
+        .authenticate(&ctx.db, &email, &password)
+        .await?;
+    let delay = ctx.limits.signed_in(&email, found.is_some());
+    let Some(user) = found else {
+        // Guessing slows down: each failure in a row for this account waits longer.
+        tokio::time::sleep(delay).await;
         let mut r = render(&ctx, &next, Some("Wrong email or password."), &email);
         *r.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
         return Ok(r);
