@@ -71,6 +71,19 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
             crate::jobs::index_sync::instance_id(&config.data_dir)?
         ),
     ));
+    // Expired sessions are deleted every hour (and at each sign-in and sign-out).
+    let sweeper = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                if let Err(e) = crate::db::sessions::sweep(&db).await {
+                    tracing::warn!(error = %e, "sweeping expired sessions failed");
+                }
+            }
+        })
+    };
     let ctx = ApiContext {
         limits: Arc::new(http::Limits::new(&config)),
         passwords: Arc::new(crate::db::users::PasswordChecker::new(MAX_PASSWORD_CHECKS)?),
@@ -92,6 +105,7 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
     let _ = worker.await;
     mail_worker.abort();
     let _ = mail_worker.await;
+    sweeper.abort();
     if let Some((embed, themes)) = embed_worker {
         for w in [embed, themes] {
             w.abort();

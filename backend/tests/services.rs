@@ -160,3 +160,32 @@ async fn claims_are_exclusive_and_released_after_a_crash() {
         3
     );
 }
+
+#[tokio::test]
+async fn idle_sessions_end_and_are_swept() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    use triage::db::{entity::session, sessions, tokens::Role, users};
+    let (_dir, db) = sqlite().await;
+    let u = users::create(&db, "ida@corp.test", "Ida", Role::Support, "ida-password-1")
+        .await
+        .unwrap();
+    let (token, s) = sessions::start(&db, u.id).await.unwrap();
+    // A fresh session lasts the idle timeout, not the whole 14 days.
+    assert!(s.expires_at <= s.created_at + sessions::IDLE);
+    assert!(sessions::find(&db, &token).await.unwrap().is_some());
+
+    // Used after a while: its deadline moves forward (never past 14 days after sign-in).
+    let mut am: session::ActiveModel = s.clone().into();
+    am.expires_at = Set(chrono::Utc::now() + chrono::Duration::minutes(30));
+    am.update(&db).await.unwrap();
+    let (touched, _) = sessions::find(&db, &token).await.unwrap().unwrap();
+    assert!(touched.expires_at > chrono::Utc::now() + chrono::Duration::hours(11));
+    assert!(touched.expires_at <= touched.created_at + sessions::LIFETIME);
+
+    // Unused past its deadline: gone, and the sweep deletes the row.
+    let mut am: session::ActiveModel = touched.into();
+    am.expires_at = Set(chrono::Utc::now() - chrono::Duration::seconds(1));
+    am.update(&db).await.unwrap();
+    assert!(sessions::find(&db, &token).await.unwrap().is_none());
+    assert_eq!(sessions::sweep(&db).await.unwrap(), 1);
+}

@@ -13,7 +13,8 @@ on_both!(
     sign_in_never_redirects_off_site,
     cookies_are_secure_behind_https,
     the_survey_page_changes_no_customer,
-    sign_in_is_throttled_and_says_nothing_about_accounts
+    sign_in_is_throttled_and_says_nothing_about_accounts,
+    password_change_and_sign_out_everywhere
 );
 
 fn intake_never_changes_a_customer(env: &Env) {
@@ -532,4 +533,45 @@ fn sign_in_is_throttled_and_says_nothing_about_accounts(env: &Env) {
         attempt(&s, "127.0.0.10", "y@corp.test", "whatever-123").0,
         429
     );
+}
+
+fn password_change_and_sign_out_everywhere(env: &Env) {
+    env.create_user("cy@corp.test", "Cy", "pm", "cy-password-01");
+    let s = env.serve();
+    let here = s.sign_in("cy@corp.test", "cy-password-01");
+    let laptop = s.sign_in("cy@corp.test", "cy-password-01");
+    let change = |current: &str, new: &str| {
+        here.post_form(
+            "/settings",
+            "/settings/password",
+            &[("current_password", current), ("new_password", new)],
+        )
+        .status()
+        .as_u16()
+    };
+    assert_eq!(change("not-my-password", "cy-password-02"), 400);
+    assert_eq!(change("cy-password-01", "short"), 400);
+    assert_eq!(
+        laptop.get("/settings").0,
+        200,
+        "a refused change signs nobody out"
+    );
+    assert_eq!(change("cy-password-01", "cy-password-02"), 303);
+    // This session goes on; every other one is signed out; only the new password works.
+    assert_eq!(here.get("/settings").0, 200);
+    assert_eq!(
+        laptop.get("/settings").0,
+        303,
+        "the other session still works"
+    );
+    assert_eq!(
+        attempt(&s, "127.0.0.20", "cy@corp.test", "cy-password-01").0,
+        401
+    );
+    let phone = s.sign_in("cy@corp.test", "cy-password-02");
+    // Sign out everywhere: this session and the phone's.
+    let out = here.post_form("/settings", "/logout/everywhere", &[]);
+    assert_eq!(out.status(), 303);
+    assert_eq!(here.get("/settings").0, 303);
+    assert_eq!(phone.get("/settings").0, 303);
 }

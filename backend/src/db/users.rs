@@ -28,24 +28,14 @@ pub async fn create<C: ConnectionTrait>(
 ) -> Result<user::Model> {
     let email = validate::email("email", email)?;
     let name = validate::required("name", name, 200)?;
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(Error::invalid(
-            "too_short",
-            "password",
-            format!("the password must be at least {MIN_PASSWORD_CHARS} characters long"),
-        ));
-    }
+    long_enough("password", password)?;
     if find_by_email(db, &email).await?.is_some() {
         return Err(Error::Conflict {
             field: "email".into(),
             message: format!("a user with the email {email} already exists"),
         });
     }
-    let salt = SaltString::generate(&mut OsRng);
-    let hash = Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| Error::Internal(format!("hashing the password: {e}")))?
-        .to_string();
+    let hash = hash_password(password)?;
     let u = user::ActiveModel {
         email: Set(email),
         name: Set(name),
@@ -62,6 +52,24 @@ pub async fn create<C: ConnectionTrait>(
         crate::digest::subscriptions::save(db, u.id, Default::default()).await?;
     }
     Ok(u)
+}
+
+fn long_enough(field: &str, password: &str) -> Result<()> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Error::invalid(
+            "too_short",
+            field,
+            format!("the password must be at least {MIN_PASSWORD_CHARS} characters long"),
+        ));
+    }
+    Ok(())
+}
+
+fn hash_password(password: &str) -> Result<String> {
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+        .map_err(|e| Error::Internal(format!("hashing the password: {e}")))?
+        .to_string())
 }
 
 async fn find_by_email<C: ConnectionTrait>(db: &C, email: &str) -> Result<Option<user::Model>> {
@@ -87,10 +95,7 @@ const CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 impl PasswordChecker {
     pub fn new(max: usize) -> Result<Self> {
         let decoy = crate::db::tokens::random_hex();
-        let decoy_hash = Argon2::default()
-            .hash_password(decoy.as_bytes(), &SaltString::generate(&mut OsRng))
-            .map_err(|e| Error::Internal(format!("hashing the decoy password: {e}")))?
-            .to_string();
+        let decoy_hash = hash_password(&decoy)?;
         Ok(Self {
             permits: tokio::sync::Semaphore::new(max.max(1)),
             decoy_hash,
@@ -128,6 +133,39 @@ impl PasswordChecker {
         .await
         .map_err(|e| Error::Internal(format!("password check failed: {e}")))?;
         Ok(found.filter(|u| ok && !u.disabled))
+    }
+}
+
+impl PasswordChecker {
+    /// Changes `user`'s password after checking the current one, and ends every other
+    /// session of theirs (whoever knew the old password is signed out).
+    pub async fn change_password(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        user: &user::Model,
+        current: &str,
+        new: &str,
+        keep_session: &str,
+    ) -> Result<()> {
+        if self.authenticate(db, &user.email, current).await?.is_none() {
+            return Err(Error::invalid(
+                "invalid_value",
+                "current_password",
+                "the current password is not right",
+            ));
+        }
+        long_enough("new_password", new)?;
+        let new = new.to_string();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&new))
+            .await
+            .map_err(|e| Error::Internal(format!("hashing the password: {e}")))??;
+        let txn = crate::db::begin_write(db).await?;
+        let mut am: user::ActiveModel = user.clone().into();
+        am.password_hash = Set(hash);
+        am.update(&txn).await?;
+        super::sessions::end_all(&txn, user.id, Some(keep_session)).await?;
+        txn.commit().await?;
+        Ok(())
     }
 }
 

@@ -10,12 +10,12 @@ use maud::html;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
 
 use super::layout::{bare, page};
-use super::session::{Form, Viewer};
+use super::session::{cookie, Form, Viewer, COOKIE};
 use super::widgets::{csrf, flash};
 use super::{done, Html, WebResult};
 use crate::backlog::workflow::STATUSES;
-use crate::db::customers;
 use crate::db::entity::customer;
+use crate::db::{customers, sessions};
 use crate::digest::subscriptions::{self, Choice};
 use crate::digest::week::IsoWeek;
 use crate::digest::{schedule, signing};
@@ -25,6 +25,11 @@ use crate::Error;
 pub fn router() -> Router<ApiContext> {
     Router::new()
         .route("/settings", get(show).post(save))
+        .route("/settings/password", axum::routing::post(change_password))
+        .route(
+            "/logout/everywhere",
+            axum::routing::post(sign_out_everywhere),
+        )
         .route("/digest/preview", get(preview))
         .route("/unsubscribe", get(unsubscribe_page).post(unsubscribe))
 }
@@ -90,6 +95,20 @@ async fn show(
             }
             p { button type="submit" { "Save" } " " a href="/digest/preview" { "Preview last week's digest" } }
         }
+        h2 { "Password and sessions" }
+        form.card method="post" action="/settings/password" {
+            (csrf(&viewer.csrf))
+            input type="hidden" name="username" value=(viewer.user.email) autocomplete="username";
+            p { label for="current_password" { "Current password" }
+                input #current_password type="password" name="current_password" autocomplete="current-password" required; }
+            p { label for="new_password" { "New password (at least " (crate::db::users::MIN_PASSWORD_CHARS) " characters)" }
+                input #new_password type="password" name="new_password" autocomplete="new-password" required; }
+            p { button type="submit" { "Change password" } " " span.muted.small { "Signs you out everywhere else." } }
+        }
+        form method="post" action="/logout/everywhere" {
+            (csrf(&viewer.csrf))
+            button type="submit" { "Sign out everywhere" }
+        }
     };
     Ok(Html(page("Digest settings", &viewer, "/settings", body)))
 }
@@ -110,6 +129,32 @@ async fn save(State(ctx): State<ApiContext>, Form(viewer, f): Form) -> WebResult
     };
     subscriptions::save(&ctx.db, viewer.user.id, choice).await?;
     Ok(done("/settings", "Saved."))
+}
+
+async fn change_password(
+    State(ctx): State<ApiContext>,
+    headers: axum::http::HeaderMap,
+    Form(viewer, f): Form,
+) -> WebResult<Response> {
+    let current = f.raw("current_password").unwrap_or_default();
+    let new = f.raw("new_password").unwrap_or_default();
+    let token = cookie(&ctx, &headers, COOKIE).unwrap_or_default();
+    ctx.passwords
+        .change_password(&ctx.db, &viewer.user, &current, &new, &token)
+        .await?;
+    Ok(done(
+        "/settings",
+        "Password changed; every other session is signed out.",
+    ))
+}
+
+/// Ends every session of the signed-in user, this one too.
+async fn sign_out_everywhere(
+    State(ctx): State<ApiContext>,
+    Form(viewer, _): Form,
+) -> WebResult<Response> {
+    sessions::end_all(&ctx.db, viewer.user.id, None).await?;
+    Ok(super::see_other("/login"))
 }
 
 async fn preview(
