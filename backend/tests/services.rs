@@ -189,3 +189,18 @@ async fn idle_sessions_end_and_are_swept() {
     assert!(sessions::find(&db, &token).await.unwrap().is_none());
     assert_eq!(sessions::sweep(&db).await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn expired_and_revoked_tokens_are_refused() {
+    use triage::db::tokens::{self, Role};
+    let (_dir, db) = sqlite().await;
+    let past = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let (_, expired) = tokens::create(&db, "old", Role::Admin, Some(past))
+        .await
+        .unwrap();
+    assert!(tokens::find(&db, &expired).await.unwrap().is_none());
+    let (m, live) = tokens::issue(&db, "new", "pm", Some(1)).await.unwrap();
+    assert!(tokens::find(&db, &live).await.unwrap().is_some());
+    tokens::revoke(&db, m.id).await.unwrap();
+    assert!(tokens::find(&db, &live).await.unwrap().is_none());
+}

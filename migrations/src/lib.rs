@@ -12,6 +12,7 @@ mod m20261126_000003_backlog;
 mod m20261126_000004_digests;
 mod m20261201_000005_areas;
 mod m20261202_000006_survey_consent;
+mod m20261202_000007_token_expiry;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_digests::Migration),
             Box::new(m20261201_000005_areas::Migration),
             Box::new(m20261202_000006_survey_consent::Migration),
+            Box::new(m20261202_000007_token_expiry::Migration),
         ]
     }
 }

@@ -14,7 +14,8 @@ on_both!(
     cookies_are_secure_behind_https,
     the_survey_page_changes_no_customer,
     sign_in_is_throttled_and_says_nothing_about_accounts,
-    password_change_and_sign_out_everywhere
+    password_change_and_sign_out_everywhere,
+    tokens_are_listed_revoked_and_expire
 );
 
 fn intake_never_changes_a_customer(env: &Env) {
@@ -574,4 +575,78 @@ fn password_change_and_sign_out_everywhere(env: &Env) {
     assert_eq!(out.status(), 303);
     assert_eq!(here.get("/settings").0, 303);
     assert_eq!(phone.get("/settings").0, 303);
+}
+
+fn tokens_are_listed_revoked_and_expire(env: &Env) {
+    let admin = env.token("admin");
+    let support = env.token("support");
+    let s = env.serve();
+    assert_eq!(s.get("/api/v1/tokens", &support).status, 403);
+    let made = s.post(
+        "/api/v1/tokens",
+        &admin,
+        &json!({"name": "zapier", "role": "pm", "expires_in_days": 30}),
+    );
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    let pm = made.body["token"].as_str().unwrap().to_string();
+    assert!(made.body["expires_at"].is_string());
+    assert_eq!(s.get("/api/v1/tickets", &pm).status, 200);
+    let listed = s.get("/api/v1/tokens", &admin).body;
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "zapier")
+        .unwrap()
+        .clone();
+    assert!(row["last_used_at"].is_string(), "{row}");
+    assert!(
+        row.get("token").is_none() && row.get("token_hash").is_none(),
+        "{row}"
+    );
+    // Revoked: refused from the very next request.
+    let id = row["id"].as_i64().unwrap();
+    assert_eq!(
+        s.client
+            .delete(format!("{}/api/v1/tokens/{id}", s.url))
+            .bearer_auth(&support)
+            .send()
+            .unwrap()
+            .status(),
+        403
+    );
+    let gone = s
+        .client
+        .delete(format!("{}/api/v1/tokens/{id}", s.url))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap();
+    assert_eq!(gone.status(), 200);
+    assert_eq!(s.get("/api/v1/tickets", &pm).status, 401);
+    for (body, field) in [
+        (
+            json!({"name": "x", "role": "pm", "expires_in_days": 0}),
+            "expires_in_days",
+        ),
+        (json!({"name": "x", "role": "owner"}), "role"),
+        (json!({"name": " ", "role": "pm"}), "name"),
+    ] {
+        let r = s.post("/api/v1/tokens", &admin, &body);
+        assert_eq!(r.status, 400, "{body}");
+        assert_eq!(r.error_field(), Some(field), "{body}");
+    }
+    // The CLI: list (JSON, no secrets) and revoke by id.
+    let list: Value =
+        serde_json::from_str(env.run_ok(&["token", "list", "--json"]).trim()).unwrap();
+    let support_id = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "test support")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    assert!(!env.run_ok(&["token", "list"]).contains("trg_"));
+    env.run_ok(&["token", "revoke", &support_id.to_string()]);
+    assert_eq!(s.get("/api/v1/tickets", &support).status, 401);
 }

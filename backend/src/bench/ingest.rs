@@ -125,7 +125,7 @@ async fn reference_inserts(file: &std::path::Path, db_path: &std::path::Path) ->
 pub(super) async fn start_server(data_dir: std::path::PathBuf) -> Result<(String, String)> {
     let config = bench_config(data_dir)?;
     let db = db::connect(&config).await?;
-    let (_, token) = tokens::create(&db, "bench", Role::Admin).await?;
+    let (_, token) = tokens::create(&db, "bench", Role::Admin, None).await?;
     let (listener, addr) = server::bind(&config).await?;
     tokio::spawn(async move {
         if let Err(e) = server::run(config, listener).await {

@@ -125,7 +125,7 @@ async fn demo_token(config: &Config, db: &sea_orm::DatabaseConnection) -> Result
             return Ok(t.trim().to_string());
         }
     }
-    let (_, token) = tokens::create(db, "demo", Role::Admin).await?;
+    let (_, token) = tokens::create(db, "demo", Role::Admin, None).await?;
     write_owner_only(&path, &token)?;
     Ok(token)
 }

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
-use crate::db::tokens::{self, Role};
+use crate::db::tokens;
 use crate::intake::import::{Format, ImportKind};
 use crate::{bench, db, server, Config, Error, Result};
 
@@ -120,7 +120,17 @@ enum TokenCommand {
         role: String,
         #[arg(long)]
         name: String,
+        /// The token stops working after this many days (default: until revoked).
+        #[arg(long)]
+        expires_days: Option<u32>,
     },
+    /// Every token: id, name, role, created, last used, expiry, revoked.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by id: it is refused from the next request on.
+    Revoke { id: i64 },
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -180,21 +190,9 @@ pub async fn run() -> Result<()> {
         Command::User { ref command } => {
             user::run(&Config::from_settings(settings(None))?, command).await
         }
-        Command::Token {
-            command: TokenCommand::Create { ref role, ref name },
-        } => {
-            let role = Role::parse(role)?;
-            let name = crate::intake::validate::required("name", name, 200)?;
+        Command::Token { ref command } => {
             let db = db::connect(&Config::from_settings(settings(None))?).await?;
-            let (model, token) = tokens::create(&db, &name, role).await?;
-            eprintln!(
-                "created token {:?} (id {}, role {}); it is shown only once:",
-                model.name,
-                model.id,
-                role.as_str()
-            );
-            println!("{token}");
-            Ok(())
+            token_command(&db, command).await
         }
         Command::Migrate { direction, yes } => {
             use migration::MigratorTrait;
@@ -221,4 +219,57 @@ pub async fn run() -> Result<()> {
         Command::Eval(ref args) => eval::run(&Config::from_settings(settings(None))?, args),
         Command::Bench { ref command } => bench::run(command).await,
     }
+}
+
+async fn token_command(db: &sea_orm::DatabaseConnection, command: &TokenCommand) -> Result<()> {
+    match command {
+        TokenCommand::Create {
+            role,
+            name,
+            expires_days,
+        } => {
+            let (model, token) = tokens::issue(db, name, role, *expires_days).await?;
+            eprintln!(
+                "created token {:?} (id {}, role {}{}); it is shown only once:",
+                model.name,
+                model.id,
+                model.role,
+                model
+                    .expires_at
+                    .map(|e| format!(", expires {}", e.format("%Y-%m-%d %H:%M UTC")))
+                    .unwrap_or_default()
+            );
+            println!("{token}");
+        }
+        TokenCommand::List { json } => {
+            let all = tokens::list(db).await?;
+            if *json {
+                let text = serde_json::to_string(&all)
+                    .map_err(|e| Error::Internal(format!("token list: {e}")))?;
+                println!("{text}");
+            } else {
+                let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                    t.map_or("-".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+                };
+                println!("id\tname\trole\tcreated\tlast used\texpires\tstate");
+                for t in all {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        t.id,
+                        t.name,
+                        t.role,
+                        when(Some(t.created_at)),
+                        when(t.last_used_at),
+                        when(t.expires_at),
+                        if t.revoked { "revoked" } else { "active" }
+                    );
+                }
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            let t = tokens::revoke(db, *id).await?;
+            println!("token {} ({:?}) is revoked", t.id, t.name);
+        }
+    }
+    Ok(())
 }

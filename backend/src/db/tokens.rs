@@ -1,8 +1,10 @@
-//! API tokens: creation and lookup by hash.
+//! API tokens: creation, lookup by hash, listing and revocation.
 //!
 //! Tokens are 256 random bits, so a plain SHA-256 is enough to store them safely (a slow
 //! password hash protects low-entropy secrets; these are not). Only the hash is stored:
-//! the token is printed once, at creation.
+//! the token is printed once, at creation. A token may expire; a revoked or expired token
+//! is refused at once (every request looks it up). `last_used_at` is written at most once a
+//! minute per token, so a busy script does not turn every read into a write.
 
 use chrono::Utc;
 use rand::RngCore;
@@ -54,6 +56,7 @@ pub async fn create<C: ConnectionTrait>(
     db: &C,
     name: &str,
     role: Role,
+    expires_at: Option<chrono::DateTime<Utc>>,
 ) -> Result<(api_token::Model, String)> {
     let token = format!("{PREFIX}{}", random_hex());
     let model = api_token::ActiveModel {
@@ -62,11 +65,48 @@ pub async fn create<C: ConnectionTrait>(
         token_hash: Set(hash(&token)),
         created_at: Set(Utc::now()),
         revoked: Set(false),
+        expires_at: Set(expires_at),
         ..Default::default()
     }
     .insert(db)
     .await?;
     Ok((model, token))
+}
+
+/// Longest expiry a token may be given, in days (ten years).
+pub const MAX_EXPIRY_DAYS: u32 = 3650;
+
+/// Creates a token from what a person typed: a name (1–200 characters), a role and an
+/// optional lifetime in days. The one entry point of the CLI and the admin API.
+pub async fn issue<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    role: &str,
+    expires_in_days: Option<u32>,
+) -> Result<(api_token::Model, String)> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(Error::invalid(
+            "invalid_value",
+            "name",
+            "name must be 1 to 200 characters",
+        ));
+    }
+    let role = Role::parse(role)?;
+    let expires_at = match expires_in_days {
+        Some(d) if (1..=MAX_EXPIRY_DAYS).contains(&d) => {
+            Some(Utc::now() + chrono::Duration::days(i64::from(d)))
+        }
+        Some(d) => {
+            return Err(Error::invalid(
+                "out_of_range",
+                "expires_in_days",
+                format!("expires_in_days must be 1 to {MAX_EXPIRY_DAYS}, got {d}"),
+            ))
+        }
+        None => None,
+    };
+    create(db, name, role, expires_at).await
 }
 
 /// The live token with this value, if any.
@@ -82,8 +122,42 @@ pub async fn find<C: ConnectionTrait>(
     else {
         return Ok(None);
     };
+    let now = Utc::now();
+    if model.expires_at.is_some_and(|e| e <= now) {
+        return Ok(None);
+    }
     let role = Role::parse(&model.role)?;
+    if model
+        .last_used_at
+        .is_none_or(|t| now - t > chrono::Duration::minutes(1))
+    {
+        Tokens::update_many()
+            .col_expr(Column::LastUsedAt, sea_orm::sea_query::Expr::value(now))
+            .filter(Column::Id.eq(model.id))
+            .exec(db)
+            .await?;
+    }
     Ok(Some((model, role)))
+}
+
+/// Every token, newest first (hashes are never shown).
+pub async fn list<C: ConnectionTrait>(db: &C) -> Result<Vec<api_token::Model>> {
+    use sea_orm::QueryOrder;
+    Ok(Tokens::find().order_by_desc(Column::Id).all(db).await?)
+}
+
+/// Revokes token `id`: it is refused from the next request on. Revoking twice is fine.
+pub async fn revoke<C: ConnectionTrait>(db: &C, id: i64) -> Result<api_token::Model> {
+    let model = Tokens::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::not_found("token", id))?;
+    if model.revoked {
+        return Ok(model);
+    }
+    let mut am: api_token::ActiveModel = model.into();
+    am.revoked = Set(true);
+    Ok(am.update(db).await?)
 }
 
 /// 256 random bits as hex: API tokens, session tokens, CSRF tokens.

@@ -15,6 +15,7 @@ mod search;
 mod surveys;
 mod themes;
 mod tickets;
+mod tokens;
 mod web;
 
 use std::sync::Arc;
@@ -66,7 +67,8 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(search::router())
         .merge(themes::router())
         .merge(backlog::router())
-        .merge(areas::router());
+        .merge(areas::router())
+        .merge(tokens::router());
     Router::new()
         .nest("/api/v1", api)
         .merge(health::router())

@@ -68,6 +68,18 @@ pub fn document() -> Value {
     resource(&mut paths, "ratings", "RatingInput", "Rating");
     resource(&mut paths, "surveys", "SurveyInput", "Survey");
     resource(&mut paths, "customers", "Customer", "Customer");
+    let token = json!({ "type": "object", "properties": { "id": { "type": "integer" }, "name": { "type": "string" },
+        "role": { "enum": ["support", "pm", "admin"] }, "created_at": { "type": "string" },
+        "last_used_at": { "type": ["string", "null"] }, "expires_at": { "type": ["string", "null"] }, "revoked": { "type": "boolean" } } });
+    paths.insert("/api/v1/tokens".into(), json!({
+        "get": { "summary": "Every API token, newest first; never its text or hash (admin)", "responses": ok("200", json!({ "type": "array", "items": token })) },
+        "post": { "summary": "Create a token; its text is in this response only (admin)",
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "required": ["name", "role"], "properties": {
+                "name": { "type": "string", "maxLength": 200 }, "role": { "enum": ["support", "pm", "admin"] },
+                "expires_in_days": { "type": "integer", "minimum": 1, "maximum": 3650 } } } } } },
+            "responses": ok("201", json!({ "type": "object", "properties": { "token": { "type": "string" } } })) } }));
+    paths.insert("/api/v1/tokens/{id}".into(), json!({
+        "delete": { "summary": "Revoke a token: refused from the next request on (admin)", "parameters": [id_param("id")], "responses": ok("200", token) } }));
     if let Some(one) = paths.get_mut("/api/v1/surveys/{id}") {
         one["patch"] = json!({ "summary": "Close a survey (no more answers, from its page or the API) or open it again (pm, admin)",
             "parameters": [id_param("id")],
