@@ -11,7 +11,7 @@ use chrono::Utc;
 use maud::html;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter,
+    IntoActiveModel, QueryFilter, QuerySelect,
 };
 
 use super::signing;
@@ -131,17 +131,24 @@ pub async fn confirm(db: &DatabaseConnection, response_id: i64, sig: &str) -> Re
     am.customer_id = Set(Some(customer_id));
     am.notify_confirmed_at = Set(Some(Utc::now()));
     am.update(&txn).await?;
-    let items: Vec<feedback_item::Model> = feedback_item::Entity::find()
-        .filter(feedback_item::Column::Kind.eq("survey_response"))
-        .filter(feedback_item::Column::SourceId.eq(response_id))
+    let of_response = sea_orm::Condition::all()
+        .add(feedback_item::Column::Kind.eq("survey_response"))
+        .add(feedback_item::Column::SourceId.eq(response_id));
+    feedback_item::Entity::update_many()
+        .col_expr(
+            feedback_item::Column::CustomerId,
+            sea_orm::sea_query::Expr::value(customer_id),
+        )
+        .filter(of_response.clone())
+        .exec(&txn)
+        .await?;
+    let ids: Vec<i64> = feedback_item::Entity::find()
+        .select_only()
+        .column(feedback_item::Column::Id)
+        .filter(of_response)
+        .into_tuple()
         .all(&txn)
         .await?;
-    for item in &items {
-        let mut am = item.clone().into_active_model();
-        am.customer_id = Set(Some(customer_id));
-        am.update(&txn).await?;
-    }
-    let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
     outbox::enqueue(&txn, outbox::TOPIC_INDEX, &ids).await?;
     txn.commit().await?;
     Ok(Confirmed::Now)
