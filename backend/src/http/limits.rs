@@ -38,6 +38,8 @@ const SIGN_INS_PER_ACCOUNT: u32 = 10;
 /// The delay after the n-th failure in a row: 250 ms × 2^(n−2) from the second, at most 8 s.
 const FIRST_DELAY: Duration = Duration::from_millis(250);
 const MAX_DELAY: Duration = Duration::from_secs(8);
+/// Accounts whose failure streak is remembered at most (memory stays bounded).
+const MAX_TRACKED: usize = 10_000;
 
 fn too_many(message: &str, until: governor::NotUntil<governor::clock::QuantaInstant>) -> Error {
     Error::TooManyRequests {
@@ -98,8 +100,13 @@ impl Limits {
             failures.remove(&key);
             return Duration::ZERO;
         }
-        if failures.len() > 10_000 {
-            failures.clear();
+        if failures.len() > MAX_TRACKED {
+            // Full: forget the accounts with a single failure first (they wait for nothing
+            // yet), so a flood of made-up emails cannot wipe a guessed account's streak.
+            failures.retain(|_, n| *n > 1);
+            if failures.len() > MAX_TRACKED {
+                failures.clear();
+            }
         }
         let n = failures.entry(key).or_insert(0);
         *n = n.saturating_add(1);
@@ -130,5 +137,29 @@ impl Limits {
             self.survey_per_ip.retain_recent();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_made_up_emails_keeps_a_guessed_accounts_delay() {
+        let config = Config::from_settings(crate::config::Settings::default()).unwrap();
+        let limits = Limits::new(&config);
+        for _ in 0..3 {
+            limits.signed_in("ana@corp.test", false);
+        }
+        for i in 0..=MAX_TRACKED {
+            limits.signed_in(&format!("x{i}@corp.test"), false);
+        }
+        // The fourth failure in a row still waits 1 s.
+        assert_eq!(
+            limits.signed_in("ANA@corp.test", false),
+            Duration::from_secs(1)
+        );
+        assert_eq!(limits.signed_in("ana@corp.test", true), Duration::ZERO);
+        assert_eq!(limits.signed_in("ana@corp.test", false), Duration::ZERO);
     }
 }
