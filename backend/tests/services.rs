@@ -204,3 +204,158 @@ async fn expired_and_revoked_tokens_are_refused() {
     tokens::revoke(&db, m.id).await.unwrap();
     assert!(tokens::find(&db, &live).await.unwrap().is_none());
 }
+
+/// An outbox consumer whose handler fails for chosen items. The real handlers (index,
+/// embeddings) have no input that fails on purpose, so this stands in for "an item that
+/// cannot be handled" (a corrupt row, a text the model chokes on); the claims, failures and
+/// dead-lettering are the real ones, on a real SQLite file.
+struct Flaky {
+    db: DatabaseConnection,
+    fails: std::sync::Mutex<std::collections::HashSet<i64>>,
+    handled: std::sync::Mutex<Vec<i64>>,
+}
+
+impl triage::jobs::consumer::Consumer for Flaky {
+    fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+    fn topic(&self) -> &'static str {
+        outbox::TOPIC_INDEX
+    }
+    fn consumer(&self) -> &str {
+        "flaky"
+    }
+    fn batch(&self) -> u64 {
+        100
+    }
+    async fn handle(&self, item_ids: Vec<i64>) -> triage::Result<()> {
+        let fails = self.fails.lock().unwrap().clone();
+        if item_ids.iter().any(|i| fails.contains(i)) {
+            return Err(triage::Error::Internal("cannot handle this item".into()));
+        }
+        self.handled.lock().unwrap().extend(item_ids);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_job_that_always_fails_is_set_aside_and_blocks_nothing() {
+    use triage::jobs::consumer::drain_once;
+    let (_dir, db) = sqlite().await;
+    let batch: Vec<_> = (0..5)
+        .map(|i| ticket(Some(&format!("t{i}")), "s", "x@y.co", "smb"))
+        .collect();
+    let ids: Vec<i64> = store(&db, &batch, Source::Api)
+        .await
+        .unwrap()
+        .iter()
+        .map(|o| match o {
+            Outcome::Created { item_id, .. } => *item_id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let poison = ids[0]; // the oldest job: first in every claim
+    let c = Flaky {
+        db: db.clone(),
+        fails: std::sync::Mutex::new([poison].into()),
+        handled: Default::default(),
+    };
+    // First pass: the four good items are done although the poison one heads the batch.
+    assert_eq!(drain_once(&c).await.unwrap(), 4);
+    assert_eq!(c.handled.lock().unwrap().len(), 4);
+    // It fails alone from now on; after MAX_ATTEMPTS claims it is dead, not retried.
+    let mut tries = 1;
+    while outbox::pending(&db, outbox::TOPIC_INDEX).await.unwrap() > 0 {
+        assert!(drain_once(&c).await.is_err());
+        tries += 1;
+        assert!(tries <= outbox::MAX_ATTEMPTS, "never set aside");
+    }
+    assert_eq!(tries, outbox::MAX_ATTEMPTS);
+    let dead = outbox::dead(&db, None).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].item_id, poison);
+    assert_eq!(
+        dead[0].last_error.as_deref(),
+        Some("cannot handle this item")
+    );
+    assert_eq!(
+        outbox::dead_count(&db, outbox::TOPIC_INDEX).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        drain_once(&c).await.unwrap(),
+        0,
+        "a dead job is not claimed"
+    );
+
+    // New work of the topic flows past it.
+    store(
+        &db,
+        &[ticket(Some("t9"), "s", "x@y.co", "smb")],
+        Source::Api,
+    )
+    .await
+    .unwrap();
+    assert_eq!(drain_once(&c).await.unwrap(), 1);
+
+    // Fixed, then retried: it is handled and gone.
+    c.fails.lock().unwrap().clear();
+    assert_eq!(outbox::retry(&db, None).await.unwrap(), 1);
+    assert_eq!(drain_once(&c).await.unwrap(), 1);
+    assert!(c.handled.lock().unwrap().contains(&poison));
+    assert!(outbox::dead(&db, None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_outage_does_not_use_up_attempts() {
+    use triage::jobs::consumer::drain_once;
+    let (_dir, db) = sqlite().await;
+    let batch: Vec<_> = (0..3)
+        .map(|i| ticket(Some(&format!("o{i}")), "s", "x@y.co", "smb"))
+        .collect();
+    let out = store(&db, &batch, Source::Api).await.unwrap();
+    let all: Vec<i64> = out
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Created { item_id, .. } => Some(*item_id),
+            _ => None,
+        })
+        .collect();
+    let c = Flaky {
+        db: db.clone(),
+        fails: std::sync::Mutex::new(all.iter().copied().collect()),
+        handled: Default::default(),
+    };
+    // Every item fails alike (the index is down, say): nothing is set aside.
+    for _ in 0..2 * outbox::MAX_ATTEMPTS {
+        assert!(drain_once(&c).await.is_err());
+    }
+    assert!(outbox::dead(&db, None).await.unwrap().is_empty());
+    assert_eq!(outbox::pending(&db, outbox::TOPIC_INDEX).await.unwrap(), 3);
+    c.fails.lock().unwrap().clear();
+    assert_eq!(drain_once(&c).await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn a_job_that_keeps_crashing_the_worker_is_set_aside_at_restart() {
+    let (_dir, db) = sqlite().await;
+    store(&db, &[ticket(Some("c"), "s", "x@y.co", "smb")], Source::Api)
+        .await
+        .unwrap();
+    // Claimed, then the worker dies before completing or failing it, again and again.
+    for _ in 0..outbox::MAX_ATTEMPTS {
+        assert_eq!(
+            outbox::claim(&db, outbox::TOPIC_INDEX, "index-a", 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        outbox::release(&db, "index-a").await.unwrap();
+    }
+    assert_eq!(outbox::dead(&db, None).await.unwrap().len(), 1);
+    assert!(outbox::claim(&db, outbox::TOPIC_INDEX, "index-a", 10)
+        .await
+        .unwrap()
+        .is_empty());
+}

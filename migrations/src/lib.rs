@@ -13,6 +13,7 @@ mod m20261126_000004_digests;
 mod m20261201_000005_areas;
 mod m20261202_000006_survey_consent;
 mod m20261202_000007_token_expiry;
+mod m20261202_000008_dead_jobs;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_areas::Migration),
             Box::new(m20261202_000006_survey_consent::Migration),
             Box::new(m20261202_000007_token_expiry::Migration),
+            Box::new(m20261202_000008_dead_jobs::Migration),
         ]
     }
 }

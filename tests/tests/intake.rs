@@ -1,7 +1,7 @@
 //! Intake over HTTP: create, get and list every resource; tokens and roles.
 
 use serde_json::json;
-use triage_e2e::{on_both, Env};
+use triage_e2e::{json_line, on_both, Env};
 
 on_both!(
     creates_gets_and_lists_every_kind,
@@ -197,6 +197,20 @@ fn health_and_openapi(env: &Env) {
     let h = s.send(s.client.get(format!("{}/healthz", s.url)));
     assert_eq!(h.status, 200);
     assert_eq!(h.body["database"], "ok");
+    assert_eq!(h.body["index"]["failed_jobs"], 0);
+    assert_eq!(h.body["embeddings"]["failed_jobs"], 0);
+
+    // The jobs command reads the same queues.
+    let queues = json_line(&env.run_ok(&["jobs", "list", "--json"]));
+    for topic in ["index", "embed"] {
+        assert!(queues[topic]["pending"].is_u64(), "{queues}");
+        assert_eq!(queues[topic]["failed"], 0, "{queues}");
+    }
+    let failed = env.run_ok(&["jobs", "list", "--failed", "--json"]);
+    assert_eq!(failed.trim(), "[]");
+    let retry = env.run(&["jobs", "retry"]);
+    assert!(!retry.status.success());
+    assert!(String::from_utf8_lossy(&retry.stderr).contains("--all"));
 
     let doc = s.send(s.client.get(format!("{}/api/openapi.json", s.url)));
     assert_eq!(doc.status, 200);

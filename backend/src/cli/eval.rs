@@ -45,6 +45,10 @@ pub struct EvalArgs {
     /// Items clustered directly; the rest are assigned (default: production's).
     #[arg(long)]
     max_sample: Option<usize>,
+    /// Seed of the sample and of Louvain's node order (default: production's); rerun with
+    /// a few seeds to see how much a figure moves with them alone.
+    #[arg(long)]
+    seed: Option<u64>,
     /// Write each row's theme to this CSV (`text,cluster`; -1 for unthemed), the format
     /// shared/peers/metrics.py scores.
     #[arg(long)]
@@ -98,6 +102,7 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<()> {
         weights: args.weights.unwrap_or(defaults.weights),
         same_theme: args.same_theme.unwrap_or(defaults.same_theme),
         max_sample: args.max_sample.or(defaults.max_sample),
+        seed: args.seed.unwrap_or(defaults.seed),
         ..defaults
     };
     let found = discover(&vectors, &opts);

@@ -7,6 +7,7 @@ mod demo;
 mod digest;
 mod eval;
 pub(crate) mod import;
+mod jobs;
 mod reindex;
 mod themes;
 mod user;
@@ -94,6 +95,11 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Outbox queues: pending and failed jobs, and retrying failed ones.
+    Jobs {
+        #[command(subcommand)]
+        command: jobs::JobsCommand,
     },
     /// Apply or roll back database migrations (serve and import apply them automatically).
     Migrate {
@@ -193,6 +199,10 @@ pub async fn run() -> Result<()> {
         Command::Token { ref command } => {
             let db = db::connect(&Config::from_settings(settings(None))?).await?;
             token_command(&db, command).await
+        }
+        Command::Jobs { ref command } => {
+            let db = db::connect(&Config::from_settings(settings(None))?).await?;
+            jobs::run(&db, command).await
         }
         Command::Migrate { direction, yes } => {
             use migration::MigratorTrait;

@@ -1,5 +1,6 @@
 //! `GET /healthz`: is the database reachable, how far behind are the index and the
-//! embeddings, and how much mail is waiting or has failed?
+//! embeddings (and how many of their jobs have failed for good), and how much mail is
+//! waiting or has failed?
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,19 +20,25 @@ async fn health(State(ctx): State<ApiContext>) -> (StatusCode, Json<Value>) {
     let pending = async {
         Ok::<_, crate::Error>((
             outbox::pending(&ctx.db, TOPIC_INDEX).await?,
+            outbox::dead_count(&ctx.db, TOPIC_INDEX).await?,
             outbox::pending(&ctx.db, TOPIC_EMBED).await?,
+            outbox::dead_count(&ctx.db, TOPIC_EMBED).await?,
             mail::count(&ctx.db, mail::PENDING).await?,
             mail::count(&ctx.db, mail::FAILED).await?,
         ))
     };
     match pending.await {
-        Ok((index, embed, mail_pending, mail_failed)) => (
+        Ok((index, index_dead, embed, embed_dead, mail_pending, mail_failed)) => (
             StatusCode::OK,
             Json(json!({
                 "status": "ok",
                 "database": "ok",
-                "index": { "documents": ctx.index.num_docs(), "pending_jobs": index },
-                "embeddings": { "pending_jobs": embed },
+                "index": {
+                    "documents": ctx.index.num_docs(),
+                    "pending_jobs": index,
+                    "failed_jobs": index_dead,
+                },
+                "embeddings": { "pending_jobs": embed, "failed_jobs": embed_dead },
                 "mail": { "pending": mail_pending, "failed": mail_failed },
             })),
         ),

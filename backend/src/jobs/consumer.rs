@@ -1,7 +1,9 @@
 //! The loop every outbox consumer shares: claim a batch of jobs of one topic, handle the
 //! items they name, delete the jobs only when that worked — or give them back with the
-//! error recorded — and, inside `serve`, do it forever with a backoff on failure.
+//! error recorded, setting a job aside once it has failed too often — and, inside `serve`,
+//! do it forever with a backoff on failure.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,24 +28,53 @@ pub trait Consumer: Send + Sync {
     fn handle(&self, item_ids: Vec<i64>) -> impl Future<Output = Result<()>> + Send;
 }
 
-/// Handles one claim's worth of jobs; returns how many there were.
+/// Handles one claim's worth of jobs; returns how many were done.
+///
+/// When the batch fails, its items are tried one by one, so one item that cannot be
+/// handled does not hold back the others; only that item's jobs count a failed attempt
+/// (and die after [`outbox::MAX_ATTEMPTS`]). When every item fails alike, it is an outage
+/// rather than a bad item: the jobs go back without using up an attempt and the error is
+/// returned, so the worker backs off.
 pub async fn drain_once<C: Consumer>(c: &C) -> Result<usize> {
     let jobs = outbox::claim(c.db(), c.topic(), c.consumer(), c.batch()).await?;
     if jobs.is_empty() {
         return Ok(0);
     }
+    let mut by_item: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for j in &jobs {
+        by_item.entry(j.item_id).or_default().push(j.job_id);
+    }
     let job_ids: Vec<i64> = jobs.iter().map(|j| j.job_id).collect();
-    let mut item_ids: Vec<i64> = jobs.iter().map(|j| j.item_id).collect();
-    item_ids.sort_unstable();
-    item_ids.dedup();
-    match c.handle(item_ids).await {
-        Ok(()) => outbox::complete(c.db(), &job_ids).await?,
-        Err(e) => {
-            outbox::fail(c.db(), &job_ids, &e.to_string()).await?;
-            return Err(e);
+    let err = match c.handle(by_item.keys().copied().collect()).await {
+        Ok(()) => {
+            outbox::complete(c.db(), &job_ids).await?;
+            return Ok(jobs.len());
+        }
+        Err(e) => e,
+    };
+    if by_item.len() == 1 {
+        outbox::fail(c.db(), &job_ids, &err.to_string(), true).await?;
+        return Err(err);
+    }
+    let (mut done, mut failed) = (0, Vec::new());
+    for (item, ids) in &by_item {
+        match c.handle(vec![*item]).await {
+            Ok(()) => {
+                outbox::complete(c.db(), ids).await?;
+                done += ids.len();
+            }
+            Err(e) => failed.push((ids, e)),
         }
     }
-    Ok(jobs.len())
+    if done == 0 {
+        outbox::fail(c.db(), &job_ids, &err.to_string(), false).await?;
+        return Err(err);
+    }
+    for (ids, e) in failed {
+        tracing::warn!(topic = c.topic(), jobs = ?ids, error = %e, "outbox job failed");
+        outbox::fail(c.db(), ids, &e.to_string(), true).await?;
+    }
+    Ok(done)
 }
 
 /// Drains until no job is left.

@@ -1,6 +1,8 @@
 //! Transactional outbox: a job row committed with the item it concerns, drained by a worker.
 //! `claimed_by` names the consumer working on it (the index instance); a crash leaves the
-//! claim, which that consumer releases when it starts again.
+//! claim, which that consumer releases when it starts again. A job that failed
+//! [`crate::db::outbox::MAX_ATTEMPTS`] times is dead (`dead_at` set): kept, never claimed,
+//! until someone retries it.
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
@@ -16,6 +18,7 @@ pub struct Model {
     pub claimed_by: Option<String>,
     pub attempts: i32,
     pub last_error: Option<String>,
+    pub dead_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
