@@ -2,6 +2,9 @@
 //!
 //! * [`JsonBody`]: the body, size-limited, UTF-8 checked, parsed with field-naming errors.
 //! * [`Auth`]: the bearer token's role; every `/api/v1` route takes one.
+//! * [`Editor`], [`AdminOnly`]: an [`Auth`] with the role a write needs, checked before the
+//!   body is read, so a caller without the role gets 403 whatever the body holds (and a
+//!   refused body is never parsed).
 //! * [`Params`]: query parameters, parsed one by one so errors name the parameter and
 //!   unknown parameters are rejected rather than ignored.
 
@@ -98,6 +101,48 @@ impl FromRequestParts<ApiContext> for Auth {
             role,
             token_name: model.name,
         })
+    }
+}
+
+/// The roles an [`Authorised`] caller must have one of.
+pub trait Roles {
+    const ROLES: &'static [Role];
+}
+
+/// Product managers and admins: theme edits, the backlog workflow, surveys, customers.
+pub enum Editors {}
+impl Roles for Editors {
+    const ROLES: &'static [Role] = &[Role::Pm, Role::Admin];
+}
+
+/// Admins only: API tokens.
+pub enum Admins {}
+impl Roles for Admins {
+    const ROLES: &'static [Role] = &[Role::Admin];
+}
+
+/// A caller whose role is one of `R::ROLES`, checked as the request's parts are read.
+pub struct Authorised<R>(pub Auth, std::marker::PhantomData<R>);
+
+/// A pm or admin caller.
+pub type Editor = Authorised<Editors>;
+/// An admin caller.
+pub type AdminOnly = Authorised<Admins>;
+
+impl<R> std::ops::Deref for Authorised<R> {
+    type Target = Auth;
+    fn deref(&self) -> &Auth {
+        &self.0
+    }
+}
+
+impl<R: Roles> FromRequestParts<ApiContext> for Authorised<R> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiContext) -> Result<Self> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        auth.require(R::ROLES)?;
+        Ok(Authorised(auth, std::marker::PhantomData))
     }
 }
 

@@ -28,7 +28,7 @@ use triage_index::FeedbackIndex;
 
 use crate::Config;
 
-pub use extract::{Auth, JsonBody, Page, Params, PathIds};
+pub use extract::{AdminOnly, Auth, Editor, JsonBody, Page, Params, PathIds};
 pub use limits::Limits;
 
 /// What every handler can reach. Cheap to clone.

@@ -8,13 +8,10 @@ use axum::{Json, Router};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiContext, Auth, JsonBody, Listing, Params, PathIds};
+use super::{ApiContext, Auth, Editor, JsonBody, Listing, Params, PathIds};
 use crate::db::entity::{item_theme, theme};
-use crate::db::tokens::Role;
 use crate::themes::edits;
 use crate::{Error, Result};
-
-const EDITORS: [Role; 2] = [Role::Pm, Role::Admin];
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -198,11 +195,10 @@ struct RenameInput {
 
 async fn rename(
     State(ctx): State<ApiContext>,
-    auth: Auth,
+    auth: Editor,
     ids: PathIds,
     JsonBody(input): JsonBody<RenameInput>,
 ) -> Result<Json<ThemeView>> {
-    auth.require(&EDITORS)?;
     let t = edits::rename(&ctx.db, ids.first(), &input.label, &auth.token_name).await?;
     Ok(Json(view(&ctx, t).await?))
 }
@@ -215,11 +211,10 @@ struct MergeInput {
 
 async fn merge(
     State(ctx): State<ApiContext>,
-    auth: Auth,
+    auth: Editor,
     ids: PathIds,
     JsonBody(input): JsonBody<MergeInput>,
 ) -> Result<Json<ThemeView>> {
-    auth.require(&EDITORS)?;
     let t = edits::merge(&ctx.db, ids.first(), input.into, &auth.token_name).await?;
     ctx.wake_workers();
     Ok(Json(view(&ctx, t).await?))
@@ -234,11 +229,10 @@ struct SplitInput {
 
 async fn split(
     State(ctx): State<ApiContext>,
-    auth: Auth,
+    auth: Editor,
     ids: PathIds,
     JsonBody(input): JsonBody<SplitInput>,
 ) -> Result<(StatusCode, Json<ThemeView>)> {
-    auth.require(&EDITORS)?;
     let t = edits::split(
         &ctx.db,
         ids.first(),
@@ -259,11 +253,10 @@ struct LockInput {
 
 async fn lock(
     State(ctx): State<ApiContext>,
-    auth: Auth,
+    auth: Editor,
     ids: PathIds,
     JsonBody(input): JsonBody<LockInput>,
 ) -> Result<Json<ThemeView>> {
-    auth.require(&EDITORS)?;
     let t = edits::set_locked(&ctx.db, ids.first(), input.locked, &auth.token_name).await?;
     Ok(Json(view(&ctx, t).await?))
 }
@@ -277,11 +270,10 @@ struct MoveInput {
 
 async fn move_item(
     State(ctx): State<ApiContext>,
-    auth: Auth,
+    auth: Editor,
     ids: PathIds,
     JsonBody(input): JsonBody<MoveInput>,
 ) -> Result<StatusCode> {
-    auth.require(&EDITORS)?;
     edits::move_item(&ctx.db, ids.first(), input.theme_id, &auth.token_name).await?;
     ctx.wake_workers();
     Ok(StatusCode::NO_CONTENT)

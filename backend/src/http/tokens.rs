@@ -7,9 +7,9 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiContext, Auth, JsonBody, PathIds};
+use super::{AdminOnly, ApiContext, JsonBody, PathIds};
 use crate::db::entity::api_token;
-use crate::db::tokens::{self, Role};
+use crate::db::tokens;
 use crate::Result;
 
 pub fn router() -> Router<ApiContext> {
@@ -34,17 +34,15 @@ struct Created {
     token: String,
 }
 
-async fn list(State(ctx): State<ApiContext>, auth: Auth) -> Result<Json<Vec<api_token::Model>>> {
-    auth.require(&[Role::Admin])?;
+async fn list(State(ctx): State<ApiContext>, _: AdminOnly) -> Result<Json<Vec<api_token::Model>>> {
     Ok(Json(tokens::list(&ctx.db).await?))
 }
 
 async fn create(
     State(ctx): State<ApiContext>,
-    auth: Auth,
+    _: AdminOnly,
     JsonBody(input): JsonBody<NewToken>,
 ) -> Result<(StatusCode, Json<Created>)> {
-    auth.require(&[Role::Admin])?;
     let (model, token) =
         tokens::issue(&ctx.db, &input.name, &input.role, input.expires_in_days).await?;
     Ok((StatusCode::CREATED, Json(Created { model, token })))
@@ -52,9 +50,8 @@ async fn create(
 
 async fn revoke(
     State(ctx): State<ApiContext>,
-    auth: Auth,
+    _: AdminOnly,
     ids: PathIds,
 ) -> Result<Json<api_token::Model>> {
-    auth.require(&[Role::Admin])?;
     Ok(Json(tokens::revoke(&ctx.db, ids.first()).await?))
 }
