@@ -359,3 +359,119 @@ async fn a_job_that_keeps_crashing_the_worker_is_set_aside_at_restart() {
         .unwrap()
         .is_empty());
 }
+
+/// Three well-apart groups of 20 tickets with vectors near three axes (the clustering only
+/// needs vectors; these stand in for the model's, which this test is not about).
+async fn three_topics(db: &DatabaseConnection) -> Vec<Vec<i64>> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let mut groups = Vec::new();
+    let mut rows = Vec::new();
+    for (g, topic) in ["refund late", "card blocked", "app crashes"]
+        .iter()
+        .enumerate()
+    {
+        let batch: Vec<_> = (0..20)
+            .map(|i| ticket(Some(&format!("{g}-{i}")), topic, "x@y.co", "smb"))
+            .collect();
+        let ids: Vec<i64> = store(db, &batch, Source::Api)
+            .await
+            .unwrap()
+            .iter()
+            .map(|o| match o {
+                Outcome::Created { item_id, .. } => *item_id,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        for &id in &ids {
+            let mut v: Vec<f32> = (0..16).map(|_| rng.random_range(-0.05..0.05)).collect();
+            v[g] += 1.0;
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            rows.push((id, v.iter().map(|x| x / norm).collect()));
+        }
+        groups.push(ids);
+    }
+    db::embeddings::upsert(db, "test-model", "f32", &rows)
+        .await
+        .unwrap();
+    groups
+}
+
+#[tokio::test]
+async fn edits_made_while_a_rebuild_runs_are_not_overwritten() {
+    use triage::db::entity::{item_theme, theme};
+    use triage::themes::discover::DiscoverOptions;
+    use triage::themes::{edits, rebuild};
+    let (_dir, db) = sqlite().await;
+    let groups = three_topics(&db).await;
+    let opts = DiscoverOptions::default();
+    rebuild::rebuild(&db, "test-model", &opts, None)
+        .await
+        .unwrap();
+    let theme_of = |item: i64| {
+        let db = db.clone();
+        async move {
+            item_theme::Entity::find_by_id(item)
+                .one(&db)
+                .await
+                .unwrap()
+                .and_then(|p| p.theme_id)
+        }
+    };
+    let (a, b, c) = (
+        theme_of(groups[0][0]).await.expect("themed"),
+        theme_of(groups[1][0]).await.expect("themed"),
+        theme_of(groups[2][0]).await.expect("themed"),
+    );
+    assert!(a != b && b != c && a != c, "three themes: {a} {b} {c}");
+
+    // A rebuild reads and clusters …
+    let plan = rebuild::plan(&db, "test-model", &opts).await.unwrap();
+    // … while people move an item, split two off, lock a theme and merge two.
+    let moved = groups[0][1];
+    edits::move_item(&db, moved, Some(b), "pm").await.unwrap();
+    let split_off = [groups[0][2], groups[0][3]];
+    let new_theme = edits::split(&db, a, &split_off, Some("Late refunds"), "pm")
+        .await
+        .unwrap();
+    edits::set_locked(&db, b, true, "pm").await.unwrap();
+    edits::merge(&db, c, a, "pm").await.unwrap();
+    // … then writes.
+    rebuild::apply(&db, plan, None).await.unwrap();
+
+    assert_eq!(theme_of(moved).await, Some(b), "the move was undone");
+    for item in split_off {
+        assert_eq!(
+            theme_of(item).await,
+            Some(new_theme.id),
+            "the split was undone"
+        );
+    }
+    // Theme b was locked: its members (the moved item included) stay as they were.
+    for &item in &groups[1] {
+        assert_eq!(theme_of(item).await, Some(b), "a locked theme changed");
+    }
+    // Theme c was merged into a: the cluster that continued c lands in a, not in a theme
+    // that no longer exists.
+    for &item in &groups[2] {
+        let t = theme_of(item).await.expect("themed");
+        let row = theme::Entity::find_by_id(t)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            row.merged_into.is_none(),
+            "item {item} placed in merged-away theme {t}"
+        );
+        assert_eq!(t, a, "the merge was undone");
+    }
+    assert!(
+        theme::Entity::find_by_id(b)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap()
+            .locked
+    );
+}

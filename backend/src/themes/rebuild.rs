@@ -11,6 +11,9 @@
 //! * Labels, keywords, centroids and representative quotes are then recomputed for every
 //!   live theme from all its members, and items whose theme changed are re-indexed (search
 //!   filters by theme).
+//! * People keep editing while the clustering runs ([`plan`], no transaction); the writes
+//!   ([`apply`]) re-read inside their transaction and leave alone whatever was edited in
+//!   between, so a concurrent move, split, merge or lock is never overwritten.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -46,43 +49,46 @@ pub struct RebuildReport {
     pub seconds: f64,
 }
 
+/// What a rebuild read and found, before it writes anything: the clustering of the items
+/// that were free when it started, and the old theme each cluster continues.
+pub struct Plan {
+    started: Instant,
+    ids: Vec<i64>,
+    vectors: Vectors,
+    /// Theme of every item when the rebuild started.
+    before: HashMap<i64, Option<i64>>,
+    /// Rows of `ids` that were free to re-cluster (not placed by a person, not locked).
+    free: Vec<usize>,
+    found: super::discover::Discovery,
+    /// Per cluster, the old theme id it continues.
+    matched: Vec<Option<i64>>,
+}
+
 pub async fn rebuild(
     db: &DatabaseConnection,
     model: &str,
     opts: &DiscoverOptions,
     embedder: Option<SharedEmbedder>,
 ) -> Result<RebuildReport> {
+    let plan = plan(db, model, opts).await?;
+    apply(db, plan, embedder).await
+}
+
+/// Reads every embedded item, its placement and the themes, and clusters the free items —
+/// the slow part, done outside any transaction, so people keep editing meanwhile.
+pub async fn plan(db: &DatabaseConnection, model: &str, opts: &DiscoverOptions) -> Result<Plan> {
     let started = Instant::now();
     let (ids, vectors) = embeddings::load_all(db, model).await?;
-    let before: HashMap<i64, item_theme::Model> = item_theme::Entity::find()
+    let placements: HashMap<i64, item_theme::Model> = item_theme::Entity::find()
         .all(db)
         .await?
         .into_iter()
         .map(|p| (p.item_id, p))
         .collect();
-    let themes: HashMap<i64, theme::Model> = theme::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t))
+    let themes = all_themes(db).await?;
+    let free: Vec<usize> = (0..ids.len())
+        .filter(|&i| !is_fixed(placements.get(&ids[i]), &themes))
         .collect();
-    let resolve = |mut id: i64| {
-        // Follow merges to the theme that absorbed this one (bounded, in case of a cycle).
-        for _ in 0..32 {
-            match themes.get(&id).and_then(|t| t.merged_into) {
-                Some(next) => id = next,
-                None => break,
-            }
-        }
-        id
-    };
-    let locked: HashSet<i64> = themes.values().filter(|t| t.locked).map(|t| t.id).collect();
-    let fixed = |id: &i64| {
-        before
-            .get(id)
-            .is_some_and(|p| p.by_human || p.theme_id.is_some_and(|t| locked.contains(&resolve(t))))
-    };
-    let free: Vec<usize> = (0..ids.len()).filter(|&i| !fixed(&ids[i])).collect();
     // Clustering is seconds of CPU: off the async threads.
     let (sample, o) = (vectors.select(&free), opts.clone());
     let found = tokio::task::spawn_blocking(move || discover(&sample, &o))
@@ -99,9 +105,12 @@ pub async fn rebuild(
     let mut old_members: HashMap<i64, HashSet<i64>> = HashMap::new();
     let mut old_of: HashMap<i64, i64> = HashMap::new();
     for &i in &free {
-        if let Some(t) = before.get(&ids[i]).and_then(|p| p.theme_id) {
-            old_members.entry(resolve(t)).or_default().insert(ids[i]);
-            old_of.insert(ids[i], resolve(t));
+        if let Some(t) = placements.get(&ids[i]).and_then(|p| p.theme_id) {
+            old_members
+                .entry(resolve(&themes, t))
+                .or_default()
+                .insert(ids[i]);
+            old_of.insert(ids[i], resolve(&themes, t));
         }
     }
     let candidates: Vec<i64> = themes
@@ -118,16 +127,66 @@ pub async fn rebuild(
         &themes,
         &candidates,
     );
+    let before = placements
+        .into_iter()
+        .map(|(item, p)| (item, p.theme_id))
+        .collect();
+    Ok(Plan {
+        started,
+        ids,
+        vectors,
+        before,
+        free,
+        found,
+        matched,
+    })
+}
 
+/// Writes a plan in one transaction. What people did while it was computed wins: the
+/// placements and themes are read again inside the transaction (which holds the write
+/// lock, so no edit can slip in between), and an item that a person has placed since, or
+/// whose theme was locked since, is left as it is; a continued theme that was merged away
+/// since stands for the theme it went into, and one that was locked since is not added to.
+pub async fn apply(
+    db: &DatabaseConnection,
+    plan: Plan,
+    embedder: Option<SharedEmbedder>,
+) -> Result<RebuildReport> {
+    let Plan {
+        started,
+        ids,
+        vectors,
+        before,
+        free,
+        found,
+        matched,
+    } = plan;
     let txn = crate::db::begin_write(db).await?;
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Edits write these tables in their own transactions: they wait for this one rather
+        // than commit between the re-read below and the writes after it. Readers never wait.
+        txn.execute_unprepared("LOCK TABLE themes, item_themes IN SHARE ROW EXCLUSIVE MODE")
+            .await?;
+    }
+    let themes = all_themes(&txn).await?;
+    // All of them (a filter by the free items' ids would pass SQLite's bind-variable limit).
+    let now_placed: HashMap<i64, item_theme::Model> = item_theme::Entity::find()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|p| (p.item_id, p))
+        .collect();
     let now = Utc::now();
-    let mut theme_of_cluster = Vec::with_capacity(clusters.len());
+    let mut theme_of_cluster = Vec::with_capacity(matched.len());
     let (mut kept, mut created) = (0, 0);
     for (c, m) in matched.iter().enumerate() {
-        match m {
+        let continued = m
+            .map(|id| resolve(&themes, id))
+            .filter(|id| themes.get(id).is_some_and(|t| !t.locked));
+        match continued {
             Some(id) => {
                 kept += 1;
-                theme_of_cluster.push(*id);
+                theme_of_cluster.push(id);
             }
             None => {
                 created += 1;
@@ -148,9 +207,14 @@ pub async fn rebuild(
     let mut changed = Vec::new();
     for (pos, a) in found.assignments.iter().enumerate() {
         let item = ids[free[pos]];
+        let current = now_placed.get(&item);
+        if is_fixed(current, &themes) {
+            continue; // placed by a person, or locked in, while the rebuild ran
+        }
         let theme_id = a.map(|c| theme_of_cluster[c]);
         let similarity = a.map(|c| f64::from(dot(found.centroids.row(c), vectors.row(free[pos]))));
-        if before.get(&item).and_then(|p| p.theme_id) != theme_id {
+        let was = current.map_or(before.get(&item).copied().flatten(), |p| p.theme_id);
+        if was != theme_id {
             changed.push(item);
         }
         placements.push(placement(item, theme_id, similarity, false, now));
@@ -169,6 +233,35 @@ pub async fn rebuild(
         kept_ids: kept,
         new_themes: created,
         seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+async fn all_themes<C: ConnectionTrait>(db: &C) -> Result<HashMap<i64, theme::Model>> {
+    Ok(theme::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect())
+}
+
+/// The theme that absorbed `id` through merges (bounded, in case of a cycle).
+fn resolve(themes: &HashMap<i64, theme::Model>, mut id: i64) -> i64 {
+    for _ in 0..32 {
+        match themes.get(&id).and_then(|t| t.merged_into) {
+            Some(next) => id = next,
+            None => break,
+        }
+    }
+    id
+}
+
+/// Placed by a person, or a member of a locked theme: not for a rebuild to move.
+fn is_fixed(p: Option<&item_theme::Model>, themes: &HashMap<i64, theme::Model>) -> bool {
+    p.is_some_and(|p| {
+        p.by_human
+            || p.theme_id
+                .is_some_and(|t| themes.get(&resolve(themes, t)).is_some_and(|t| t.locked))
     })
 }
 
