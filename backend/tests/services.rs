@@ -205,6 +205,19 @@ async fn expired_and_revoked_tokens_are_refused() {
     assert!(tokens::find(&db, &live).await.unwrap().is_none());
 }
 
+/// Stores new tickets; their item ids.
+async fn created(db: &DatabaseConnection, batch: &[validate::NewTicket]) -> Vec<i64> {
+    store(db, batch, Source::Api)
+        .await
+        .unwrap()
+        .iter()
+        .map(|o| match o {
+            Outcome::Created { item_id, .. } => *item_id,
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
 /// An outbox consumer whose handler fails for chosen items. The real handlers (index,
 /// embeddings) have no input that fails on purpose, so this stands in for "an item that
 /// cannot be handled" (a corrupt row, a text the model chokes on); the claims, failures and
@@ -245,15 +258,7 @@ async fn a_job_that_always_fails_is_set_aside_and_blocks_nothing() {
     let batch: Vec<_> = (0..5)
         .map(|i| ticket(Some(&format!("t{i}")), "s", "x@y.co", "smb"))
         .collect();
-    let ids: Vec<i64> = store(&db, &batch, Source::Api)
-        .await
-        .unwrap()
-        .iter()
-        .map(|o| match o {
-            Outcome::Created { item_id, .. } => *item_id,
-            other => panic!("{other:?}"),
-        })
-        .collect();
+    let ids: Vec<i64> = created(&db, &batch).await;
     let poison = ids[0]; // the oldest job: first in every claim
     let c = Flaky {
         db: db.clone(),
@@ -313,14 +318,7 @@ async fn an_outage_does_not_use_up_attempts() {
     let batch: Vec<_> = (0..3)
         .map(|i| ticket(Some(&format!("o{i}")), "s", "x@y.co", "smb"))
         .collect();
-    let out = store(&db, &batch, Source::Api).await.unwrap();
-    let all: Vec<i64> = out
-        .iter()
-        .filter_map(|o| match o {
-            Outcome::Created { item_id, .. } => Some(*item_id),
-            _ => None,
-        })
-        .collect();
+    let all = created(&db, &batch).await;
     let c = Flaky {
         db: db.clone(),
         fails: std::sync::Mutex::new(all.iter().copied().collect()),
@@ -374,15 +372,7 @@ async fn three_topics(db: &DatabaseConnection) -> Vec<Vec<i64>> {
         let batch: Vec<_> = (0..20)
             .map(|i| ticket(Some(&format!("{g}-{i}")), topic, "x@y.co", "smb"))
             .collect();
-        let ids: Vec<i64> = store(db, &batch, Source::Api)
-            .await
-            .unwrap()
-            .iter()
-            .map(|o| match o {
-                Outcome::Created { item_id, .. } => *item_id,
-                other => panic!("{other:?}"),
-            })
-            .collect();
+        let ids: Vec<i64> = created(db, &batch).await;
         for &id in &ids {
             let mut v: Vec<f32> = (0..16).map(|_| rng.random_range(-0.05..0.05)).collect();
             v[g] += 1.0;
@@ -397,9 +387,18 @@ async fn three_topics(db: &DatabaseConnection) -> Vec<Vec<i64>> {
     groups
 }
 
+/// The theme an item is placed in, if any.
+async fn theme_of(db: &DatabaseConnection, item: i64) -> Option<i64> {
+    triage::db::entity::item_theme::Entity::find_by_id(item)
+        .one(db)
+        .await
+        .unwrap()
+        .and_then(|p| p.theme_id)
+}
+
 #[tokio::test]
 async fn edits_made_while_a_rebuild_runs_are_not_overwritten() {
-    use triage::db::entity::{item_theme, theme};
+    use triage::db::entity::theme;
     use triage::themes::discover::DiscoverOptions;
     use triage::themes::{edits, rebuild};
     let (_dir, db) = sqlite().await;
@@ -408,16 +407,7 @@ async fn edits_made_while_a_rebuild_runs_are_not_overwritten() {
     rebuild::rebuild(&db, "test-model", &opts, None)
         .await
         .unwrap();
-    let theme_of = |item: i64| {
-        let db = db.clone();
-        async move {
-            item_theme::Entity::find_by_id(item)
-                .one(&db)
-                .await
-                .unwrap()
-                .and_then(|p| p.theme_id)
-        }
-    };
+    let theme_of = |item: i64| theme_of(&db, item);
     let (a, b, c) = (
         theme_of(groups[0][0]).await.expect("themed"),
         theme_of(groups[1][0]).await.expect("themed"),
@@ -474,4 +464,54 @@ async fn edits_made_while_a_rebuild_runs_are_not_overwritten() {
             .unwrap()
             .locked
     );
+}
+
+#[tokio::test]
+async fn a_bulk_move_is_all_or_nothing() {
+    use triage::db::entity::theme;
+    use triage::themes::discover::DiscoverOptions;
+    use triage::themes::{edits, rebuild};
+    let (_dir, db) = sqlite().await;
+    let groups = three_topics(&db).await;
+    rebuild::rebuild(&db, "test-model", &DiscoverOptions::default(), None)
+        .await
+        .unwrap();
+    let theme_of = |item: i64| theme_of(&db, item);
+    let (a, b) = (
+        theme_of(groups[0][0]).await.unwrap(),
+        theme_of(groups[1][0]).await.unwrap(),
+    );
+    let picked: Vec<i64> = groups[0][..5].to_vec();
+    // One unknown item: nothing moves (one per-item transaction would have moved the rest).
+    let mut with_unknown = picked.clone();
+    with_unknown.push(999_999);
+    let err = edits::move_items(&db, &with_unknown, Some(b), "pm")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("999999"), "{err}");
+    for &i in &picked {
+        assert_eq!(theme_of(i).await, Some(a));
+    }
+    // All known (one repeated): all move, sizes follow.
+    let mut repeated = picked.clone();
+    repeated.push(picked[0]);
+    edits::move_items(&db, &repeated, Some(b), "pm")
+        .await
+        .unwrap();
+    for &i in &picked {
+        assert_eq!(theme_of(i).await, Some(b));
+    }
+    let size = |t: i64| {
+        let db = db.clone();
+        async move {
+            theme::Entity::find_by_id(t)
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap()
+                .size
+        }
+    };
+    assert_eq!(size(a).await, 15);
+    assert_eq!(size(b).await, 25);
 }

@@ -298,11 +298,34 @@ pub async fn move_item(
     to: Option<i64>,
     actor: &str,
 ) -> Result<()> {
+    move_items(db, &[item_id], to, actor).await
+}
+
+/// Puts items in a theme (or in the unthemed queue), by hand, in one transaction: all of
+/// them move, or — when one is unknown or the theme is gone — none does.
+pub async fn move_items(
+    db: &DatabaseConnection,
+    items: &[i64],
+    to: Option<i64>,
+    actor: &str,
+) -> Result<()> {
+    let items = &item_set(items)?;
     let txn = crate::db::begin_write(db).await?;
-    feedback_item::Entity::find_by_id(item_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| Error::not_found("item", item_id))?;
+    let mut found: Vec<i64> = Vec::with_capacity(items.len());
+    for chunk in items.chunks(1000) {
+        found.extend(
+            feedback_item::Entity::find()
+                .select_only()
+                .column(feedback_item::Column::Id)
+                .filter(feedback_item::Column::Id.is_in(chunk.to_vec()))
+                .into_tuple::<i64>()
+                .all(&txn)
+                .await?,
+        );
+    }
+    if let Some(missing) = items.iter().find(|i| !found.contains(i)) {
+        return Err(Error::not_found("item", *missing));
+    }
     if let Some(t) = to {
         live(&txn, t).await.map_err(|e| match e {
             Error::NotFound { .. } => Error::invalid(
@@ -313,20 +336,31 @@ pub async fn move_item(
             other => other,
         })?;
     }
-    let before = item_theme::Entity::find_by_id(item_id)
-        .one(&txn)
-        .await?
-        .and_then(|p| p.theme_id);
-    place(&txn, &[item_id], to).await?;
-    recount(&txn, [before, to].into_iter().flatten()).await?;
-    record(
-        &txn,
-        to.or(before).unwrap_or(0),
-        "move",
-        json!({ "item": item_id, "from": before, "to": to }),
-        actor,
-    )
-    .await?;
+    let mut before: std::collections::HashMap<i64, Option<i64>> = Default::default();
+    for chunk in items.chunks(1000) {
+        for p in item_theme::Entity::find()
+            .filter(item_theme::Column::ItemId.is_in(chunk.to_vec()))
+            .all(&txn)
+            .await?
+        {
+            before.insert(p.item_id, p.theme_id);
+        }
+    }
+    place(&txn, items, to).await?;
+    let touched: std::collections::BTreeSet<i64> =
+        before.values().flatten().copied().chain(to).collect();
+    recount(&txn, touched).await?;
+    for &item in items {
+        let from = before.get(&item).copied().flatten();
+        record(
+            &txn,
+            to.or(from).unwrap_or(0),
+            "move",
+            json!({ "item": item, "from": from, "to": to }),
+            actor,
+        )
+        .await?;
+    }
     txn.commit().await?;
     Ok(())
 }

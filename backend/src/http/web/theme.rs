@@ -311,9 +311,7 @@ async fn items_action(
         }
         Some("move") => {
             let to = f.id("to")?;
-            for item in &items {
-                edits::move_item(&ctx.db, *item, to, &actor).await?;
-            }
+            edits::move_items(&ctx.db, &items, to, &actor).await?;
             id
         }
         other => {

@@ -69,9 +69,7 @@ async fn act(State(ctx): State<ApiContext>, Form(viewer, f): Form) -> WebResult<
             let to = f
                 .id("to")?
                 .ok_or_else(|| Error::invalid("missing_field", "to", "choose a theme"))?;
-            for item in &items {
-                edits::move_item(&ctx.db, *item, Some(to), &actor).await?;
-            }
+            edits::move_items(&ctx.db, &items, Some(to), &actor).await?;
             to
         }
         Some("create") => {
