@@ -188,6 +188,32 @@ impl Env {
     }
 }
 
+impl Env {
+    /// PostgreSQL only: ends every connection to this environment's database
+    /// (`pg_terminate_backend`), as a database restart or a failover would; returns how
+    /// many there were. Other databases on the server are not touched.
+    pub fn pg_terminate_connections(&self) -> usize {
+        let name = self.pg_db.as_ref().expect("a PostgreSQL environment");
+        let out = Command::new("psql")
+            .args([&pg_admin_url(), "-tAc"])
+            .arg(format!(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            ))
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("a count")
+    }
+}
+
 impl Drop for Env {
     fn drop(&mut self) {
         if let Some(name) = &self.pg_db {

@@ -13,6 +13,7 @@ pub mod mail;
 pub mod outbox;
 pub mod sessions;
 pub mod tokens;
+pub mod trouble;
 pub mod users;
 
 use std::time::Duration;

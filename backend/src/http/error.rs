@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::db::trouble::{trouble, Trouble};
 use crate::Error;
 
 impl Error {
@@ -23,6 +24,11 @@ impl Error {
             Error::Index(triage_index::Error::Locked) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
+            Error::Db(e) => match trouble(e) {
+                Trouble::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+                Trouble::Full => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
+                Trouble::Other => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            },
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -56,7 +62,12 @@ impl IntoResponse for Error {
         };
         let message = if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
-            "internal error; the details are in the server log".to_string()
+            match code {
+                "database_unavailable" => "the database cannot be reached right now; try again in a few seconds (a write that carries an external_id is stored once however often it is sent)",
+                "storage_full" => "the server is out of disk space; this was not stored — try again once space is freed",
+                _ => "internal error; the details are in the server log",
+            }
+            .to_string()
         } else {
             self.to_string()
         };
@@ -66,6 +77,12 @@ impl IntoResponse for Error {
         }
         let mut response = (status, Json(json!({ "error": body }))).into_response();
         self.add_retry_after(&mut response);
+        if code == "database_unavailable" {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+        }
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             // The rest of the body was never read: the connection cannot carry another
             // request, so tell the client not to reuse it.
