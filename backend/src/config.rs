@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::embed::minilm::Precision;
 use crate::{Error, Result};
@@ -45,6 +46,10 @@ pub struct Config {
     pub survey_answers_per_ip_hour: u32,
     /// Answers one survey takes per minute, from everyone together.
     pub survey_answers_per_minute: u32,
+    /// Connection and request limits of `serve` (`TRIAGE_HEADER_TIMEOUT_SECONDS`, default
+    /// 10; `TRIAGE_REQUEST_TIMEOUT_SECONDS`, 60; `TRIAGE_MAX_CONNECTIONS`, 1024;
+    /// `TRIAGE_SHUTDOWN_GRACE_SECONDS`, 10).
+    pub serve_limits: crate::http::listen::ServeLimits,
 }
 
 /// The raw settings, as given by flags or environment (see `cli.rs`).
@@ -65,6 +70,10 @@ pub struct Settings {
     pub smtp_ca_file: Option<PathBuf>,
     pub survey_answers_per_ip_hour: Option<String>,
     pub survey_answers_per_minute: Option<String>,
+    pub header_timeout_seconds: Option<String>,
+    pub request_timeout_seconds: Option<String>,
+    pub max_connections: Option<String>,
+    pub shutdown_grace_seconds: Option<String>,
 }
 
 impl Settings {
@@ -87,6 +96,10 @@ impl Settings {
             smtp_ca_file: var("TRIAGE_SMTP_CA_FILE").map(PathBuf::from),
             survey_answers_per_ip_hour: var("TRIAGE_SURVEY_ANSWERS_PER_IP_HOUR"),
             survey_answers_per_minute: var("TRIAGE_SURVEY_ANSWERS_PER_MINUTE"),
+            header_timeout_seconds: var("TRIAGE_HEADER_TIMEOUT_SECONDS"),
+            request_timeout_seconds: var("TRIAGE_REQUEST_TIMEOUT_SECONDS"),
+            max_connections: var("TRIAGE_MAX_CONNECTIONS"),
+            shutdown_grace_seconds: var("TRIAGE_SHUTDOWN_GRACE_SECONDS"),
         }
     }
 }
@@ -178,6 +191,30 @@ impl Config {
                 s.survey_answers_per_minute,
                 600,
             )?,
+            serve_limits: {
+                let secs = |name, value, default| {
+                    positive(name, value, default).map(|n| Duration::from_secs(u64::from(n)))
+                };
+                crate::http::listen::ServeLimits {
+                    header_timeout: secs(
+                        "TRIAGE_HEADER_TIMEOUT_SECONDS",
+                        s.header_timeout_seconds,
+                        10,
+                    )?,
+                    request_timeout: secs(
+                        "TRIAGE_REQUEST_TIMEOUT_SECONDS",
+                        s.request_timeout_seconds,
+                        60,
+                    )?,
+                    max_connections: positive("TRIAGE_MAX_CONNECTIONS", s.max_connections, 1024)?
+                        as usize,
+                    shutdown_grace: secs(
+                        "TRIAGE_SHUTDOWN_GRACE_SECONDS",
+                        s.shutdown_grace_seconds,
+                        10,
+                    )?,
+                }
+            },
         })
     }
 

@@ -94,13 +94,8 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
         embed_wake,
         embedder,
     };
-    axum::serve(
-        listener,
-        http::router(ctx).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| Error::Internal(format!("server error: {e}")))?;
+    let limits = ctx.config.serve_limits;
+    http::listen::serve(listener, http::router(ctx), limits, shutdown_signal()).await;
     worker.abort();
     let _ = worker.await;
     mail_worker.abort();

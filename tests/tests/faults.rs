@@ -11,6 +11,14 @@ use triage_e2e::{on_both, Backend, Env};
 
 on_both!(kill_9_under_eight_writers_loses_no_acknowledged_write);
 
+/// Connection limits are the server's, not the database's: one backend is enough.
+mod server_limits {
+    #[test]
+    fn slow_clients_are_cut_off_and_others_are_answered() {
+        super::slowloris(&triage_e2e::Env::new(triage_e2e::Backend::Sqlite).expect("env"));
+    }
+}
+
 mod postgres_only {
     #[test]
     fn cut_database_connections_give_503_and_the_server_recovers() {
@@ -190,4 +198,121 @@ fn cut_connections(env: &Env) {
         .collect();
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
     assert_eq!(s.get("/healthz", &token).status, 200);
+}
+
+/// Many connections that send a request's headers one byte at a time (slowloris), and one
+/// that sends its body that way: normal requests are answered meanwhile, the slow ones are
+/// cut off after the header / request deadlines, and SIGTERM ends the server within its
+/// grace period although slow connections are still open.
+fn slowloris(env: &Env) {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    env.set_var("TRIAGE_HEADER_TIMEOUT_SECONDS", "2");
+    env.set_var("TRIAGE_REQUEST_TIMEOUT_SECONDS", "3");
+    env.set_var("TRIAGE_SHUTDOWN_GRACE_SECONDS", "2");
+    let token = env.token("support");
+    let s = env.serve();
+    let addr = s.url.trim_start_matches("http://").to_string();
+    const SLOW: usize = 100;
+    let slow: Vec<_> = (0..SLOW)
+        .map(|_| {
+            let addr = addr.clone();
+            std::thread::spawn(move || {
+                let mut c = TcpStream::connect(&addr).expect("connect");
+                c.set_read_timeout(Some(Duration::from_millis(300)))
+                    .unwrap();
+                let head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+                let started = std::time::Instant::now();
+                for byte in head.iter().cycle().take(40) {
+                    // Bounded: 40 bytes, one every 300 ms (12 s) at most.
+                    if c.write_all(&[*byte]).is_err() {
+                        return Some(started.elapsed());
+                    }
+                    let mut buf = [0u8; 64];
+                    match c.read(&mut buf) {
+                        Ok(0) => return Some(started.elapsed()), // closed by the server
+                        Ok(_) => return Some(started.elapsed()), // answered (408)
+                        Err(e)
+                            if e.kind() == std::io::ErrorKind::WouldBlock
+                                || e.kind() == std::io::ErrorKind::TimedOut => {}
+                        Err(_) => return Some(started.elapsed()),
+                    }
+                }
+                None // never cut off
+            })
+        })
+        .collect();
+    // A slow body: complete headers, then a byte now and then.
+    let slow_body = {
+        let addr = addr.clone();
+        let token = token.clone();
+        std::thread::spawn(move || {
+            let mut c = TcpStream::connect(&addr).expect("connect");
+            write!(
+                c,
+                "POST /api/v1/tickets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+                 Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{{"
+            )
+            .unwrap();
+            c.set_read_timeout(Some(Duration::from_millis(500)))
+                .unwrap();
+            let started = std::time::Instant::now();
+            let mut got = Vec::new();
+            for _ in 0..20 {
+                let _ = c.write_all(b" ");
+                let mut buf = [0u8; 256];
+                match c.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        got.extend_from_slice(&buf[..n]);
+                        break;
+                    }
+                    Err(_) => {}
+                }
+            }
+            (started.elapsed(), String::from_utf8_lossy(&got).to_string())
+        })
+    };
+    // Meanwhile, ordinary requests are answered promptly.
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    for _ in 0..10 {
+        let r = client
+            .get(format!("{}/healthz", s.url))
+            .send()
+            .expect("healthz answered");
+        assert_eq!(r.status(), 200);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let cut: Vec<Option<Duration>> = slow.into_iter().map(|t| t.join().unwrap()).collect();
+    let kept = cut.iter().filter(|c| c.is_none()).count();
+    assert_eq!(
+        kept, 0,
+        "{kept} of {SLOW} slow connections were never cut off"
+    );
+    let slowest = cut.iter().flatten().max().unwrap();
+    assert!(
+        *slowest < Duration::from_secs(6),
+        "cut off only after {slowest:?}"
+    );
+    let (took, answer) = slow_body.join().unwrap();
+    assert!(took < Duration::from_secs(7), "slow body held for {took:?}");
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+
+    // SIGTERM with a slow connection open: the server is gone within its grace period.
+    let mut idle = TcpStream::connect(&addr).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    s.stop();
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
 }

@@ -9,6 +9,7 @@ mod error;
 mod extract;
 mod health;
 mod limits;
+pub mod listen;
 mod openapi;
 mod ratings;
 mod search;
@@ -76,6 +77,12 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(web::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(ctx.config.max_body_bytes))
+        // A request (its body included) gets this long; a client that trickles its body,
+        // or a handler stuck on a lock, does not hold a connection for ever.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            ctx.config.serve_limits.request_timeout,
+        ))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(ctx)
 }
