@@ -19,6 +19,15 @@ mod server_limits {
     }
 }
 
+/// The data directory on a small file system that fills up: SQLite only (a PostgreSQL
+/// server's disk is not ours to fill on a shared machine).
+mod disk {
+    #[test]
+    fn a_full_disk_gives_507_loses_nothing_and_recovers() {
+        super::disk_full(&triage_e2e::Env::new(triage_e2e::Backend::Sqlite).expect("env"));
+    }
+}
+
 mod postgres_only {
     #[test]
     fn cut_database_connections_give_503_and_the_server_recovers() {
@@ -319,5 +328,88 @@ fn slowloris(env: &Env) {
     assert!(
         shutdown < Duration::from_secs(6),
         "shutdown took {shutdown:?}"
+    );
+}
+
+/// A tmpfs mounted on the data directory (needs root, as on this machine kind: without it
+/// the test says SKIPPED and why), unmounted when dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &std::path::Path, megabytes: u32) -> Option<SmallDisk> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| SmallDisk(at.to_path_buf()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+fn disk_full(env: &Env) {
+    let Some(_disk) = SmallDisk::mount(&env.data_dir(), 48) else {
+        eprintln!("SKIPPED: cannot mount a tmpfs (not root?); a full disk cannot be made here");
+        return;
+    };
+    let token = env.token("support");
+    let s = env.serve();
+    let body = "diskfull ".repeat(400); // ~3.6 KB a ticket
+    let post = |i: usize| {
+        s.post(
+            "/api/v1/tickets",
+            &token,
+            &json!({"subject": format!("disk {i}"), "body": body, "external_id": format!("d{i}")}),
+        )
+    };
+    for i in 0..20 {
+        assert_eq!(post(i).status, 201);
+    }
+    // Fill what is left, but for a little.
+    let filler = env.data_dir().join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 1 << 16];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.sync_all();
+    }
+    let mut acknowledged: Vec<String> = (0..20).map(|i| format!("disk {i}")).collect();
+    let (mut full, mut i) = (None, 20);
+    while full.is_none() && i < 2_000 {
+        let r = post(i);
+        match r.status {
+            201 => acknowledged.push(format!("disk {i}")),
+            507 => full = Some(r),
+            other => panic!("write {i}: {other} {:?}", r.body),
+        }
+        i += 1;
+    }
+    let full = full.expect("the disk never filled");
+    assert_eq!(full.error_code(), Some("storage_full"), "{:?}", full.body);
+    // Reads still work and nothing acknowledged is gone.
+    let stored = stored_subjects(&s, &token);
+    for a in &acknowledged {
+        assert!(stored.contains(a), "{a} lost");
+    }
+    assert_eq!(s.get("/healthz", &token).status, 200);
+    // Space comes back: writes are accepted again and the index catches up, no restart.
+    std::fs::remove_file(&filler).unwrap();
+    let r = post(i);
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let n = stored_subjects(&s, &token).len();
+    s.search_until("q=diskfull&limit=1", &token, |v| v["total"] == n);
+    eprintln!(
+        "disk full after {} acknowledged writes; {n} stored after space returned",
+        acknowledged.len()
     );
 }
