@@ -50,6 +50,11 @@ pub struct Config {
     /// 10; `TRIAGE_REQUEST_TIMEOUT_SECONDS`, 60; `TRIAGE_MAX_CONNECTIONS`, 1024;
     /// `TRIAGE_SHUTDOWN_GRACE_SECONDS`, 10).
     pub serve_limits: crate::http::listen::ServeLimits,
+    /// Drafts embedded for suggestions at once (`TRIAGE_SUGGEST_SLOTS`, default 1: the other
+    /// core stays with the embedding worker) and searches run at once
+    /// (`TRIAGE_SEARCH_SLOTS`, default 4); each queues up to 4 × that many, then says 429.
+    pub suggest_slots: u32,
+    pub search_slots: u32,
 }
 
 /// The raw settings, as given by flags or environment (see `cli.rs`).
@@ -74,6 +79,8 @@ pub struct Settings {
     pub request_timeout_seconds: Option<String>,
     pub max_connections: Option<String>,
     pub shutdown_grace_seconds: Option<String>,
+    pub suggest_slots: Option<String>,
+    pub search_slots: Option<String>,
 }
 
 impl Settings {
@@ -100,6 +107,8 @@ impl Settings {
             request_timeout_seconds: var("TRIAGE_REQUEST_TIMEOUT_SECONDS"),
             max_connections: var("TRIAGE_MAX_CONNECTIONS"),
             shutdown_grace_seconds: var("TRIAGE_SHUTDOWN_GRACE_SECONDS"),
+            suggest_slots: var("TRIAGE_SUGGEST_SLOTS"),
+            search_slots: var("TRIAGE_SEARCH_SLOTS"),
         }
     }
 }
@@ -215,6 +224,8 @@ impl Config {
                     )?,
                 }
             },
+            suggest_slots: positive("TRIAGE_SUGGEST_SLOTS", s.suggest_slots, 1)?,
+            search_slots: positive("TRIAGE_SEARCH_SLOTS", s.search_slots, 4)?,
         })
     }
 

@@ -19,6 +19,13 @@ mod server_limits {
     }
 }
 
+mod floods {
+    #[test]
+    fn a_flood_of_suggestions_or_searches_gets_429_not_a_pile_up() {
+        super::flood(&triage_e2e::Env::new(triage_e2e::Backend::Sqlite).expect("env"));
+    }
+}
+
 /// The data directory on a small file system that fills up: SQLite only (a PostgreSQL
 /// server's disk is not ours to fill on a shared machine).
 mod disk {
@@ -412,4 +419,92 @@ fn disk_full(env: &Env) {
         "disk full after {} acknowledged writes; {n} stored after space returned",
         acknowledged.len()
     );
+}
+
+/// 40 suggestion requests and 40 searches at the same moment against one suggestion slot
+/// and one search slot (queues of 4): what does not fit is told 429 with `Retry-After`
+/// at once instead of piling up, nothing fails with 5xx, and the server answers normally
+/// right after.
+fn flood(env: &Env) {
+    env.set_var("TRIAGE_SUGGEST_SLOTS", "1");
+    env.set_var("TRIAGE_SEARCH_SLOTS", "1");
+    env.create_user(
+        "support@flood.test",
+        "Sam",
+        "support",
+        "correct horse battery",
+    );
+    let token = env.token("support");
+    let s = env.serve();
+    for i in 0..30 {
+        let r = s.post(
+            "/api/v1/tickets",
+            &token,
+            &json!({"subject": format!("card {i} has not arrived"), "body": "still waiting for my card"}),
+        );
+        assert_eq!(r.status, 201);
+    }
+    s.wait_indexed();
+    let web = s.sign_in("support@flood.test", "correct horse battery");
+    let draft =
+        "my card has not arrived yet and I have been waiting for two weeks, what can I do? "
+            .repeat(6);
+    let barrier = Arc::new(std::sync::Barrier::new(80));
+    let threads: Vec<_> = (0..80)
+        .map(|i| {
+            let (barrier, url, cookie, token, draft) = (
+                barrier.clone(),
+                s.url.clone(),
+                web.cookie.clone(),
+                token.clone(),
+                draft.clone(),
+            );
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::new();
+                let req = if i % 2 == 0 {
+                    client
+                        .get(format!("{url}/tickets/suggest"))
+                        .query(&[("text", draft.as_str())])
+                        .header("cookie", cookie)
+                } else {
+                    client
+                        .get(format!("{url}/api/v1/search"))
+                        .query(&[("q", "card arrived waiting"), ("limit", "50")])
+                        .bearer_auth(token)
+                };
+                barrier.wait();
+                let r = req.send().expect("answered");
+                let retry = r.headers().get("retry-after").is_some();
+                (i % 2 == 0, r.status().as_u16(), retry)
+            })
+        })
+        .collect();
+    let results: Vec<(bool, u16, bool)> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    for (suggest, status, retry) in &results {
+        assert!(matches!(status, 200 | 429), "suggest={suggest}: {status}");
+        if *status == 429 {
+            assert!(retry, "429 without Retry-After");
+        }
+    }
+    let count = |kind: bool, status: u16| {
+        results
+            .iter()
+            .filter(|(k, s, _)| *k == kind && *s == status)
+            .count()
+    };
+    eprintln!(
+        "suggest: {} answered, {} told 429; search: {} answered, {} told 429",
+        count(true, 200),
+        count(true, 429),
+        count(false, 200),
+        count(false, 429)
+    );
+    assert!(count(true, 200) >= 1 && count(false, 200) >= 1);
+    assert!(
+        count(true, 429) + count(false, 429) >= 1,
+        "nothing was turned away"
+    );
+    // Right after, everything is answered again.
+    assert_eq!(web.get("/tickets/suggest?text=card").0, 200);
+    assert_eq!(s.get("/api/v1/search?q=card", &token).status, 200);
 }

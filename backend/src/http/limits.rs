@@ -6,6 +6,11 @@
 //!   spread over many), and a delay that doubles with each failure in a row for an
 //!   account, so guessing slows down long before the limit.
 //!
+//! * Work that takes a core — embedding a draft for suggestions, running a search — goes
+//!   through a [`Gate`]: a few at a time, a bounded queue behind them, and 429 with
+//!   `Retry-After` past it, so a flood of either cannot starve the embedding worker, the
+//!   other, or the memory of the process.
+//!
 //! The limiters are the generic cell rate algorithm of the `governor` crate, kept in memory
 //! per process (limits are per replica; a flood spread over replicas gets each replica's
 //! share). The client IP is the TCP peer: behind a reverse proxy every visitor shares the
@@ -29,6 +34,55 @@ pub struct Limits {
     sign_in_per_account: DefaultKeyedRateLimiter<String>,
     /// Failed sign-ins in a row, per account (lower-cased email); a success clears it.
     failures: Mutex<HashMap<String, u32>>,
+    /// Drafts being embedded for ticket suggestions.
+    pub suggest: Gate,
+    /// Searches (the API, the search page and the keyword half of suggestions).
+    pub search: Gate,
+}
+
+/// At most `slots` holders at once and `4 × slots` waiting; a caller past that, or one
+/// that waited [`GATE_WAIT`] in vain, gets 429 with `Retry-After: 1`.
+pub struct Gate {
+    slots: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+    max_waiting: usize,
+    busy: &'static str,
+}
+
+/// How long a caller waits in a [`Gate`]'s queue at most.
+const GATE_WAIT: Duration = Duration::from_secs(2);
+
+impl Gate {
+    pub fn new(slots: u32, busy: &'static str) -> Self {
+        Self {
+            slots: tokio::sync::Semaphore::new(slots as usize),
+            waiting: Default::default(),
+            max_waiting: 4 * slots as usize,
+            busy,
+        }
+    }
+
+    /// A place, held until the permit is dropped.
+    pub async fn enter(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        use std::sync::atomic::Ordering;
+        if let Ok(p) = self.slots.try_acquire() {
+            return Ok(p);
+        }
+        let full = || Error::TooManyRequests {
+            message: self.busy.into(),
+            retry_after_secs: 1,
+        };
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(full());
+        }
+        let got = tokio::time::timeout(GATE_WAIT, self.slots.acquire()).await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        match got {
+            Ok(Ok(p)) => Ok(p),
+            _ => Err(full()),
+        }
+    }
 }
 
 /// Sign-in attempts allowed per client IP per minute.
@@ -71,6 +125,14 @@ impl Limits {
                     .allow_burst(nonzero(SIGN_INS_PER_ACCOUNT)),
             ),
             failures: Mutex::new(HashMap::new()),
+            suggest: Gate::new(
+                config.suggest_slots,
+                "too many suggestions are being worked out right now; try again in a second",
+            ),
+            search: Gate::new(
+                config.search_slots,
+                "too many searches are running right now; try again in a second",
+            ),
         }
     }
 

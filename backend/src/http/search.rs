@@ -63,6 +63,7 @@ async fn search(
 
 /// Runs a search off the async workers (tantivy reads block).
 pub(crate) async fn run(ctx: &ApiContext, req: SearchRequest) -> Result<SearchResults> {
+    let _slot = ctx.limits.search.enter().await?;
     let index = ctx.index.clone();
     tokio::task::spawn_blocking(move || index.search(&req))
         .await

@@ -191,6 +191,8 @@ async fn suggest(
         .take(500)
         .collect();
     params.finish()?;
+    // Embedding a draft takes a core for a moment: a few at a time (see http::limits).
+    let _slot = ctx.limits.suggest.enter().await?;
     let keyword_matches = search::run(
         &ctx,
         SearchRequest {
