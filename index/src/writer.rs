@@ -101,7 +101,15 @@ impl IndexWriterHandle {
         if self.pending == 0 {
             return Ok(());
         }
-        self.writer.commit()?;
+        if let Err(e) = self.writer.commit() {
+            // A failed commit (a full disk, say) leaves the writer unusable until it is
+            // rolled back to the last commit; the caller keeps its jobs and adds the same
+            // documents again on its next try.
+            // (Should the rollback fail too, the next commit fails and says so.)
+            self.pending = 0;
+            let _ = self.writer.rollback();
+            return Err(e.into());
+        }
         self.reader.reload()?;
         self.pending = 0;
         Ok(())

@@ -102,6 +102,12 @@ pub async fn run_forever<C: Consumer>(c: &C, wake: Arc<Notify>) {
             Err(e) => {
                 tracing::error!(topic = c.topic(), error = %e, "outbox work failed; will retry");
                 tokio::time::sleep(backoff).await;
+                // When even giving the jobs back failed (the database was full or gone),
+                // they are still claimed by us: release them, or they would wait for the
+                // next restart. Nothing else works under this consumer's name meanwhile.
+                if let Err(e) = outbox::release(c.db(), c.consumer()).await {
+                    tracing::warn!(topic = c.topic(), error = %e, "releasing claims failed");
+                }
                 backoff = (backoff * 2).min(Duration::from_secs(30));
             }
         }
