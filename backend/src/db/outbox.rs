@@ -182,11 +182,7 @@ pub async fn dead<C: ConnectionTrait>(
 
 /// Dead jobs of `topic`.
 pub async fn dead_count<C: ConnectionTrait>(db: &C, topic: &str) -> Result<u64> {
-    Ok(Jobs::find()
-        .filter(Column::Topic.eq(topic))
-        .filter(Column::DeadAt.is_not_null())
-        .count(db)
-        .await?)
+    count(db, topic, Column::DeadAt.is_not_null()).await
 }
 
 /// Gives dead jobs (these ids, or all of them) a fresh set of attempts; returns how many.
@@ -208,9 +204,18 @@ pub async fn retry<C: ConnectionTrait>(db: &C, job_ids: Option<&[i64]>) -> Resul
 
 /// Live jobs of `topic` not yet done (dead ones are counted by [`dead_count`]).
 pub async fn pending<C: ConnectionTrait>(db: &C, topic: &str) -> Result<u64> {
+    count(db, topic, Column::DeadAt.is_null()).await
+}
+
+/// Jobs of `topic` that match `state`.
+async fn count<C: ConnectionTrait>(
+    db: &C,
+    topic: &str,
+    state: sea_orm::sea_query::SimpleExpr,
+) -> Result<u64> {
     Ok(Jobs::find()
         .filter(Column::Topic.eq(topic))
-        .filter(Column::DeadAt.is_null())
+        .filter(state)
         .count(db)
         .await?)
 }
