@@ -55,6 +55,9 @@ pub struct Config {
     /// (`TRIAGE_SEARCH_SLOTS`, default 4); each queues up to 4 × that many, then says 429.
     pub suggest_slots: u32,
     pub search_slots: u32,
+    /// Most single-item posts stored in one transaction (`TRIAGE_INTAKE_BATCH`, default 256;
+    /// 1 = a transaction per post): see `intake::group`.
+    pub intake_batch: u32,
 }
 
 /// The raw settings, as given by flags or environment (see `cli.rs`).
@@ -81,6 +84,7 @@ pub struct Settings {
     pub shutdown_grace_seconds: Option<String>,
     pub suggest_slots: Option<String>,
     pub search_slots: Option<String>,
+    pub intake_batch: Option<String>,
 }
 
 impl Settings {
@@ -109,6 +113,7 @@ impl Settings {
             shutdown_grace_seconds: var("TRIAGE_SHUTDOWN_GRACE_SECONDS"),
             suggest_slots: var("TRIAGE_SUGGEST_SLOTS"),
             search_slots: var("TRIAGE_SEARCH_SLOTS"),
+            intake_batch: var("TRIAGE_INTAKE_BATCH"),
         }
     }
 }
@@ -226,6 +231,7 @@ impl Config {
             },
             suggest_slots: positive("TRIAGE_SUGGEST_SLOTS", s.suggest_slots, 1)?,
             search_slots: positive("TRIAGE_SEARCH_SLOTS", s.search_slots, 4)?,
+            intake_batch: positive("TRIAGE_INTAKE_BATCH", s.intake_batch, 256)?,
         })
     }
 

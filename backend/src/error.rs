@@ -48,6 +48,10 @@ pub enum Error {
     },
     #[error("{0}")]
     Internal(String),
+    /// One failure answered to several requests: a grouped write (`intake::group`) whose
+    /// transaction failed fails every request in it the same way.
+    #[error(transparent)]
+    Shared(std::sync::Arc<Error>),
 }
 
 impl Error {
@@ -81,6 +85,9 @@ impl Error {
 
     /// True for errors caused by the request rather than by the server.
     pub fn is_client_error(&self) -> bool {
+        if let Self::Shared(e) = self {
+            return e.is_client_error();
+        }
         matches!(
             self,
             Self::Invalid { .. }

@@ -87,6 +87,10 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
     let ctx = ApiContext {
         limits: Arc::new(http::Limits::new(&config)),
         passwords: Arc::new(crate::db::users::PasswordChecker::new(MAX_PASSWORD_CHECKS)?),
+        writes: Arc::new(crate::intake::group::Writers::start(
+            &db,
+            config.intake_batch as usize,
+        )),
         config: Arc::new(config),
         db,
         index: sync.index(),
@@ -121,7 +125,7 @@ pub async fn start_embedder(
         "{}-embed",
         crate::jobs::index_sync::instance_id(&config.data_dir)?
     );
-    let sync = EmbedSync::new(db.clone(), Arc::new(model), consumer);
+    let sync = EmbedSync::new(db.clone(), Arc::new(model), consumer)?;
     sync.start().await?;
     Ok(sync)
 }

@@ -515,3 +515,116 @@ async fn a_bulk_move_is_all_or_nothing() {
     assert_eq!(size(a).await, 15);
     assert_eq!(size(b).await, 25);
 }
+
+/// Concurrent posts share transactions (group commit) yet each gets its own answer: new ids
+/// for new items, 409 naming the first item for a repeated external id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grouped_writes_answer_each_post_on_its_own() {
+    use triage::intake::group::GroupCommit;
+    let (_dir, db) = sqlite().await;
+    let writes = GroupCommit::start(db.clone(), 256);
+    let mut posts = tokio::task::JoinSet::new();
+    for i in 0..60 {
+        let writes = writes.clone();
+        // Every sixth post repeats the external id "same".
+        let ext = if i % 6 == 0 {
+            "same".to_string()
+        } else {
+            format!("t{i}")
+        };
+        posts.spawn(async move {
+            let t = ticket(Some(&ext), &format!("post {i}"), "x@y.co", "smb");
+            (ext, writes.store(t, Source::Api).await)
+        });
+    }
+    let mut created = std::collections::HashSet::new();
+    let mut conflicts = Vec::new();
+    while let Some(r) = posts.join_next().await {
+        match r.unwrap() {
+            (ext, Ok((id, item_id))) => {
+                assert!(created.insert(ext), "one external id stored twice");
+                assert!(id > 0 && item_id > 0);
+            }
+            (ext, Err(triage::Error::Conflict { field, message })) => {
+                assert_eq!((ext.as_str(), field.as_str()), ("same", "external_id"));
+                conflicts.push(message);
+            }
+            (_, Err(e)) => panic!("unexpected failure: {e}"),
+        }
+    }
+    assert_eq!(created.len(), 51, "50 distinct ids and one `same`");
+    assert_eq!(conflicts.len(), 9);
+    assert_eq!(db::items::count(&db).await.unwrap(), 51);
+    assert_eq!(outbox::pending(&db, outbox::TOPIC_EMBED).await.unwrap(), 51);
+    // The conflict names the stored ticket.
+    let same = triage::db::entity::ticket::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.external_id.as_deref() == Some("same"))
+        .unwrap();
+    assert!(conflicts
+        .iter()
+        .all(|m| m.contains(&format!("(id {})", same.id))));
+}
+
+/// One bad item in a grouped write (its survey is gone: a foreign-key failure) fails alone;
+/// the posts that shared its transaction are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_item_does_not_fail_the_posts_grouped_with_it() {
+    use triage::intake::group::GroupCommit;
+    use triage::intake::validate::{ItemMeta, NewResponse, NewSurvey};
+    let (_dir, db) = sqlite().await;
+    let survey = triage::intake::surveys::create(
+        &db,
+        NewSurvey {
+            title: "How are we doing?".into(),
+            questions: vec![("text".into(), "Tell us".into())],
+        },
+    )
+    .await
+    .unwrap();
+    let response = |survey_id: i64, ext: &str| NewResponse {
+        meta: ItemMeta {
+            external_id: Some(ext.into()),
+            customer: None,
+            created_at: chrono::Utc::now(),
+        },
+        survey_id,
+        survey_title: "How are we doing?".into(),
+        answers: vec![],
+        respondent: None,
+    };
+    let writes = GroupCommit::start(db.clone(), 256);
+    // Hold the write lock so the posts queue up and go in as one batch once it is free.
+    let lock = db::begin_write(&db).await.unwrap();
+    let mut posts = tokio::task::JoinSet::new();
+    for (i, survey_id) in [
+        survey.survey.id,
+        999_999,
+        survey.survey.id,
+        survey.survey.id,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (writes, r) = (writes.clone(), response(survey_id, &format!("r{i}")));
+        posts.spawn(async move { (survey_id, writes.store(r, Source::Api).await) });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    lock.rollback().await.unwrap();
+    let (mut ok, mut failed) = (0, 0);
+    while let Some(r) = posts.join_next().await {
+        match r.unwrap() {
+            (999_999, Err(e)) => {
+                assert!(!e.is_client_error(), "{e}");
+                failed += 1;
+            }
+            (_, Ok(_)) => ok += 1,
+            (s, r) => panic!("survey {s}: unexpected {r:?}"),
+        }
+    }
+    assert_eq!((ok, failed), (3, 1));
+    assert_eq!(db::items::count(&db).await.unwrap(), 3);
+}

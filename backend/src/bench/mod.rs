@@ -6,6 +6,7 @@
 mod corpus;
 mod embed;
 mod ingest;
+mod load;
 mod search;
 mod themes;
 
@@ -50,6 +51,25 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Acknowledged writes per second from many connections against `triage serve`, with
+    /// group commit and (the reference) with a transaction per write.
+    Load {
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Seconds of load per run.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// A PostgreSQL server URL (e.g. postgres://postgres@127.0.0.1:5432/postgres): each
+        /// run gets a fresh database there, dropped afterwards. Default: SQLite.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Skip the reference run.
+        #[arg(long)]
+        no_reference: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Search latency over a generated corpus.
     Search {
         #[arg(long, default_value_t = 100_000)]
@@ -78,6 +98,21 @@ pub async fn run(cmd: &BenchCommand) -> Result<()> {
             messages,
             json,
         } => themes::run(*items, messages.as_deref(), *json).await,
+        BenchCommand::Load {
+            connections,
+            seconds,
+            postgres,
+            no_reference,
+            json,
+        } => {
+            let o = load::LoadOptions {
+                connections: *connections,
+                seconds: *seconds,
+                postgres: postgres.clone(),
+                reference: !no_reference,
+            };
+            load::run(&o, *json).await
+        }
         BenchCommand::Search {
             items,
             queries,

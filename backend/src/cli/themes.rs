@@ -151,5 +151,5 @@ pub fn parse_clusters(s: &str) -> Result<Option<usize>> {
 /// The embedding worker for a one-off command (claims under a name of its own).
 pub async fn embedder(config: &Config, db: sea_orm::DatabaseConnection) -> Result<EmbedSync> {
     let model = MiniLm::load_configured(config).await?;
-    Ok(EmbedSync::new(db, Arc::new(model), "cli".into()))
+    EmbedSync::new(db, Arc::new(model), "cli".into())
 }

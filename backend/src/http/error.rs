@@ -24,6 +24,7 @@ impl Error {
             Error::Index(triage_index::Error::Locked) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
+            Error::Shared(e) => e.status_and_code(),
             Error::Db(e) => match trouble(e) {
                 Trouble::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
                 Trouble::Full => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),

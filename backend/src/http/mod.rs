@@ -49,6 +49,8 @@ pub struct ApiContext {
     pub limits: Arc<Limits>,
     /// Password checks, a few at a time.
     pub passwords: Arc<crate::db::users::PasswordChecker>,
+    /// Where posted items are stored (group commit).
+    pub writes: Arc<crate::intake::group::Writers>,
 }
 
 impl ApiContext {

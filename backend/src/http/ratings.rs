@@ -12,7 +12,7 @@ use crate::db::entity::rating::{self, Column, Entity as Ratings};
 use crate::db::items;
 use crate::db::tokens::Role;
 use crate::intake::input::RatingInput;
-use crate::intake::store::{self, Source};
+use crate::intake::store::Source;
 use crate::intake::validate;
 use crate::{Error, Result};
 
@@ -39,7 +39,11 @@ async fn create(
     JsonBody(input): JsonBody<RatingInput>,
 ) -> Result<(StatusCode, Json<RatingView>)> {
     auth.require(&Role::ALL)?;
-    let (id, item_id) = store::store_one(&ctx.db, &validate::rating(input)?, Source::Api).await?;
+    let (id, item_id) = ctx
+        .writes
+        .ratings
+        .store(validate::rating(input)?, Source::Api)
+        .await?;
     ctx.wake_workers();
     Ok((
         StatusCode::CREATED,

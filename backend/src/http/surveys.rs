@@ -11,7 +11,7 @@ use super::{ApiContext, Auth, Editor, JsonBody, Listing, Params, PathIds};
 use crate::db::entity::{survey, survey_answer, survey_response};
 use crate::db::tokens::Role;
 use crate::intake::input::{SurveyInput, SurveyResponseInput};
-use crate::intake::store::{self, Source};
+use crate::intake::store::Source;
 use crate::intake::surveys::{self, ResponseValidator, SurveyWithQuestions};
 use crate::intake::validate;
 use crate::{Error, Result};
@@ -106,7 +106,7 @@ async fn respond(
     let new = ResponseValidator::default()
         .validate(&ctx.db, survey_id, "survey_id", input)
         .await?;
-    let (id, item_id) = store::store_one(&ctx.db, &new, Source::Api).await?;
+    let (id, item_id) = ctx.writes.responses.store(new, Source::Api).await?;
     ctx.wake_workers();
     let mut view = find_response(&ctx, survey_id, id).await?;
     view.item_id = Some(item_id);

@@ -12,7 +12,7 @@ use crate::db::entity::ticket::{self, Column, Entity as Tickets};
 use crate::db::items;
 use crate::db::tokens::Role;
 use crate::intake::input::TicketInput;
-use crate::intake::store::{self, Source};
+use crate::intake::store::Source;
 use crate::intake::validate;
 use crate::{Error, Result};
 
@@ -59,7 +59,11 @@ async fn create(
     JsonBody(input): JsonBody<TicketInput>,
 ) -> Result<(StatusCode, Json<TicketView>)> {
     auth.require(&Role::ALL)?;
-    let (id, item_id) = store::store_one(&ctx.db, &validate::ticket(input)?, Source::Api).await?;
+    let (id, item_id) = ctx
+        .writes
+        .tickets
+        .store(validate::ticket(input)?, Source::Api)
+        .await?;
     ctx.wake_workers();
     let t = find(&ctx, id).await?;
     Ok((StatusCode::CREATED, Json(TicketView::new(t, Some(item_id)))))

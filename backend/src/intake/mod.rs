@@ -10,8 +10,12 @@
 //!    `feedback_items` rows and one outbox job per item — so an acknowledged item is never
 //!    missing from the index for longer than the worker takes to catch up.
 //!
+//!    Single items posted to the API or the web pages go through [`group`], which lets
+//!    concurrent posts share one transaction (group commit).
+//!
 //! [`import`] streams CSV/JSONL files through the same steps in batches.
 
+pub mod group;
 pub mod import;
 pub mod input;
 pub mod json;

@@ -55,7 +55,7 @@ pub struct ItemContent {
 }
 
 /// One kind of feedback (ticket, rating, survey response).
-pub trait Intake: Sized + Sync {
+pub trait Intake: Sized + Send + Sync + 'static {
     const KIND: &'static str;
     /// The kind's own table, whose `external_id` column is unique.
     const TABLE: &'static str;
@@ -122,36 +122,47 @@ pub async fn store<T: Intake>(
         .collect())
 }
 
-/// Stores one item (an API request). Fails with 409 `conflict` on `external_id` when an
-/// item of this kind with the same external id exists, naming its id.
+/// Stores one item (an API request) in its own transaction. Fails with 409 `conflict` on
+/// `external_id` when an item of this kind with the same external id exists, naming its id.
+/// The server goes through [`super::group`] instead, which shares transactions between
+/// concurrent requests with the same outcome per request.
 pub async fn store_one<T: Intake>(
     db: &DatabaseConnection,
     item: &T,
     source: Source,
 ) -> Result<(i64, i64)> {
-    match store(db, std::slice::from_ref(item), source).await?.pop() {
-        Some(Outcome::Created { id, item_id }) => Ok((id, item_id)),
-        _ => {
-            let ext = item.meta().external_id.clone().unwrap_or_default();
-            let sql = format!("SELECT id FROM {} WHERE external_id = $1", T::TABLE);
-            let row = db
-                .query_one(Statement::from_sql_and_values(
-                    db.get_database_backend(),
-                    sql,
-                    [ext.clone().into()],
-                ))
-                .await?;
-            let existing: Option<i64> = row.map(|r| r.try_get("", "id")).transpose()?;
-            Err(Error::Conflict {
-                field: "external_id".into(),
-                message: format!(
-                    "a {} with external_id {ext:?} already exists (id {})",
-                    T::KIND.replace('_', " "),
-                    existing.map_or_else(|| "unknown".to_string(), |id| id.to_string())
-                ),
-            })
-        }
+    let outcome = store(db, std::slice::from_ref(item), source).await?.pop();
+    created_or_conflict(db, item, outcome).await
+}
+
+/// One input's outcome as a single request sees it: the new ids, or 409 naming the item that
+/// already holds the external id.
+pub(crate) async fn created_or_conflict<T: Intake>(
+    db: &DatabaseConnection,
+    item: &T,
+    outcome: Option<Outcome>,
+) -> Result<(i64, i64)> {
+    if let Some(Outcome::Created { id, item_id }) = outcome {
+        return Ok((id, item_id));
     }
+    let ext = item.meta().external_id.clone().unwrap_or_default();
+    let sql = format!("SELECT id FROM {} WHERE external_id = $1", T::TABLE);
+    let row = db
+        .query_one(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            [ext.clone().into()],
+        ))
+        .await?;
+    let existing: Option<i64> = row.map(|r| r.try_get("", "id")).transpose()?;
+    Err(Error::Conflict {
+        field: "external_id".into(),
+        message: format!(
+            "a {} with external_id {ext:?} already exists (id {})",
+            T::KIND.replace('_', " "),
+            existing.map_or_else(|| "unknown".to_string(), |id| id.to_string())
+        ),
+    })
 }
 
 /// Inserts one source row per input (built by `to_model` from the input and its customer id),

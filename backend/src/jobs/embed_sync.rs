@@ -5,11 +5,17 @@
 //! the vectors and places each item in its nearest theme when it is close enough, then
 //! deletes the jobs. As with indexing, a crash leaves claimed jobs that are released at the
 //! next start; storing a vector twice is harmless.
+//!
+//! The model runs on a thread of its own at a lower CPU priority (nice 10), and so do the
+//! math threads libtorch starts from it: when intake is busy, request handling gets the
+//! cores first and the embedding backlog grows instead (`/healthz` shows it); when intake is
+//! quiet, the worker has the machine to itself and catches up. Suggestions for a draft
+//! ticket (`/tickets/suggest`) are interactive and keep normal priority.
 
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
-use tokio::sync::Notify;
+use tokio::sync::{oneshot, Notify};
 
 use super::consumer::{self, Consumer};
 use crate::db::outbox::{self, TOPIC_EMBED};
@@ -22,11 +28,22 @@ use crate::{Error, Result};
 /// new item waits at most a few seconds.
 const CLAIM_BATCH: u64 = 256;
 
+/// Rows to embed and where to send their vectors.
+type EmbedJob = (
+    Vec<(i64, String)>,
+    oneshot::Sender<Result<Vec<(i64, Vec<f32>)>>>,
+);
+
+/// The embedding thread's nice value: a nice-0 thread gets about ten times its CPU share.
+const EMBED_NICE: i32 = 10;
+
 #[derive(Clone)]
 pub struct EmbedSync {
     db: DatabaseConnection,
     embedder: Arc<dyn Embedder + Sync>,
     consumer: String,
+    /// The low-priority embedding thread; it stops when the last clone is dropped.
+    jobs: std::sync::mpsc::Sender<EmbedJob>,
 }
 
 impl EmbedSync {
@@ -35,12 +52,14 @@ impl EmbedSync {
         db: DatabaseConnection,
         embedder: Arc<dyn Embedder + Sync>,
         consumer: String,
-    ) -> Self {
-        Self {
+    ) -> Result<Self> {
+        let jobs = spawn_embed_thread(embedder.clone())?;
+        Ok(Self {
             db,
             embedder,
             consumer,
-        }
+            jobs,
+        })
     }
 
     pub fn embedder(&self) -> &Arc<dyn Embedder + Sync> {
@@ -86,16 +105,12 @@ impl EmbedSync {
         assign::on_arrival(&self.db, &vectors).await
     }
 
-    /// Runs the model off the async threads.
+    /// Runs the model on the low-priority embedding thread.
     pub async fn embed(&self, rows: Vec<(i64, String)>) -> Result<Vec<(i64, Vec<f32>)>> {
-        let embedder = self.embedder.clone();
-        tokio::task::spawn_blocking(move || {
-            let texts: Vec<&str> = rows.iter().map(|(_, t)| t.as_str()).collect();
-            let vectors = embed_sorted(embedder.as_ref(), &texts, |_| {})?;
-            Ok(rows.iter().map(|(id, _)| *id).zip(vectors).collect())
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("embedding task failed: {e}")))?
+        let stopped = || Error::Internal("the embedding thread has stopped".into());
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send((rows, reply)).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 
     /// Re-embeds items in pages: every item when `all`, otherwise those without a vector
@@ -130,6 +145,45 @@ impl EmbedSync {
     /// The worker loop of `triage serve`.
     pub async fn run(self, wake: Arc<Notify>) {
         consumer::run_forever(&self, wake).await
+    }
+}
+
+/// Starts the thread that runs the model for the worker, at [`EMBED_NICE`].
+fn spawn_embed_thread(
+    embedder: Arc<dyn Embedder + Sync>,
+) -> Result<std::sync::mpsc::Sender<EmbedJob>> {
+    let (jobs, incoming) = std::sync::mpsc::channel::<EmbedJob>();
+    std::thread::Builder::new()
+        .name("triage-embed".into())
+        .spawn(move || {
+            lower_priority();
+            for (rows, reply) in incoming {
+                let texts: Vec<&str> = rows.iter().map(|(_, t)| t.as_str()).collect();
+                let vectors = embed_sorted(embedder.as_ref(), &texts, |_| {})
+                    .map(|v| rows.iter().map(|(id, _)| *id).zip(v).collect());
+                let _ = reply.send(vectors);
+            }
+        })
+        .map_err(|e| Error::Internal(format!("cannot start the embedding thread: {e}")))?;
+    Ok(jobs)
+}
+
+/// Lowers the calling thread's CPU priority to [`EMBED_NICE`]; threads it starts inherit it.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain system calls on the calling thread; no memory is shared. On Linux the
+        // nice value belongs to a thread, and PRIO_PROCESS with a thread id sets that one.
+        let failed = unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            libc::setpriority(libc::PRIO_PROCESS, tid, EMBED_NICE) != 0
+        };
+        if failed {
+            tracing::warn!(
+                "could not lower the embedding thread's priority: {}",
+                std::io::Error::last_os_error()
+            );
+        }
     }
 }
 

@@ -27,7 +27,7 @@ use crate::db::entity::survey_question;
 use crate::digest::consent::{self, Confirmed};
 use crate::http::{ApiContext, PathIds};
 use crate::intake::input::{AnswerInput, SurveyResponseInput};
-use crate::intake::store::{self, Source};
+use crate::intake::store::Source;
 use crate::intake::surveys::{self, ResponseValidator, SurveyWithQuestions};
 use crate::intake::validate::{self, Respondent};
 use crate::Error;
@@ -152,7 +152,7 @@ async fn answer(
                 email,
                 notify: f.checked("notify_opt_in"),
             });
-            store::store_one(&ctx.db, &new, Source::Web).await
+            ctx.writes.responses.store(new, Source::Web).await
         }
         (Err(e), _) | (_, Err(e)) => Err(e),
     };

@@ -24,7 +24,7 @@ use crate::db::entity::ticket::{Column, Entity as Tickets};
 use crate::db::items;
 use crate::http::{search, ApiContext, Params};
 use crate::intake::input::{CustomerInput, TicketInput};
-use crate::intake::store::{self, Source};
+use crate::intake::store::Source;
 use crate::intake::validate;
 use crate::themes::suggest::{self, Suggestions};
 use crate::Error;
@@ -153,7 +153,7 @@ async fn create(State(ctx): State<ApiContext>, Form(viewer, f): Form) -> WebResu
         created_at: None,
     };
     let stored = match validate::ticket(input) {
-        Ok(t) => store::store_one(&ctx.db, &t, Source::Web).await,
+        Ok(t) => ctx.writes.tickets.store(t, Source::Web).await,
         Err(e) => Err(e),
     };
     match stored {
