@@ -118,4 +118,10 @@ if ! .deps/py/bin/python -c "import aiosmtpd, trustme" 2>/dev/null; then
   .deps/py/bin/pip install --quiet aiosmtpd==1.4.6 trustme==1.2.1
 fi
 
+# --- API contract tests: schemathesis (PyPI) fuzzes the API against its OpenAPI document --
+if ! .deps/py/bin/schemathesis --version 2>/dev/null | grep -q "4.32.5"; then
+  say "installing schemathesis (PyPI, for the API contract tests)…"
+  .deps/py/bin/pip install --quiet schemathesis==4.32.5
+fi
+
 say "ready (libtorch: $LT, model: $MODEL, browser: $(/usr/bin/chromium --version 2>/dev/null | head -1))"

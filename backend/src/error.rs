@@ -19,6 +19,15 @@ pub enum Error {
         field: Option<String>,
         message: String,
     },
+    /// Well-formed input that what is stored rules out (an unknown question or theme, a
+    /// theme merged into itself): answered 422, where `Invalid` (400) is input that no state
+    /// of the database would accept.
+    #[error("{message}")]
+    Unprocessable {
+        code: &'static str,
+        field: String,
+        message: String,
+    },
     #[error("request body is larger than the {limit}-byte limit")]
     PayloadTooLarge { limit: usize },
     #[error("{what} {id} not found")]
@@ -69,6 +78,19 @@ impl Error {
         }
     }
 
+    /// Input that is well-formed but refers to, or asks for, what the stored data rules out.
+    pub fn unprocessable(
+        code: &'static str,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Unprocessable {
+            code,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
     pub fn not_found(what: &'static str, id: impl ToString) -> Self {
         Self::NotFound {
             what,
@@ -91,6 +113,7 @@ impl Error {
         matches!(
             self,
             Self::Invalid { .. }
+                | Self::Unprocessable { .. }
                 | Self::PayloadTooLarge { .. }
                 | Self::NotFound { .. }
                 | Self::Conflict { .. }

@@ -35,7 +35,8 @@ fn bad_input_is_rejected_with_the_field_and_changes_nothing(env: &Env) {
     let responses = format!("/api/v1/surveys/{sid}/responses");
     let (nps_field, text_field) = (format!("answers.{nps}"), format!("answers.{text}"));
     let cases: Vec<(&str, Value, u16, &str)> = vec![
-        // wrong types
+        // wrong types (answers that do not fit their question, which the stored survey
+        // decides, are 422; everything else here is 400)
         (
             "/api/v1/tickets",
             json!({"subject": 42, "body": "b"}),
@@ -93,7 +94,8 @@ fn bad_input_is_rejected_with_the_field_and_changes_nothing(env: &Env) {
         ),
         (
             "/api/v1/tickets",
-            json!({"subject": "nul\u{0}byte", "body": "b"}),
+            // NUL characters are removed; what is left here is blank.
+            json!({"subject": "\u{0} \u{0}", "body": "b"}),
             400,
             "subject",
         ),
@@ -118,25 +120,25 @@ fn bad_input_is_rejected_with_the_field_and_changes_nothing(env: &Env) {
         (
             &responses,
             json!({"answers": {nps.clone(): 11}}),
-            400,
+            422,
             &nps_field,
         ),
         (
             &responses,
             json!({"answers": {nps.clone(): -1}}),
-            400,
+            422,
             &nps_field,
         ),
         (
             &responses,
             json!({"answers": {text.clone(): 5}}),
-            400,
+            422,
             &text_field,
         ),
         (
             &responses,
             json!({"answers": {"99999": 5}}),
-            400,
+            422,
             "answers.99999",
         ),
         // unknown survey, unknown fields
@@ -219,6 +221,9 @@ fn bad_input_is_rejected_with_the_field_and_changes_nothing(env: &Env) {
         ("/api/v1/search?q=x&min_score=2", "min_score"),
         ("/api/v1/search?q=x&sort=best", "sort"),
         ("/api/v1/search?q=x&offset=-1", "offset"),
+        // On the API a blank number or time is a mistake, not "not given".
+        ("/api/v1/tickets?limit=", "limit"),
+        ("/api/v1/search?q=x&from=", "from"),
     ] {
         let r = s.get(path, &token);
         assert_eq!(r.status, 400, "{path}: {:?}", r.body);
@@ -230,4 +235,24 @@ fn bad_input_is_rejected_with_the_field_and_changes_nothing(env: &Env) {
     let kept = s.get(&format!("/api/v1/tickets/{}", t.body["id"]), &token);
     assert_eq!(kept.body["subject"], "Original");
     assert_eq!(kept.body["body"], "Keep me");
+
+    // NUL inside text is dropped (PostgreSQL could not store it), the rest kept.
+    let nul = s.post(
+        "/api/v1/tickets",
+        &token,
+        &json!({"subject": "nul\u{0}byte", "body": "b\u{0}"}),
+    );
+    assert_eq!(nul.status, 201, "{:?}", nul.body);
+    assert_eq!(
+        (nul.body["subject"].as_str(), nul.body["body"].as_str()),
+        (Some("nulbyte"), Some("b"))
+    );
+    // A whole number written with a fraction is the whole number.
+    let whole = s.post("/api/v1/ratings", &token, &json!({"score": 4.0}));
+    assert_eq!(
+        (whole.status, whole.body["score"].as_i64()),
+        (201, Some(4)),
+        "{:?}",
+        whole.body
+    );
 }

@@ -2,8 +2,11 @@
 //! admin, against the access written down for it here.
 //!
 //! The routes are read from the router's own source (every `.route("…", get(…).post(…))`
-//! under backend/src/http): `every_route_has_a_line_in_the_matrix` fails when a route is
-//! added, removed or changes method without its line here, so no route ships untried.
+//! and every `#[utoipa::path(method, path = "…")]` under backend/src/http):
+//! `every_route_has_a_line_in_the_matrix` fails when a route is added, removed or changes
+//! method without its line here, so no route ships untried, and
+//! `the_openapi_document_has_every_api_route` when an API route is missing from
+//! `/api/openapi.json`.
 //! API routes are called with bearer tokens, web routes with signed-in sessions (forms
 //! with their CSRF token, so a 403 means the role, not a missing token).
 
@@ -118,8 +121,9 @@ fn is_api(path: &str) -> bool {
     path.starts_with("/api/") || path == "/healthz"
 }
 
-/// `(METHOD, path)` of every `.route(…)` in the router's source. Files of `http/` other
-/// than the health check, the OpenAPI document and `mod.rs` are nested under `/api/v1`.
+/// `(METHOD, path)` of every `.route(…)` and `#[utoipa::path(…)]` in the router's source.
+/// Files of `http/` other than the health check, the OpenAPI document and `mod.rs` are
+/// nested under `/api/v1`.
 fn routes_in_source() -> BTreeSet<(String, String)> {
     let http = Path::new(env!("CARGO_MANIFEST_DIR")).join("../backend/src/http");
     let mut out = BTreeSet::new();
@@ -134,23 +138,32 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
                 dir == http && !["health.rs", "openapi.rs", "mod.rs"].contains(&file.as_str());
             let prefix = if nested { "/api/v1" } else { "" };
             let text = std::fs::read_to_string(&path).expect("source");
-            for call in route_calls(&text) {
+            for call in calls(&text, ".route(") {
                 let route = call.split('"').nth(1).expect("a quoted path in .route(…)");
                 for method in methods(call) {
                     out.insert((method, format!("{prefix}{route}")));
                 }
+            }
+            for attr in calls(&text, "#[utoipa::path(") {
+                let method = attr.split(',').next().unwrap_or("").trim().to_uppercase();
+                let route = attr
+                    .split_once("path = \"")
+                    .and_then(|(_, rest)| rest.split('"').next())
+                    .expect("path = \"…\" in #[utoipa::path(…)]");
+                out.insert((method, format!("{prefix}{route}")));
             }
         }
     }
     out
 }
 
-/// The argument text of every `.route(` call (up to its closing parenthesis).
-fn route_calls(text: &str) -> Vec<&str> {
+/// The argument text of every `opening` (`.route(`, `#[utoipa::path(`) up to its closing
+/// parenthesis.
+fn calls<'a>(text: &'a str, opening: &str) -> Vec<&'a str> {
     let mut calls = Vec::new();
     let mut rest = text;
-    while let Some(at) = rest.find(".route(") {
-        let start = at + ".route(".len();
+    while let Some(at) = rest.find(opening) {
+        let start = at + opening.len();
         let mut depth = 1;
         let mut end = start;
         for (i, c) in rest[start..].char_indices() {
@@ -215,6 +228,38 @@ fn every_route_has_a_line_in_the_matrix() {
 }
 
 on_both!(every_route_refuses_whoever_it_should);
+
+#[test]
+fn the_openapi_document_has_every_api_route() {
+    let Some(env) = Env::new(triage_e2e::Backend::Sqlite) else {
+        return;
+    };
+    let s = env.serve();
+    let doc = s.send(s.client.get(format!("{}/api/openapi.json", s.url)));
+    assert_eq!(doc.status, 200);
+    assert_eq!(doc.body["openapi"], "3.1.0");
+    let mut documented = BTreeSet::new();
+    for (path, ops) in doc.body["paths"].as_object().expect("paths") {
+        for method in ops.as_object().expect("operations").keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let api: BTreeSet<_> = routes_in_source()
+        .into_iter()
+        .filter(|(_, p)| is_api(p))
+        .collect();
+    assert!(api.len() > 30, "found only {} API routes", api.len());
+    let missing: Vec<_> = api.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "API routes missing from /api/openapi.json: {missing:?}"
+    );
+    let extra: Vec<_> = documented.difference(&api).collect();
+    assert!(
+        extra.is_empty(),
+        "documented routes the router does not have: {extra:?}"
+    );
+}
 
 /// Path parameters become an id nobody has: the role check must come before the lookup.
 fn concrete(path: &str) -> String {

@@ -55,12 +55,19 @@ pub fn parse_statuses(text: &str) -> Result<Vec<String>> {
 
 /// A change to an entry; absent fields are left alone, and an empty `effort` or `owner`
 /// clears it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntryChange {
+    /// `new`, `under_review`, `planned`, `in_progress`, `shipped` or `declined`.
+    #[schema(pattern = r"^\s*(new|under_review|planned|in_progress|shipped|declined)\s*$")]
     pub status: Option<String>,
+    #[schema(max_length = 10000)]
     pub notes: Option<String>,
+    /// `xs`, `s`, `m`, `l` or `xl`; empty clears it.
+    #[schema(pattern = r"^\s*(xs|s|m|l|xl)?\s*$")]
     pub effort: Option<String>,
+    /// Empty clears it.
+    #[schema(max_length = 200)]
     pub owner: Option<String>,
     pub pinned: Option<bool>,
 }

@@ -74,6 +74,10 @@ pub async fn update(
         .one(&txn)
         .await?
         .ok_or_else(|| Error::not_found("customer", id))?;
+    // A patch that names nothing changes nothing (PATCH semantics), not an error.
+    if *patch == CustomerPatch::default() {
+        return Ok(m);
+    }
     let segment_changed = patch.segment.is_some() && patch.segment != m.segment;
     let mut am = m.into_active_model();
     if patch.name.is_some() {

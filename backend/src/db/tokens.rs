@@ -84,6 +84,8 @@ pub async fn issue<C: ConnectionTrait>(
     role: &str,
     expires_in_days: Option<u32>,
 ) -> Result<(api_token::Model, String)> {
+    // PostgreSQL text cannot hold NUL (and no reader wants it): dropped, as in intake.
+    let name = name.replace('\0', "");
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(Error::invalid(

@@ -4,19 +4,22 @@
 //! function the backlog page's "by area" view calls.
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{ApiContext, Auth, Params};
 use crate::backlog;
 use crate::Result;
 
-pub fn router() -> Router<ApiContext> {
-    Router::new().route("/areas", get(list))
+pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
-#[derive(Serialize)]
+/// An area: a group of related themes.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Area)]
 struct AreaView {
     /// `null` for themes that are in no area.
     id: Option<i64>,
@@ -32,7 +35,7 @@ struct AreaView {
     themes: Vec<AreaTheme>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct AreaTheme {
     id: i64,
     label: String,
@@ -40,12 +43,15 @@ struct AreaTheme {
     size: i32,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct AreasPage {
     items: Vec<AreaView>,
     total: usize,
 }
 
+/// Themes grouped into areas, areas by their themes' combined score (docs/themes.md).
+#[utoipa::path(get, path = "/areas", tag = "backlog", params(super::backlog::BacklogQuery),
+    responses((status = 200, description = "the areas", body = AreasPage)))]
 async fn list(
     State(ctx): State<ApiContext>,
     _auth: Auth,

@@ -9,10 +9,10 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{ApiContext, Auth, Editor, JsonBody, Params, PathIds};
 use crate::backlog::workflow::{self, EntryChange};
@@ -20,12 +20,43 @@ use crate::backlog::{self, Entry, Filter, COMPONENTS};
 use crate::db::entity::{backlog_change, backlog_entry};
 use crate::{Error, Result};
 
-pub fn router() -> Router<ApiContext> {
-    Router::new()
-        .route("/backlog", get(list))
-        .route("/backlog.csv", get(csv_export))
-        .route("/backlog/{theme_id}", axum::routing::patch(update))
-        .route("/backlog/{theme_id}/history", get(history))
+pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(csv_export))
+        .routes(routes!(update))
+        .routes(routes!(history))
+}
+
+/// The backlog's filters (read by [`filter`]; described here for the OpenAPI document).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+// Never constructed: `Params` reads and checks the values (and rejects unknown ones).
+#[allow(dead_code)]
+pub struct BacklogQuery {
+    /// `7d`, `28d` (default), `90d`, `365d`, a number of days up to 3650 (`Nd` or `N`), or `all`.
+    #[param(
+        pattern = r"^\s*(all|\+?0*([1-9]\d{0,2}|[12]\d{3}|3[0-5]\d{2}|36[0-4]\d|3650)d?)?\s*$"
+    )]
+    pub period: Option<String>,
+    pub segment: Option<String>,
+    /// Only the themes of this area.
+    #[param(minimum = 1)]
+    pub area: Option<i64>,
+    /// Comma-separated statuses, `open` (everything not shipped or declined) or `all`.
+    #[param(
+        pattern = r"^\s*(open|all|new|under_review|planned|in_progress|shipped|declined)?\s*(,\s*(open|all|new|under_review|planned|in_progress|shipped|declined)?\s*)*$"
+    )]
+    pub status: Option<String>,
+    /// `score` (default) or a component: volume, unique_customers, velocity, rating_impact,
+    /// customer_value, ticket_priority.
+    #[param(
+        pattern = r"^(\s*|score|volume|unique_customers|velocity|rating_impact|customer_value|ticket_priority)$"
+    )]
+    pub sort: Option<String>,
+    /// Rank as of this time (RFC 3339 or YYYY-MM-DD); default now.
+    #[param(value_type = Option<crate::intake::input::When>)]
+    pub as_of: Option<String>,
 }
 
 /// Reads the backlog filter parameters.
@@ -75,7 +106,9 @@ fn parse_period(text: &str) -> Result<Option<i64>> {
         })
 }
 
-#[derive(Serialize)]
+/// One theme's place in the backlog.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = BacklogEntry)]
 pub struct EntryView {
     rank: usize,
     theme_id: i64,
@@ -84,8 +117,10 @@ pub struct EntryView {
     size: i32,
     score: f64,
     /// The raw figures behind the score.
+    #[schema(value_type = std::collections::BTreeMap<String, f64>)]
     components: Map<String, Value>,
     /// Each component's points; they add up to `score`.
+    #[schema(value_type = std::collections::BTreeMap<String, f64>)]
     contributions: Map<String, Value>,
     status: String,
     notes: String,
@@ -133,7 +168,7 @@ pub fn view(rank: usize, e: Entry) -> EntryView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct BacklogPage {
     items: Vec<EntryView>,
     total: usize,
@@ -141,6 +176,7 @@ struct BacklogPage {
     offset: u64,
     as_of: chrono::DateTime<chrono::Utc>,
     period_days: Option<i64>,
+    #[schema(value_type = std::collections::BTreeMap<String, f64>)]
     weights: Map<String, Value>,
 }
 
@@ -150,6 +186,9 @@ async fn ranked(ctx: &ApiContext, params: &mut Params) -> Result<(Filter, Vec<En
     Ok((f, entries))
 }
 
+/// Themes ranked by priority score, with the score's components (docs/backlog.md).
+#[utoipa::path(get, path = "/backlog", tag = "backlog", params(BacklogQuery, super::PageQuery),
+    responses((status = 200, description = "a page of the backlog", body = BacklogPage)))]
 async fn list(
     State(ctx): State<ApiContext>,
     _auth: Auth,
@@ -177,6 +216,9 @@ async fn list(
     }))
 }
 
+/// The backlog as CSV, with the same filters.
+#[utoipa::path(get, path = "/backlog.csv", tag = "backlog", params(BacklogQuery),
+    responses((status = 200, description = "one row per theme in rank order", body = String, content_type = "text/csv")))]
 async fn csv_export(
     State(ctx): State<ApiContext>,
     _auth: Auth,
@@ -246,12 +288,15 @@ fn cell(text: &str) -> String {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Updated {
     entry: backlog_entry::Model,
     changes: Vec<backlog_change::Model>,
 }
 
+/// Change a theme's status, notes, effort, owner or pin (pm, admin).
+#[utoipa::path(patch, path = "/backlog/{theme_id}", tag = "backlog", params(("theme_id" = i64, Path)),
+    request_body = EntryChange, responses((status = 200, description = "the entry and what changed", body = Updated)))]
 async fn update(
     State(ctx): State<ApiContext>,
     auth: Editor,
@@ -269,6 +314,9 @@ async fn update(
     Ok(Json(Updated { entry, changes }))
 }
 
+/// Every change to a theme's backlog entry, newest first.
+#[utoipa::path(get, path = "/backlog/{theme_id}/history", tag = "backlog", params(("theme_id" = i64, Path)),
+    responses((status = 200, description = "the changes", body = Vec<backlog_change::Model>)))]
 async fn history(
     State(ctx): State<ApiContext>,
     _auth: Auth,

@@ -7,9 +7,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{ApiContext, Auth, Editor, JsonBody, Listing, Params, PathIds};
 use crate::db::customers;
@@ -19,12 +19,15 @@ use crate::intake::input::{CustomerInput, CustomerUpdate};
 use crate::intake::validate;
 use crate::{Error, Result};
 
-pub fn router() -> Router<ApiContext> {
-    Router::new()
-        .route("/customers", get(list).post(create))
-        .route("/customers/{id}", get(get_one).patch(update))
+pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, update))
 }
 
+/// Create a customer; 409 when the email or external id is taken.
+#[utoipa::path(post, path = "/customers", tag = "customers", request_body = CustomerInput,
+    responses((status = 201, description = "created", body = customer::Model)))]
 async fn create(
     State(ctx): State<ApiContext>,
     auth: Auth,
@@ -64,7 +67,11 @@ async fn create(
     ))
 }
 
-/// Changes a customer's name, segment, account value or opt-in (pm, admin).
+/// Change a customer's name, segment, account value or opt-in (pm, admin); intake never
+/// changes a customer.
+#[utoipa::path(patch, path = "/customers/{id}", tag = "customers", params(("id" = i64, Path)),
+    request_body = CustomerUpdate,
+    responses((status = 200, description = "the customer", body = customer::Model)))]
 async fn update(
     State(ctx): State<ApiContext>,
     _: Editor,
@@ -99,6 +106,9 @@ async fn find(ctx: &ApiContext, id: i64) -> Result<customer::Model> {
         .ok_or_else(|| Error::not_found("customer", id))
 }
 
+/// One customer.
+#[utoipa::path(get, path = "/customers/{id}", tag = "customers", params(("id" = i64, Path)),
+    responses((status = 200, description = "the customer", body = customer::Model)))]
 async fn get_one(
     State(ctx): State<ApiContext>,
     _auth: Auth,
@@ -107,6 +117,10 @@ async fn get_one(
     Ok(Json(find(&ctx, ids.first()).await?))
 }
 
+/// Customers, newest first.
+#[utoipa::path(get, path = "/customers", tag = "customers", params(super::PageQuery,
+        ("segment" = Option<String>, Query, description = "only this segment")),
+    responses((status = 200, description = "a page of customers", body = Listing<customer::Model>)))]
 async fn list(
     State(ctx): State<ApiContext>,
     _auth: Auth,

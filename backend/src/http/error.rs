@@ -6,15 +6,31 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 
 use crate::db::trouble::{trouble, Trouble};
 use crate::Error;
+
+/// An error answer: `code` is machine-readable, `field` names the offending input (a body
+/// field's dotted path, a query or path parameter, or `Authorization`).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub field: Option<String>,
+}
 
 impl Error {
     pub(crate) fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Error::Invalid { code, .. } => (StatusCode::BAD_REQUEST, code),
+            Error::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             Error::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Error::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
             Error::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
@@ -55,6 +71,7 @@ impl IntoResponse for Error {
         let (status, code) = self.status_and_code();
         let field = match &self {
             Error::Invalid { field, .. } => field.clone(),
+            Error::Unprocessable { field, .. } => Some(field.clone()),
             Error::Conflict { field, .. } => Some(field.clone()),
             Error::Unauthorized(_) => Some("Authorization".into()),
             // Resources are addressed by the `id` path parameter.
@@ -72,11 +89,14 @@ impl IntoResponse for Error {
         } else {
             self.to_string()
         };
-        let mut body = json!({ "code": code, "message": message });
-        if let Some(f) = field {
-            body["field"] = json!(f);
-        }
-        let mut response = (status, Json(json!({ "error": body }))).into_response();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_string(),
+                message,
+                field,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
         self.add_retry_after(&mut response);
         if code == "database_unavailable" {
             response.headers_mut().insert(

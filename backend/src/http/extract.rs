@@ -147,7 +147,15 @@ impl<R: Roles> FromRequestParts<ApiContext> for Authorised<R> {
 }
 
 /// Query parameters, consumed by name; [`Params::finish`] rejects any left over.
-pub struct Params(HashMap<String, String>);
+///
+/// A blank value means "not given" for text. For numbers and times it depends on who
+/// asks: the web pages' forms send their empty fields (`from=&to=`), so there blank is
+/// "not given" too; on the API (`/api/…`) a blank number or time is a mistake, answered 400
+/// like any other value that is not one — as its OpenAPI document says.
+pub struct Params {
+    values: HashMap<String, String>,
+    blank_typed_is_absent: bool,
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = Error;
@@ -171,22 +179,40 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
                 ));
             }
         }
-        Ok(Params(map))
+        // Inside a nested router `parts.uri` lost its prefix; the original has it.
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| parts.uri.path().to_string(), |u| u.path().to_string());
+        Ok(Params {
+            values: map,
+            blank_typed_is_absent: !path.starts_with("/api/"),
+        })
     }
 }
 
 impl Params {
     /// A parameter's value without consuming it.
     pub fn peek(&self, name: &str) -> Option<String> {
-        self.0.get(name).filter(|v| !v.trim().is_empty()).cloned()
+        self.values
+            .get(name)
+            .filter(|v| !v.trim().is_empty())
+            .cloned()
     }
 
     pub fn text(&mut self, name: &str) -> Option<String> {
-        self.0.remove(name).filter(|v| !v.trim().is_empty())
+        self.values.remove(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// The raw value of a number or time parameter (see the type's doc for blanks).
+    fn typed(&mut self, name: &str) -> Option<String> {
+        self.values
+            .remove(name)
+            .filter(|v| !(self.blank_typed_is_absent && v.trim().is_empty()))
     }
 
     pub fn int(&mut self, name: &str, min: i64, max: i64) -> Result<Option<i64>> {
-        let Some(raw) = self.text(name) else {
+        let Some(raw) = self.typed(name) else {
             return Ok(None);
         };
         match raw.trim().parse::<i64>() {
@@ -205,7 +231,7 @@ impl Params {
     }
 
     pub fn float(&mut self, name: &str, min: f64, max: f64) -> Result<Option<f64>> {
-        let Some(raw) = self.text(name) else {
+        let Some(raw) = self.typed(name) else {
             return Ok(None);
         };
         match raw.trim().parse::<f64>() {
@@ -230,7 +256,7 @@ impl Params {
         name: &str,
         end_of_day: bool,
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-        let Some(raw) = self.text(name) else {
+        let Some(raw) = self.typed(name) else {
             return Ok(None);
         };
         let t = validate::timestamp(name, &raw)?;
@@ -252,7 +278,7 @@ impl Params {
 
     /// Fails on any parameter not consumed: a typo must not silently widen a query.
     pub fn finish(self) -> Result<()> {
-        let mut left: Vec<&String> = self.0.keys().collect();
+        let mut left: Vec<&String> = self.values.keys().collect();
         left.sort();
         match left.first() {
             None => Ok(()),

@@ -26,6 +26,8 @@ use axum::Router;
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 use triage_index::FeedbackIndex;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::Config;
 
@@ -62,7 +64,7 @@ impl ApiContext {
 }
 
 pub fn router(ctx: ApiContext) -> Router {
-    let api = Router::new()
+    let api = OpenApiRouter::new()
         .merge(tickets::router())
         .merge(ratings::router())
         .merge(surveys::router())
@@ -72,10 +74,13 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(backlog::router())
         .merge(areas::router())
         .merge(tokens::router());
-    Router::new()
+    // The router and the OpenAPI document come out of the same list of handlers.
+    let (routes, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", api)
         .merge(health::router())
-        .merge(openapi::router())
+        .split_for_parts();
+    routes
+        .merge(openapi::router(doc))
         .merge(web::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(ctx.config.max_body_bytes))
@@ -116,8 +121,20 @@ async fn not_found(uri: axum::http::Uri) -> crate::Error {
     crate::Error::not_found("route", uri.path())
 }
 
+/// `limit` and `offset` of list endpoints (read by [`Params::page`]; described here).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Rows per page (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    #[param(minimum = 0, maximum = 1_000_000)]
+    pub offset: Option<i64>,
+}
+
 /// A page of results as every list endpoint returns it.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct Listing<T> {
     pub items: Vec<T>,
     pub total: u64,

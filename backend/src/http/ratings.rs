@@ -2,10 +2,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use sea_orm::EntityTrait;
 use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{ApiContext, Auth, JsonBody, Listing, Params, PathIds};
 use crate::db::entity::rating::{self, Column, Entity as Ratings};
@@ -16,16 +16,19 @@ use crate::intake::store::Source;
 use crate::intake::validate;
 use crate::{Error, Result};
 
-pub fn router() -> Router<ApiContext> {
-    Router::new()
-        .route("/ratings", get(list).post(create))
-        .route("/ratings/{id}", get(get_one))
+pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one))
 }
 
-#[derive(Serialize)]
-struct RatingView {
+/// A stored star rating.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Rating)]
+pub struct RatingView {
     #[serde(flatten)]
     rating: rating::Model,
+    /// The unified feedback item (search, themes); null until it exists.
     item_id: Option<i64>,
 }
 
@@ -33,6 +36,9 @@ fn view(rating: rating::Model, item_id: Option<i64>) -> RatingView {
     RatingView { rating, item_id }
 }
 
+/// Record a star rating.
+#[utoipa::path(post, path = "/ratings", tag = "ratings", request_body = RatingInput,
+    responses((status = 201, description = "stored", body = RatingView)))]
 async fn create(
     State(ctx): State<ApiContext>,
     auth: Auth,
@@ -58,6 +64,9 @@ async fn find(ctx: &ApiContext, id: i64) -> Result<rating::Model> {
         .ok_or_else(|| Error::not_found("rating", id))
 }
 
+/// One rating.
+#[utoipa::path(get, path = "/ratings/{id}", tag = "ratings", params(("id" = i64, Path)),
+    responses((status = 200, description = "the rating", body = RatingView)))]
 async fn get_one(
     State(ctx): State<ApiContext>,
     _auth: Auth,
@@ -69,6 +78,9 @@ async fn get_one(
     Ok(Json(view(r, item.map(|i| i.id))))
 }
 
+/// Ratings, newest first.
+#[utoipa::path(get, path = "/ratings", tag = "ratings", params(super::PageQuery),
+    responses((status = 200, description = "a page of ratings", body = Listing<RatingView>)))]
 async fn list(
     State(ctx): State<ApiContext>,
     _auth: Auth,

@@ -7,10 +7,11 @@
 //! (`relevance`, `newest`, `oldest`), `limit` (1–100, default 20), `offset`.
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
 use triage_index::{SearchRequest, SearchResults, SortOrder};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{ApiContext, Auth, Params};
 use crate::{Error, Result};
@@ -19,29 +20,77 @@ const KINDS: [&str; 3] = ["ticket", "rating", "survey_response"];
 /// Deep pages cost as much as collecting every hit before them; nobody reads page 500.
 const MAX_OFFSET: i64 = 10_000;
 
-pub fn router() -> Router<ApiContext> {
-    Router::new().route("/search", get(search))
+pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new().routes(routes!(search))
 }
 
-#[derive(Serialize)]
+/// The search parameters (read by [`parse_request`] and [`request`]; described here).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+// Never constructed: `Params` reads and checks the values (and rejects unknown ones).
+#[allow(dead_code)]
+struct SearchQuery {
+    /// Words; all must match, typos within one edit are forgiven.
+    #[param(max_length = 500)]
+    q: Option<String>,
+    /// Comma-separated: ticket, rating, survey_response.
+    #[param(
+        pattern = r"^\s*(ticket|rating|survey_response)?\s*(,\s*(ticket|rating|survey_response)?\s*)*$"
+    )]
+    kind: Option<String>,
+    segment: Option<String>,
+    /// Theme id.
+    #[param(minimum = 1)]
+    theme: Option<i64>,
+    /// Area id: items in any of its themes.
+    #[param(minimum = 1)]
+    area: Option<i64>,
+    /// Inclusive; RFC 3339 or YYYY-MM-DD.
+    #[param(value_type = Option<crate::intake::input::When>)]
+    from: Option<String>,
+    /// Exclusive; a date includes its whole day.
+    #[param(value_type = Option<crate::intake::input::When>)]
+    to: Option<String>,
+    /// The item's own score on a 0..1 scale.
+    #[param(minimum = 0, maximum = 1)]
+    min_score: Option<f64>,
+    #[param(minimum = 0, maximum = 1)]
+    max_score: Option<f64>,
+    #[param(pattern = r"^(\s*|relevance|newest|oldest|date)$")]
+    sort: Option<String>,
+    /// Default 20.
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+    #[param(minimum = 0, maximum = 10000)]
+    offset: Option<i64>,
+}
+
+/// One matching item.
+#[derive(Serialize, ToSchema)]
 struct Hit {
+    /// The feedback item's id.
     id: u64,
     kind: String,
+    /// The ticket's, rating's or survey response's id.
     source_id: u64,
+    /// HTML-escaped, matches in `<b>`.
     snippet: String,
+    /// Relevance.
     score: f32,
     subject: Option<String>,
     created_at: chrono::DateTime<chrono::Utc>,
     item_score: Option<f64>,
 }
 
-#[derive(Serialize)]
+/// A typo correction that was applied: `word` matched as the `used` words.
+#[derive(Serialize, ToSchema)]
 struct Correction {
     word: String,
     used: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = SearchResults)]
 struct Response {
     total: usize,
     hits: Vec<Hit>,
@@ -50,6 +99,9 @@ struct Response {
     corrections: Vec<Correction>,
 }
 
+/// Full-text search over all feedback.
+#[utoipa::path(get, path = "/search", tag = "search", params(SearchQuery),
+    responses((status = 200, description = "matching items", body = Response)))]
 async fn search(
     State(ctx): State<ApiContext>,
     _auth: Auth,
@@ -136,7 +188,7 @@ fn parse_request(p: &mut Params) -> Result<SearchRequest> {
     };
     if let (Some(from), Some(to)) = (req.from, req.to) {
         if from >= to {
-            return Err(Error::invalid(
+            return Err(Error::unprocessable(
                 "invalid_value",
                 "to",
                 "to must be later than from",

@@ -2,10 +2,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{ApiContext, Auth, Editor, JsonBody, Listing, Params, PathIds};
 use crate::db::entity::{survey, survey_answer, survey_response};
@@ -16,14 +16,17 @@ use crate::intake::surveys::{self, ResponseValidator, SurveyWithQuestions};
 use crate::intake::validate;
 use crate::{Error, Result};
 
-pub fn router() -> Router<ApiContext> {
-    Router::new()
-        .route("/surveys", get(list).post(create))
-        .route("/surveys/{id}", get(get_one).patch(update))
-        .route("/surveys/{id}/responses", get(list_responses).post(respond))
-        .route("/surveys/{id}/responses/{response_id}", get(get_response))
+pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, update))
+        .routes(routes!(list_responses, respond))
+        .routes(routes!(get_response))
 }
 
+/// Create a survey with its questions (pm, admin).
+#[utoipa::path(post, path = "/surveys", tag = "surveys", request_body = SurveyInput,
+    responses((status = 201, description = "created", body = SurveyWithQuestions)))]
 async fn create(
     State(ctx): State<ApiContext>,
     _: Editor,
@@ -35,12 +38,16 @@ async fn create(
 
 /// `{"closed": true}` closes a survey (its page and API take no more answers);
 /// `false` opens it again.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SurveyUpdate {
     closed: bool,
 }
 
+/// Close a survey (no more answers, from its page or the API) or open it again (pm, admin).
+#[utoipa::path(patch, path = "/surveys/{id}", tag = "surveys", params(("id" = i64, Path)),
+    request_body = SurveyUpdate,
+    responses((status = 200, description = "the survey", body = SurveyWithQuestions)))]
 async fn update(
     State(ctx): State<ApiContext>,
     _: Editor,
@@ -52,6 +59,9 @@ async fn update(
     ))
 }
 
+/// One survey with its questions.
+#[utoipa::path(get, path = "/surveys/{id}", tag = "surveys", params(("id" = i64, Path)),
+    responses((status = 200, description = "the survey", body = SurveyWithQuestions)))]
 async fn get_one(
     State(ctx): State<ApiContext>,
     _auth: Auth,
@@ -60,6 +70,9 @@ async fn get_one(
     Ok(Json(surveys::get(&ctx.db, ids.first()).await?))
 }
 
+/// Surveys, newest first.
+#[utoipa::path(get, path = "/surveys", tag = "surveys", params(super::PageQuery),
+    responses((status = 200, description = "a page of surveys", body = Listing<survey::Model>)))]
 async fn list(
     State(ctx): State<ApiContext>,
     _auth: Auth,
@@ -78,14 +91,21 @@ async fn list(
     Ok(Json(Listing::new(items, total, page)))
 }
 
-#[derive(Serialize)]
+/// A stored survey response with its answers.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = SurveyResponse)]
 struct ResponseView {
     #[serde(flatten)]
     response: survey_response::Model,
+    /// The unified feedback item (search, themes); null until it exists.
     item_id: Option<i64>,
     answers: Vec<survey_answer::Model>,
 }
 
+/// Answer a survey.
+#[utoipa::path(post, path = "/surveys/{id}/responses", tag = "surveys",
+    params(("id" = i64, Path)), request_body = SurveyResponseInput,
+    responses((status = 201, description = "stored", body = ResponseView)))]
 async fn respond(
     State(ctx): State<ApiContext>,
     auth: Auth,
@@ -133,6 +153,10 @@ async fn find_response(ctx: &ApiContext, survey_id: i64, id: i64) -> Result<Resp
     })
 }
 
+/// One survey response.
+#[utoipa::path(get, path = "/surveys/{id}/responses/{response_id}", tag = "surveys",
+    params(("id" = i64, Path), ("response_id" = i64, Path)),
+    responses((status = 200, description = "the response", body = ResponseView)))]
 async fn get_response(
     State(ctx): State<ApiContext>,
     _auth: Auth,
@@ -142,6 +166,10 @@ async fn get_response(
     Ok(Json(find_response(&ctx, survey_id, id).await?))
 }
 
+/// A survey's responses, newest first.
+#[utoipa::path(get, path = "/surveys/{id}/responses", tag = "surveys",
+    params(("id" = i64, Path), super::PageQuery),
+    responses((status = 200, description = "a page of responses", body = Listing<ResponseView>)))]
 async fn list_responses(
     State(ctx): State<ApiContext>,
     _auth: Auth,

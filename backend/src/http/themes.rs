@@ -3,29 +3,31 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{ApiContext, Auth, Editor, JsonBody, Listing, Params, PathIds};
 use crate::db::entity::{item_theme, theme};
 use crate::themes::edits;
 use crate::{Error, Result};
 
-pub fn router() -> Router<ApiContext> {
-    Router::new()
-        .route("/themes", get(list))
-        .route("/themes/unthemed", get(unthemed))
-        .route("/themes/{id}", get(get_one))
-        .route("/themes/{id}/rename", post(rename))
-        .route("/themes/{id}/merge", post(merge))
-        .route("/themes/{id}/split", post(split))
-        .route("/themes/{id}/lock", post(lock))
-        .route("/items/{id}/theme", post(move_item))
+pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(unthemed))
+        .routes(routes!(get_one))
+        .routes(routes!(rename))
+        .routes(routes!(merge))
+        .routes(routes!(split))
+        .routes(routes!(lock))
+        .routes(routes!(move_item))
 }
 
-#[derive(Serialize)]
+/// A theme: a recurring topic found in feedback.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Theme)]
 pub struct ThemeView {
     id: i64,
     /// The name people see: the custom label when a person renamed the theme.
@@ -71,6 +73,11 @@ async fn views(ctx: &ApiContext, themes: Vec<theme::Model>) -> Result<Vec<ThemeV
         .collect())
 }
 
+/// Themes, largest first.
+#[utoipa::path(get, path = "/themes", tag = "themes",
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 500, description = "default 100"),
+           ("offset" = Option<i64>, Query, minimum = 0, maximum = 1000000)),
+    responses((status = 200, description = "a page of themes", body = Listing<ThemeView>)))]
 async fn list(
     State(ctx): State<ApiContext>,
     _auth: Auth,
@@ -93,7 +100,8 @@ async fn list(
     Ok(Json(Listing::new(items, total, page)))
 }
 
-#[derive(Serialize)]
+/// An item as a member of a theme (or of the unthemed queue).
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct MemberView {
     pub item_id: i64,
     pub kind: String,
@@ -105,7 +113,7 @@ pub(crate) struct MemberView {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ThemeWithItems {
     #[serde(flatten)]
     theme: ThemeView,
@@ -152,6 +160,9 @@ pub(crate) async fn members(
     Ok(Listing::new(items, total, page))
 }
 
+/// A theme with its items, best fitting first.
+#[utoipa::path(get, path = "/themes/{id}", tag = "themes", params(("id" = i64, Path), super::PageQuery),
+    responses((status = 200, description = "the theme", body = ThemeWithItems)))]
 async fn get_one(
     State(ctx): State<ApiContext>,
     _auth: Auth,
@@ -177,6 +188,9 @@ async fn get_one(
     }))
 }
 
+/// Items that fit no theme (the review queue).
+#[utoipa::path(get, path = "/themes/unthemed", tag = "themes", params(super::PageQuery),
+    responses((status = 200, description = "a page of items", body = Listing<MemberView>)))]
 async fn unthemed(
     State(ctx): State<ApiContext>,
     _auth: Auth,
@@ -187,12 +201,16 @@ async fn unthemed(
     Ok(Json(members(&ctx, None, page).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RenameInput {
+    #[schema(max_length = 200, pattern = r"[^\s\x00\x85]")]
     label: String,
 }
 
+/// Rename a theme (pm, admin).
+#[utoipa::path(post, path = "/themes/{id}/rename", tag = "themes", params(("id" = i64, Path)),
+    request_body = RenameInput, responses((status = 200, description = "the theme", body = ThemeView)))]
 async fn rename(
     State(ctx): State<ApiContext>,
     auth: Editor,
@@ -203,12 +221,15 @@ async fn rename(
     Ok(Json(view(&ctx, t).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MergeInput {
     into: i64,
 }
 
+/// Merge this theme into another (pm, admin).
+#[utoipa::path(post, path = "/themes/{id}/merge", tag = "themes", params(("id" = i64, Path)),
+    request_body = MergeInput, responses((status = 200, description = "the theme merged into", body = ThemeView)))]
 async fn merge(
     State(ctx): State<ApiContext>,
     auth: Editor,
@@ -220,13 +241,19 @@ async fn merge(
     Ok(Json(view(&ctx, t).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SplitInput {
+    /// Items of this theme to move to the new one; at least one must stay behind.
+    #[schema(min_items = 1)]
     item_ids: Vec<i64>,
+    #[schema(max_length = 200, pattern = r"[^\s\x00\x85]")]
     label: Option<String>,
 }
 
+/// Split items off into a new theme (pm, admin).
+#[utoipa::path(post, path = "/themes/{id}/split", tag = "themes", params(("id" = i64, Path)),
+    request_body = SplitInput, responses((status = 201, description = "the new theme", body = ThemeView)))]
 async fn split(
     State(ctx): State<ApiContext>,
     auth: Editor,
@@ -245,12 +272,15 @@ async fn split(
     Ok((StatusCode::CREATED, Json(view(&ctx, t).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LockInput {
     locked: bool,
 }
 
+/// Lock or unlock a theme's membership (pm, admin).
+#[utoipa::path(post, path = "/themes/{id}/lock", tag = "themes", params(("id" = i64, Path)),
+    request_body = LockInput, responses((status = 200, description = "the theme", body = ThemeView)))]
 async fn lock(
     State(ctx): State<ApiContext>,
     auth: Editor,
@@ -261,13 +291,16 @@ async fn lock(
     Ok(Json(view(&ctx, t).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MoveInput {
     /// `null` moves the item to the unthemed queue.
     theme_id: Option<i64>,
 }
 
+/// Move an item to a theme, or to the unthemed queue with `null` (pm, admin).
+#[utoipa::path(post, path = "/items/{id}/theme", tag = "themes", params(("id" = i64, Path, description = "feedback item id")),
+    request_body = MoveInput, responses((status = 204, description = "moved")))]
 async fn move_item(
     State(ctx): State<ApiContext>,
     auth: Editor,

@@ -2,10 +2,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{ApiContext, Auth, JsonBody, Listing, Params, PathIds};
 use crate::db::entity::ticket::{self, Column, Entity as Tickets};
@@ -16,15 +16,18 @@ use crate::intake::store::Source;
 use crate::intake::validate;
 use crate::{Error, Result};
 
-pub fn router() -> Router<ApiContext> {
-    Router::new()
-        .route("/tickets", get(list).post(create))
-        .route("/tickets/{id}", get(get_one))
+pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one))
 }
 
-#[derive(Serialize)]
-struct TicketView {
+/// A stored support ticket.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Ticket)]
+pub struct TicketView {
     id: i64,
+    /// The unified feedback item (search, themes); null until it exists.
     item_id: Option<i64>,
     subject: String,
     body: String,
@@ -53,6 +56,9 @@ impl TicketView {
     }
 }
 
+/// File a support ticket.
+#[utoipa::path(post, path = "/tickets", tag = "tickets", request_body = TicketInput,
+    responses((status = 201, description = "stored", body = TicketView)))]
 async fn create(
     State(ctx): State<ApiContext>,
     auth: Auth,
@@ -76,6 +82,9 @@ async fn find(ctx: &ApiContext, id: i64) -> Result<ticket::Model> {
         .ok_or_else(|| Error::not_found("ticket", id))
 }
 
+/// One ticket.
+#[utoipa::path(get, path = "/tickets/{id}", tag = "tickets", params(("id" = i64, Path)),
+    responses((status = 200, description = "the ticket", body = TicketView)))]
 async fn get_one(
     State(ctx): State<ApiContext>,
     _auth: Auth,
@@ -87,6 +96,10 @@ async fn get_one(
     Ok(Json(TicketView::new(t, item.map(|i| i.id))))
 }
 
+/// Tickets, newest first.
+#[utoipa::path(get, path = "/tickets", tag = "tickets", params(super::PageQuery,
+        ("status" = Option<String>, Query, description = "only tickets with this status")),
+    responses((status = 200, description = "a page of tickets", body = Listing<TicketView>)))]
 async fn list(
     State(ctx): State<ApiContext>,
     _auth: Auth,

@@ -3,30 +3,37 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{AdminOnly, ApiContext, JsonBody, PathIds};
 use crate::db::entity::api_token;
 use crate::db::tokens;
 use crate::Result;
 
-pub fn router() -> Router<ApiContext> {
-    Router::new()
-        .route("/tokens", get(list).post(create))
-        .route("/tokens/{id}", delete(revoke))
+pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(revoke))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewToken {
+    /// Who or what uses it.
+    #[schema(max_length = 200, pattern = r"[^\s\x00\x85]")]
     name: String,
+    #[schema(pattern = "^(support|pm|admin)$")]
     role: String,
+    /// Days until it stops working; default: until revoked.
+    #[schema(minimum = 1, maximum = 3650)]
     expires_in_days: Option<u32>,
 }
 
-#[derive(Serialize)]
+/// A new token: its text is in this answer only.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = NewApiToken)]
 struct Created {
     #[serde(flatten)]
     model: api_token::Model,
@@ -34,10 +41,16 @@ struct Created {
     token: String,
 }
 
+/// Every API token, newest first; never its text or hash (admin).
+#[utoipa::path(get, path = "/tokens", tag = "tokens",
+    responses((status = 200, description = "the tokens", body = Vec<api_token::Model>)))]
 async fn list(State(ctx): State<ApiContext>, _: AdminOnly) -> Result<Json<Vec<api_token::Model>>> {
     Ok(Json(tokens::list(&ctx.db).await?))
 }
 
+/// Create a token; its text is in this answer only (admin).
+#[utoipa::path(post, path = "/tokens", tag = "tokens", request_body = NewToken,
+    responses((status = 201, description = "created", body = Created)))]
 async fn create(
     State(ctx): State<ApiContext>,
     _: AdminOnly,
@@ -48,6 +61,9 @@ async fn create(
     Ok((StatusCode::CREATED, Json(Created { model, token })))
 }
 
+/// Revoke a token: refused from the next request on (admin).
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "tokens", params(("id" = i64, Path)),
+    responses((status = 200, description = "the revoked token", body = api_token::Model)))]
 async fn revoke(
     State(ctx): State<ApiContext>,
     _: AdminOnly,

@@ -290,6 +290,7 @@ impl ImportReport {
         if self.errors.len() < MAX_REPORTED_ERRORS {
             let field = match e {
                 Error::Invalid { field, .. } => field.clone(),
+                Error::Unprocessable { field, .. } => Some(field.clone()),
                 _ => None,
             };
             self.errors.push(RowError {

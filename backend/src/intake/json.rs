@@ -20,11 +20,32 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
         ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut value: serde_json::Value = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         from_serde(&path, e.into_inner())
     })?;
-    Ok(value)
+    whole_numbers(&mut value);
+    from_value(value)
+}
+
+/// `5.0` is the whole number 5 (JSON Schema says so, and clients that only have doubles
+/// send it that way): numbers without a fraction become integers, so integer fields take
+/// them. Others stay as they are.
+fn whole_numbers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                // Within ±2^53 every whole f64 is exactly an i64.
+                if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 {
+                    *v = Value::from(f as i64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(map) => map.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
 }
 
 /// Converts an already-parsed JSON value (a JSONL line, a CSV row) into `T`, with the same

@@ -15,7 +15,8 @@ use crate::db::entity::{survey, survey_question};
 use crate::{Error, Result};
 
 /// A survey with its questions in order: what the API returns.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Survey)]
 pub struct SurveyWithQuestions {
     #[serde(flatten)]
     pub survey: survey::Model,

@@ -182,7 +182,7 @@ pub fn response(
             .ok()
             .and_then(|id| questions.iter().find(|q| q.id == id))
             .ok_or_else(|| {
-                Error::invalid(
+                Error::unprocessable(
                     "unknown_question",
                     &field,
                     format!("survey {survey_id} has no question {key:?}"),
@@ -205,7 +205,7 @@ fn answer(field: &str, q: &survey_question::Model, value: AnswerInput) -> Result
         "csat" => (1, 5),
         _ => {
             let AnswerInput::Text(text) = value else {
-                return Err(Error::invalid(
+                return Err(Error::unprocessable(
                     "invalid_type",
                     field,
                     format!("{field} answers a text question and must be a string"),
@@ -230,7 +230,7 @@ fn answer(field: &str, q: &survey_question::Model, value: AnswerInput) -> Result
             number: Some(n as i32),
             text: None,
         }),
-        Some(n) => Err(Error::invalid(
+        Some(n) => Err(Error::unprocessable(
             "out_of_range",
             field,
             format!(
@@ -238,7 +238,7 @@ fn answer(field: &str, q: &survey_question::Model, value: AnswerInput) -> Result
                 q.kind
             ),
         )),
-        None => Err(Error::invalid(
+        None => Err(Error::unprocessable(
             "invalid_type",
             field,
             format!(
@@ -284,13 +284,6 @@ pub fn customer_patch(u: CustomerUpdate) -> Result<crate::db::customers::Custome
         account_value: account_value("account_value", u.account_value)?,
         notify_opt_in: u.notify_opt_in,
     };
-    if patch == Default::default() {
-        return Err(Error::invalid(
-            "missing_field",
-            "body",
-            "give at least one of name, segment, account_value, notify_opt_in",
-        ));
-    }
     Ok(patch)
 }
 
@@ -307,10 +300,9 @@ pub fn customer_ref(c: CustomerInput) -> Result<Option<CustomerRef>> {
         account_value: account_value("customer.account_value", c.account_value)?,
         notify_opt_in: c.notify_opt_in,
     };
+    // A customer is who they are by email or external id; to give none, leave `customer`
+    // out (or null) rather than sending an object without either.
     if r.external_id.is_none() && r.email.is_none() {
-        if r == CustomerRef::default() {
-            return Ok(None);
-        }
         return Err(Error::invalid(
             "missing_field",
             "customer.email",
@@ -355,7 +347,8 @@ pub fn timestamp(field: &str, text: &str) -> Result<DateTime<Utc>> {
 
 /// Trimmed, non-blank, at most `max` characters.
 pub fn required(field: &str, value: &str, max: usize) -> Result<String> {
-    let v = value.trim();
+    let v = without_nul(value);
+    let v = v.trim();
     if v.is_empty() {
         return Err(Error::invalid(
             "missing_field",
@@ -369,6 +362,7 @@ pub fn required(field: &str, value: &str, max: usize) -> Result<String> {
 
 /// Like [`required`], but blank means absent.
 pub fn optional(field: &str, value: Option<String>, max: usize) -> Result<Option<String>> {
+    let value = value.map(|v| without_nul(&v).into_owned());
     match value.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) => {
@@ -387,14 +381,17 @@ fn check_len(field: &str, v: &str, max: usize) -> Result<()> {
             format!("{field} is {n} characters long; the limit is {max}"),
         ));
     }
-    if v.contains('\0') {
-        return Err(Error::invalid(
-            "invalid_value",
-            field,
-            format!("{field} must not contain NUL characters"),
-        ));
-    }
     Ok(())
+}
+
+/// Text without NUL characters: no reader wants them, and PostgreSQL text cannot hold them
+/// (SQLite could), so both backends store the same text.
+fn without_nul(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.contains('\0') {
+        v.replace('\0', "").into()
+    } else {
+        v.into()
+    }
 }
 
 pub fn one_of(field: &str, value: Option<&str>, allowed: &[&str], default: &str) -> Result<String> {

@@ -149,22 +149,25 @@ impl EmbedSync {
 }
 
 /// Starts the thread that runs the model for the worker, at [`EMBED_NICE`].
+///
+/// It is a task of tokio's blocking pool that lives until the last [`EmbedSync`] is dropped:
+/// the runtime waits for blocking tasks when it shuts down, so the process never exits
+/// (running libtorch's static destructors) while a forward pass is still running on it.
 fn spawn_embed_thread(
     embedder: Arc<dyn Embedder + Sync>,
 ) -> Result<std::sync::mpsc::Sender<EmbedJob>> {
     let (jobs, incoming) = std::sync::mpsc::channel::<EmbedJob>();
-    std::thread::Builder::new()
-        .name("triage-embed".into())
-        .spawn(move || {
-            lower_priority();
-            for (rows, reply) in incoming {
-                let texts: Vec<&str> = rows.iter().map(|(_, t)| t.as_str()).collect();
-                let vectors = embed_sorted(embedder.as_ref(), &texts, |_| {})
-                    .map(|v| rows.iter().map(|(id, _)| *id).zip(v).collect());
-                let _ = reply.send(vectors);
-            }
-        })
+    let runtime = tokio::runtime::Handle::try_current()
         .map_err(|e| Error::Internal(format!("cannot start the embedding thread: {e}")))?;
+    runtime.spawn_blocking(move || {
+        lower_priority();
+        for (rows, reply) in incoming {
+            let texts: Vec<&str> = rows.iter().map(|(_, t)| t.as_str()).collect();
+            let vectors = embed_sorted(embedder.as_ref(), &texts, |_| {})
+                .map(|v| rows.iter().map(|(id, _)| *id).zip(v).collect());
+            let _ = reply.send(vectors);
+        }
+    });
     Ok(jobs)
 }
 

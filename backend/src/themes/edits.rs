@@ -113,7 +113,7 @@ pub async fn merge(
     actor: &str,
 ) -> Result<theme::Model> {
     if from == into {
-        return Err(Error::invalid(
+        return Err(Error::unprocessable(
             "invalid_value",
             "into",
             "a theme cannot be merged into itself",
@@ -123,7 +123,7 @@ pub async fn merge(
     live(&txn, from).await?;
     let target = live(&txn, into).await.map_err(|e| match e {
         Error::NotFound { .. } => {
-            Error::invalid("unknown_theme", "into", format!("there is no theme {into}"))
+            Error::unprocessable("unknown_theme", "into", format!("there is no theme {into}"))
         }
         other => other,
     })?;
@@ -169,14 +169,14 @@ pub async fn split(
     let source = live(&txn, id).await?;
     let current = members(&txn, id).await?;
     if let Some(stray) = items.iter().find(|i| !current.contains(i)) {
-        return Err(Error::invalid(
+        return Err(Error::unprocessable(
             "invalid_value",
             "item_ids",
             format!("item {stray} is not in theme {id}"),
         ));
     }
     if items.len() == current.len() {
-        return Err(Error::invalid(
+        return Err(Error::unprocessable(
             "invalid_value",
             "item_ids",
             "a split must leave at least one item behind",
@@ -231,7 +231,7 @@ pub async fn create_from_items(
         .all(&txn)
         .await?;
     if let Some(missing) = items.iter().find(|i| !found.contains(i)) {
-        return Err(Error::invalid(
+        return Err(Error::unprocessable(
             "invalid_value",
             "item_ids",
             format!("there is no item {missing}"),
@@ -328,7 +328,7 @@ pub async fn move_items(
     }
     if let Some(t) = to {
         live(&txn, t).await.map_err(|e| match e {
-            Error::NotFound { .. } => Error::invalid(
+            Error::NotFound { .. } => Error::unprocessable(
                 "unknown_theme",
                 "theme_id",
                 format!("there is no theme {t}"),

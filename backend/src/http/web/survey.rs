@@ -171,7 +171,8 @@ async fn answer(
             }))
             .into_response())
         }
-        Err(e @ Error::Invalid { .. }) => {
+        // A wrong answer (out of range for its question) shows the form again, named.
+        Err(e @ (Error::Invalid { .. } | Error::Unprocessable { .. })) => {
             let message = e.to_string();
             Ok((
                 StatusCode::BAD_REQUEST,
