@@ -13,7 +13,6 @@
 //! commit).
 
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::{self, Connection};
@@ -184,7 +183,6 @@ async fn client(
         .build()
         .expect("an HTTP client with default TLS settings");
     let url = format!("{base}/api/v1/tickets");
-    let token = Arc::new(token);
     let (mut lat, mut errs) = (Vec::new(), Vec::new());
     let mut i = 0u64;
     while Instant::now() < stop_at {
@@ -194,13 +192,7 @@ async fn client(
             "external_id": format!("load-{n}-{i}"),
         });
         let t0 = Instant::now();
-        match http
-            .post(&url)
-            .bearer_auth(&*token)
-            .json(&body)
-            .send()
-            .await
-        {
+        match http.post(&url).bearer_auth(&token).json(&body).send().await {
             Ok(r) if r.status().as_u16() == 201 => {
                 let _ = r.bytes().await;
                 lat.push(t0.elapsed().as_secs_f64() * 1000.0);
