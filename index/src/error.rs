@@ -17,6 +17,8 @@ pub enum Error {
     },
     #[error("search index: {0}")]
     Tantivy(tantivy::TantivyError),
+    #[error("vector index: {0}")]
+    Vectors(String),
 }
 
 impl Error {

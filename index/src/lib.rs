@@ -8,10 +8,12 @@
 //! * [`schema`]: the fields, and the English stemming analyzer used for subject and text.
 //! * [`writer`]: upserts keyed by feedback item id, batched commits.
 //! * [`search`]: BM25 with AND semantics, typo tolerance, filters, snippets, pagination.
+//! * [`vectors`]: the nearest-neighbour graph over item embeddings (search by meaning).
 
 mod error;
 mod schema;
 pub mod search;
+pub mod vectors;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +23,7 @@ use tantivy::{Index, IndexReader, ReloadPolicy};
 pub use error::{Error, Result};
 pub use schema::IndexDoc;
 pub use search::{SearchHit, SearchRequest, SearchResults, SortOrder};
+pub use vectors::VectorIndex;
 pub use writer::IndexWriterHandle;
 
 use schema::Fields;
