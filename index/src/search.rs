@@ -12,9 +12,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 
 use chrono::{DateTime, TimeZone, Utc};
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+    TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -94,12 +95,7 @@ pub struct SearchResults {
 impl FeedbackIndex {
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResults> {
         let searcher = self.reader.searcher();
-        let built = QueryBuilder {
-            searcher: &searcher,
-            fields: self.fields,
-            index: &self.index,
-        }
-        .build(req)?;
+        let built = self.build(&searcher, req)?;
         let limit = req.limit.max(1);
         let page = TopDocs::with_limit(limit).and_offset(req.offset);
         let (total, addrs): (usize, Vec<(f32, DocAddress)>) = match req.sort {
@@ -130,6 +126,119 @@ impl FeedbackIndex {
             hits,
             corrections: built.corrections,
         })
+    }
+
+    /// The ids among `ids` that match `req` (its words, unless `words` is false, and its
+    /// filters), each with its document. Ids the index does not hold (deleted items) are
+    /// left out: this is how hits found by meaning are checked against filters.
+    fn docs_among(
+        &self,
+        searcher: &Searcher,
+        req: &SearchRequest,
+        ids: &[u64],
+        words: bool,
+    ) -> Result<HashMap<u64, DocAddress>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let without_words;
+        let req = if words {
+            req
+        } else {
+            without_words = SearchRequest {
+                query: String::new(),
+                ..req.clone()
+            };
+            &without_words
+        };
+        let built = self.build(searcher, req)?;
+        let among = TermSetQuery::new(ids.iter().map(|&id| Term::from_field_u64(self.fields.id, id)));
+        let query = BooleanQuery::new(vec![
+            (Occur::Must, built.query),
+            (Occur::Must, Box::new(among)),
+        ]);
+        let found = searcher.search(&query, &DocSetCollector)?;
+        self.ids_of(searcher, found)
+    }
+
+    /// The ids among `ids` that match `req`'s words and filters.
+    pub fn matching_among(&self, req: &SearchRequest, ids: &[u64]) -> Result<BTreeSet<u64>> {
+        let searcher = self.reader.searcher();
+        Ok(self.docs_among(&searcher, req, ids, true)?.into_keys().collect())
+    }
+
+    /// Every id that passes `req`'s filters, or `None` when it has none (everything passes).
+    pub fn filtered_ids(&self, req: &SearchRequest) -> Result<Option<BTreeSet<u64>>> {
+        let searcher = self.reader.searcher();
+        let filters = self.filters_only(req);
+        if filters.is_empty() {
+            return Ok(None);
+        }
+        let query = BooleanQuery::new(filters.into_iter().map(|q| (Occur::Must, q)).collect());
+        let found = searcher.search(&query, &DocSetCollector)?;
+        Ok(Some(self.ids_of(&searcher, found)?.into_keys().collect()))
+    }
+
+    /// Hits for these ids, in the given order with the given relevance, for the ones that
+    /// pass `req`'s filters; snippets highlight `req`'s words where the item has them.
+    pub fn hits_for(&self, req: &SearchRequest, ranked: &[(u64, f32)]) -> Result<Vec<SearchHit>> {
+        let searcher = self.reader.searcher();
+        let ids: Vec<u64> = ranked.iter().map(|(id, _)| *id).collect();
+        let docs = self.docs_among(&searcher, req, &ids, false)?;
+        let built = self.build(&searcher, req)?;
+        let snippets = Snippets::new(&searcher, &*built.query, self.fields)?;
+        let mut hits = Vec::with_capacity(docs.len());
+        for (id, relevance) in ranked {
+            if let Some(addr) = docs.get(id) {
+                let doc: TantivyDocument = searcher.doc(*addr)?;
+                hits.push(self.hit(&doc, *relevance, &snippets));
+            }
+        }
+        Ok(hits)
+    }
+
+    fn build(&self, searcher: &Searcher, req: &SearchRequest) -> Result<BuiltQuery> {
+        QueryBuilder {
+            searcher,
+            fields: self.fields,
+            index: &self.index,
+        }
+        .build(req)
+    }
+
+    fn filters_only(&self, req: &SearchRequest) -> Vec<Box<dyn Query>> {
+        let searcher = self.reader.searcher();
+        QueryBuilder {
+            searcher: &searcher,
+            fields: self.fields,
+            index: &self.index,
+        }
+        .filters(req)
+    }
+
+    /// The item id of each document.
+    fn ids_of(
+        &self,
+        searcher: &Searcher,
+        docs: std::collections::HashSet<DocAddress>,
+    ) -> Result<HashMap<u64, DocAddress>> {
+        let mut columns = HashMap::new();
+        let mut out = HashMap::with_capacity(docs.len());
+        for addr in docs {
+            let column = match columns.entry(addr.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                    searcher
+                        .segment_reader(addr.segment_ord)
+                        .fast_fields()
+                        .u64("id")?,
+                ),
+            };
+            if let Some(id) = column.first(addr.doc_id) {
+                out.insert(id, addr);
+            }
+        }
+        Ok(out)
     }
 
     fn hit(&self, doc: &TantivyDocument, relevance: f32, snippets: &Snippets) -> SearchHit {
