@@ -20,6 +20,8 @@ bench: setup
 	cargo build --release -p triage
 	./target/release/triage bench ingest --json
 	./target/release/triage bench search --json
+	./target/release/triage bench search --mode hybrid --json
+	./target/release/triage bench relevance --json
 
 # Refresh docs/screenshots from the browser test (run on the demo data).
 screenshots: setup

@@ -239,6 +239,11 @@ impl Config {
         self.data_dir.join("index")
     }
 
+    /// The nearest-neighbour graph of search by meaning (derived, like the index).
+    pub fn vectors_dir(&self) -> PathBuf {
+        self.data_dir.join("vectors")
+    }
+
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
     }

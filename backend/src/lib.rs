@@ -9,6 +9,7 @@
 //! * [`db`]: entities, connection, queries, the outbox.
 //! * [`jobs`]: the worker that keeps the search index in step.
 //! * [`themes`]: embeddings grouped into recurring themes.
+//! * [`search`]: search by words, by meaning, or both fused (API and search page).
 //! * [`backlog`]: themes ranked by an explainable score, and the PM workflow.
 //! * [`digest`]: weekly email digests and close-the-loop notes, through a mail outbox.
 //! * [`http`]: the axum API and the web UI.
@@ -25,6 +26,7 @@ mod error;
 pub mod http;
 pub mod intake;
 pub mod jobs;
+pub mod search;
 pub mod server;
 pub mod themes;
 

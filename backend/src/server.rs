@@ -15,6 +15,7 @@ use crate::embed::minilm::MiniLm;
 use crate::http::{self, ApiContext};
 use crate::jobs::embed_sync::EmbedSync;
 use crate::jobs::index_sync::IndexSync;
+use crate::jobs::vector_sync;
 use crate::{db, Config, Error, Result};
 
 /// Password checks at once: argon2id takes about 19 MiB each, so a sign-in flood costs at
@@ -47,8 +48,13 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
     let wake = Arc::new(Notify::new());
     let embed_wake = Arc::new(Notify::new());
     let worker = tokio::spawn(sync.clone().run(wake.clone()));
-    let (embedder, embed_worker) = match start_embedder(&config, &db).await {
+    let (embedder, embed_worker, vectors) = match start_embedder(&config, &db).await {
         Ok(embed) => {
+            let model = embed.embedder();
+            let vectors = vector_sync::open(&config, model.model_name(), model.dims())?;
+            tokio::spawn(vector_sync::catch_up(db.clone(), vectors.clone()));
+            let saver = tokio::spawn(vector_sync::run_saver(vectors.clone()));
+            let embed = embed.with_vectors(vectors.clone());
             let themes = tokio::spawn(crate::jobs::themes_job::run(
                 db.clone(),
                 embed.embedder().clone(),
@@ -56,11 +62,11 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
             ));
             let embedder = embed.embedder().clone();
             let embed = tokio::spawn(embed.run(embed_wake.clone()));
-            (Some(embedder), Some((embed, themes)))
+            (Some(embedder), Some((embed, themes, saver)), Some(vectors))
         }
         Err(e) => {
-            eprintln!("warning: embeddings and themes are off: {e}");
-            (None, None)
+            eprintln!("warning: embeddings, themes and search by meaning are off: {e}");
+            (None, None, None)
         }
     };
     let mail_worker = tokio::spawn(crate::digest::run(
@@ -97,6 +103,7 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
         index_wake: wake,
         embed_wake,
         embedder,
+        vectors: vectors.clone(),
     };
     let limits = ctx.config.serve_limits;
     http::listen::serve(listener, http::router(ctx), limits, shutdown_signal()).await;
@@ -105,11 +112,14 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
     mail_worker.abort();
     let _ = mail_worker.await;
     sweeper.abort();
-    if let Some((embed, themes)) = embed_worker {
-        for w in [embed, themes] {
+    if let Some((embed, themes, saver)) = embed_worker {
+        for w in [embed, themes, saver] {
             w.abort();
             let _ = w.await;
         }
+    }
+    if let Some(vectors) = &vectors {
+        vector_sync::save(vectors).await;
     }
     sync.close().await
 }

@@ -62,8 +62,10 @@ pub struct SearchRequest {
     pub max_score: Option<f64>,
     pub sort: SortOrder,
     /// Match items with *any* of the words, best first ("more like this" for a draft),
-    /// instead of requiring all of them. Typo correction is skipped.
+    /// instead of requiring all of them.
     pub match_any: bool,
+    /// No typo correction: a word the index has never seen matches nothing.
+    pub exact_words: bool,
     pub limit: usize,
     pub offset: usize,
 }
@@ -83,7 +85,7 @@ pub struct SearchHit {
     pub item_score: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SearchResults {
     /// Number of matching items, beyond the page.
     pub total: usize,
@@ -152,7 +154,10 @@ impl FeedbackIndex {
             &without_words
         };
         let built = self.build(searcher, req)?;
-        let among = TermSetQuery::new(ids.iter().map(|&id| Term::from_field_u64(self.fields.id, id)));
+        let among = TermSetQuery::new(
+            ids.iter()
+                .map(|&id| Term::from_field_u64(self.fields.id, id)),
+        );
         let query = BooleanQuery::new(vec![
             (Occur::Must, built.query),
             (Occur::Must, Box::new(among)),
@@ -161,10 +166,28 @@ impl FeedbackIndex {
         self.ids_of(searcher, found)
     }
 
+    /// The query's words as typed, one per word the index would look up.
+    pub fn words(&self, query: &str) -> Result<Vec<String>> {
+        let searcher = self.reader.searcher();
+        let builder = QueryBuilder {
+            searcher: &searcher,
+            fields: self.fields,
+            index: &self.index,
+        };
+        Ok(builder
+            .tokens(query)?
+            .into_iter()
+            .map(|(typed, _)| typed)
+            .collect())
+    }
+
     /// The ids among `ids` that match `req`'s words and filters.
     pub fn matching_among(&self, req: &SearchRequest, ids: &[u64]) -> Result<BTreeSet<u64>> {
         let searcher = self.reader.searcher();
-        Ok(self.docs_among(&searcher, req, ids, true)?.into_keys().collect())
+        Ok(self
+            .docs_among(&searcher, req, ids, true)?
+            .into_keys()
+            .collect())
     }
 
     /// Every id that passes `req`'s filters, or `None` when it has none (everything passes).
@@ -286,7 +309,7 @@ impl QueryBuilder<'_> {
         let mut words: Vec<Box<dyn Query>> = Vec::new();
         for (typed, token) in self.tokens(&req.query)? {
             let mut alternatives = vec![token.clone()];
-            if !req.match_any
+            if !req.exact_words
                 && self.doc_freq(&token)? == 0
                 && typed.chars().count() >= MIN_FUZZY_CHARS
             {

@@ -220,15 +220,31 @@ fn hits_found_by_meaning_are_checked_against_filters_and_deletions() {
     let ranked = [(4, 0.9), (1, 0.8), (3, 0.7), (99, 0.6)];
     let hits = index.hits_for(&smb, &ranked).unwrap();
     let ids: Vec<u64> = hits.iter().map(|h| h.id).collect();
-    assert_eq!(ids, vec![4, 3], "segment filter and order kept, unknown id dropped");
+    assert_eq!(
+        ids,
+        vec![4, 3],
+        "segment filter and order kept, unknown id dropped"
+    );
     assert!(hits[1].snippet.contains("<b>"), "{}", hits[1].snippet);
-    assert!(!hits[0].snippet.contains("<b>"), "no word of the query in item 4");
+    assert!(
+        !hits[0].snippet.contains("<b>"),
+        "no word of the query in item 4"
+    );
     assert_eq!(hits[0].relevance, 0.9);
 
-    let words: Vec<u64> = index.matching_among(&smb, &[1, 3, 4]).unwrap().into_iter().collect();
+    let words: Vec<u64> = index
+        .matching_among(&smb, &[1, 3, 4])
+        .unwrap()
+        .into_iter()
+        .collect();
     assert_eq!(words, vec![3], "words and filters both apply");
     let all = SearchRequest::default();
     assert_eq!(index.filtered_ids(&all).unwrap(), None);
-    let smb_ids: Vec<u64> = index.filtered_ids(&smb).unwrap().unwrap().into_iter().collect();
+    let smb_ids: Vec<u64> = index
+        .filtered_ids(&smb)
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .collect();
     assert_eq!(smb_ids, vec![3, 4]);
 }

@@ -451,15 +451,25 @@ impl Server {
 
     /// Waits until the index has no pending jobs.
     pub fn wait_indexed(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        self.wait_for_queue("index", 30);
+    }
+
+    /// Waits until every stored item has been embedded (and so is searchable by meaning).
+    pub fn wait_embedded(&self) {
+        self.wait_for_queue("embeddings", 60);
+    }
+
+    /// Waits until `/healthz` reports no pending jobs in `queue`.
+    fn wait_for_queue(&self, queue: &str, seconds: u64) {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
         loop {
             let h = self.send(self.client.get(format!("{}/healthz", self.url)));
-            if h.status == 200 && h.body["index"]["pending_jobs"] == 0 {
+            if h.status == 200 && h.body[queue]["pending_jobs"] == 0 {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "index never caught up: {:?}",
+                "{queue} never caught up: {:?}",
                 h.body
             );
             std::thread::sleep(Duration::from_millis(50));

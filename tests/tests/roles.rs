@@ -46,6 +46,8 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/ratings", Signed),
     ("GET", "/api/v1/ratings/{id}", Signed),
     ("GET", "/api/v1/search", Signed),
+    ("GET", "/api/v1/items/{id}/similar", Signed),
+    ("GET", "/api/v1/themes/{id}/similar", Signed),
     ("GET", "/api/v1/surveys", Signed),
     ("POST", "/api/v1/surveys", Editors),
     ("GET", "/api/v1/surveys/{id}", Signed),

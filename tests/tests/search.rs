@@ -1,9 +1,13 @@
-//! Search over HTTP: stemming, typos, filters, snippets, pagination, sorting.
+//! Search over HTTP: stemming, typos, filters, snippets, pagination, sorting; and by
+//! meaning, with the real model.
 
 use serde_json::{json, Value};
 use triage_e2e::{on_both, Env, Server};
 
-on_both!(search_finds_ranks_filters_and_pages);
+on_both!(
+    search_finds_ranks_filters_and_pages,
+    search_by_meaning_finds_paraphrases_corrects_typos_and_keeps_filters,
+);
 
 fn ids(v: &Value) -> Vec<i64> {
     v["hits"]
@@ -67,7 +71,8 @@ fn search_finds_ranks_filters_and_pages(env: &Env) {
         );
     }
     s.wait_indexed();
-    let q = |query: &str| s.get(&format!("/api/v1/search?{query}"), &token);
+    // Keyword semantics (every word must match): the meaning half is tested below.
+    let q = |query: &str| s.get(&format!("/api/v1/search?{query}&mode=keyword"), &token);
 
     // Stemming: "refunds" finds both "refund" and "refunded".
     let r = q("q=refunds");
@@ -77,7 +82,11 @@ fn search_finds_ranks_filters_and_pages(env: &Env) {
     assert_eq!(ids(&r.body)[0], refund);
     // Every word must match.
     assert_eq!(ids(&q("q=refund+promised").body), vec![refund]);
-    assert_eq!(q("q=refund+dashboard").body["total"], 0);
+    // No item has both: items with either are shown, and the response says so.
+    let either = q("q=refund+dashboard");
+    assert_eq!(either.body["relaxed"], "some_words", "{:?}", either.body);
+    assert_eq!(either.body["total"], 32, "2 with refund, 30 with dashboard");
+    assert_eq!(q("q=refund+promised").body["relaxed"], Value::Null);
 
     // One wrong letter still finds the item, and says what it corrected.
     let typo = q("q=pasword+resett");
@@ -153,4 +162,94 @@ fn search_finds_ranks_filters_and_pages(env: &Env) {
         .map(|h| h["score"].as_f64().unwrap())
         .collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+}
+
+/// Hybrid search with the real model: a paraphrase with no word in common finds its item,
+/// a typo correction never outranks what was typed, filters hold in every mode, and the
+/// response says when it relaxed the words.
+fn search_by_meaning_finds_paraphrases_corrects_typos_and_keeps_filters(env: &Env) {
+    let token = env.token("pm");
+    let s = env.serve();
+    let ticket = |body: &str, segment: &str| {
+        post(
+            &s,
+            &token,
+            "/api/v1/tickets",
+            json!({"subject": "Ticket", "body": body, "customer": {"email": format!("{segment}@x.test"), "segment": segment}}),
+        )
+    };
+    let courier = ticket("The courier never delivered my bank card", "smb");
+    let post_card = ticket(
+        "My new card still has not shown up in the post",
+        "enterprise",
+    );
+    let freezing = ticket("The app keeps freezing and then shuts down", "enterprise");
+    let cash = ticket("I withdrew cash from an ATM yesterday", "smb");
+    ticket("Dark mode please, the screen is too bright", "smb");
+    s.wait_indexed();
+    s.wait_embedded();
+    let q = |query: &str| {
+        let r = s.get(&format!("/api/v1/search?{query}"), &token);
+        assert_eq!(r.status, 200, "{query}: {:?}", r.body);
+        r.body
+    };
+
+    // No word in common with the courier ticket: keyword search finds nothing, meaning does.
+    let words = q("q=parcel+didn%27t+arrive&mode=keyword");
+    assert_eq!(words["total"], 0, "{words}");
+    assert_eq!(words["mode"], "keyword");
+    for mode in ["hybrid", "semantic"] {
+        let r = q(&format!("q=parcel+didn%27t+arrive&mode={mode}"));
+        assert_eq!(ids(&r)[0], courier, "{mode}: {r}");
+        assert_eq!(r["mode"], mode);
+    }
+    let hybrid = q("q=parcel+didn%27t+arrive");
+    assert_eq!(hybrid["mode"], "hybrid", "hybrid is the default");
+    assert_eq!(hybrid["relaxed"], "meaning", "{hybrid}");
+
+    // Filters hold in every mode: the courier ticket is smb.
+    for mode in ["hybrid", "semantic", "keyword"] {
+        let r = q(&format!(
+            "q=parcel+didn%27t+arrive&mode={mode}&segment=enterprise"
+        ));
+        assert!(!ids(&r).contains(&courier), "{mode}: {r}");
+        let r = q(&format!("q=parcel+didn%27t+arrive&mode={mode}&kind=rating"));
+        assert_eq!(r["total"], 0, "{mode}: {r}");
+    }
+    let card = q("q=card+delivery&segment=enterprise&mode=semantic");
+    assert_eq!(ids(&card)[0], post_card, "{card}");
+
+    // "crashes" is in no item: corrected to "cash", but the item about crashing (found by
+    // meaning) ranks above the one that only has the guessed word.
+    let typo = q("q=crashes");
+    assert_eq!(typo["corrections"][0]["word"], "crashes", "{typo}");
+    let found = ids(&typo);
+    assert_eq!(found[0], freezing, "{typo}");
+    assert!(
+        found.contains(&cash),
+        "the corrected word still matches: {typo}"
+    );
+    let exact = q("q=crashes&exact=true&mode=keyword");
+    assert_eq!(
+        exact["total"], 0,
+        "exact=true turns correction off: {exact}"
+    );
+    // Similar feedback: the other card-delivery ticket is the courier ticket's nearest.
+    let item = q("q=courier&mode=keyword")["hits"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let similar = s.get(&format!("/api/v1/items/{item}/similar?limit=3"), &token);
+    assert_eq!(similar.status, 200, "{:?}", similar.body);
+    assert_eq!(ids(&similar.body)[0], post_card, "{:?}", similar.body);
+    assert!(!ids(&similar.body).contains(&courier), "not itself");
+    assert_eq!(s.get("/api/v1/items/999999/similar", &token).status, 404);
+    assert_eq!(s.get("/api/v1/themes/999999/similar", &token).status, 404);
+    assert_eq!(
+        s.get(&format!("/api/v1/items/{item}/similar"), "").status,
+        401
+    );
+
+    let bad = s.get("/api/v1/search?q=x&mode=fuzzy", &token);
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.body["error"]["field"], "mode");
 }

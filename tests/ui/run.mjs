@@ -145,13 +145,21 @@ try {
 
   step = 'search';
   await page.goto(`${base}/search`);
-  await page.getByLabel(/Words/).fill('card arrived');
+  await page.getByLabel(/Search by words/).fill('card not arived');
   await page.getByRole('button', { name: 'Search' }).click();
   await page.waitForURL(/q=card/);
   const hits = await page.locator('ol[aria-label=Results] > li').count();
   check(hits > 0, 'search finds demo items');
   check(await page.locator('.snippet b').count() > 0, 'matches are highlighted');
+  const notices = (await page.locator('p.flash').allTextContents()).join(' | ');
+  check(notices.includes('No item has all of card, not, arived'), `the relaxed query is explained: ${notices}`);
+  check(notices.includes('search instead for arived'), `the correction is named: ${notices}`);
   await page.screenshot({ path: `${shots}/search.png` });
+  await page.getByRole('link', { name: 'arived' }).click();
+  await page.waitForURL(/exact=1/);
+  check(!(await page.locator('p.flash').allTextContents()).join(' ').includes('search instead'), 'exact search: no correction');
+  await page.goto(`${base}/search?q=zzqx+vvbn&mode=keyword`);
+  check(await page.getByText('Nothing found').isVisible(), 'an empty result explains itself');
 
   step = 'the unthemed queue';
   await page.goto(`${base}/unthemed`);

@@ -7,6 +7,7 @@ mod corpus;
 mod embed;
 mod ingest;
 mod load;
+mod relevance;
 mod search;
 mod themes;
 
@@ -70,6 +71,20 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Search relevance (nDCG@10, recall@50) by mode, on labelled data (docs/benchmarks.md).
+    Relevance {
+        /// Labelled CSV (`text`, `category`).
+        #[arg(long, default_value = "../shared/data/banking77/train.csv")]
+        data: std::path::PathBuf,
+        /// Held-out messages used as queries.
+        #[arg(long, default_value_t = 500)]
+        queries: usize,
+        /// Write the corpus and query sets here for scripts/relevance_peers.py.
+        #[arg(long)]
+        export: Option<std::path::PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Search latency over a generated corpus.
     Search {
         #[arg(long, default_value_t = 100_000)]
@@ -79,6 +94,9 @@ pub enum BenchCommand {
         /// CSV with a `text` column to build items from (default: the demo messages).
         #[arg(long)]
         messages: Option<std::path::PathBuf>,
+        /// Search mode of the HTTP queries: keyword, semantic or hybrid.
+        #[arg(long, default_value = "keyword")]
+        mode: crate::search::Mode,
         #[arg(long)]
         json: bool,
     },
@@ -113,12 +131,19 @@ pub async fn run(cmd: &BenchCommand) -> Result<()> {
             };
             load::run(&o, *json).await
         }
+        BenchCommand::Relevance {
+            data,
+            queries,
+            export,
+            json,
+        } => relevance::run(data, *queries, export.as_deref(), *json).await,
         BenchCommand::Search {
             items,
             queries,
             messages,
+            mode,
             json,
-        } => search::run(*items, *queries, messages.as_deref(), *json).await,
+        } => search::run(*items, *queries, messages.as_deref(), *mode, *json).await,
     }
 }
 

@@ -1,7 +1,8 @@
 //! `triage bench search`: query latency over a generated corpus.
 //!
 //! Three figures on the same index and the same queries, measured in one run:
-//! * through the HTTP API (`p50_ms`, `p99_ms`): what a user of the API sees;
+//! * through the HTTP API (`p50_ms`, `p99_ms`) in `--mode` (keyword by default; `hybrid`
+//!   adds embedding the query and the vector graph): what a user of the API sees;
 //! * the engine alone (`engine_*`): triage's query (AND, typo expansion, filters, snippets);
 //! * the reference (`reference_tantivy_*`): tantivy's own QueryParser with every word
 //!   required, top 10 plus count, no snippets — what the peers' script measures.
@@ -22,8 +23,10 @@ pub async fn run(
     items: usize,
     queries: usize,
     messages: Option<&std::path::Path>,
+    mode: crate::search::Mode,
     json_out: bool,
 ) -> Result<()> {
+    let mode_name = format!("{mode:?}").to_lowercase();
     let tmp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
     let file = tmp.path().join("corpus.jsonl");
     let mut corpus = Corpus::load(messages, 3)?;
@@ -66,7 +69,7 @@ pub async fn run(
         let t = Instant::now();
         let r = client
             .get(format!("{base}/api/v1/search"))
-            .query(&[("q", q.as_str()), ("limit", "10")])
+            .query(&[("q", q.as_str()), ("limit", "10"), ("mode", &mode_name)])
             .bearer_auth(&token)
             .send()
             .await
@@ -88,6 +91,7 @@ pub async fn run(
         &json!({
             "items": items,
             "queries": qs.len(),
+            "mode": mode_name,
             "build_s": (build_s * 10.0).round() / 10.0,
             "p50_ms": percentile(&http, 0.5),
             "p99_ms": percentile(&http, 0.99),

@@ -81,6 +81,25 @@ pub async fn ids_with_model<C: ConnectionTrait>(
         .collect())
 }
 
+/// Up to `limit` ids of items with a vector from `model`, after `after`, in id order.
+pub async fn ids_after<C: ConnectionTrait>(
+    db: &C,
+    model: &str,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<i64>> {
+    Ok(embedding::Entity::find()
+        .select_only()
+        .column(embedding::Column::ItemId)
+        .filter(embedding::Column::Model.eq(model))
+        .filter(embedding::Column::ItemId.gt(after))
+        .order_by_asc(embedding::Column::ItemId)
+        .limit(limit)
+        .into_tuple::<i64>()
+        .all(db)
+        .await?)
+}
+
 /// Number of items with a vector from `model`.
 pub async fn count<C: ConnectionTrait>(db: &C, model: &str) -> Result<u64> {
     Ok(embedding::Entity::find()

@@ -204,6 +204,19 @@ impl Params {
         self.values.remove(name).filter(|v| !v.trim().is_empty())
     }
 
+    /// A yes/no parameter: `true`/`1` or `false`/`0`; absent (or blank) is false.
+    pub fn flag(&mut self, name: &str) -> Result<bool> {
+        match self.typed(name).as_deref().map(str::trim) {
+            None | Some("") | Some("false") | Some("0") => Ok(false),
+            Some("true") | Some("1") => Ok(true),
+            Some(other) => Err(Error::invalid(
+                "invalid_type",
+                name,
+                format!("{name} must be true or false, got {other:?}"),
+            )),
+        }
+    }
+
     /// The raw value of a number or time parameter (see the type's doc for blanks).
     fn typed(&mut self, name: &str) -> Option<String> {
         self.values

@@ -1,6 +1,6 @@
 //! `GET /healthz`: is the database reachable, how far behind are the index and the
-//! embeddings (and how many of their jobs have failed for good), and how much mail is
-//! waiting or has failed?
+//! embeddings (and how many of their jobs have failed for good), how much mail is
+//! waiting or has failed, and how large the vector graph of search by meaning is?
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -29,6 +29,17 @@ struct Health {
     embeddings: Option<Queue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     mail: Option<MailHealth>,
+    /// The graph of search by meaning (absent when the embedding model is off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vectors: Option<VectorHealth>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct VectorHealth {
+    /// Items the graph holds.
+    items: usize,
+    /// Memory the graph and its vectors take.
+    memory_bytes: usize,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -86,6 +97,10 @@ async fn health(State(ctx): State<ApiContext>) -> (StatusCode, Json<Health>) {
                     pending: mail_pending,
                     failed: mail_failed,
                 }),
+                vectors: ctx.vectors.as_ref().map(|v| VectorHealth {
+                    items: v.len(),
+                    memory_bytes: v.memory_bytes(),
+                }),
             }),
         ),
         Err(e) => {
@@ -98,6 +113,7 @@ async fn health(State(ctx): State<ApiContext>) -> (StatusCode, Json<Health>) {
                     index: None,
                     embeddings: None,
                     mail: None,
+                    vectors: None,
                 }),
             )
         }

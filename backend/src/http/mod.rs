@@ -47,6 +47,8 @@ pub struct ApiContext {
     /// The embedding model, shared with the embedding worker; `None` when it could not be
     /// loaded (features that need it then say so).
     pub embedder: Option<Arc<dyn crate::embed::Embedder + Sync>>,
+    /// The nearest-neighbour graph of search by meaning; `None` with the model.
+    pub vectors: Option<Arc<triage_index::VectorIndex>>,
     /// Rate limits for anonymous posts (the public survey page, sign-in).
     pub limits: Arc<Limits>,
     /// Password checks, a few at a time.
@@ -56,6 +58,15 @@ pub struct ApiContext {
 }
 
 impl ApiContext {
+    /// The text index, vector graph and model, for [`crate::search`].
+    pub fn search_engines(&self) -> crate::search::Engines {
+        crate::search::Engines {
+            text: self.index.clone(),
+            vectors: self.vectors.clone(),
+            embedder: self.embedder.clone(),
+        }
+    }
+
     /// Tells the workers that new items are waiting.
     pub fn wake_workers(&self) {
         self.index_wake.notify_one();

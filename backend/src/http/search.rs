@@ -1,6 +1,7 @@
-//! `GET /api/v1/search`: full-text search over all feedback.
+//! `GET /api/v1/search`: search over all feedback, by words and by meaning
+//! ([`crate::search`] does the work; the search page calls the same service).
 //!
-//! Parameters: `q` (words; all must match, typos within one edit are forgiven), `kind`
+//! Parameters: `q`, `mode` (`hybrid` — the default —, `keyword` or `semantic`), `kind`
 //! (comma-separated), `segment`, `from`/`to` (RFC 3339 or YYYY-MM-DD; `to` is exclusive,
 //! a date includes its whole day), `theme`, `area` (the themes of an area),
 //! `min_score`/`max_score` (0..1), `sort`
@@ -9,11 +10,12 @@
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
-use triage_index::{SearchRequest, SearchResults, SortOrder};
+use triage_index::{SearchRequest, SortOrder};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{ApiContext, Auth, Params};
+use super::{ApiContext, Auth, Params, PathIds};
+use crate::search::{Found, Mode, Relaxed};
 use crate::{Error, Result};
 
 const KINDS: [&str; 3] = ["ticket", "rating", "survey_response"];
@@ -21,7 +23,72 @@ const KINDS: [&str; 3] = ["ticket", "rating", "survey_response"];
 const MAX_OFFSET: i64 = 10_000;
 
 pub fn router() -> OpenApiRouter<ApiContext> {
-    OpenApiRouter::new().routes(routes!(search))
+    OpenApiRouter::new()
+        .routes(routes!(search))
+        .routes(routes!(similar_items))
+        .routes(routes!(similar_to_theme))
+}
+
+/// `limit` of the similar-feedback lists.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // read by `Params`
+struct SimilarQuery {
+    /// Default 10.
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Similar {
+    /// Nearest in meaning first; `score` is the cosine similarity (at least 0.3).
+    hits: Vec<Hit>,
+}
+
+/// Feedback most like this item, by meaning (empty until the item is embedded).
+#[utoipa::path(get, path = "/items/{id}/similar", tag = "search",
+    params(("id" = i64, Path, description = "feedback item id"), SimilarQuery),
+    responses((status = 200, description = "similar items", body = Similar)))]
+async fn similar_items(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    ids: PathIds,
+    params: Params,
+) -> Result<Json<Similar>> {
+    similar(ctx, Near::Item(ids.first()), params).await
+}
+
+/// Feedback outside this theme that is closest to its centre: items that may belong in it.
+#[utoipa::path(get, path = "/themes/{id}/similar", tag = "search",
+    params(("id" = i64, Path, description = "theme id"), SimilarQuery),
+    responses((status = 200, description = "similar items outside the theme", body = Similar)))]
+async fn similar_to_theme(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    ids: PathIds,
+    params: Params,
+) -> Result<Json<Similar>> {
+    similar(ctx, Near::Theme(ids.first()), params).await
+}
+
+/// What a similar-feedback list is near.
+enum Near {
+    Item(i64),
+    Theme(i64),
+}
+
+async fn similar(ctx: ApiContext, near: Near, mut params: Params) -> Result<Json<Similar>> {
+    let limit = params.int("limit", 1, 100)?.unwrap_or(10) as usize;
+    params.finish()?;
+    let _slot = ctx.limits.search.enter().await?;
+    let engines = ctx.search_engines();
+    let hits = match near {
+        Near::Item(id) => engines.similar_to_item(&ctx.db, id, limit).await?,
+        Near::Theme(id) => engines.similar_to_theme(&ctx.db, id, limit).await?,
+    };
+    Ok(Json(Similar {
+        hits: hits.into_iter().map(hit).collect(),
+    }))
 }
 
 /// The search parameters (read by [`parse_request`] and [`request`]; described here).
@@ -30,9 +97,16 @@ pub fn router() -> OpenApiRouter<ApiContext> {
 // Never constructed: `Params` reads and checks the values (and rejects unknown ones).
 #[allow(dead_code)]
 struct SearchQuery {
-    /// Words; all must match, typos within one edit are forgiven.
+    /// What to look for. Keyword matching needs every word (typos within one edit are
+    /// forgiven; when no item has every word, items with some of them are shown);
+    /// meaning matching finds items that say the same in other words.
     #[param(max_length = 500)]
     q: Option<String>,
+    /// `true`: no typo correction ("search instead for" what was typed).
+    exact: Option<bool>,
+    /// `hybrid` (default): words and meaning fused by rank; `keyword`; `semantic`.
+    #[param(pattern = r"^(\s*|hybrid|keyword|semantic)$")]
+    mode: Option<String>,
     /// Comma-separated: ticket, rating, survey_response.
     #[param(
         pattern = r"^\s*(ticket|rating|survey_response)?\s*(,\s*(ticket|rating|survey_response)?\s*)*$"
@@ -97,6 +171,11 @@ struct Response {
     limit: usize,
     offset: usize,
     corrections: Vec<Correction>,
+    /// The mode that ran: `keyword` when the embedding model is off or the order is by date.
+    mode: Mode,
+    /// Set when no item had every word: `some_words` (items with some of them) or
+    /// `meaning` (the closest items by meaning).
+    relaxed: Option<Relaxed>,
 }
 
 /// Full-text search over all feedback.
@@ -107,31 +186,37 @@ async fn search(
     _auth: Auth,
     mut params: Params,
 ) -> Result<Json<Response>> {
-    let req = request(&ctx, &mut params).await?;
+    let (req, mode) = request(&ctx, &mut params).await?;
     params.finish()?;
-    let results = run(&ctx, req.clone()).await?;
-    Ok(Json(response((results, req))))
+    let found = run(&ctx, req.clone(), mode).await?;
+    Ok(Json(response(found, &req)))
 }
 
-/// Runs a search off the async workers (tantivy reads block).
-pub(crate) async fn run(ctx: &ApiContext, req: SearchRequest) -> Result<SearchResults> {
+/// Runs a search, a few at a time (see `http::limits`).
+pub(crate) async fn run(ctx: &ApiContext, req: SearchRequest, mode: Mode) -> Result<Found> {
     let _slot = ctx.limits.search.enter().await?;
-    let index = ctx.index.clone();
-    tokio::task::spawn_blocking(move || index.search(&req))
-        .await
-        .map_err(|e| Error::Internal(format!("search task failed: {e}")))?
-        .map_err(Error::from)
+    ctx.search_engines().search(req, mode).await
 }
 
 /// The search parameters shared by the API and the web UI's search page; `area` becomes
 /// the list of its themes.
-pub(crate) async fn request(ctx: &ApiContext, p: &mut Params) -> Result<SearchRequest> {
+pub(crate) async fn request(ctx: &ApiContext, p: &mut Params) -> Result<(SearchRequest, Mode)> {
+    let mode = match p.text("mode").as_deref() {
+        None => Mode::default(),
+        Some(m) => <Mode as clap::ValueEnum>::from_str(m, false).map_err(|_| {
+            Error::invalid(
+                "invalid_value",
+                "mode",
+                format!("mode must be hybrid, keyword or semantic, got {m:?}"),
+            )
+        })?,
+    };
     let mut req = parse_request(p)?;
     if let Some(area) = p.int("area", 1, i64::MAX)? {
         let themes = crate::themes::areas::theme_ids(&ctx.db, area).await?;
         req.themes_any = Some(themes.into_iter().map(|t| t as u64).collect());
     }
-    Ok(req)
+    Ok((req, mode))
 }
 
 fn parse_request(p: &mut Params) -> Result<SearchRequest> {
@@ -183,6 +268,7 @@ fn parse_request(p: &mut Params) -> Result<SearchRequest> {
         max_score: p.float("max_score", 0.0, 1.0)?,
         sort,
         match_any: false,
+        exact_words: p.flag("exact")?,
         limit: p.int("limit", 1, 100)?.unwrap_or(20) as usize,
         offset: p.int("offset", 0, MAX_OFFSET)?.unwrap_or(0) as usize,
     };
@@ -198,29 +284,31 @@ fn parse_request(p: &mut Params) -> Result<SearchRequest> {
     Ok(req)
 }
 
-fn response((r, req): (SearchResults, SearchRequest)) -> Response {
+fn response(r: Found, req: &SearchRequest) -> Response {
     Response {
+        mode: r.mode,
+        relaxed: r.relaxed,
         total: r.total,
         limit: req.limit,
         offset: req.offset,
-        hits: r
-            .hits
-            .into_iter()
-            .map(|h| Hit {
-                id: h.id,
-                kind: h.kind,
-                source_id: h.source_id,
-                snippet: h.snippet,
-                score: h.relevance,
-                subject: h.subject,
-                created_at: h.created_at,
-                item_score: h.item_score,
-            })
-            .collect(),
+        hits: r.hits.into_iter().map(hit).collect(),
         corrections: r
             .corrections
             .into_iter()
             .map(|(word, used)| Correction { word, used })
             .collect(),
+    }
+}
+
+fn hit(h: triage_index::SearchHit) -> Hit {
+    Hit {
+        id: h.id,
+        kind: h.kind,
+        source_id: h.source_id,
+        snippet: h.snippet,
+        score: h.relevance,
+        subject: h.subject,
+        created_at: h.created_at,
+        item_score: h.item_score,
     }
 }

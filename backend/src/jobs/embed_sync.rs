@@ -17,7 +17,10 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use tokio::sync::{oneshot, Notify};
 
+use triage_index::VectorIndex;
+
 use super::consumer::{self, Consumer};
+use super::vector_sync;
 use crate::db::outbox::{self, TOPIC_EMBED};
 use crate::db::{embeddings, items};
 use crate::embed::{embed_sorted, item_text, Embedder};
@@ -44,6 +47,8 @@ pub struct EmbedSync {
     consumer: String,
     /// The low-priority embedding thread; it stops when the last clone is dropped.
     jobs: std::sync::mpsc::Sender<EmbedJob>,
+    /// The nearest-neighbour graph of search by meaning, when this process serves search.
+    vectors: Option<Arc<VectorIndex>>,
 }
 
 impl EmbedSync {
@@ -59,7 +64,29 @@ impl EmbedSync {
             embedder,
             consumer,
             jobs,
+            vectors: None,
         })
+    }
+
+    /// Also adds every vector stored from now on to this graph.
+    pub fn with_vectors(mut self, vectors: Arc<VectorIndex>) -> Self {
+        self.vectors = Some(vectors);
+        self
+    }
+
+    /// Stores vectors, and adds them to the graph when there is one.
+    async fn store(&self, vectors: &[(i64, Vec<f32>)]) -> Result<()> {
+        embeddings::upsert(
+            &self.db,
+            self.embedder.model_name(),
+            self.embedder.precision(),
+            vectors,
+        )
+        .await?;
+        if let Some(graph) = &self.vectors {
+            vector_sync::add(graph, vectors.to_vec()).await?;
+        }
+        Ok(())
     }
 
     pub fn embedder(&self) -> &Arc<dyn Embedder + Sync> {
@@ -95,13 +122,7 @@ impl EmbedSync {
             .map(|f| (f.item.id, item_text(&f.item)))
             .collect();
         let vectors = self.embed(rows).await?;
-        embeddings::upsert(
-            &self.db,
-            self.embedder.model_name(),
-            self.embedder.precision(),
-            &vectors,
-        )
-        .await?;
+        self.store(&vectors).await?;
         assign::on_arrival(&self.db, &vectors).await
     }
 
@@ -135,7 +156,7 @@ impl EmbedSync {
                 .map(|f| (f.item.id, item_text(&f.item)))
                 .collect();
             let vectors = self.embed(rows).await?;
-            embeddings::upsert(&self.db, &model, self.embedder.precision(), &vectors).await?;
+            self.store(&vectors).await?;
             done += vectors.len() as u64;
             progress(done);
         }

@@ -10,3 +10,4 @@ pub mod consumer;
 pub mod embed_sync;
 pub mod index_sync;
 pub mod themes_job;
+pub mod vector_sync;

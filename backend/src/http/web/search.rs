@@ -1,5 +1,7 @@
-//! The search page: the API's full-text search with its filters, results with their
-//! highlighted snippets and the theme each item is in.
+//! The search page: the API's search (by words and by meaning, [`crate::search`]) with its
+//! filters, results with their highlighted snippets and the theme each item is in, and
+//! what the search did when it could not take the words literally: relaxed, corrected or
+//! found nothing.
 
 use std::collections::HashMap;
 
@@ -11,12 +13,13 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::layout::page;
 use super::session::Viewer;
-use super::widgets::pager;
+use super::widgets::{pager, query};
 use super::{Html, WebResult};
 use crate::db::customers;
 use crate::db::entity::item_theme;
 use crate::http::search::{request, run};
 use crate::http::{ApiContext, Params};
+use crate::search::{Mode, Relaxed};
 
 pub fn router() -> Router<ApiContext> {
     Router::new().route("/search", get(show))
@@ -50,6 +53,8 @@ async fn show(
 ) -> WebResult<Html> {
     let keep: Vec<(&str, String)> = [
         "q",
+        "mode",
+        "exact",
         "kind",
         "segment",
         "theme",
@@ -68,13 +73,23 @@ async fn show(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    let req = request(&ctx, &mut params).await?;
+    let (req, mode) = request(&ctx, &mut params).await?;
     params.finish()?;
     let searched = keep.iter().any(|(_, v)| !v.is_empty());
     let results = if searched {
-        Some(run(&ctx, req.clone()).await?)
+        Some(run(&ctx, req.clone(), mode).await?)
     } else {
         None
+    };
+    // The same search without typo correction, for "search instead for".
+    let exact_link = {
+        let mut with: Vec<(&str, String)> = keep
+            .iter()
+            .filter(|(k, _)| *k != "exact")
+            .cloned()
+            .collect();
+        with.push(("exact", "1".into()));
+        format!("/search{}", query(&with))
     };
     let segments = customers::segments(&ctx.db).await?;
     let all_themes = crate::themes::edits::live_labels(&ctx.db).await?;
@@ -86,7 +101,7 @@ async fn show(
     let body = html! {
         h1 { "Search feedback" }
         form.card method="get" action="/search" role="search" {
-            p { label for="q" { "Words (all must match; small typos are forgiven)" }
+            p { label for="q" { "Search by words or by meaning (a question works too)" }
                 input #q type="search" name="q" value=(value("q")) maxlength="500" autofocus; }
             div.row {
                 div { label for="kind" { "Kind" } select #kind name="kind" {
@@ -104,6 +119,10 @@ async fn show(
                 div { label for="max_score" { "Score up to" } input #max_score type="number" name="max_score" min="0" max="1" step="0.1" value=(value("max_score")); }
                 div { label for="from" { "From" } input #from type="date" name="from" value=(value("from")); }
                 div { label for="to" { "To" } input #to type="date" name="to" value=(value("to")); }
+                div { label for="mode" { "Match" } select #mode name="mode" {
+                    @for (k, l) in [("hybrid", "words and meaning"), ("keyword", "words only"), ("semantic", "meaning only")] {
+                        option value=(k) selected[value("mode") == k] { (l) }
+                    } } }
                 div { label for="sort" { "Order" } select #sort name="sort" {
                     @for (k, l) in [("relevance", "best match"), ("newest", "newest"), ("oldest", "oldest")] {
                         option value=(k) selected[value("sort") == k] { (l) }
@@ -112,8 +131,37 @@ async fn show(
             }
         }
         @if let Some(r) = &results {
-            @for (word, used) in &r.corrections {
-                p.small.muted { "“" (word) "” matched " (used.join(", ")) }
+            @if mode != r.mode && ctx.embedder.is_none() {
+                p.flash role="status" { "Search by meaning is off (the embedding model is not loaded): words only." }
+            }
+            @match r.relaxed {
+                Some(Relaxed::SomeWords) => p.flash role="status" {
+                    "No item has all of " (r.words.join(", ")) " — showing the closest matches." }
+                Some(Relaxed::Meaning) => p.flash role="status" {
+                    "No item has any of " (r.words.join(", ")) " — showing the closest matches by meaning." }
+                None => {}
+            }
+            @if !r.corrections.is_empty() {
+                p.flash role="status" {
+                    "Showing results for "
+                    @for (i, (_, used)) in r.corrections.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        em { (used.join(" / ")) }
+                    }
+                    " — search instead for "
+                    a href=(exact_link) {
+                        @for (i, (word, _)) in r.corrections.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            em { (word) }
+                        }
+                    }
+                }
+            }
+            @if r.hits.is_empty() {
+                div.card role="status" {
+                    p { strong { "Nothing found" } }
+                    p.muted { (empty_reason(&req, r.mode)) }
+                }
             }
             ol.card style="list-style:none;padding-left:1rem" aria-label="Results" {
                 @for h in &r.hits {
@@ -129,8 +177,31 @@ async fn show(
                     }
                 }
             }
-            (pager("/search", &keep, req.offset as u64, req.limit as u64, r.total as u64))
+            @if !r.hits.is_empty() {
+                (pager("/search", &keep, req.offset as u64, req.limit as u64, r.total as u64))
+            }
         }
     };
     Ok(Html(page("Search", &viewer, "/search", body)))
+}
+
+/// Why a search found nothing, and what to try.
+fn empty_reason(req: &triage_index::SearchRequest, mode: Mode) -> String {
+    let filtered = !req.kinds.is_empty()
+        || req.segment.is_some()
+        || req.theme.is_some()
+        || req.themes_any.is_some()
+        || req.from.is_some()
+        || req.to.is_some()
+        || req.min_score.is_some()
+        || req.max_score.is_some();
+    let words = !req.query.trim().is_empty();
+    match (words, filtered, mode) {
+        (_, true, _) if req.offset > 0 => "This page is past the last result.".into(),
+        (true, true, _) => "No item matches these words within the filters. Try removing a filter.".into(),
+        (false, true, _) => "No item passes these filters. Try widening the dates or removing a filter.".into(),
+        (true, false, Mode::Keyword) => "No item has any of these words. Try other words, or match by meaning.".into(),
+        (true, false, _) => "No item is close to this in words or in meaning. Try describing the problem differently.".into(),
+        (false, false, _) => "There is no feedback yet.".into(),
+    }
 }

@@ -1,5 +1,6 @@
 //! The theme page: what the theme is about (label, keywords, quotes), why it ranks where
-//! it does (score breakdown, rating impact, weekly volume, customers), its items, and —
+//! it does (score breakdown, rating impact, weekly volume, customers), its items, the
+//! feedback outside it that is closest in meaning, and —
 //! for product managers — the workflow form and the rename / merge / split / move tools.
 
 use axum::extract::State;
@@ -79,6 +80,10 @@ async fn show(
     )
     .await?;
     let contributors = customers::contributors(&ctx.db, id, 10).await?;
+    let similar = ctx
+        .search_engines()
+        .similar_to_theme(&ctx.db, id, 5)
+        .await?;
     let others = other_themes(&ctx, id).await?;
     let changes = backlog_change::Entity::find()
         .filter(backlog_change::Column::ThemeId.eq(id))
@@ -140,6 +145,15 @@ async fn show(
                         li { (c.name.as_deref().or(c.email.as_deref()).unwrap_or("unnamed")) " — " (c.items) " item" @if c.items != 1 { "s" }
                             @if let Some(seg) = &c.segment { " · " (seg) }
                             @if let Some(v) = c.account_value { " · value " (format!("{v:.0}")) } }
+                    } }
+                }
+                section.card aria-labelledby="similar-h" {
+                    h2 #similar-h { "Similar feedback outside this theme" }
+                    @if similar.is_empty() { p.muted.small { "None close enough (or search by meaning is off)." } }
+                    ul.small { @for h in &similar {
+                        // The index escapes the text; the excerpt has no markup of its own.
+                        li { (maud::PreEscaped(&h.snippet)) span.muted { " · " (h.kind.replace('_', " ")) " #" (h.source_id) " · "
+                            (format!("{:.0}", h.relevance * 100.0)) "% similar" } }
                     } }
                 }
                 @if viewer.can_edit() { (tools(&viewer, id, &label, &others)) }

@@ -22,7 +22,7 @@ use super::widgets::{csrf, flash, pager};
 use super::{done, Html, WebResult};
 use crate::db::entity::ticket::{Column, Entity as Tickets};
 use crate::db::items;
-use crate::http::{search, ApiContext, Params};
+use crate::http::{ApiContext, Params};
 use crate::intake::input::{CustomerInput, TicketInput};
 use crate::intake::store::Source;
 use crate::intake::validate;
@@ -177,8 +177,8 @@ async fn create(State(ctx): State<ApiContext>, Form(viewer, f): Form) -> WebResu
 }
 
 /// The suggestions panel for a draft: the closest themes by meaning, and the most
-/// similar past tickets (by meaning among the close themes' tickets and the keyword
-/// matches). Without the model, keyword matches only.
+/// similar past tickets (by meaning among the close themes' tickets and what hybrid
+/// search finds for the draft). Without the model, keyword matches only.
 async fn suggest(
     State(ctx): State<ApiContext>,
     _viewer: Viewer,
@@ -193,18 +193,24 @@ async fn suggest(
     params.finish()?;
     // Embedding a draft takes a core for a moment: a few at a time (see http::limits).
     let _slot = ctx.limits.suggest.enter().await?;
-    let keyword_matches = search::run(
-        &ctx,
-        SearchRequest {
-            query: text.clone(),
-            kinds: vec!["ticket".into()],
-            match_any: true,
-            limit: 20,
-            ..Default::default()
-        },
-    )
-    .await?;
-    let keyword_ids: Vec<i64> = keyword_matches.hits.iter().map(|h| h.id as i64).collect();
+    // The suggest slot already bounds this work; a search slot as well would let a flood
+    // of searches starve the form's suggestions.
+    let matches = ctx
+        .search_engines()
+        .search(
+            SearchRequest {
+                query: text.clone(),
+                kinds: vec!["ticket".into()],
+                match_any: true,
+                // A draft is half-typed: its last word is often a prefix, not a typo.
+                exact_words: true,
+                limit: 20,
+                ..Default::default()
+            },
+            crate::search::Mode::Hybrid,
+        )
+        .await?;
+    let keyword_ids: Vec<i64> = matches.hits.iter().map(|h| h.id as i64).collect();
     let found = match &ctx.embedder {
         Some(embedder) => {
             suggest::for_draft(
