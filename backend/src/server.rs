@@ -60,7 +60,14 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
                 embed.embedder().clone(),
                 config.themes_every,
             ));
-            let embedder = embed.embedder().clone();
+            // Searches and draft suggestions get a model of their own: the worker's runs
+            // one batch of 256 at a time (about half a second), and a query must not wait
+            // behind it. The second copy costs the model's weights once more (~90 MB).
+            let embedder: Arc<dyn crate::embed::Embedder + Sync> =
+                match MiniLm::load_configured(&config).await {
+                    Ok(m) => Arc::new(m),
+                    Err(_) => embed.embedder().clone(),
+                };
             let embed = tokio::spawn(embed.run(embed_wake.clone()));
             (Some(embedder), Some((embed, themes, saver)), Some(vectors))
         }
