@@ -431,9 +431,16 @@ impl Server {
         }
     }
 
-    /// Searches until `pred` holds on the results (the index is fed asynchronously).
+    /// Searches until `pred` holds on the results (the index is fed asynchronously). By
+    /// words only unless `query` names a mode: it checks what the text index holds, and
+    /// hits by meaning would arrive on the embedding worker's schedule instead.
     pub fn search_until(&self, query: &str, token: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);
+        let query = if query.contains("mode=") {
+            query.to_string()
+        } else {
+            format!("{query}&mode=keyword")
+        };
         loop {
             let r = self.get(&format!("/api/v1/search?{query}"), token);
             assert_eq!(r.status, 200, "search {query}: {:?}", r.body);

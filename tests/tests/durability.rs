@@ -118,7 +118,7 @@ fn reindex_rebuilds_from_the_database(env: &Env) {
     assert_eq!(r["items"], 25, "{r}");
     let s = env.serve();
     // Already complete at start: the first search sees everything.
-    let hits = s.get("/api/v1/search?q=wombat", &token);
+    let hits = s.get("/api/v1/search?q=wombat&mode=keyword", &token);
     assert_eq!(hits.body["total"], 25, "{:?}", hits.body);
 }
 

@@ -66,7 +66,10 @@ fn intake_never_changes_a_customer(env: &Env) {
     assert_eq!(changed.body["account_value"], 50000.0);
     // The customer's items are re-indexed under the new segment.
     s.search_until("q=refund&segment=smb", &pm, |b| b["total"] == 2);
-    let hits = s.get("/api/v1/search?q=refund&segment=enterprise", &pm);
+    let hits = s.get(
+        "/api/v1/search?q=refund&segment=enterprise&mode=keyword",
+        &pm,
+    );
     assert_eq!(hits.body["total"], 0, "{:?}", hits.body);
 
     // Bad changes name their field; an email is not a detail that changes.

@@ -117,18 +117,24 @@ fn imports_csv_and_jsonl_idempotently(env: &Env) {
     let s = env.serve();
     s.wait_indexed();
     assert_eq!(s.get("/api/v1/tickets", &token).body["total"], 3);
-    let hit = s.get("/api/v1/search?q=export&segment=enterprise", &token);
+    let hit = s.get(
+        "/api/v1/search?q=export&segment=enterprise&mode=keyword",
+        &token,
+    );
     assert_eq!(hit.body["total"], 1, "{:?}", hit.body);
     assert_eq!(hit.body["hits"][0]["created_at"], "2026-11-01T00:00:00Z");
-    let multi = s.get("/api/v1/search?q=quotes", &token);
+    let multi = s.get("/api/v1/search?q=quotes&mode=keyword", &token);
     assert_eq!(
         multi.body["total"], 0,
         "row 6 failed as a whole: {:?}",
         multi.body
     );
     assert_eq!(
-        s.get("/api/v1/search?q=sync+failing&kind=rating", &token)
-            .body["total"],
+        s.get(
+            "/api/v1/search?q=sync+failing&kind=rating&mode=keyword",
+            &token
+        )
+        .body["total"],
         1
     );
     // a@, b@ (from row t-3) and c@ (row t-7); failed rows create no customers of their own.

@@ -124,7 +124,7 @@ fn creates_gets_and_lists_every_kind(env: &Env) {
 
     // Everything created is searchable once the worker catches up.
     s.wait_indexed();
-    let hits = s.get("/api/v1/search?q=reports+slow", &token);
+    let hits = s.get("/api/v1/search?q=reports+slow&mode=keyword", &token);
     assert_eq!(hits.body["total"], 1, "{:?}", hits.body);
     assert_eq!(hits.body["hits"][0]["kind"], "survey_response");
     assert_eq!(hits.body["hits"][0]["item_score"], 0.3);
