@@ -169,12 +169,8 @@ impl FeedbackIndex {
     /// The query's words as typed, one per word the index would look up.
     pub fn words(&self, query: &str) -> Result<Vec<String>> {
         let searcher = self.reader.searcher();
-        let builder = QueryBuilder {
-            searcher: &searcher,
-            fields: self.fields,
-            index: &self.index,
-        };
-        Ok(builder
+        Ok(self
+            .builder(&searcher)
             .tokens(query)?
             .into_iter()
             .map(|(typed, _)| typed)
@@ -193,7 +189,7 @@ impl FeedbackIndex {
     /// Every id that passes `req`'s filters, or `None` when it has none (everything passes).
     pub fn filtered_ids(&self, req: &SearchRequest) -> Result<Option<BTreeSet<u64>>> {
         let searcher = self.reader.searcher();
-        let filters = self.filters_only(req);
+        let filters = self.builder(&searcher).filters(req);
         if filters.is_empty() {
             return Ok(None);
         }
@@ -221,22 +217,15 @@ impl FeedbackIndex {
     }
 
     fn build(&self, searcher: &Searcher, req: &SearchRequest) -> Result<BuiltQuery> {
+        self.builder(searcher).build(req)
+    }
+
+    fn builder<'a>(&'a self, searcher: &'a Searcher) -> QueryBuilder<'a> {
         QueryBuilder {
             searcher,
             fields: self.fields,
             index: &self.index,
         }
-        .build(req)
-    }
-
-    fn filters_only(&self, req: &SearchRequest) -> Vec<Box<dyn Query>> {
-        let searcher = self.reader.searcher();
-        QueryBuilder {
-            searcher: &searcher,
-            fields: self.fields,
-            index: &self.index,
-        }
-        .filters(req)
     }
 
     /// The item id of each document.
