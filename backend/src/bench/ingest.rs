@@ -135,6 +135,19 @@ pub(super) async fn start_server(data_dir: std::path::PathBuf) -> Result<(String
     Ok((format!("http://{addr}"), token))
 }
 
+/// The bench server's `/healthz`.
+pub(super) async fn health(client: &reqwest::Client, base: &str) -> Result<serde_json::Value> {
+    client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| Error::Internal(format!("bench health check: {e}")))?
+        .json()
+        .await
+        .map_err(|e| Error::Internal(format!("bench health check: {e}")))
+}
+
 /// Posts `n` tickets with 8 concurrent clients; returns seconds until all were acknowledged
 /// and seconds until all were indexed.
 async fn api_ingest(
@@ -192,15 +205,7 @@ async fn api_ingest(
     }
     let acked = started.elapsed().as_secs_f64();
     loop {
-        let health: serde_json::Value = client
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| Error::Internal(format!("bench health check: {e}")))?
-            .json()
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        let health = health(&client, &base).await?;
         if health["index"]["pending_jobs"] == 0
             && health["index"]["documents"].as_u64() >= Some(n as u64)
         {

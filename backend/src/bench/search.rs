@@ -13,7 +13,7 @@ use serde_json::json;
 use triage_index::{FeedbackIndex, SearchRequest};
 
 use super::corpus::Corpus;
-use super::ingest::{bench_config, start_server};
+use super::ingest::{bench_config, health, start_server};
 use super::{percentile, print_report};
 use crate::cli::import::import_file;
 use crate::intake::import::{Format, ImportKind, ImportOptions};
@@ -123,15 +123,7 @@ async fn wait_embedded(
 ) -> Result<serde_json::Value> {
     let started = Instant::now();
     loop {
-        let health: serde_json::Value = client
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| Error::Internal(format!("bench search: {e}")))?
-            .json()
-            .await
-            .map_err(|e| Error::Internal(format!("bench search: {e}")))?;
+        let health = health(client, base).await?;
         let held = health["vectors"]["items"].as_u64().unwrap_or(0) as usize;
         if held >= items {
             return Ok(health["vectors"].clone());
