@@ -25,7 +25,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use triage_index::{FeedbackIndex, SearchHit, SearchRequest, SortOrder, VectorIndex};
+use triage_index::{
+    FeedbackIndex, Ranked, SearchHit, SearchRequest, SearchResults, SortOrder, VectorIndex,
+};
 
 use crate::embed::Embedder;
 use crate::{Error, Result};
@@ -110,17 +112,19 @@ impl Engines {
             }
             _ => None,
         };
+        let started = std::time::Instant::now();
         let query_vector = match &by_meaning {
             Some((_, embedder)) => Some(embed_query(embedder.clone(), &req.query).await?),
             None => None,
         };
+        let embedded = started.elapsed();
         let text = self.text.clone();
         let run_mode = match (&by_meaning, mode) {
             (None, _) => Mode::Keyword,
             (Some(_), m) => m,
         };
         let graph = by_meaning.map(|(v, _)| v);
-        tokio::task::spawn_blocking(move || {
+        let found = tokio::task::spawn_blocking(move || {
             run_blocking(
                 &text,
                 graph.as_deref(),
@@ -130,7 +134,13 @@ impl Engines {
             )
         })
         .await
-        .map_err(|e| Error::Internal(format!("search task failed: {e}")))?
+        .map_err(|e| Error::Internal(format!("search task failed: {e}")))?;
+        tracing::debug!(
+            embed_ms = embedded.as_secs_f64() * 1000.0,
+            total_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "searched"
+        );
+        found
     }
 }
 
@@ -214,6 +224,8 @@ async fn embed_query(embedder: Arc<dyn Embedder + Sync>, query: &str) -> Result<
 /// The search itself, with the query already embedded (blocking: tantivy and the graph
 /// are synchronous). [`Engines::search`] calls it off the async threads; `triage bench
 /// relevance` calls it directly.
+///
+/// Both halves rank ids only; documents and snippets are read for the one page shown.
 pub fn run_blocking(
     text: &FeedbackIndex,
     graph: Option<&VectorIndex>,
@@ -222,37 +234,16 @@ pub fn run_blocking(
     mode: Mode,
 ) -> Result<Found> {
     let words = text.words(&req.query)?;
-    let end = req.offset + req.limit.max(1);
-    let window = end.max(WINDOW);
-    let page = |hits: Vec<SearchHit>| -> Vec<SearchHit> {
-        hits.into_iter()
-            .skip(req.offset)
-            .take(req.limit.max(1))
-            .collect()
-    };
+    let shown = req.limit.max(1);
+    let window = (req.offset + shown).max(WINDOW);
 
-    // The keyword half: all words, or (when no item has them all) some of them.
-    let mut relaxed = None;
-    let mut keyword_req = req.clone();
-    let mut keyword = if mode == Mode::Semantic {
-        None
-    } else {
-        if mode == Mode::Hybrid {
-            keyword_req.offset = 0;
-            keyword_req.limit = window;
-        }
-        let mut found = text.search(&keyword_req)?;
-        if found.total == 0 && words.len() > 1 {
-            keyword_req.match_any = true;
-            found = text.search(&keyword_req)?;
-            if found.total > 0 {
-                relaxed = Some(Relaxed::SomeWords);
-            }
-        }
-        Some(found)
-    };
     if mode == Mode::Keyword {
-        let found = keyword.take().unwrap_or_default();
+        let (found, _, relaxed) = every_then_some_words(
+            &req,
+            words.len(),
+            |f: &SearchResults| f.total,
+            |r| Ok(text.search(r)?),
+        )?;
         return Ok(Found {
             total: found.total,
             hits: found.hits,
@@ -263,27 +254,28 @@ pub fn run_blocking(
         });
     }
 
-    // The meaning half: nearest items that pass the filters, checked in the text index.
+    // The meaning half: nearest items that pass the filters and that the text index still
+    // holds (an item deleted since the graph last saw it is dropped here).
     let (Some(graph), Some(qv)) = (graph, query_vector) else {
         return Err(Error::Internal(
             "search by meaning without its graph".into(),
         ));
     };
-    let allowed: Option<HashSet<u64>> = text.filtered_ids(&req)?.map(|s| s.into_iter().collect());
-    let depth = window.min(SEMANTIC_DEPTH);
-    let near: Vec<(u64, f32)> = graph
-        .nearest(qv, depth, |id| {
-            allowed.as_ref().is_none_or(|a| a.contains(&id))
+    let allowed = text.filtered_ids(&req)?;
+    let mut near: Vec<(u64, f32)> = graph
+        .nearest(qv, window.min(SEMANTIC_DEPTH), |id| {
+            allowed.as_ref().is_none_or(|a| a.contains(id))
         })?
         .into_iter()
         .filter(|(_, sim)| *sim >= MIN_SIMILARITY)
         .collect();
+    let held = text.passing_among(&req, &near.iter().map(|(id, _)| *id).collect::<Vec<_>>())?;
+    near.retain(|(id, _)| held.contains(id));
 
     if mode == Mode::Semantic {
-        let hits = text.hits_for(&req, &near)?;
         return Ok(Found {
-            total: hits.len(),
-            hits: page(hits),
+            total: near.len(),
+            hits: text.hits_for(&req, page_of(&near, &req))?,
             corrections: Vec::new(),
             relaxed: None,
             mode,
@@ -291,8 +283,18 @@ pub fn run_blocking(
         });
     }
 
-    // Hybrid: fuse by rank.
-    let keyword = keyword.unwrap_or_default();
+    // Hybrid: the keyword half's window, fused with the meaning half by rank.
+    let window_req = SearchRequest {
+        offset: 0,
+        limit: window,
+        ..req.clone()
+    };
+    let (keyword, keyword_req, mut relaxed) = every_then_some_words(
+        &window_req,
+        words.len(),
+        |r: &Ranked| r.total,
+        |r| Ok(text.rank(r)?),
+    )?;
     if keyword.total == 0 && !near.is_empty() {
         relaxed = Some(Relaxed::Meaning);
     }
@@ -307,32 +309,29 @@ pub fn run_blocking(
         0.5 * base
     };
     let mut fused: HashMap<u64, f32> = HashMap::new();
-    for (rank, hit) in keyword.hits.iter().enumerate() {
-        *fused.entry(hit.id).or_default() += keyword_weight / (RRF_K + rank as f32 + 1.0);
+    for (rank, (id, _)) in keyword.ids.iter().enumerate() {
+        *fused.entry(*id).or_default() += keyword_weight / (RRF_K + rank as f32 + 1.0);
     }
     for (rank, (id, _)) in near.iter().enumerate() {
         *fused.entry(*id).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
     }
     // Items found only by meaning: those that do match the words (beyond the keyword
     // window) are already counted in the keyword total.
-    let in_keyword: HashSet<u64> = keyword.hits.iter().map(|h| h.id).collect();
-    let only_near: Vec<(u64, f32)> = near
+    let in_keyword: HashSet<u64> = keyword.ids.iter().map(|(id, _)| *id).collect();
+    let only_near: Vec<u64> = near
         .iter()
-        .filter(|(id, _)| !in_keyword.contains(id))
-        .map(|(id, _)| (*id, fused[id]))
+        .map(|(id, _)| *id)
+        .filter(|id| !in_keyword.contains(id))
         .collect();
-    let only_near_ids: Vec<u64> = only_near.iter().map(|(id, _)| *id).collect();
-    let also_words = if keyword.total > keyword.hits.len() {
-        text.matching_among(&keyword_req, &only_near_ids)?
+    let also_words = if keyword.total > keyword.ids.len() {
+        text.matching_among(&keyword_req, &only_near)?
     } else {
         Default::default()
     };
-    let mut hits: Vec<SearchHit> = text.hits_for(&req, &only_near)?;
-    let extra = hits.iter().filter(|h| !also_words.contains(&h.id)).count();
-    hits.extend(keyword.hits.into_iter().map(|mut h| {
-        h.relevance = fused[&h.id];
-        h
-    }));
+    let extra = only_near
+        .iter()
+        .filter(|id| !also_words.contains(id))
+        .count();
     // A typo correction never outranks what was typed: items found only through a guessed
     // word (none of the typed words, not close in meaning) come after all the others.
     let guessed_only: HashSet<u64> = if keyword.corrections.is_empty() {
@@ -343,28 +342,56 @@ pub fn run_blocking(
             match_any: true,
             ..req.clone()
         };
-        let ids: Vec<u64> = hits.iter().map(|h| h.id).collect();
+        let ids: Vec<u64> = keyword.ids.iter().map(|(id, _)| *id).collect();
         let exact = text.matching_among(&typed, &ids)?;
         let near_ids: HashSet<u64> = near.iter().map(|(id, _)| *id).collect();
         ids.into_iter()
             .filter(|id| !exact.contains(id) && !near_ids.contains(id))
             .collect()
     };
-    hits.sort_by(|a, b| {
-        let tier = |h: &SearchHit| guessed_only.contains(&h.id);
-        tier(a)
-            .cmp(&tier(b))
-            .then(b.relevance.total_cmp(&a.relevance))
-            .then(a.id.cmp(&b.id))
+    let mut ranked: Vec<(u64, f32)> = fused.into_iter().collect();
+    ranked.sort_by(|a, b| {
+        let tier = |id: &u64| guessed_only.contains(id);
+        tier(&a.0)
+            .cmp(&tier(&b.0))
+            .then(b.1.total_cmp(&a.1))
+            .then(a.0.cmp(&b.0))
     });
+    let hits = text.hits_for(&req, page_of(&ranked, &req))?;
     Ok(Found {
         total: keyword.total + extra,
-        hits: page(hits),
-        corrections: keyword.corrections,
+        corrections: text.readable_corrections(keyword.corrections, &hits)?,
+        hits,
         relaxed,
         mode,
         words,
     })
+}
+
+/// The part of a ranked list that `req`'s page shows.
+fn page_of<'a>(ranked: &'a [(u64, f32)], req: &SearchRequest) -> &'a [(u64, f32)] {
+    let start = req.offset.min(ranked.len());
+    let end = (req.offset + req.limit.max(1)).min(ranked.len());
+    &ranked[start..end]
+}
+
+/// Runs `req` with every word required and, when no item has them all (and there is more
+/// than one word), again with any of them: the request that ran and whether it relaxed.
+fn every_then_some_words<T>(
+    req: &SearchRequest,
+    words: usize,
+    total: impl Fn(&T) -> usize,
+    run: impl Fn(&SearchRequest) -> Result<T>,
+) -> Result<(T, SearchRequest, Option<Relaxed>)> {
+    let mut req = req.clone();
+    let found = run(&req)?;
+    if total(&found) > 0 || words < 2 {
+        return Ok((found, req, None));
+    }
+    req.match_any = true;
+    let some = run(&req)?;
+    let relaxed = (total(&some) > 0).then_some(Relaxed::SomeWords);
+    Ok((some, req, relaxed))
 }
 
 #[cfg(test)]

@@ -60,11 +60,11 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
                 embed.embedder().clone(),
                 config.themes_every,
             ));
-            // Searches and draft suggestions get a model of their own: the worker's runs
-            // one batch of 256 at a time (about half a second), and a query must not wait
-            // behind it. The second copy costs the model's weights once more (~90 MB).
+            // Searches and draft suggestions get a model of their own, on one math thread:
+            // the worker's runs one batch of 256 at a time (about half a second), and a
+            // query must not wait behind it. The copy costs the weights once more (~90 MB).
             let embedder: Arc<dyn crate::embed::Embedder + Sync> =
-                match MiniLm::load_configured(&config).await {
+                match MiniLm::load_for_queries(&config).await {
                     Ok(m) => Arc::new(m),
                     Err(_) => embed.embedder().clone(),
                 };

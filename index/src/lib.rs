@@ -22,7 +22,7 @@ use tantivy::{Index, IndexReader, ReloadPolicy};
 
 pub use error::{Error, Result};
 pub use schema::IndexDoc;
-pub use search::{SearchHit, SearchRequest, SearchResults, SortOrder};
+pub use search::{Ranked, SearchHit, SearchRequest, SearchResults, SortOrder};
 pub use vectors::VectorIndex;
 pub use writer::IndexWriterHandle;
 

@@ -84,7 +84,8 @@ fn stems_requires_every_word_and_forgives_one_typo() {
     assert_eq!(r.hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![2]);
     assert_eq!(
         r.corrections,
-        vec![("declnied".to_string(), vec!["declin".to_string()])]
+        vec![("declnied".to_string(), vec!["declined".to_string()])],
+        "the correction reads as the hits' word, not its stem"
     );
     assert!(
         search(&index, "zzzz").is_empty(),
@@ -247,4 +248,43 @@ fn hits_found_by_meaning_are_checked_against_filters_and_deletions() {
         .into_iter()
         .collect();
     assert_eq!(smb_ids, vec![3, 4]);
+}
+
+#[test]
+fn rank_orders_like_search_and_filters_give_the_ids_that_pass() {
+    let (_dir, index) = filled();
+    let req = SearchRequest {
+        query: "refund".into(),
+        limit: 10,
+        ..Default::default()
+    };
+    let full = index.search(&req).unwrap();
+    let ranked = index.rank(&req).unwrap();
+    assert_eq!(ranked.total, full.total);
+    assert_eq!(
+        ranked.ids,
+        full.hits
+            .iter()
+            .map(|h| (h.id, h.relevance))
+            .collect::<Vec<_>>()
+    );
+    assert!(index
+        .filtered_ids(&SearchRequest::default())
+        .unwrap()
+        .is_none());
+    let enterprise = SearchRequest {
+        segment: Some("enterprise".into()),
+        ..Default::default()
+    };
+    let ids = index.filtered_ids(&enterprise).unwrap().unwrap();
+    assert_eq!(ids.iter().collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(
+        index
+            .passing_among(&enterprise, &[1, 3, 4, 99])
+            .unwrap()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        vec![1],
+        "3 and 4 are smb, 99 is not indexed"
+    );
 }

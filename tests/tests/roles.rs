@@ -89,6 +89,7 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("GET", "/backlog", Signed),
     ("GET", "/backlog/export.csv", Signed),
     ("GET", "/search", Signed),
+    ("GET", "/items/{id}", Signed),
     ("GET", "/settings", Signed),
     ("POST", "/settings", Signed),
     ("POST", "/settings/password", Signed),

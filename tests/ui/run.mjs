@@ -154,12 +154,22 @@ try {
   const notices = (await page.locator('p.flash').allTextContents()).join(' | ');
   check(notices.includes('No item has all of card, not, arived'), `the relaxed query is explained: ${notices}`);
   check(notices.includes('search instead for arived'), `the correction is named: ${notices}`);
+  check(/Showing results for [^|]*\barrived\b/.test(notices) && !/\barriv\b/.test(notices), `the correction reads as a word, not a stem: ${notices}`);
   await page.screenshot({ path: `${shots}/search.png` });
+  const itemLink = await page.locator('ol[aria-label=Results] > li a[href^="/items/"]').first().getAttribute('href');
   await page.getByRole('link', { name: 'arived' }).click();
   await page.waitForURL(/exact=1/);
   check(!(await page.locator('p.flash').allTextContents()).join(' ').includes('search instead'), 'exact search: no correction');
   await page.goto(`${base}/search?q=zzqx+vvbn&mode=keyword`);
   check(await page.getByText('Nothing found').isVisible(), 'an empty result explains itself');
+
+  step = 'the item page';
+  await page.goto(`${base}${itemLink}`);
+  check(await page.getByRole('heading', { name: 'Similar feedback' }).isVisible(), 'the item page has similar feedback');
+  const similar = page.locator('section[aria-labelledby=similar-h] li a[href^="/items/"]');
+  check(await similar.count() > 0, 'similar items are listed, each linking to its page');
+  check((await similar.first().getAttribute('href')) !== itemLink, 'an item is not similar to itself');
+  await page.screenshot({ path: `${shots}/item.png`, fullPage: true });
 
   step = 'the unthemed queue';
   await page.goto(`${base}/unthemed`);

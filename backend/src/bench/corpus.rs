@@ -15,6 +15,9 @@ use crate::{Error, Result};
 
 const STOP: &str = "a an and are as at be but by can do for from has have how i if in is it me my no not of on or so that the this to was what when where which who why will with you your";
 
+/// Positions in the corpus of the messages one item is made of: subject, body, body.
+pub type Sources = [u32; 3];
+
 pub struct Corpus {
     messages: Vec<String>,
     rng: StdRng,
@@ -88,27 +91,37 @@ impl Corpus {
         self.messages.iter().take(n).cloned().collect()
     }
 
-    fn message(&mut self) -> String {
-        let i = self.rng.random_range(0..self.messages.len());
-        self.messages[i].clone()
+    /// Every message, in file order.
+    pub fn all_messages(&self) -> &[String] {
+        &self.messages
     }
 
     /// (subject, body) of one generated item.
     pub fn item(&mut self) -> (String, String) {
-        // Subjects are short in real feedback (and limited to 300 characters).
-        let subject: String = self.message().chars().take(120).collect();
-        let (a, b) = (self.message(), self.message());
-        let body = format!("{a} {b}");
+        let (subject, body, _) = self.item_with_sources();
         (subject, body)
     }
 
-    /// Writes `n` tickets as JSONL, dated over the last 12 weeks.
-    pub fn write_tickets(&mut self, path: &Path, n: usize, prefix: &str) -> Result<()> {
+    /// (subject, body, the positions of the three messages they are made of).
+    fn item_with_sources(&mut self) -> (String, String, Sources) {
+        let mut pick = || self.rng.random_range(0..self.messages.len());
+        let sources = [pick() as u32, pick() as u32, pick() as u32];
+        let [s, a, b] = sources.map(|i| self.messages[i as usize].as_str());
+        // Subjects are short in real feedback (and limited to 300 characters).
+        let subject: String = s.chars().take(120).collect();
+        (subject, format!("{a} {b}"), sources)
+    }
+
+    /// Writes `n` tickets as JSONL, dated over the last 12 weeks; returns the messages
+    /// each ticket was made from, in file order.
+    pub fn write_tickets(&mut self, path: &Path, n: usize, prefix: &str) -> Result<Vec<Sources>> {
         let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
         let mut w = std::io::BufWriter::new(file);
         let now = chrono::Utc::now();
+        let mut made = Vec::with_capacity(n);
         for i in 0..n {
-            let (subject, body) = self.item();
+            let (subject, body, sources) = self.item_with_sources();
+            made.push(sources);
             let age = chrono::Duration::minutes(self.rng.random_range(0..120_960));
             let priority = ["low", "normal", "high", "urgent"][i % 4];
             let segment = ["enterprise", "smb", "consumer"][(i % 5000) % 3];
@@ -123,7 +136,8 @@ impl Corpus {
             });
             writeln!(w, "{line}").map_err(|e| Error::io(path, e))?;
         }
-        w.flush().map_err(|e| Error::io(path, e))
+        w.flush().map_err(|e| Error::io(path, e))?;
+        Ok(made)
     }
 
     /// One to three content words from a random body.

@@ -10,6 +10,7 @@ mod load;
 mod relevance;
 mod search;
 mod themes;
+mod vectors;
 
 use clap::Subcommand;
 
@@ -97,6 +98,12 @@ pub enum BenchCommand {
         /// Search mode of the HTTP queries: keyword, semantic or hybrid.
         #[arg(long, default_value = "keyword")]
         mode: crate::search::Mode,
+        /// Where the items' vectors come from (semantic and hybrid modes): `model` runs
+        /// the embedding worker on every item (about 5 minutes per 100,000 items here);
+        /// `composed` stores, for each item, the mean of the real embeddings of the three
+        /// messages it is made of (for a million items).
+        #[arg(long, default_value = "model")]
+        vectors: search::VectorSource,
         #[arg(long)]
         json: bool,
     },
@@ -142,8 +149,18 @@ pub async fn run(cmd: &BenchCommand) -> Result<()> {
             queries,
             messages,
             mode,
+            vectors,
             json,
-        } => search::run(*items, *queries, messages.as_deref(), *mode, *json).await,
+        } => {
+            let o = search::SearchBench {
+                items: *items,
+                queries: *queries,
+                messages: messages.clone(),
+                mode: *mode,
+                vectors: *vectors,
+            };
+            search::run(&o, *json).await
+        }
     }
 }
 

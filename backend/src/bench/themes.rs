@@ -15,11 +15,11 @@ use serde_json::json;
 
 use super::corpus::Corpus;
 use super::ingest::bench_config;
+use super::vectors::{embed_texts, store_for_all};
 use super::{peak_rss_mb, print_report};
 use crate::cli::import::import_file;
-use crate::db::{self, embeddings, items};
-use crate::embed::minilm::{MiniLm, MODEL_NAME};
-use crate::embed::{embed_sorted, Embedder};
+use crate::db::{self, embeddings};
+use crate::embed::minilm::MODEL_NAME;
 use crate::intake::import::{Format, ImportKind, ImportOptions};
 use crate::themes::discover::{discover, DiscoverOptions};
 use crate::themes::rebuild::rebuild;
@@ -39,28 +39,17 @@ pub async fn run(n: usize, messages: Option<&std::path::Path>, json_out: bool) -
     };
     import_file(&config, &file, &opts, true).await?;
 
-    let base = base_vectors(&config, &corpus)?;
+    let base = Vectors::from_rows(&embed_texts(&config, &corpus.messages(2_000))?);
     let db = db::connect(&config).await?;
     let mut rng = StdRng::seed_from_u64(9);
-    let mut after = 0i64;
-    let mut written = 0usize;
-    loop {
-        let page = items::page_after(&db, after, 10_000).await?;
-        let Some(last) = page.last() else { break };
-        after = last.item.id;
-        let rows: Vec<(i64, Vec<f32>)> = page
-            .iter()
-            .map(|p| {
-                let mut v = base.row(p.item.id as usize % base.len()).to_vec();
-                v.iter_mut()
-                    .for_each(|x| *x += rng.random_range(-0.01..0.01f32));
-                normalize(&mut v);
-                (p.item.id, v)
-            })
-            .collect();
-        written += rows.len();
-        embeddings::upsert(&db, MODEL_NAME, "fp32", &rows).await?;
-    }
+    let written = store_for_all(&db, |_, item| {
+        let mut v = base.row(item.id as usize % base.len()).to_vec();
+        v.iter_mut()
+            .for_each(|x| *x += rng.random_range(-0.01..0.01f32));
+        normalize(&mut v);
+        Ok(v)
+    })
+    .await?;
 
     // Peak memory from here on: Linux resets the high-water mark on "5" (see proc(5)).
     let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -122,17 +111,4 @@ async fn count_by_theme(db: &sea_orm::DatabaseConnection) -> Result<usize> {
         .all(db)
         .await?;
     Ok(rows.len())
-}
-
-/// Real embeddings of the corpus messages (the first 2,000).
-fn base_vectors(config: &crate::Config, corpus: &Corpus) -> Result<Vectors> {
-    let texts = corpus.messages(2_000);
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let model = MiniLm::load(
-        &config.model_dir,
-        config.embed_threads,
-        config.embed_precision,
-    )?;
-    let rows = embed_sorted(&model as &dyn Embedder, &refs, |_| {})?;
-    Ok(Vectors::from_rows(&rows))
 }

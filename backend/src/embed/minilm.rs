@@ -59,6 +59,10 @@ pub struct MiniLm {
     // rust-bert's model is Send but not Sync; one forward pass at a time is what 2 cores want.
     model: Mutex<SentenceEmbeddingsModel>,
     precision: Precision,
+    /// libtorch's math threads for this model's passes. libtorch keeps the setting per
+    /// calling thread (OpenMP), so it is applied before every pass: two models in one
+    /// process (the worker's and search's) each get their own.
+    threads: usize,
 }
 
 impl MiniLm {
@@ -102,6 +106,7 @@ impl MiniLm {
         Ok(Self {
             model: Mutex::new(model),
             precision,
+            threads: threads.max(1),
         })
     }
 }
@@ -118,7 +123,22 @@ impl MiniLm {
             .await
             .map_err(|e| Error::Internal(format!("loading the model failed: {e}")))?
     }
+
+    /// The model search embeds its queries with: the configured one on a single math
+    /// thread. A query is a handful of tokens, so each of the ~100 operations of a pass is
+    /// tiny; spreading them over cores costs more in waking threads between requests than
+    /// it saves (`triage bench embed` reports one query's latency both ways), and leaves
+    /// the other core to the next request.
+    pub async fn load_for_queries(config: &crate::Config) -> Result<Self> {
+        let (dir, precision) = (config.model_dir.clone(), config.embed_precision);
+        tokio::task::spawn_blocking(move || MiniLm::load(&dir, QUERY_THREADS, precision))
+            .await
+            .map_err(|e| Error::Internal(format!("loading the model failed: {e}")))?
+    }
 }
+
+/// Math threads of the query model ([`MiniLm::load_for_queries`]).
+pub const QUERY_THREADS: usize = 1;
 
 impl Embedder for MiniLm {
     fn model_name(&self) -> &str {
@@ -141,6 +161,7 @@ impl Embedder for MiniLm {
             .model
             .lock()
             .map_err(|_| Error::Internal("embedding model poisoned".into()))?;
+        tch::set_num_threads(self.threads as i32);
         model
             .encode(texts)
             .map_err(|e| Error::Internal(format!("embedding failed: {e}")))

@@ -9,10 +9,11 @@
 //!
 //! * [`session`]: sign-in cookies, the signed-in [`session::Viewer`], CSRF-checked forms.
 //! * [`layout`] and [`widgets`]: the page shell, styles, charts and small shared pieces.
-//! * one module per page group: sign-in, backlog, theme, search, tickets, unthemed queue,
+//! * one module per page group: sign-in, backlog, theme, item, search, tickets, unthemed queue,
 //!   public survey, digest settings and unsubscribe links.
 
 mod backlog;
+mod item;
 mod layout;
 mod login;
 mod search;
@@ -39,6 +40,7 @@ pub fn router() -> Router<ApiContext> {
         .merge(backlog::router())
         .merge(theme::router())
         .merge(search::router())
+        .merge(item::router())
         .merge(tickets::router())
         .merge(unthemed::router())
         .merge(survey::router())

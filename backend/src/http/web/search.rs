@@ -167,7 +167,7 @@ async fn show(
                 @for h in &r.hits {
                     li style="padding:.5rem 0;border-bottom:1px solid var(--line)" {
                         div.small.muted {
-                            (h.kind.replace('_', " ")) " #" (h.source_id) " · " (h.created_at.format("%Y-%m-%d"))
+                            a href={"/items/" (h.id)} { (h.kind.replace('_', " ")) " #" (h.source_id) } " · " (h.created_at.format("%Y-%m-%d"))
                             @if let Some(s) = h.item_score { " · score " (format!("{:.0}", s * 100.0)) "/100" }
                             @if let Some((tid, label)) = themes.get(&(h.id as i64)) { " · theme " a href={"/themes/" (tid)} { (label) } }
                         }

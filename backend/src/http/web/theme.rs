@@ -13,7 +13,9 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::layout::page;
 use super::session::{Form, Viewer};
-use super::widgets::{csrf, figure, flags, flash, pager, scorebar, status, week_bars};
+use super::widgets::{
+    csrf, figure, flags, flash, pager, scorebar, similar_list, status, week_bars,
+};
 use super::{done, see_other, Html, WebResult};
 use crate::backlog::score::WEEKS;
 use crate::backlog::workflow::{self, EntryChange, EFFORTS, STATUSES};
@@ -149,12 +151,7 @@ async fn show(
                 }
                 section.card aria-labelledby="similar-h" {
                     h2 #similar-h { "Similar feedback outside this theme" }
-                    @if similar.is_empty() { p.muted.small { "None close enough (or search by meaning is off)." } }
-                    ul.small { @for h in &similar {
-                        // The index escapes the text; the excerpt has no markup of its own.
-                        li { (maud::PreEscaped(&h.snippet)) span.muted { " · " (h.kind.replace('_', " ")) " #" (h.source_id) " · "
-                            (format!("{:.0}", h.relevance * 100.0)) "% similar" } }
-                    } }
+                    (similar_list(&similar))
                 }
                 @if viewer.can_edit() { (tools(&viewer, id, &label, &others)) }
                 section.card aria-labelledby="hist-h" {
