@@ -94,7 +94,12 @@ pub async fn run(o: &SearchBench, json_out: bool) -> Result<()> {
     drop(index);
 
     let (base, token) = start_server(data_dir).await?;
-    let client = reqwest::Client::new();
+    // The server closes a keep-alive connection that sends no request for its header
+    // timeout (10 s); drop pooled connections sooner so none is reused as it closes.
+    let client = reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| Error::Internal(format!("bench search: {e}")))?;
     // By meaning: measure against the whole graph, not the part embedded so far, and
     // after the first theme rebuild.
     let graph = if mode == Mode::Keyword {
@@ -207,7 +212,7 @@ async fn wait_settled(client: &reqwest::Client, base: &str, token: &str) -> Resu
         if themes["total"].as_u64().unwrap_or(0) > 0 && pending == 0 {
             eprintln!();
             // Let the index's background segment merges finish too.
-            tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            tokio::time::sleep(std::time::Duration::from_secs(8)).await;
             return Ok(());
         }
         if started.elapsed().as_secs() > 3600 {
