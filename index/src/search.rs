@@ -273,11 +273,11 @@ impl FeedbackIndex {
     /// The ids among `ids` that the index holds and that pass `req`'s filters (its words
     /// are not looked at).
     pub fn passing_among(&self, req: &SearchRequest, ids: &[u64]) -> Result<BTreeSet<u64>> {
-        let searcher = self.reader.searcher();
-        Ok(self
-            .docs_among(&searcher, req, ids, false)?
-            .into_keys()
-            .collect())
+        let filters_only = SearchRequest {
+            query: String::new(),
+            ..req.clone()
+        };
+        self.matching_among(&filters_only, ids)
     }
 
     /// Every id that passes `req`'s filters, or `None` when it has none (everything passes).

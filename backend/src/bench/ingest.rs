@@ -137,15 +137,27 @@ pub(super) async fn start_server(data_dir: std::path::PathBuf) -> Result<(String
 
 /// The bench server's `/healthz`.
 pub(super) async fn health(client: &reqwest::Client, base: &str) -> Result<serde_json::Value> {
-    client
-        .get(format!("{base}/healthz"))
-        .send()
+    get_json(client, &format!("{base}/healthz"), None).await
+}
+
+/// A GET that must answer 2xx with JSON, with a bearer token when given.
+pub(super) async fn get_json(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+) -> Result<serde_json::Value> {
+    let failed = |e: reqwest::Error| Error::Internal(format!("bench: GET {url}: {e}"));
+    let mut req = client.get(url);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    req.send()
         .await
         .and_then(|r| r.error_for_status())
-        .map_err(|e| Error::Internal(format!("bench health check: {e}")))?
+        .map_err(failed)?
         .json()
         .await
-        .map_err(|e| Error::Internal(format!("bench health check: {e}")))
+        .map_err(failed)
 }
 
 /// Posts `n` tickets with 8 concurrent clients; returns seconds until all were acknowledged

@@ -100,13 +100,7 @@ async fn one_run(o: &LoadOptions, batch: u32) -> Result<Value> {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let health: Value = reqwest::get(format!("{base}/healthz"))
-        .await
-        .and_then(|r| r.error_for_status())
-        .map_err(|e| Error::Internal(format!("health check after the load: {e}")))?
-        .json()
-        .await
-        .map_err(|e| Error::Internal(format!("health check after the load: {e}")))?;
+    let health: Value = super::ingest::health(&reqwest::Client::new(), &base).await?;
 
     // No goodbye: whatever was acknowledged must already be on disk.
     child

@@ -21,7 +21,7 @@ use serde_json::json;
 use triage_index::{FeedbackIndex, SearchRequest};
 
 use super::corpus::Corpus;
-use super::ingest::{bench_config, health, start_server};
+use super::ingest::{bench_config, get_json, health, start_server};
 use super::vectors::{embed_texts, store_for_all};
 use super::{percentile, print_report};
 use crate::cli::import::import_file;
@@ -194,16 +194,12 @@ async fn wait_embedded(
 async fn wait_settled(client: &reqwest::Client, base: &str, token: &str) -> Result<()> {
     let started = Instant::now();
     loop {
-        let themes: serde_json::Value = client
-            .get(format!("{base}/api/v1/themes?limit=1"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| Error::Internal(format!("bench search: {e}")))?
-            .json()
-            .await
-            .map_err(|e| Error::Internal(format!("bench search: {e}")))?;
+        let themes = get_json(
+            client,
+            &format!("{base}/api/v1/themes?limit=1"),
+            Some(token),
+        )
+        .await?;
         let h = health(client, base).await?;
         let pending = ["index", "embeddings"]
             .iter()
