@@ -108,7 +108,11 @@ pub struct Ranked {
 impl FeedbackIndex {
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResults> {
         let searcher = self.reader.searcher();
-        let (built, total, addrs) = self.top(&searcher, req)?;
+        let Top {
+            built,
+            total,
+            addrs,
+        } = self.top(&searcher, req)?;
         let snippets = Snippets::new(&searcher, &*built.query, self.fields)?;
         let mut hits = Vec::with_capacity(addrs.len());
         for (relevance, addr) in addrs {
@@ -136,10 +140,39 @@ impl FeedbackIndex {
         let searcher = self.reader.searcher();
         let builder = self.builder(&searcher);
         let mut forms: HashMap<String, String> = HashMap::new();
-        for word in hits.iter().flat_map(|h| highlighted(&h.snippet)) {
-            let word = word.to_lowercase();
-            for (_, stem) in builder.tokens(&word)? {
-                forms.entry(stem).or_insert_with(|| word.clone());
+        let learn = |forms: &mut HashMap<String, String>, snippet: &str| -> Result<()> {
+            for word in highlighted(snippet) {
+                let word = word.to_lowercase();
+                for (_, stem) in builder.tokens(&word)? {
+                    forms.entry(stem).or_insert_with(|| word.clone());
+                }
+            }
+            Ok(())
+        };
+        for hit in hits {
+            learn(&mut forms, &hit.snippet)?;
+        }
+        // A word no hit on the page shows (the page is led by meaning): its form in the
+        // best-matching item that has it.
+        let unseen: Vec<String> = corrections
+            .iter()
+            .flat_map(|(_, used)| used.iter())
+            .filter(|stem| !forms.contains_key(*stem))
+            .cloned()
+            .collect();
+        for stem in unseen {
+            let f = self.fields;
+            let query = BooleanQuery::new(vec![
+                (Occur::Should, term_query(f.text, &stem, 1.0)),
+                (Occur::Should, term_query(f.subject, &stem, 1.0)),
+            ]);
+            let top = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
+            if let Some((_, addr)) = top.first() {
+                let doc: TantivyDocument = searcher.doc(*addr)?;
+                learn(
+                    &mut forms,
+                    &Snippets::new(&searcher, &query, f)?.for_doc(&doc),
+                )?;
             }
         }
         Ok(corrections
@@ -161,7 +194,11 @@ impl FeedbackIndex {
     /// the one page it shows ([`FeedbackIndex::hits_for`]).
     pub fn rank(&self, req: &SearchRequest) -> Result<Ranked> {
         let searcher = self.reader.searcher();
-        let (built, total, addrs) = self.top(&searcher, req)?;
+        let Top {
+            built,
+            total,
+            addrs,
+        } = self.top(&searcher, req)?;
         let scores: HashMap<DocAddress, f32> = addrs.iter().map(|(s, a)| (*a, *s)).collect();
         let ids = self
             .ids_of(&searcher, addrs.iter().map(|(_, a)| *a))?
@@ -176,11 +213,7 @@ impl FeedbackIndex {
     }
 
     /// The page of `req`: its query, the number of matches and the page's documents.
-    fn top(
-        &self,
-        searcher: &Searcher,
-        req: &SearchRequest,
-    ) -> Result<(BuiltQuery, usize, Vec<(f32, DocAddress)>)> {
+    fn top(&self, searcher: &Searcher, req: &SearchRequest) -> Result<Top> {
         let built = self.build(searcher, req)?;
         let limit = req.limit.max(1);
         let page = TopDocs::with_limit(limit).and_offset(req.offset);
@@ -201,7 +234,11 @@ impl FeedbackIndex {
                 (n, docs.into_iter().map(|(_, a)| (0.0, a)).collect())
             }
         };
-        Ok((built, total, addrs))
+        Ok(Top {
+            built,
+            total,
+            addrs,
+        })
     }
 
     /// The ids among `ids` that match `req` (its words, unless `words` is false, and its
@@ -373,6 +410,13 @@ impl FeedbackIndex {
             item_score: doc.get_first(f.score).and_then(|v| v.as_f64()),
         }
     }
+}
+
+/// One page of a search: the query that ran, how many matched, (relevance, document).
+struct Top {
+    built: BuiltQuery,
+    total: usize,
+    addrs: Vec<(f32, DocAddress)>,
 }
 
 struct BuiltQuery {

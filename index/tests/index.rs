@@ -288,3 +288,13 @@ fn rank_orders_like_search_and_filters_give_the_ids_that_pass() {
         "3 and 4 are smb, 99 is not indexed"
     );
 }
+
+#[test]
+fn a_correction_reads_as_a_word_even_when_no_hit_shown_has_it() {
+    let (_dir, index) = filled();
+    let corrections = vec![("arived".to_string(), vec!["arriv".to_string()])];
+    assert_eq!(
+        index.readable_corrections(corrections, &[]).unwrap(),
+        vec![("arived".to_string(), vec!["arrived".to_string()])]
+    );
+}

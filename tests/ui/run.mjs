@@ -154,7 +154,7 @@ try {
   const notices = (await page.locator('p.flash').allTextContents()).join(' | ');
   check(notices.includes('No item has all of card, not, arived'), `the relaxed query is explained: ${notices}`);
   check(notices.includes('search instead for arived'), `the correction is named: ${notices}`);
-  check(/Showing results for [^|]*\barrived\b/.test(notices) && !/\barriv\b/.test(notices), `the correction reads as a word, not a stem: ${notices}`);
+  check(/Showing results for [^|]*\barriv\w+/.test(notices) && !/\barriv\b/.test(notices), `the correction reads as a word (arrived, arrive…), not the stem arriv: ${notices}`);
   await page.screenshot({ path: `${shots}/search.png` });
   const itemLink = await page.locator('ol[aria-label=Results] > li a[href^="/items/"]').first().getAttribute('href');
   await page.getByRole('link', { name: 'arived' }).click();
