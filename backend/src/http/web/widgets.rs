@@ -198,6 +198,18 @@ pub fn flash(message: Option<&str>) -> Markup {
     }
 }
 
+/// Items close in meaning to something (an item, a theme), each linking to its page.
+pub fn similar_list(hits: &[triage_index::SearchHit]) -> Markup {
+    html! {
+        @if hits.is_empty() { p.muted.small { "None close enough (or search by meaning is off)." } }
+        ul.small { @for h in hits {
+            // The index escapes the text; the excerpt has no markup of its own.
+            li { (maud::PreEscaped(&h.snippet)) span.muted { " · " a href={"/items/" (h.id)} { (h.kind.replace('_', " ")) " #" (h.source_id) } " · "
+                (format!("{:.0}", h.relevance * 100.0)) "% similar" } }
+        } }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,17 +242,5 @@ mod tests {
         );
         let bars = week_bars(&[2], &["W<47>".into()]).into_string();
         assert!(bars.contains("W&lt;47&gt;"), "{bars}");
-    }
-}
-
-/// Items close in meaning to something (an item, a theme), each linking to its page.
-pub fn similar_list(hits: &[triage_index::SearchHit]) -> Markup {
-    html! {
-        @if hits.is_empty() { p.muted.small { "None close enough (or search by meaning is off)." } }
-        ul.small { @for h in hits {
-            // The index escapes the text; the excerpt has no markup of its own.
-            li { (maud::PreEscaped(&h.snippet)) span.muted { " · " a href={"/items/" (h.id)} { (h.kind.replace('_', " ")) " #" (h.source_id) } " · "
-                (format!("{:.0}", h.relevance * 100.0)) "% similar" } }
-        } }
     }
 }
