@@ -55,8 +55,16 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A broken invariant of our own, described (no underlying error to keep).
     #[error("{0}")]
     Internal(String),
+    /// Our own failure caused by another error, kept as its `source` for the log.
+    #[error("{context}: {source}")]
+    Failed {
+        context: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// One failure answered to several requests: a grouped write (`intake::group`) whose
     /// transaction failed fails every request in it the same way.
     #[error(transparent)]
@@ -64,6 +72,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// Wraps another error as ours, keeping it as the source: `.map_err(Error::failed("…"))`.
+    pub fn failed<E>(context: &'static str) -> impl Fn(E) -> Self + Copy
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        move |e| Self::Failed {
+            context,
+            source: Box::new(e),
+        }
+    }
+
     /// A validation error on `field`.
     pub fn invalid(
         code: &'static str,

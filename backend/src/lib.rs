@@ -4,16 +4,18 @@
 //! import, is stored in SQLite or PostgreSQL (the only source of truth), and is mirrored into
 //! a tantivy full-text index through a transactional outbox. See `docs/architecture.md`.
 //!
-//! Modules, in the order data flows through them:
-//! * [`intake`]: validation, storage of new feedback, CSV/JSONL import.
-//! * [`db`]: entities, connection, queries, the outbox.
-//! * [`jobs`]: the worker that keeps the search index in step.
-//! * [`themes`]: embeddings grouped into recurring themes.
-//! * [`search`]: search by words, by meaning, or both fused (API and search page).
+//! Modules, from the bottom layer up (a module uses only its layer and those below it;
+//! `tests/layers.rs` checks, docs/architecture.md draws it):
+//! * [`Error`], [`config`], [`validate`]: the error type, settings, field checks.
+//! * [`db`]: entities, connection, queries, pagination, the outbox.
+//! * [`intake`]: validation and storage of new feedback, customers, CSV/JSONL import.
+//! * [`embed`], [`themes`], [`search`]: vectors, recurring themes, search by words and
+//!   by meaning.
+//! * [`jobs`]: the outbox workers (index, embeddings, graph, theme rebuilds).
 //! * [`backlog`]: themes ranked by an explainable score, and the PM workflow.
 //! * [`digest`]: weekly email digests and close-the-loop notes, through a mail outbox.
-//! * [`http`]: the axum API and the web UI.
-//! * [`cli`] and [`bench`]: the `triage` command and its benchmarks.
+//! * [`http`]: the axum API and the web UI; [`cli`] and [`bench`]: the `triage` command and
+//!   its benchmarks; [`server`]: `triage serve`.
 
 pub mod backlog;
 pub mod bench;
@@ -29,6 +31,7 @@ pub mod jobs;
 pub mod search;
 pub mod server;
 pub mod themes;
+pub mod validate;
 
 pub use config::Config;
 pub use error::{Error, Result};

@@ -134,7 +134,7 @@ impl Engines {
             )
         })
         .await
-        .map_err(|e| Error::Internal(format!("search task failed: {e}")))?;
+        .map_err(Error::failed("search task failed"))?;
         tracing::debug!(
             embed_ms = embedded.as_secs_f64() * 1000.0,
             total_ms = started.elapsed().as_secs_f64() * 1000.0,
@@ -208,7 +208,7 @@ impl Engines {
             Ok(text.hits_for(&SearchRequest::default(), &near)?)
         })
         .await
-        .map_err(|e| Error::Internal(format!("search task failed: {e}")))?
+        .map_err(Error::failed("search task failed"))?
     }
 }
 
@@ -216,7 +216,7 @@ async fn embed_query(embedder: Arc<dyn Embedder + Sync>, query: &str) -> Result<
     let query = query.to_string();
     tokio::task::spawn_blocking(move || embedder.embed_batch(&[query.as_str()]))
         .await
-        .map_err(|e| Error::Internal(format!("embedding task failed: {e}")))??
+        .map_err(Error::failed("embedding task failed"))??
         .pop()
         .ok_or_else(|| Error::Internal("the model returned no vector".into()))
 }

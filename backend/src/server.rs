@@ -18,10 +18,6 @@ use crate::jobs::index_sync::IndexSync;
 use crate::jobs::vector_sync;
 use crate::{db, Config, Error, Result};
 
-/// Password checks at once: argon2id takes about 19 MiB each, so a sign-in flood costs at
-/// most ~80 MiB; the rest wait their turn.
-const MAX_PASSWORD_CHECKS: usize = 4;
-
 pub async fn serve(config: Config) -> Result<()> {
     let (listener, addr) = bind(&config).await?;
     println!("triage is listening on http://{addr}");
@@ -37,7 +33,7 @@ pub async fn bind(config: &Config) -> Result<(TcpListener, SocketAddr)> {
         .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.bind)))?;
     let addr = listener
         .local_addr()
-        .map_err(|e| Error::Internal(e.to_string()))?;
+        .map_err(Error::failed("reading the bound address"))?;
     Ok((listener, addr))
 }
 
@@ -98,19 +94,11 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
         })
     };
     let ctx = ApiContext {
-        limits: Arc::new(http::Limits::new(&config)),
-        passwords: Arc::new(crate::db::users::PasswordChecker::new(MAX_PASSWORD_CHECKS)?),
-        writes: Arc::new(crate::intake::group::Writers::start(
-            &db,
-            config.intake_batch as usize,
-        )),
-        config: Arc::new(config),
-        db,
-        index: sync.index(),
         index_wake: wake,
         embed_wake,
         embedder,
         vectors: vectors.clone(),
+        ..ApiContext::new(config, db, sync.index())?
     };
     let limits = ctx.config.serve_limits;
     http::listen::serve(listener, http::router(ctx), limits, shutdown_signal()).await;

@@ -9,6 +9,12 @@ use triage::intake::validate;
 use triage::Config;
 
 async fn sqlite() -> (tempfile::TempDir, DatabaseConnection) {
+    let (dir, _, db) = sqlite_with_config().await;
+    (dir, db)
+}
+
+/// A database in a new SQLite file, with the configuration that points at it.
+async fn sqlite_with_config() -> (tempfile::TempDir, Config, DatabaseConnection) {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::from_settings(Settings {
         data_dir: Some(dir.path().to_path_buf()),
@@ -16,7 +22,7 @@ async fn sqlite() -> (tempfile::TempDir, DatabaseConnection) {
     })
     .unwrap();
     let db = db::connect(&config).await.unwrap();
-    (dir, db)
+    (dir, config, db)
 }
 
 fn ticket(ext: Option<&str>, subject: &str, email: &str, segment: &str) -> validate::NewTicket {
@@ -387,6 +393,20 @@ async fn three_topics(db: &DatabaseConnection) -> Vec<Vec<i64>> {
     groups
 }
 
+/// [`three_topics`], clustered into themes by a full rebuild.
+async fn three_themes(db: &DatabaseConnection) -> Vec<Vec<i64>> {
+    let groups = three_topics(db).await;
+    triage::themes::rebuild::rebuild(
+        db,
+        "test-model",
+        &triage::themes::discover::DiscoverOptions::default(),
+        None,
+    )
+    .await
+    .unwrap();
+    groups
+}
+
 /// The theme an item is placed in, if any.
 async fn theme_of(db: &DatabaseConnection, item: i64) -> Option<i64> {
     triage::db::entity::item_theme::Entity::find_by_id(item)
@@ -469,13 +489,9 @@ async fn edits_made_while_a_rebuild_runs_are_not_overwritten() {
 #[tokio::test]
 async fn a_bulk_move_is_all_or_nothing() {
     use triage::db::entity::theme;
-    use triage::themes::discover::DiscoverOptions;
-    use triage::themes::{edits, rebuild};
+    use triage::themes::edits;
     let (_dir, db) = sqlite().await;
-    let groups = three_topics(&db).await;
-    rebuild::rebuild(&db, "test-model", &DiscoverOptions::default(), None)
-        .await
-        .unwrap();
+    let groups = three_themes(&db).await;
     let theme_of = |item: i64| theme_of(&db, item);
     let (a, b) = (
         theme_of(groups[0][0]).await.unwrap(),
@@ -627,4 +643,193 @@ async fn a_bad_item_does_not_fail_the_posts_grouped_with_it() {
     }
     assert_eq!((ok, failed), (3, 1));
     assert_eq!(db::items::count(&db).await.unwrap(), 3);
+}
+
+// ---- Customers, the workflow, accounts and digests, as services (no HTTP, no model) ----
+
+fn customer_ref(
+    external_id: Option<&str>,
+    email: Option<&str>,
+    segment: &str,
+) -> validate::CustomerRef {
+    validate::customer_ref(CustomerInput {
+        external_id: external_id.map(str::to_string),
+        email: email.map(str::to_string),
+        segment: Some(segment.into()),
+        notify_opt_in: Some(true),
+        ..Default::default()
+    })
+    .unwrap()
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_customer_is_found_by_key_never_changed_by_intake_and_a_duplicate_names_its_field() {
+    use triage::intake::customers;
+    let (_dir, db) = sqlite().await;
+    let first = customers::create(
+        &db,
+        &customer_ref(Some("c-1"), Some("ann@corp.test"), "smb"),
+    )
+    .await
+    .unwrap();
+    // Naming the customer by external id (with other details) finds them and changes nothing.
+    let by_id = customer_ref(Some("c-1"), None, "enterprise");
+    let by_email = customer_ref(None, Some("ann@corp.test"), "enterprise");
+    let new = customer_ref(None, Some("bob@corp.test"), "enterprise");
+    let ids = customers::resolve(&db, &[Some(&by_id), None, Some(&by_email), Some(&new)])
+        .await
+        .unwrap();
+    assert_eq!(ids[0], Some(first.id));
+    assert_eq!(ids[1], None);
+    assert_eq!(ids[2], Some(first.id));
+    assert!(ids[3].is_some_and(|id| id != first.id));
+    let stored = triage::db::entity::customer::Entity::find_by_id(first.id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.segment.as_deref(),
+        Some("smb"),
+        "intake changed a customer"
+    );
+
+    for (r, field) in [
+        (
+            customer_ref(Some("c-1"), Some("other@corp.test"), "smb"),
+            "external_id",
+        ),
+        (
+            customer_ref(Some("c-2"), Some("ann@corp.test"), "smb"),
+            "email",
+        ),
+    ] {
+        match customers::create(&db, &r).await {
+            Err(triage::Error::Conflict { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("expected a conflict on {field}, got {other:?}"),
+        }
+    }
+
+    // Two creates of the same new customer at once: one wins, the other is told why.
+    let r = customer_ref(Some("c-3"), None, "smb");
+    let (a, b) = tokio::join!(customers::create(&db, &r), customers::create(&db, &r));
+    assert_eq!(
+        [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(),
+        1,
+        "{a:?} {b:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_status_change_is_recorded_once_and_shipping_tells_each_opted_in_customer_once() {
+    use triage::backlog::workflow::{self, EntryChange};
+    use triage::db::entity::mail;
+    let (_dir, db) = sqlite().await;
+    let groups = three_themes(&db).await;
+    let theme = theme_of(&db, groups[0][0]).await.expect("themed");
+    // The tickets' one customer (x@y.co) opts in to hearing back.
+    let c = triage::db::customers::find_by_key(&db, None, Some("x@y.co"))
+        .await
+        .unwrap()
+        .unwrap();
+    let patch = triage::db::customers::CustomerPatch {
+        notify_opt_in: Some(true),
+        ..Default::default()
+    };
+    triage::db::customers::update(&db, c.id, &patch)
+        .await
+        .unwrap();
+
+    let ship = || EntryChange {
+        status: Some("shipped".into()),
+        owner: Some("Pat".into()),
+        ..Default::default()
+    };
+    let (entry, changes) = workflow::update(&db, theme, ship(), "pm@corp.test", "http://t")
+        .await
+        .unwrap();
+    assert_eq!(entry.status, workflow::Status::Shipped);
+    let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["status", "owner"]);
+    let notices = || async {
+        mail::Entity::find()
+            .all(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.recipient == "x@y.co")
+            .count()
+    };
+    assert_eq!(notices().await, 1);
+
+    // The same change again records nothing and sends nothing more.
+    let (_, changes) = workflow::update(&db, theme, ship(), "pm@corp.test", "http://t")
+        .await
+        .unwrap();
+    assert!(changes.is_empty());
+    assert_eq!(notices().await, 1);
+    assert_eq!(workflow::history(&db, theme, None).await.unwrap().len(), 2);
+    assert_eq!(
+        workflow::history(&db, theme, Some(1)).await.unwrap().len(),
+        1
+    );
+
+    // A status that does not exist is refused, naming the field; nothing is recorded.
+    let bad = EntryChange {
+        status: Some("done".into()),
+        ..Default::default()
+    };
+    match workflow::update(&db, theme, bad, "pm@corp.test", "http://t").await {
+        Err(triage::Error::Invalid { field, .. }) => assert_eq!(field.as_deref(), Some("status")),
+        other => panic!("expected invalid status, got {other:?}"),
+    }
+    assert_eq!(workflow::history(&db, theme, None).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_new_pm_gets_the_weekly_digest_once_per_week_and_support_staff_do_not() {
+    use triage::db::entity::{mail, subscription};
+    use triage::db::tokens::Role;
+    use triage::digest::{schedule, subscriptions};
+    let (_dir, config, db) = sqlite_with_config().await;
+    let pm = subscriptions::create_user(&db, "pat@corp.test", "Pat", Role::Pm, "pat-password-1")
+        .await
+        .unwrap();
+    let support =
+        subscriptions::create_user(&db, "sam@corp.test", "Sam", Role::Support, "sam-password-1")
+            .await
+            .unwrap();
+    let subs = subscription::Entity::find().all(&db).await.unwrap();
+    assert_eq!(subs.iter().map(|s| s.user_id).collect::<Vec<_>>(), [pm.id]);
+    assert!(subs.iter().all(|s| s.user_id != support.id));
+
+    // A taken email is a conflict, and leaves no half-made account or subscription.
+    assert!(matches!(
+        subscriptions::create_user(&db, "pat@corp.test", "Pat 2", Role::Pm, "pat-password-2").await,
+        Err(triage::Error::Conflict { .. })
+    ));
+    assert_eq!(
+        subscription::Entity::find().all(&db).await.unwrap().len(),
+        1
+    );
+
+    let now = chrono::Utc::now();
+    let week = triage::digest::week::IsoWeek::containing(now);
+    let first = schedule::enqueue(&db, &config, Some(week), now)
+        .await
+        .unwrap();
+    let again = schedule::enqueue(&db, &config, Some(week), now)
+        .await
+        .unwrap();
+    assert_eq!((first.queued, first.skipped), (1, 0));
+    assert_eq!((again.queued, again.skipped), (0, 1));
+    let digests: Vec<String> = mail::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.recipient)
+        .collect();
+    assert_eq!(digests, ["pat@corp.test"]);
 }

@@ -10,6 +10,7 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 
 use super::score::Fact;
 use crate::db::entity::{customer, feedback_item as item, item_theme, ticket};
+use crate::db::items::ItemKind;
 use crate::Result;
 
 #[derive(FromQueryResult)]
@@ -44,7 +45,7 @@ pub async fn load<C: ConnectionTrait>(
             ticket::Entity,
             Expr::col((ticket::Entity, ticket::Column::Id))
                 .equals((item::Entity, item::Column::SourceId))
-                .and(Expr::col((item::Entity, item::Column::Kind)).eq("ticket")),
+                .and(Expr::col((item::Entity, item::Column::Kind)).eq(ItemKind::Ticket.as_str())),
         )
         .and_where(Expr::col((item::Entity, item::Column::CreatedAt)).gte(since))
         .and_where(Expr::col((item::Entity, item::Column::CreatedAt)).lt(before));

@@ -3,24 +3,26 @@
 //!
 //! * [`score`]: the arithmetic (pure, unit-tested).
 //! * [`facts`]: the one query that feeds it.
-//! * [`weights`]: how much each component counts (`TRIAGE_BACKLOG_WEIGHTS`).
+//! * [`export`]: the ranked backlog as CSV.
+//! * [`Weights`]: how much each component counts (`TRIAGE_BACKLOG_WEIGHTS`, read with the
+//!   rest of the configuration).
 //! * [`workflow`]: status, notes, effort, owner, pin — and their history.
 //!
 //! Scores are computed when asked, not stored: they depend on the period, the segment and
 //! the moment, and the computation over 100k items takes well under a second.
 
+pub mod export;
 pub mod facts;
 pub mod score;
-pub mod weights;
 pub mod workflow;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
+pub use crate::config::weights::{Weights, COMPONENTS};
 use crate::db::entity::{area, backlog_entry, theme};
 use crate::Result;
 use score::{ThemeScore, Window, WEEKS};
-pub use weights::{Weights, COMPONENTS};
 
 /// What to rank: the period (`None`: all time), a customer segment, statuses.
 #[derive(Debug, Clone)]
@@ -29,7 +31,7 @@ pub struct Filter {
     pub period_days: Option<i64>,
     pub segment: Option<String>,
     /// Empty: every status.
-    pub statuses: Vec<String>,
+    pub statuses: Vec<workflow::Status>,
     /// `score`, or the name of a component to sort by.
     pub sort: String,
     /// Only the themes of this area.
@@ -60,14 +62,11 @@ pub struct Entry {
 impl Entry {
     /// The name people see: the custom label when someone renamed the theme.
     pub fn label(&self) -> &str {
-        self.theme
-            .custom_label
-            .as_deref()
-            .unwrap_or(&self.theme.label)
+        self.theme.display_label()
     }
 
     pub fn keywords(&self) -> Vec<String> {
-        serde_json::from_str(&self.theme.keywords).unwrap_or_default()
+        self.theme.keyword_list()
     }
 }
 
@@ -132,6 +131,32 @@ pub async fn by_area<C: ConnectionTrait>(
             .then_with(|| a.label().cmp(b.label()))
     });
     Ok(groups)
+}
+
+/// One theme's backlog entry, scored over the last 28 days like the backlog's default
+/// view; a theme with no items in that period gets an empty score and its workflow (or a
+/// blank one). Scores are relative to the other themes, so this ranks them all.
+pub async fn entry<C: ConnectionTrait>(
+    db: &C,
+    weights: &Weights,
+    theme: theme::Model,
+) -> Result<Entry> {
+    let f = Filter::new(Utc::now());
+    let found = rank(db, weights, &f)
+        .await?
+        .into_iter()
+        .find(|e| e.theme.id == theme.id);
+    Ok(match found {
+        Some(e) => e,
+        None => Entry {
+            workflow: workflow::entries(db)
+                .await?
+                .remove(&theme.id)
+                .unwrap_or_else(|| workflow::blank(theme.id)),
+            score: ThemeScore::empty(theme.id),
+            theme,
+        },
+    })
 }
 
 /// Every live theme matching `filter`, pinned ones first, then by `filter.sort`.

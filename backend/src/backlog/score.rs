@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::weights::Weights;
+use super::Weights;
 use crate::intake::validate::MAX_ACCOUNT_VALUE;
 
 /// Weeks of history behind the trend sparkline and the rising-theme test.
@@ -61,7 +61,7 @@ pub struct ThemeScore {
     pub theme_id: i64,
     /// 0–100.
     pub score: f64,
-    /// The raw figures, in `weights::COMPONENTS` order.
+    /// The raw figures, in `COMPONENTS` order.
     pub components: [f64; 6],
     /// Each component's share of `score`; they add up to it.
     pub contributions: [f64; 6],

@@ -7,47 +7,34 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::Deserialize;
 
 use crate::db::entity::{backlog_change, backlog_entry};
-use crate::intake::validate;
 use crate::themes::edits::live;
+use crate::validate;
 use crate::{Error, Result};
 
-pub const STATUSES: [&str; 6] = [
-    "new",
-    "under_review",
-    "planned",
-    "in_progress",
-    "shipped",
-    "declined",
-];
-
-/// Statuses still being worked on; the backlog page shows these by default.
-pub const OPEN_STATUSES: [&str; 4] = ["new", "under_review", "planned", "in_progress"];
-
-pub const EFFORTS: [&str; 5] = ["xs", "s", "m", "l", "xl"];
+pub use crate::db::entity::backlog_entry::{Effort, Status};
 
 /// `open`, `all`, or comma-separated statuses; empty means every status.
-pub fn parse_statuses(text: &str) -> Result<Vec<String>> {
+pub fn parse_statuses(text: &str) -> Result<Vec<Status>> {
     let mut out = Vec::new();
     for s in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         match s {
             "all" => return Ok(Vec::new()),
-            "open" => out.extend(OPEN_STATUSES.map(String::from)),
-            s if STATUSES.contains(&s) => out.push(s.to_string()),
-            s => {
-                return Err(Error::invalid(
+            "open" => out.extend(Status::ALL.iter().copied().filter(|s| s.is_open())),
+            s => out.push(Status::parse(s).ok_or_else(|| {
+                Error::invalid(
                     "invalid_value",
                     "status",
                     format!(
                         "status must be open, all or one of {}, got {s:?}",
-                        STATUSES.join(", ")
+                        Status::names()
                     ),
-                ))
-            }
+                )
+            })?),
         }
     }
     Ok(out)
@@ -76,7 +63,7 @@ pub struct EntryChange {
 pub fn blank(theme_id: i64) -> backlog_entry::Model {
     backlog_entry::Model {
         theme_id,
-        status: "new".into(),
+        status: Status::New,
         notes: String::new(),
         effort: None,
         owner: None,
@@ -99,14 +86,14 @@ pub async fn update(
     let status = change
         .status
         .as_deref()
-        .map(|s| validate::one_of("status", Some(s), &STATUSES, ""))
+        .map(|s| Status::parse_field("status", s))
         .transpose()?;
     let effort = change
         .effort
         .as_deref()
         .map(|e| match e.trim() {
             "" => Ok(None),
-            e => validate::one_of("effort", Some(e), &EFFORTS, "").map(Some),
+            e => Effort::parse_field("effort", e).map(Some),
         })
         .transpose()?;
     let owner = change
@@ -144,15 +131,19 @@ pub async fn update(
     let fields: [(&str, Option<String>, Option<String>); 5] = [
         (
             "status",
-            Some(before.status.clone()),
-            Some(after.status.clone()),
+            Some(before.status.to_string()),
+            Some(after.status.to_string()),
         ),
         (
             "notes",
             Some(before.notes.clone()),
             Some(after.notes.clone()),
         ),
-        ("effort", before.effort.clone(), after.effort.clone()),
+        (
+            "effort",
+            before.effort.map(|e| e.to_string()),
+            after.effort.map(|e| e.to_string()),
+        ),
         ("owner", before.owner.clone(), after.owner.clone()),
         (
             "pinned",
@@ -180,7 +171,10 @@ pub async fn update(
         return Ok((before, changes));
     }
     if before.status != after.status {
-        crate::digest::notices::queue(&txn, base_url, &theme, &after.status).await?;
+        // The one upward call in the crate (backlog → digest; allowed by name in
+        // tests/layers.rs): the notices are queued in this transaction, so a status change
+        // is never recorded without them, nor they without it.
+        crate::digest::notices::queue(&txn, base_url, &theme, after.status).await?;
     }
     after.updated_at = now;
     after.updated_by = actor.into();
@@ -196,14 +190,16 @@ pub async fn update(
     Ok((saved, changes))
 }
 
-/// Every change to the theme's entry, newest first.
+/// Changes to the theme's entry, newest first; the latest `limit` when given.
 pub async fn history<C: ConnectionTrait>(
     db: &C,
     theme_id: i64,
+    limit: Option<u64>,
 ) -> Result<Vec<backlog_change::Model>> {
     Ok(backlog_change::Entity::find()
         .filter(backlog_change::Column::ThemeId.eq(theme_id))
         .order_by_desc(backlog_change::Column::Id)
+        .limit(limit)
         .all(db)
         .await?)
 }

@@ -11,10 +11,10 @@ use serde_json::json;
 
 use super::corpus::Corpus;
 use super::print_report;
-use crate::cli::import::import_file;
 use crate::config::Settings;
 use crate::db::tokens::{self, Role};
 use crate::intake::import::{Format, ImportKind, ImportOptions};
+use crate::jobs::import::import_file;
 use crate::{db, server, Config, Error, Result};
 
 pub async fn run(
@@ -84,7 +84,7 @@ pub(super) fn bench_config(data_dir: std::path::PathBuf) -> Result<Config> {
 
 /// Seconds to insert the file's rows into a bare SQLite table (same pragmas as triage).
 async fn reference_inserts(file: &std::path::Path, db_path: &std::path::Path) -> Result<f64> {
-    let bad = |e: sqlx::Error| Error::Internal(format!("reference sqlite: {e}"));
+    let bad = Error::failed("reference sqlite");
     let opts = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(db_path)
         .create_if_missing(true)
@@ -104,7 +104,7 @@ async fn reference_inserts(file: &std::path::Path, db_path: &std::path::Path) ->
         let mut tx = conn.begin().await.map_err(bad)?;
         for line in chunk {
             let v: serde_json::Value =
-                serde_json::from_str(line).map_err(|e| Error::Internal(e.to_string()))?;
+                serde_json::from_str(line).map_err(Error::failed("reading the corpus"))?;
             sqlx::query(
                 "INSERT INTO tickets (external_id, subject, body, created_at) VALUES (?, ?, ?, ?)",
             )
@@ -213,7 +213,7 @@ async fn api_ingest(
         }));
     }
     for w in workers {
-        w.await.map_err(|e| Error::Internal(e.to_string()))??;
+        w.await.map_err(Error::failed("bench client"))??;
     }
     let acked = started.elapsed().as_secs_f64();
     loop {

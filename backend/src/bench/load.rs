@@ -93,7 +93,7 @@ async fn one_run(o: &LoadOptions, batch: u32) -> Result<Value> {
     let mut latencies_ms = Vec::new();
     let mut errors: std::collections::BTreeMap<String, u64> = Default::default();
     for c in clients {
-        let (lat, errs) = c.await.map_err(|e| Error::Internal(e.to_string()))?;
+        let (lat, errs) = c.await.map_err(Error::failed("load client"))?;
         latencies_ms.extend(lat);
         for e in errs {
             *errors.entry(e).or_default() += 1;

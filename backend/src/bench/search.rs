@@ -24,12 +24,12 @@ use super::corpus::Corpus;
 use super::ingest::{bench_config, get_json, health, start_server};
 use super::vectors::{embed_texts, store_for_all};
 use super::{percentile, print_report};
-use crate::cli::import::import_file;
 use crate::embed::minilm::MiniLm;
+use crate::embed::vectors::normalize;
 use crate::embed::Embedder;
 use crate::intake::import::{Format, ImportKind, ImportOptions};
+use crate::jobs::import::import_file;
 use crate::search::Mode;
-use crate::themes::vectors::normalize;
 use crate::{Error, Result};
 
 /// Where the items' vectors come from.
@@ -99,7 +99,7 @@ pub async fn run(o: &SearchBench, json_out: bool) -> Result<()> {
     let client = reqwest::Client::builder()
         .pool_idle_timeout(std::time::Duration::from_secs(5))
         .build()
-        .map_err(|e| Error::Internal(format!("bench search: {e}")))?;
+        .map_err(Error::failed("bench search"))?;
     // By meaning: measure against the whole graph, not the part embedded so far, and
     // after the first theme rebuild.
     let graph = if mode == Mode::Keyword {
@@ -118,11 +118,9 @@ pub async fn run(o: &SearchBench, json_out: bool) -> Result<()> {
             .bearer_auth(&token)
             .send()
             .await
-            .map_err(|e| Error::Internal(format!("bench search: {e}")))?;
+            .map_err(Error::failed("bench search"))?;
         let status = r.status();
-        r.bytes()
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        r.bytes().await.map_err(Error::failed("bench search"))?;
         if !status.is_success() {
             return Err(Error::Internal(format!("bench search answered {status}")));
         }

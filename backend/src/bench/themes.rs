@@ -17,13 +17,13 @@ use super::corpus::Corpus;
 use super::ingest::bench_config;
 use super::vectors::{embed_texts, store_for_all};
 use super::{peak_rss_mb, print_report};
-use crate::cli::import::import_file;
 use crate::db::{self, embeddings};
 use crate::embed::minilm::MODEL_NAME;
+use crate::embed::vectors::{normalize, Vectors};
 use crate::intake::import::{Format, ImportKind, ImportOptions};
+use crate::jobs::import::import_file;
 use crate::themes::discover::{discover, DiscoverOptions};
 use crate::themes::rebuild::rebuild;
-use crate::themes::vectors::{normalize, Vectors};
 use crate::{Error, Result};
 
 pub async fn run(n: usize, messages: Option<&std::path::Path>, json_out: bool) -> Result<()> {

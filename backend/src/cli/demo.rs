@@ -7,13 +7,13 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use super::import::import_file;
 use crate::db::entity::{survey, theme, user};
 use crate::db::tokens::{self, Role};
-use crate::db::users;
+use crate::digest::subscriptions;
 use crate::intake::import::{Format, ImportKind, ImportOptions};
 use crate::intake::surveys;
 use crate::intake::validate::NewSurvey;
+use crate::jobs::import::import_file;
 use crate::{db, Config, Error, Result};
 
 const TICKETS: &str = include_str!("../../demo/tickets.csv");
@@ -81,7 +81,7 @@ async fn demo_user(db: &sea_orm::DatabaseConnection) -> Result<()> {
         .await?
         .is_some();
     if !exists {
-        users::create(db, DEMO_EMAIL, "Demo PM", Role::Pm, DEMO_PASSWORD).await?;
+        subscriptions::create_user(db, DEMO_EMAIL, "Demo PM", Role::Pm, DEMO_PASSWORD).await?;
     }
     Ok(())
 }
@@ -164,7 +164,7 @@ fn owner_only(_: &std::path::Path) -> Result<()> {
 
 /// Rewrites the `created_at` column, moving every date by `shift`.
 fn shift_dates(csv_text: &str, shift: chrono::Duration) -> Result<Vec<u8>> {
-    let bad = |e: csv::Error| Error::Internal(format!("demo data: {e}"));
+    let bad = Error::failed("demo data");
     let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
     let headers = rdr.headers().map_err(bad)?.clone();
     let col = headers.iter().position(|h| h == "created_at");
@@ -184,5 +184,5 @@ fn shift_dates(csv_text: &str, shift: chrono::Duration) -> Result<Vec<u8>> {
             .collect();
         w.write_record(&fields).map_err(bad)?;
     }
-    w.into_inner().map_err(|e| Error::Internal(e.to_string()))
+    w.into_inner().map_err(Error::failed("demo data"))
 }

@@ -13,8 +13,8 @@ use serde_json::json;
 
 use crate::embed::embed_sorted;
 use crate::embed::minilm::MiniLm;
+use crate::embed::vectors::{closest, dot, Vectors};
 use crate::themes::discover::{discover, DiscoverOptions};
-use crate::themes::vectors::{closest, dot, Vectors};
 use crate::themes::{labels, metrics};
 use crate::{Config, Error, Result};
 
@@ -111,7 +111,7 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<()> {
     let named = name_found(&model, &texts, &labels, &vectors, &found)?;
     if let Some(path) = &args.themes_out {
         let text = serde_json::to_string_pretty(&named.themes)
-            .map_err(|e| Error::Internal(e.to_string()))?;
+            .map_err(Error::failed("writing the themes"))?;
         std::fs::write(path, text).map_err(|e| Error::io(path, e))?;
     }
     if let Some(path) = &args.assignments {

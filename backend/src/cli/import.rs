@@ -2,13 +2,9 @@
 
 use std::path::Path;
 
-use indicatif::{ProgressBar, ProgressStyle};
-
-use crate::intake::import::{
-    self, Format, ImportKind, ImportObserver, ImportOptions, ImportReport,
-};
-use crate::jobs::index_sync::IndexSync;
-use crate::{db, Config, Error, Result};
+use crate::intake::import::{Format, ImportKind, ImportOptions};
+use crate::jobs::import::import_file;
+use crate::{Config, Error, Result};
 
 pub async fn run(
     config: &Config,
@@ -32,7 +28,7 @@ pub async fn run(
     if json {
         println!(
             "{}",
-            serde_json::to_string(&report).map_err(|e| Error::Internal(e.to_string()))?
+            serde_json::to_string(&report).map_err(Error::failed("writing the report"))?
         );
     } else {
         for e in &report.errors {
@@ -55,76 +51,4 @@ pub async fn run(
         );
     }
     Ok(())
-}
-
-/// Imports a file and indexes what it added (or leaves that to a running server).
-pub async fn import_file(
-    config: &Config,
-    file: &Path,
-    opts: &ImportOptions,
-    quiet: bool,
-) -> Result<ImportReport> {
-    let db = db::connect(config).await?;
-    let size = std::fs::metadata(file)
-        .map_err(|e| Error::io(file, e))?
-        .len();
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(size)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {bar:30} {bytes}/{total_bytes} {msg} ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let sync = match IndexSync::open(config, db.clone()).await {
-        Ok(s) => Some(s),
-        Err(Error::Index(triage_index::Error::Locked)) => {
-            bar.println("the search index is held by a running `triage serve`; it will index the imported items");
-            None
-        }
-        Err(e) => return Err(e),
-    };
-    let mut observer = Progress {
-        batches_since_drain: 0,
-        bar: bar.clone(),
-        sync: sync.clone(),
-    };
-    let report = import::import(&db, file, opts, &mut observer).await?;
-    if let Some(sync) = sync {
-        sync.drain_all().await?;
-        sync.close().await?;
-    }
-    bar.finish_and_clear();
-    Ok(report)
-}
-
-/// Import batches between two index catch-ups: each catch-up is one tantivy commit, and
-/// commits, not documents, are what indexing time goes on.
-const BATCHES_PER_DRAIN: usize = 10;
-
-struct Progress {
-    batches_since_drain: usize,
-    bar: ProgressBar,
-    sync: Option<IndexSync>,
-}
-
-impl ImportObserver for Progress {
-    async fn batch_stored(&mut self, report: &ImportReport, bytes_read: u64) -> Result<()> {
-        self.bar.set_position(bytes_read);
-        self.bar.set_message(format!(
-            "{} imported, {} skipped, {} failed",
-            report.imported, report.skipped, report.failed
-        ));
-        self.batches_since_drain += 1;
-        if let Some(sync) = self
-            .sync
-            .as_ref()
-            .filter(|_| self.batches_since_drain >= BATCHES_PER_DRAIN)
-        {
-            sync.drain_all().await?;
-            self.batches_since_drain = 0;
-        }
-        Ok(())
-    }
 }

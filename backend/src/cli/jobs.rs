@@ -56,8 +56,7 @@ pub async fn run(db: &DatabaseConnection, command: &JobsCommand) -> Result<()> {
         JobsCommand::List { failed: true, json } => {
             let dead = outbox::dead(db, None).await?;
             if *json {
-                let text = serde_json::to_string(&dead)
-                    .map_err(|e| Error::Internal(format!("jobs list: {e}")))?;
+                let text = serde_json::to_string(&dead).map_err(Error::failed("jobs list"))?;
                 println!("{text}");
             } else if dead.is_empty() {
                 println!("no failed jobs");

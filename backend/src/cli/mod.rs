@@ -28,11 +28,11 @@ use crate::{bench, db, server, Config, Error, Result};
     about = "Customer feedback triage: intake, search, themes, backlog, digests"
 )]
 struct Cli {
-    /// Data directory: SQLite file (by default) and search index.
-    #[arg(long, global = true, env = "TRIAGE_DATA_DIR")]
+    /// Data directory: SQLite file (by default) and search index [env: TRIAGE_DATA_DIR].
+    #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
-    /// sqlite://… or postgres://…; default: SQLite in the data directory.
-    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    /// sqlite://… or postgres://…; default: SQLite in the data directory [env: DATABASE_URL].
+    #[arg(long, global = true)]
     database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -42,13 +42,14 @@ struct Cli {
 enum Command {
     /// Run the API server and the index worker.
     Serve {
-        /// Address to listen on.
-        #[arg(long, env = "TRIAGE_BIND")]
+        /// Address to listen on [env: TRIAGE_BIND].
+        #[arg(long)]
         bind: Option<String>,
     },
     /// Load the demo data shipped with triage (idempotent), then serve it.
     Demo {
-        #[arg(long, env = "TRIAGE_BIND")]
+        /// Address to listen on [env: TRIAGE_BIND].
+        #[arg(long)]
         bind: Option<String>,
         /// Load the data and exit instead of serving.
         #[arg(long)]
@@ -147,11 +148,16 @@ enum Direction {
 
 pub async fn run() -> Result<()> {
     let cli = Cli::parse();
-    let settings = |bind: Option<String>| Settings {
-        data_dir: cli.data_dir.clone(),
-        database_url: cli.database_url.clone(),
-        bind,
-        ..Settings::from_env()
+    // Flags win over the environment; every variable is read in one place,
+    // `Settings::from_env`.
+    let settings = |bind: Option<String>| {
+        let env = Settings::from_env();
+        Settings {
+            data_dir: cli.data_dir.clone().or(env.data_dir.clone()),
+            database_url: cli.database_url.clone().or(env.database_url.clone()),
+            bind: bind.or(env.bind.clone()),
+            ..env
+        }
     };
     match cli.command {
         Command::Serve { ref bind } => {
@@ -254,8 +260,7 @@ async fn token_command(db: &sea_orm::DatabaseConnection, command: &TokenCommand)
         TokenCommand::List { json } => {
             let all = tokens::list(db).await?;
             if *json {
-                let text = serde_json::to_string(&all)
-                    .map_err(|e| Error::Internal(format!("token list: {e}")))?;
+                let text = serde_json::to_string(&all).map_err(Error::failed("token list"))?;
                 println!("{text}");
             } else {
                 let when = |t: Option<chrono::DateTime<chrono::Utc>>| {

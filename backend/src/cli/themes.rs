@@ -75,7 +75,7 @@ pub async fn run(config: &Config, cmd: &ThemesCommand) -> Result<()> {
             if *json {
                 println!(
                     "{}",
-                    serde_json::to_string(&report).map_err(|e| Error::Internal(e.to_string()))?
+                    serde_json::to_string(&report).map_err(Error::failed("writing the report"))?
                 );
             } else {
                 println!(
@@ -101,12 +101,10 @@ pub async fn run(config: &Config, cmd: &ThemesCommand) -> Result<()> {
                 let rows: Vec<_> = themes
                     .iter()
                     .map(|t| {
-                        let keywords: Vec<String> =
-                            serde_json::from_str(&t.keywords).unwrap_or_default();
                         json!({
                             "id": t.id,
-                            "label": t.custom_label.clone().unwrap_or_else(|| t.label.clone()),
-                            "keywords": keywords,
+                            "label": t.display_label(),
+                            "keywords": t.keyword_list(),
                             "size": t.size,
                             "locked": t.locked,
                         })
@@ -117,12 +115,7 @@ pub async fn run(config: &Config, cmd: &ThemesCommand) -> Result<()> {
                 println!("no themes yet: run `triage themes rebuild`");
             } else {
                 for t in &themes {
-                    println!(
-                        "{:>6}  {:>6}  {}",
-                        t.id,
-                        t.size,
-                        t.custom_label.as_deref().unwrap_or(&t.label)
-                    );
+                    println!("{:>6}  {:>6}  {}", t.id, t.size, t.display_label());
                 }
             }
             Ok(())

@@ -4,8 +4,9 @@
 
 use std::io::BufRead;
 
+use crate::db;
 use crate::db::tokens::Role;
-use crate::db::{self, users};
+use crate::digest::subscriptions;
 use crate::{Config, Error, Result};
 
 #[derive(clap::Subcommand, Debug)]
@@ -33,7 +34,7 @@ pub async fn run(config: &Config, cmd: &UserCommand) -> Result<()> {
         .map_err(|e| Error::io("stdin", e))?;
     let password = password.trim_end_matches(['\r', '\n']);
     let db = db::connect(config).await?;
-    let user = users::create(&db, email, name, role, password).await?;
+    let user = subscriptions::create_user(&db, email, name, role, password).await?;
     println!(
         "created user {} ({}, role {}, id {})",
         user.email,

@@ -1,56 +1,62 @@
-//! Customers: finding or creating the customer an item refers to, and changing one.
+//! Customers as stored: inserting one (or learning that its key is taken), lookups by
+//! key, changing details, and the customers behind a theme.
 //!
-//! A reference matches an existing customer by external id first, then by email. Intake
-//! may **create** a customer with the details it gives, but never **changes** one: anyone
-//! with an intake token (or the public survey page) could otherwise rewrite a customer's
-//! segment, account value or consent by naming them on a ticket. Details change only
-//! through [`update`], which the customers API offers to product managers and admins.
-//! Creation is `ON CONFLICT DO NOTHING` followed by a lookup, so two concurrent requests
-//! naming the same new customer both succeed and share one row.
+//! Which customer an item belongs to is intake's rule (`intake::customers`); details change
+//! only through [`update`], which the customers API offers to product managers and admins.
 
-use std::collections::HashMap;
-
-use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
     QueryFilter,
 };
 
 use super::entity::customer::{self, Column, Entity as Customers};
-use crate::intake::store::insert_or_skip;
-use crate::intake::validate::CustomerRef;
 use crate::{Error, Result};
-
-/// The customer id of every reference, in input order: the existing customer it names, or
-/// a new one created from it. Existing customers are left exactly as they are.
-pub async fn resolve<C: ConnectionTrait>(
-    db: &C,
-    refs: &[Option<&CustomerRef>],
-) -> Result<Vec<Option<i64>>> {
-    let mut known = Known::load(db, refs).await?;
-    let mut ids = Vec::with_capacity(refs.len());
-    for r in refs {
-        let Some(r) = r else {
-            ids.push(None);
-            continue;
-        };
-        let model = match known.find(r) {
-            Some(existing) => existing,
-            None => create(db, r).await?,
-        };
-        ids.push(Some(model.id));
-        known.add(model);
-    }
-    Ok(ids)
-}
 
 /// Creates a customer; `None` when its email or external id already belongs to one (the
 /// unique constraints decide, so two concurrent creates cannot both succeed).
 pub async fn insert_new<C: ConnectionTrait>(
     db: &C,
-    r: &CustomerRef,
+    model: customer::ActiveModel,
 ) -> Result<Option<customer::Model>> {
-    insert_or_skip(db, active_model(r)).await
+    super::insert_or_skip(db, model).await
+}
+
+/// The customer with this external id, or else this email.
+pub async fn find_by_key<C: ConnectionTrait>(
+    db: &C,
+    external_id: Option<&str>,
+    email: Option<&str>,
+) -> Result<Option<customer::Model>> {
+    for (column, value) in [(Column::ExternalId, external_id), (Column::Email, email)] {
+        let Some(value) = value else { continue };
+        if let Some(m) = Customers::find().filter(column.eq(value)).one(db).await? {
+            return Ok(Some(m));
+        }
+    }
+    Ok(None)
+}
+
+/// Customers whose external id (`by_email`: email) is one of `keys`.
+pub async fn with_keys<C: ConnectionTrait>(
+    db: &C,
+    keys: &[String],
+    by_email: bool,
+) -> Result<Vec<customer::Model>> {
+    let column = if by_email {
+        Column::Email
+    } else {
+        Column::ExternalId
+    };
+    let mut out = Vec::new();
+    for chunk in keys.chunks(1000) {
+        out.extend(
+            Customers::find()
+                .filter(column.is_in(chunk.to_vec()))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
 }
 
 /// A change to a customer's details: `Some` fields are set, `None` ones left alone.
@@ -99,103 +105,6 @@ pub async fn update(
     }
     txn.commit().await?;
     Ok(m)
-}
-
-/// Customers already stored that a batch refers to, by external id and by email.
-struct Known {
-    by_external: HashMap<String, customer::Model>,
-    by_email: HashMap<String, customer::Model>,
-}
-
-impl Known {
-    async fn load<C: ConnectionTrait>(db: &C, refs: &[Option<&CustomerRef>]) -> Result<Self> {
-        let mut externals: Vec<String> = refs
-            .iter()
-            .flatten()
-            .filter_map(|r| r.external_id.clone())
-            .collect();
-        let mut emails: Vec<String> = refs
-            .iter()
-            .flatten()
-            .filter_map(|r| r.email.clone())
-            .collect();
-        externals.sort();
-        externals.dedup();
-        emails.sort();
-        emails.dedup();
-        let mut known = Self {
-            by_external: HashMap::new(),
-            by_email: HashMap::new(),
-        };
-        for chunk in externals.chunks(1000) {
-            for m in Customers::find()
-                .filter(Column::ExternalId.is_in(chunk.to_vec()))
-                .all(db)
-                .await?
-            {
-                known.add(m);
-            }
-        }
-        for chunk in emails.chunks(1000) {
-            for m in Customers::find()
-                .filter(Column::Email.is_in(chunk.to_vec()))
-                .all(db)
-                .await?
-            {
-                known.add(m);
-            }
-        }
-        Ok(known)
-    }
-
-    fn find(&self, r: &CustomerRef) -> Option<customer::Model> {
-        r.external_id
-            .as_ref()
-            .and_then(|e| self.by_external.get(e))
-            .or_else(|| r.email.as_ref().and_then(|e| self.by_email.get(e)))
-            .cloned()
-    }
-
-    fn add(&mut self, m: customer::Model) {
-        if let Some(e) = &m.external_id {
-            self.by_external.insert(e.clone(), m.clone());
-        }
-        if let Some(e) = &m.email {
-            self.by_email.insert(e.clone(), m);
-        }
-    }
-}
-
-fn active_model(r: &CustomerRef) -> customer::ActiveModel {
-    customer::ActiveModel {
-        external_id: Set(r.external_id.clone()),
-        email: Set(r.email.clone()),
-        name: Set(r.name.clone()),
-        segment: Set(r.segment.clone()),
-        account_value: Set(r.account_value),
-        notify_opt_in: Set(r.notify_opt_in.unwrap_or(false)),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-}
-
-async fn create<C: ConnectionTrait>(db: &C, r: &CustomerRef) -> Result<customer::Model> {
-    if let Some(m) = insert_new(db, r).await? {
-        return Ok(m);
-    }
-    // Someone else created it meanwhile (or the email belongs to another external id).
-    let mut cond = sea_orm::Condition::any();
-    if let Some(e) = &r.external_id {
-        cond = cond.add(Column::ExternalId.eq(e.clone()));
-    }
-    if let Some(e) = &r.email {
-        cond = cond.add(Column::Email.eq(e.clone()));
-    }
-    Customers::find()
-        .filter(cond)
-        .one(db)
-        .await?
-        .ok_or_else(|| Error::Internal("customer vanished after a conflicting insert".into()))
 }
 
 /// Every segment some customer is in, sorted (for filter menus).

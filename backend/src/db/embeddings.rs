@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use super::entity::embedding;
-use crate::themes::vectors::Vectors;
+use crate::embed::vectors::Vectors;
 use crate::Result;
 
 pub fn to_bytes(v: &[f32]) -> Vec<u8> {

@@ -9,7 +9,7 @@ use sea_orm::{
 use super::entity::{customer, feedback_item, item_theme};
 use crate::Result;
 
-pub use feedback_item::Model as Item;
+pub use feedback_item::{ItemKind, Model as Item};
 
 /// Inserts new items and returns them with their ids.
 pub async fn insert_many<C: ConnectionTrait>(
@@ -138,7 +138,7 @@ pub async fn count<C: ConnectionTrait>(db: &C) -> Result<u64> {
 /// The unified item made from a given source row.
 pub async fn by_source<C: ConnectionTrait>(
     db: &C,
-    kind: &str,
+    kind: ItemKind,
     source_id: i64,
 ) -> Result<Option<Item>> {
     Ok(feedback_item::Entity::find()
@@ -151,7 +151,7 @@ pub async fn by_source<C: ConnectionTrait>(
 /// Unified item ids for source rows of one kind: source id → item id.
 pub async fn ids_by_source<C: ConnectionTrait>(
     db: &C,
-    kind: &str,
+    kind: ItemKind,
     source_ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, i64>> {
     if source_ids.is_empty() {

@@ -15,16 +15,13 @@ use sea_orm::{
 use super::entity::mail::{self, Column, Entity as Mails};
 use crate::Result;
 
-pub const PENDING: &str = "pending";
-pub const SENDING: &str = "sending";
-pub const SENT: &str = "sent";
-pub const FAILED: &str = "failed";
+pub use super::entity::mail::{MailKind, MailState};
 
 /// An email to send.
 #[derive(Debug, Clone)]
 pub struct NewMail {
     pub dedupe_key: String,
-    pub kind: &'static str,
+    pub kind: MailKind,
     pub recipient: String,
     pub subject: String,
     pub text: String,
@@ -37,13 +34,13 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, m: NewMail) -> Result<bool> {
     let now = Utc::now();
     let r = Mails::insert(mail::ActiveModel {
         dedupe_key: Set(m.dedupe_key),
-        kind: Set(m.kind.into()),
+        kind: Set(m.kind),
         recipient: Set(m.recipient),
         subject: Set(m.subject),
         text: Set(m.text),
         html: Set(m.html),
         unsubscribe_url: Set(m.unsubscribe_url),
-        state: Set(PENDING.into()),
+        state: Set(MailState::Pending),
         attempts: Set(0),
         next_attempt_at: Set(now),
         created_at: Set(now),
@@ -91,10 +88,10 @@ pub async fn claim_due<C: ConnectionTrait>(
         backend,
         &sql,
         [
-            SENDING.into(),
+            MailState::Sending.as_str().into(),
             consumer.into(),
             now.into(),
-            PENDING.into(),
+            MailState::Pending.as_str().into(),
             (limit as i64).into(),
         ],
     ))
@@ -107,15 +104,15 @@ pub async fn claim_due<C: ConnectionTrait>(
 async fn set_state<C: ConnectionTrait>(
     db: &C,
     id: i64,
-    state: &str,
+    state: MailState,
     error: Option<&str>,
     next_attempt_at: Option<DateTime<Utc>>,
 ) -> Result<()> {
     let mut q = Mails::update_many()
-        .col_expr(Column::State, Expr::value(state))
+        .col_expr(Column::State, Expr::value(state.as_str()))
         .col_expr(Column::ClaimedBy, Expr::value(Option::<String>::None))
         .col_expr(Column::LastError, Expr::value(error.map(str::to_string)));
-    if state == SENT {
+    if state == MailState::Sent {
         q = q.col_expr(Column::SentAt, Expr::value(Utc::now()));
     }
     if let Some(at) = next_attempt_at {
@@ -126,7 +123,7 @@ async fn set_state<C: ConnectionTrait>(
 }
 
 pub async fn mark_sent<C: ConnectionTrait>(db: &C, id: i64) -> Result<()> {
-    set_state(db, id, SENT, None, None).await
+    set_state(db, id, MailState::Sent, None, None).await
 }
 
 /// Back to `pending`, due again at `at`, with the error recorded.
@@ -136,11 +133,11 @@ pub async fn retry_at<C: ConnectionTrait>(
     error: &str,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    set_state(db, id, PENDING, Some(error), Some(at)).await
+    set_state(db, id, MailState::Pending, Some(error), Some(at)).await
 }
 
 pub async fn mark_failed<C: ConnectionTrait>(db: &C, id: i64, error: &str) -> Result<()> {
-    set_state(db, id, FAILED, Some(error), None).await
+    set_state(db, id, MailState::Failed, Some(error), None).await
 }
 
 /// Mails left `sending` by a sender that died before it could record the outcome. The
@@ -148,12 +145,12 @@ pub async fn mark_failed<C: ConnectionTrait>(db: &C, id: i64, error: &str) -> Re
 /// are marked failed, with the reason, for a person to look at.
 pub async fn fail_interrupted<C: ConnectionTrait>(db: &C, before: DateTime<Utc>) -> Result<u64> {
     let r = Mails::update_many()
-        .col_expr(Column::State, Expr::value(FAILED))
+        .col_expr(Column::State, Expr::value(MailState::Failed.as_str()))
         .col_expr(
             Column::LastError,
             Expr::value("interrupted while sending; not sent again, to avoid a duplicate"),
         )
-        .filter(Column::State.eq(SENDING))
+        .filter(Column::State.eq(MailState::Sending))
         .filter(Column::ClaimedAt.lt(before))
         .exec(db)
         .await?;
@@ -161,7 +158,7 @@ pub async fn fail_interrupted<C: ConnectionTrait>(db: &C, before: DateTime<Utc>)
 }
 
 /// Mails in `state`.
-pub async fn count<C: ConnectionTrait>(db: &C, state: &str) -> Result<u64> {
+pub async fn count<C: ConnectionTrait>(db: &C, state: MailState) -> Result<u64> {
     Ok(Mails::find()
         .filter(Column::State.eq(state))
         .count(db)

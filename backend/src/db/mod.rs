@@ -67,6 +67,62 @@ pub fn chunks_for<T>(values: &[T], params_per_row: usize) -> std::slice::Chunks<
     values.chunks((30_000 / params_per_row.max(1)).max(1))
 }
 
+/// Inserts one row with `ON CONFLICT DO NOTHING`; `None` when a unique key was taken.
+pub async fn insert_or_skip<A, C>(
+    db: &C,
+    model: A,
+) -> Result<Option<<A::Entity as sea_orm::EntityTrait>::Model>>
+where
+    A: sea_orm::ActiveModelTrait + Send,
+    <A::Entity as sea_orm::EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+    C: sea_orm::ConnectionTrait,
+{
+    use sea_orm::{EntityTrait, TryInsertResult};
+    let r = A::Entity::insert(model)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::new()
+                .do_nothing()
+                .to_owned(),
+        )
+        .do_nothing()
+        .exec_with_returning(db)
+        .await;
+    match r {
+        Ok(TryInsertResult::Inserted(m)) => Ok(Some(m)),
+        Ok(_) => Ok(None),
+        // sea-orm reports a RETURNING that came back empty (the conflict) this way.
+        Err(sea_orm::DbErr::RecordNotFound(_)) | Err(sea_orm::DbErr::RecordNotInserted) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Which rows of a list to return: at most `limit`, after skipping `offset`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: u64,
+    pub offset: u64,
+}
+
+/// A page of results as every list endpoint returns it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+impl<T> Listing<T> {
+    pub fn new(items: Vec<T>, total: u64, page: Page) -> Self {
+        Self {
+            items,
+            total,
+            limit: page.limit,
+            offset: page.offset,
+        }
+    }
+}
+
 /// One page of `select`, newest (highest id) first, and the total row count.
 pub async fn page<E, C>(
     db: &C,

@@ -13,12 +13,14 @@ use sea_orm::{
 
 use super::entity::user;
 use super::tokens::Role;
-use crate::intake::validate;
+use crate::validate;
 use crate::{Error, Result};
 
 /// Shortest password accepted; length matters more than character classes.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
+/// Creates an account. (A new product manager's digest subscription is the caller's part:
+/// `digest::subscriptions::create_user`.)
 pub async fn create<C: ConnectionTrait>(
     db: &C,
     email: &str,
@@ -47,10 +49,6 @@ pub async fn create<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    // Product managers get the weekly digest unless they turn it off.
-    if role == Role::Pm {
-        crate::digest::subscriptions::save(db, u.id, Default::default()).await?;
-    }
     Ok(u)
 }
 
@@ -120,7 +118,7 @@ impl PasswordChecker {
                 message: "too many sign-ins at once; please try again in a moment".into(),
                 retry_after_secs: 5,
             })?
-            .map_err(|e| Error::Internal(format!("password checks closed: {e}")))?;
+            .map_err(Error::failed("password checks closed"))?;
         let ok = tokio::task::spawn_blocking(move || {
             PasswordHash::new(&hash)
                 .map(|h| {
@@ -131,7 +129,7 @@ impl PasswordChecker {
                 .unwrap_or(false)
         })
         .await
-        .map_err(|e| Error::Internal(format!("password check failed: {e}")))?;
+        .map_err(Error::failed("password check failed"))?;
         Ok(found.filter(|u| ok && !u.disabled))
     }
 }
@@ -158,7 +156,7 @@ impl PasswordChecker {
         let new = new.to_string();
         let hash = tokio::task::spawn_blocking(move || hash_password(&new))
             .await
-            .map_err(|e| Error::Internal(format!("hashing the password: {e}")))??;
+            .map_err(Error::failed("hashing the password"))??;
         let txn = crate::db::begin_write(db).await?;
         let mut am: user::ActiveModel = user.clone().into();
         am.password_hash = Set(hash);

@@ -13,8 +13,10 @@ use sea_orm::{
 
 use super::week::IsoWeek;
 use crate::backlog::{self, Filter, Weights};
+use crate::db::entity::backlog_entry::Status;
 use crate::db::entity::{backlog_change, customer, feedback_item as item, item_theme};
 use crate::db::items;
+use crate::db::items::ItemKind;
 use crate::themes::edits::labels_of;
 use crate::Result;
 
@@ -28,7 +30,7 @@ pub const QUOTES: u64 = 3;
 pub struct Scope {
     pub segment: Option<String>,
     /// Statuses (empty: all).
-    pub statuses: Vec<String>,
+    pub statuses: Vec<Status>,
 }
 
 #[derive(Debug, Clone)]
@@ -39,7 +41,7 @@ pub struct ThemeLine {
     pub score: f64,
     /// Score change since the week before; `None` when it was not ranked then.
     pub change: Option<f64>,
-    pub status: String,
+    pub status: Status,
     pub quotes: Vec<String>,
 }
 
@@ -54,7 +56,7 @@ pub struct StatusChange {
 
 #[derive(Debug, Clone)]
 pub struct Volume {
-    pub kind: String,
+    pub kind: ItemKind,
     pub this_week: i64,
     pub last_week: i64,
 }
@@ -93,7 +95,7 @@ pub async fn gather<C: ConnectionTrait>(
         rank,
         score: e.score.score,
         change: before.get(&e.theme.id).map(|b| e.score.score - b),
-        status: e.workflow.status.clone(),
+        status: e.workflow.status,
         quotes: Vec::new(),
     };
     let ranked: Vec<(usize, &backlog::Entry)> = now
@@ -172,7 +174,7 @@ async fn status_changes<C: ConnectionTrait>(db: &C, week: IsoWeek) -> Result<Vec
 
 #[derive(FromQueryResult)]
 struct KindCount {
-    kind: String,
+    kind: ItemKind,
     n: i64,
 }
 
@@ -180,7 +182,7 @@ async fn counts<C: ConnectionTrait>(
     db: &C,
     week: IsoWeek,
     segment: Option<&str>,
-) -> Result<HashMap<String, i64>> {
+) -> Result<HashMap<ItemKind, i64>> {
     let mut q = Query::select();
     q.column((item::Entity, item::Column::Kind))
         .expr_as(
@@ -212,12 +214,13 @@ async fn volume<C: ConnectionTrait>(
 ) -> Result<Vec<Volume>> {
     let this = counts(db, week, segment).await?;
     let last = counts(db, week.previous(), segment).await?;
-    Ok(["ticket", "rating", "survey_response"]
-        .into_iter()
+    Ok(ItemKind::ALL
+        .iter()
+        .copied()
         .map(|k| Volume {
-            kind: k.to_string(),
-            this_week: this.get(k).copied().unwrap_or(0),
-            last_week: last.get(k).copied().unwrap_or(0),
+            kind: k,
+            this_week: this.get(&k).copied().unwrap_or(0),
+            last_week: last.get(&k).copied().unwrap_or(0),
         })
         .collect())
 }

@@ -16,8 +16,10 @@ use sea_orm::{
 
 use super::signing;
 use crate::db::entity::{customer, feedback_item, survey_response};
+use crate::db::items::ItemKind;
 use crate::db::mail::{self, NewMail};
-use crate::db::{customers, outbox};
+use crate::db::outbox;
+use crate::intake::customers;
 use crate::intake::validate::CustomerRef;
 use crate::{Error, Result};
 
@@ -69,7 +71,7 @@ pub async fn request(
         db,
         NewMail {
             dedupe_key: format!("confirm:{}", response.id),
-            kind: "confirm",
+            kind: crate::db::mail::MailKind::Confirm,
             recipient: email.to_string(),
             subject: "Please confirm: hear back about your feedback".into(),
             text,
@@ -132,7 +134,7 @@ pub async fn confirm(db: &DatabaseConnection, response_id: i64, sig: &str) -> Re
     am.notify_confirmed_at = Set(Some(Utc::now()));
     am.update(&txn).await?;
     let of_response = sea_orm::Condition::all()
-        .add(feedback_item::Column::Kind.eq("survey_response"))
+        .add(feedback_item::Column::Kind.eq(ItemKind::SurveyResponse))
         .add(feedback_item::Column::SourceId.eq(response_id));
     feedback_item::Entity::update_many()
         .col_expr(

@@ -10,12 +10,10 @@ use maud::html;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::signing;
+use crate::db::entity::backlog_entry::Status;
 use crate::db::entity::{customer, feedback_item as item, item_theme, theme};
 use crate::db::mail::{self, NewMail};
 use crate::Result;
-
-/// The statuses customers hear about.
-pub const ANNOUNCED: [&str; 2] = ["planned", "shipped"];
 
 /// The signed link that stops notices to a customer.
 pub fn opt_out_url(base_url: &str, key: &str, customer_id: i64) -> String {
@@ -28,9 +26,9 @@ pub async fn queue<C: ConnectionTrait>(
     db: &C,
     base_url: &str,
     t: &theme::Model,
-    status: &str,
+    status: Status,
 ) -> Result<u64> {
-    if !ANNOUNCED.contains(&status) {
+    if !status.is_announced() {
         return Ok(0);
     }
     let members: Vec<i64> = item_theme::Entity::find()
@@ -54,7 +52,7 @@ pub async fn queue<C: ConnectionTrait>(
     customer_ids.sort_unstable();
     customer_ids.dedup();
     let key = signing::key(db).await?;
-    let label = t.custom_label.clone().unwrap_or_else(|| t.label.clone());
+    let label = t.display_label().to_string();
     let mut queued = 0;
     for chunk in customer_ids.chunks(1000) {
         let people = customer::Entity::find()
@@ -81,11 +79,11 @@ fn notice(
     c: &customer::Model,
     email: &str,
     label: &str,
-    status: &str,
+    status: Status,
     opt_out: &str,
     theme_id: i64,
 ) -> NewMail {
-    let news = if status == "shipped" {
+    let news = if status == Status::Shipped {
         "has been fixed"
     } else {
         "is now planned"
@@ -108,7 +106,7 @@ fn notice(
     .into_string();
     NewMail {
         dedupe_key: format!("notice:{}:{theme_id}:{status}", c.id),
-        kind: "notice",
+        kind: mail::MailKind::Notice,
         recipient: email.to_string(),
         subject: format!("Update: “{label}” {news}"),
         text,

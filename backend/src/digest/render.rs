@@ -2,6 +2,7 @@
 //! which is what common mail clients render), both with links into the web UI and the
 //! unsubscribe link. All user text in the HTML is escaped by maud.
 
+use crate::db::items::ItemKind;
 use std::fmt::Write;
 
 use maud::{html, Markup, DOCTYPE};
@@ -28,11 +29,11 @@ fn change(c: Option<f64>) -> String {
     }
 }
 
-fn channel(kind: &str) -> &str {
+fn channel(kind: ItemKind) -> &'static str {
     match kind {
-        "ticket" => "Tickets",
-        "rating" => "Ratings",
-        _ => "Survey answers",
+        ItemKind::Ticket => "Tickets",
+        ItemKind::Rating => "Ratings",
+        ItemKind::SurveyResponse => "Survey answers",
     }
 }
 
@@ -67,7 +68,7 @@ fn text_themes(out: &mut String, title: &str, lines: &[ThemeLine], base: &str) {
             t.label,
             t.score,
             change(t.change),
-            t.status.replace('_', " "),
+            t.status.label(),
             t.id
         );
         for q in &t.quotes {
@@ -102,7 +103,7 @@ fn text(c: &Content, name: &str, links: &Links) -> String {
         let _ = writeln!(
             out,
             "{}: {} / {}",
-            channel(&v.kind),
+            channel(v.kind),
             v.this_week,
             v.last_week
         );
@@ -131,7 +132,7 @@ fn html_themes(title: &str, lines: &[ThemeLine], base: &str) -> Markup {
                         td style=(CELL) {
                             a href={(base) "/themes/" (t.id)} style="color:#2456c9;font-weight:bold;text-decoration:none;" { (t.label) }
                             div style="font-size:13px;color:#5b6474;" {
-                                "score " (format!("{:.1}", t.score)) " · " (change(t.change)) " · " (t.status.replace('_', " "))
+                                "score " (format!("{:.1}", t.score)) " · " (change(t.change)) " · " (t.status.label())
                             }
                             @for q in &t.quotes {
                                 div style="margin:4px 0 0;padding:4px 8px;border-left:3px solid #d9dde5;color:#333;font-size:14px;" { (q) }
@@ -174,7 +175,7 @@ fn html(c: &Content, name: &str, links: &Links) -> Markup {
                             table role="presentation" cellpadding="0" cellspacing="0" style="border-collapse:collapse;" {
                                 tr { th style={(CELL) "text-align:left;"} { "Channel" } th style={(CELL) "text-align:right;"} { "This week" } th style={(CELL) "text-align:right;"} { "Last week" } }
                                 @for v in &c.volume {
-                                    tr { td style=(CELL) { (channel(&v.kind)) } td style={(CELL) "text-align:right;"} { (v.this_week) } td style={(CELL) "text-align:right;"} { (v.last_week) } }
+                                    tr { td style=(CELL) { (channel(v.kind)) } td style={(CELL) "text-align:right;"} { (v.this_week) } td style={(CELL) "text-align:right;"} { (v.last_week) } }
                                 }
                             }
                             p style="margin-top:24px;" {

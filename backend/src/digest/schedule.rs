@@ -74,7 +74,7 @@ pub async fn compose<C: ConnectionTrait>(
     );
     Ok(NewMail {
         dedupe_key: dedupe_key(u.id, week),
-        kind: "digest",
+        kind: crate::db::mail::MailKind::Digest,
         recipient: u.email.clone(),
         subject: r.subject,
         text: r.text,

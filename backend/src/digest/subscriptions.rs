@@ -7,11 +7,35 @@
 use chrono::Utc;
 use chrono_tz::Tz;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
 
-use crate::backlog::workflow::STATUSES;
+use crate::backlog::workflow::Status;
 use crate::db::entity::subscription::{self, Column, Entity as Subscriptions};
+use crate::db::entity::user;
+use crate::db::tokens::Role;
+use crate::db::users;
 use crate::{Error, Result};
+
+/// Creates a web UI account ([`users::create`]); a product manager is subscribed with the
+/// default choices in the same transaction.
+pub async fn create_user(
+    db: &DatabaseConnection,
+    email: &str,
+    name: &str,
+    role: Role,
+    password: &str,
+) -> Result<user::Model> {
+    let txn = db.begin().await?;
+    let u = users::create(&txn, email, name, role, password).await?;
+    if role == Role::Pm {
+        save(&txn, u.id, Choice::default()).await?;
+    }
+    txn.commit().await?;
+    Ok(u)
+}
 
 /// Weekday (1 = Monday), hour, time zone, filters, on/off.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,11 +102,11 @@ impl Choice {
             )
         })?;
         if let Some(s) = &self.status {
-            if s != "open" && !STATUSES.contains(&s.as_str()) {
+            if s != "open" && Status::parse(s).is_none() {
                 return Err(Error::invalid(
                     "invalid_value",
                     "status",
-                    format!("status must be open or one of {}", STATUSES.join(", ")),
+                    format!("status must be open or one of {}", Status::names()),
                 ));
             }
         }

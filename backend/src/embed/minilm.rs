@@ -17,37 +17,18 @@ use rust_bert::pipelines::sentence_embeddings::{
 use rust_bert::resources::{LocalResource, ResourceProvider};
 
 use super::Embedder;
+pub use crate::config::Precision;
 use crate::{Error, Result};
 
 pub const MODEL_NAME: &str = "all-MiniLM-L6-v2";
 const DIMS: usize = 384;
 
-/// Numeric precision of the forward pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Precision {
-    Auto,
-    Fp32,
-    Bf16,
-}
-
-impl Precision {
-    pub fn parse(s: &str) -> Result<Precision> {
-        match s {
-            "auto" => Ok(Precision::Auto),
-            "fp32" => Ok(Precision::Fp32),
-            "bf16" => Ok(Precision::Bf16),
-            _ => Err(Error::Config(format!(
-                "TRIAGE_EMBED_PRECISION must be auto, fp32 or bf16, got {s:?}"
-            ))),
-        }
-    }
-
-    fn resolve(self) -> Precision {
-        match self {
-            Precision::Auto if cpu_has_bf16() => Precision::Bf16,
-            Precision::Auto => Precision::Fp32,
-            p => p,
-        }
+/// `auto` is bf16 where the CPU has it, else fp32.
+fn resolve(p: Precision) -> Precision {
+    match p {
+        Precision::Auto if cpu_has_bf16() => Precision::Bf16,
+        Precision::Auto => Precision::Fp32,
+        p => p,
     }
 }
 
@@ -75,7 +56,7 @@ impl MiniLm {
                 weights.display()
             )));
         }
-        let precision = precision.resolve();
+        let precision = resolve(precision);
         let file = |p: &str| -> Box<dyn ResourceProvider + Send> {
             Box::new(LocalResource {
                 local_path: dir.join(p) as PathBuf,
@@ -121,7 +102,7 @@ impl MiniLm {
         );
         tokio::task::spawn_blocking(move || MiniLm::load(&dir, threads, precision))
             .await
-            .map_err(|e| Error::Internal(format!("loading the model failed: {e}")))?
+            .map_err(Error::failed("loading the model failed"))?
     }
 
     /// The model search embeds its queries with: the configured one on a single math
@@ -133,7 +114,7 @@ impl MiniLm {
         let (dir, precision) = (config.model_dir.clone(), config.embed_precision);
         tokio::task::spawn_blocking(move || MiniLm::load(&dir, QUERY_THREADS, precision))
             .await
-            .map_err(|e| Error::Internal(format!("loading the model failed: {e}")))?
+            .map_err(Error::failed("loading the model failed"))?
     }
 }
 
@@ -164,6 +145,6 @@ impl Embedder for MiniLm {
         tch::set_num_threads(self.threads as i32);
         model
             .encode(texts)
-            .map_err(|e| Error::Internal(format!("embedding failed: {e}")))
+            .map_err(Error::failed("embedding failed"))
     }
 }

@@ -8,6 +8,7 @@
 //! returns the vectors in the caller's order.
 
 pub mod minilm;
+pub mod vectors;
 
 use crate::Result;
 
@@ -63,7 +64,10 @@ pub fn item_text(item: &crate::db::items::Item) -> String {
         .map(str::trim)
         .filter(|s| !s.is_empty());
     match subject {
-        Some(s) if item.kind == "ticket" && !text.starts_with(s.trim_end_matches('…')) => {
+        Some(s)
+            if item.kind == crate::db::items::ItemKind::Ticket
+                && !text.starts_with(s.trim_end_matches('…')) =>
+        {
             format!("{s}. {text}")
         }
         Some(s) if text.is_empty() => s.to_string(),

@@ -57,7 +57,7 @@ async fn list(
     _auth: Auth,
     mut params: Params,
 ) -> Result<Json<AreasPage>> {
-    let filter = super::backlog::filter(&mut params)?;
+    let filter = super::queries::backlog_filter(&mut params)?;
     params.finish()?;
     let groups = backlog::by_area(&ctx.db, &ctx.config.backlog_weights, &filter).await?;
     let items: Vec<AreaView> = groups

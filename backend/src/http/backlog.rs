@@ -7,18 +7,18 @@
 //! a component name), `as_of` (rank as of this time; default now), `limit`, `offset`.
 
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::queries::backlog_filter;
 use super::{ApiContext, Auth, Editor, JsonBody, Params, PathIds};
-use crate::backlog::workflow::{self, EntryChange};
+use crate::backlog::workflow::{self, Effort, EntryChange, Status};
 use crate::backlog::{self, Entry, Filter, COMPONENTS};
 use crate::db::entity::{backlog_change, backlog_entry};
-use crate::{Error, Result};
+use crate::Result;
 
 pub fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new()
@@ -28,7 +28,7 @@ pub fn router() -> OpenApiRouter<ApiContext> {
         .routes(routes!(history))
 }
 
-/// The backlog's filters (read by [`filter`]; described here for the OpenAPI document).
+/// The backlog's filters (read by [`backlog_filter`]; described here for the OpenAPI document).
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 // Never constructed: `Params` reads and checks the values (and rejects unknown ones).
@@ -59,53 +59,6 @@ pub struct BacklogQuery {
     pub as_of: Option<String>,
 }
 
-/// Reads the backlog filter parameters.
-pub fn filter(p: &mut Params) -> Result<Filter> {
-    let mut f = Filter::new(p.time("as_of", false)?.unwrap_or_else(chrono::Utc::now));
-    if let Some(period) = p.text("period") {
-        f.period_days = parse_period(&period)?;
-    }
-    f.segment = p.text("segment").map(|s| s.trim().to_string());
-    f.area = p.int("area", 1, i64::MAX)?;
-    if let Some(status) = p.text("status") {
-        f.statuses = workflow::parse_statuses(&status)?;
-    }
-    if let Some(sort) = p.text("sort") {
-        if sort != "score" && !COMPONENTS.contains(&sort.as_str()) {
-            return Err(Error::invalid(
-                "invalid_value",
-                "sort",
-                format!(
-                    "sort must be score or one of {}, got {sort:?}",
-                    COMPONENTS.join(", ")
-                ),
-            ));
-        }
-        f.sort = sort;
-    }
-    Ok(f)
-}
-
-fn parse_period(text: &str) -> Result<Option<i64>> {
-    let t = text.trim();
-    if t == "all" {
-        return Ok(None);
-    }
-    t.strip_suffix('d')
-        .unwrap_or(t)
-        .parse::<i64>()
-        .ok()
-        .filter(|d| (1..=3650).contains(d))
-        .map(Some)
-        .ok_or_else(|| {
-            Error::invalid(
-                "invalid_value",
-                "period",
-                format!("period must be all or a number of days from 1d to 3650d, got {text:?}"),
-            )
-        })
-}
-
 /// One theme's place in the backlog.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = BacklogEntry)]
@@ -122,9 +75,9 @@ pub struct EntryView {
     /// Each component's points; they add up to `score`.
     #[schema(value_type = std::collections::BTreeMap<String, f64>)]
     contributions: Map<String, Value>,
-    status: String,
+    status: Status,
     notes: String,
-    effort: Option<String>,
+    effort: Option<Effort>,
     owner: Option<String>,
     pinned: bool,
     rising: bool,
@@ -181,7 +134,7 @@ struct BacklogPage {
 }
 
 async fn ranked(ctx: &ApiContext, params: &mut Params) -> Result<(Filter, Vec<Entry>)> {
-    let f = filter(params)?;
+    let f = backlog_filter(params)?;
     let entries = backlog::rank(&ctx.db, &ctx.config.backlog_weights, &f).await?;
     Ok((f, entries))
 }
@@ -226,66 +179,10 @@ async fn csv_export(
 ) -> Result<Response> {
     let (_, entries) = ranked(&ctx, &mut params).await?;
     params.finish()?;
-    csv_response(entries)
-}
-
-/// The backlog as a CSV download.
-pub fn csv_response(entries: Vec<Entry>) -> Result<Response> {
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"backlog.csv\"",
-            ),
-        ],
-        to_csv(entries)?,
-    )
-        .into_response())
-}
-
-/// The backlog as CSV, one row per theme in rank order.
-fn to_csv(entries: Vec<Entry>) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header = vec!["rank", "theme_id", "label", "score"];
-    header.extend(COMPONENTS);
-    header.extend([
-        "status", "owner", "effort", "pinned", "rising", "new", "keywords", "notes",
-    ]);
-    let fail = |e: csv::Error| Error::Internal(format!("writing CSV: {e}"));
-    w.write_record(&header).map_err(fail)?;
-    for (i, e) in entries.into_iter().enumerate() {
-        let v = view(i + 1, e);
-        let mut row = vec![
-            v.rank.to_string(),
-            v.theme_id.to_string(),
-            cell(&v.label),
-            v.score.to_string(),
-        ];
-        row.extend(v.components.values().map(|c| c.to_string()));
-        row.extend([
-            v.status,
-            cell(v.owner.as_deref().unwrap_or("")),
-            v.effort.unwrap_or_default(),
-            v.pinned.to_string(),
-            v.rising.to_string(),
-            v.new.to_string(),
-            cell(&v.keywords.join(" ")),
-            cell(&v.notes),
-        ]);
-        w.write_record(&row).map_err(fail)?;
-    }
-    w.into_inner()
-        .map_err(|e| Error::Internal(format!("writing CSV: {e}")))
-}
-
-/// Text people typed, made safe for spreadsheets: a leading `=`, `+`, `-` or `@` would be
-/// run as a formula, so such cells get a leading apostrophe.
-fn cell(text: &str) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@') => format!("'{text}"),
-        _ => text.to_string(),
-    }
+    Ok(super::csv_download(
+        "backlog.csv",
+        backlog::export::to_csv(&entries)?,
+    ))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -323,5 +220,5 @@ async fn history(
     ids: PathIds,
 ) -> Result<Json<Vec<backlog_change::Model>>> {
     crate::themes::edits::live(&ctx.db, ids.first()).await?;
-    Ok(Json(workflow::history(&ctx.db, ids.first()).await?))
+    Ok(Json(workflow::history(&ctx.db, ids.first(), None).await?))
 }

@@ -41,30 +41,8 @@ async fn create(
             "a customer needs an email or an external_id",
         ));
     };
-    // Insert or conflict in one statement: checking first and inserting after would let
-    // two concurrent creates of the same customer both answer 201.
-    if let Some(m) = customers::insert_new(&ctx.db, &r).await? {
-        return Ok((StatusCode::CREATED, Json(m)));
-    }
-    for (field, value, column) in [
-        ("external_id", &r.external_id, Column::ExternalId),
-        ("email", &r.email, Column::Email),
-    ] {
-        let Some(value) = value else { continue };
-        if let Some(existing) = Customers::find()
-            .filter(column.eq(value.clone()))
-            .one(&ctx.db)
-            .await?
-        {
-            return Err(Error::Conflict {
-                field: field.into(),
-                message: format!("customer {} already has {field} {value:?}", existing.id),
-            });
-        }
-    }
-    Err(Error::Internal(
-        "a customer insert conflicted with no customer".into(),
-    ))
+    let m = crate::intake::customers::create(&ctx.db, &r).await?;
+    Ok((StatusCode::CREATED, Json(m)))
 }
 
 /// Change a customer's name, segment, account value or opt-in (pm, admin); intake never

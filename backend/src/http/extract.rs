@@ -18,7 +18,9 @@ use serde::de::DeserializeOwned;
 
 use super::ApiContext;
 use crate::db::tokens::{self, Role};
-use crate::intake::{json, validate};
+use crate::db::Page;
+use crate::intake::json;
+use crate::validate;
 use crate::{Error, Result};
 
 pub struct JsonBody<T>(pub T);
@@ -302,12 +304,6 @@ impl Params {
             )),
         }
     }
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct Page {
-    pub limit: u64,
-    pub offset: u64,
 }
 
 /// Numeric path parameters (`/tickets/{id}`, `/surveys/{id}/responses/{response_id}`), in

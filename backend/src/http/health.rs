@@ -74,8 +74,8 @@ async fn health(State(ctx): State<ApiContext>) -> (StatusCode, Json<Health>) {
             outbox::dead_count(&ctx.db, TOPIC_INDEX).await?,
             outbox::pending(&ctx.db, TOPIC_EMBED).await?,
             outbox::dead_count(&ctx.db, TOPIC_EMBED).await?,
-            mail::count(&ctx.db, mail::PENDING).await?,
-            mail::count(&ctx.db, mail::FAILED).await?,
+            mail::count(&ctx.db, mail::MailState::Pending).await?,
+            mail::count(&ctx.db, mail::MailState::Failed).await?,
         ))
     };
     match pending.await {

@@ -27,14 +27,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
-/// How long and how many; see the module doc.
-#[derive(Debug, Clone, Copy)]
-pub struct ServeLimits {
-    pub header_timeout: Duration,
-    pub request_timeout: Duration,
-    pub max_connections: usize,
-    pub shutdown_grace: Duration,
-}
+pub use crate::config::ServeLimits;
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains (see the module doc).
 pub async fn serve(

@@ -11,6 +11,7 @@ mod health;
 mod limits;
 pub mod listen;
 mod openapi;
+pub(crate) mod queries;
 mod ratings;
 mod search;
 mod surveys;
@@ -31,7 +32,8 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::Config;
 
-pub use extract::{AdminOnly, Auth, Editor, JsonBody, Page, Params, PathIds};
+pub use crate::db::{Listing, Page};
+pub use extract::{AdminOnly, Auth, Editor, JsonBody, Params, PathIds};
 pub use limits::Limits;
 
 /// What every handler can reach. Cheap to clone.
@@ -57,7 +59,51 @@ pub struct ApiContext {
     pub writes: Arc<crate::intake::group::Writers>,
 }
 
+/// Password checks at once: argon2id takes about 19 MiB each, so a sign-in flood costs at
+/// most ~80 MiB; the rest wait their turn.
+const MAX_PASSWORD_CHECKS: usize = 4;
+
 impl ApiContext {
+    /// A context on `db` and the text index, without the model (search by meaning and
+    /// suggestions off) and with workers nobody listens to; `serve` adds the model, the
+    /// graph and its workers' wake-ups. Tests drive the router with it directly.
+    pub fn new(
+        config: Config,
+        db: DatabaseConnection,
+        index: Arc<FeedbackIndex>,
+    ) -> crate::Result<Self> {
+        Ok(Self {
+            limits: Arc::new(Limits::new(&config)),
+            passwords: Arc::new(crate::db::users::PasswordChecker::new(MAX_PASSWORD_CHECKS)?),
+            writes: Arc::new(crate::intake::group::Writers::start(
+                &db,
+                config.intake_batch as usize,
+            )),
+            config: Arc::new(config),
+            db,
+            index,
+            index_wake: Arc::new(Notify::new()),
+            embed_wake: Arc::new(Notify::new()),
+            embedder: None,
+            vectors: None,
+        })
+    }
+
+    /// Runs a search for the API or the search page, a few at a time (see `http::limits`);
+    /// an `area` becomes the list of its themes.
+    pub async fn search(
+        &self,
+        params: queries::SearchParams,
+    ) -> crate::Result<crate::search::Found> {
+        let mut req = params.request;
+        if let Some(area) = params.area {
+            let themes = crate::themes::areas::theme_ids(&self.db, area).await?;
+            req.themes_any = Some(themes.into_iter().map(|t| t as u64).collect());
+        }
+        let _slot = self.limits.search.enter().await?;
+        self.search_engines().search(req, params.mode).await
+    }
+
     /// The text index, vector graph and model, for [`crate::search`].
     pub fn search_engines(&self) -> crate::search::Engines {
         crate::search::Engines {
@@ -72,6 +118,23 @@ impl ApiContext {
         self.index_wake.notify_one();
         self.embed_wake.notify_one();
     }
+}
+
+/// `bytes` as a CSV file download named `filename`.
+pub fn csv_download(filename: &str, bytes: Vec<u8>) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 pub fn router(ctx: ApiContext) -> Router {
@@ -144,29 +207,11 @@ pub struct PageQuery {
     pub offset: Option<i64>,
 }
 
-/// A page of results as every list endpoint returns it.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct Listing<T> {
-    pub items: Vec<T>,
-    pub total: u64,
-    pub limit: u64,
-    pub offset: u64,
-}
-
 impl<T> Listing<T> {
-    pub fn new(items: Vec<T>, total: u64, page: Page) -> Self {
-        Self {
-            items,
-            total,
-            limit: page.limit,
-            offset: page.offset,
-        }
-    }
-
     /// Builds a listing from source rows, attaching each row's unified item id.
     pub async fn of<M>(
         ctx: &ApiContext,
-        kind: &str,
+        kind: crate::db::items::ItemKind,
         (rows, total): (Vec<M>, u64),
         page: Page,
         id_of: impl Fn(&M) -> i64,

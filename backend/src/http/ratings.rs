@@ -10,6 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{ApiContext, Auth, JsonBody, Listing, Params, PathIds};
 use crate::db::entity::rating::{self, Column, Entity as Ratings};
 use crate::db::items;
+use crate::db::items::ItemKind;
 use crate::db::tokens::Role;
 use crate::intake::input::RatingInput;
 use crate::intake::store::Source;
@@ -74,7 +75,7 @@ async fn get_one(
 ) -> Result<Json<RatingView>> {
     let id = ids.first();
     let r = find(&ctx, id).await?;
-    let item = items::by_source(&ctx.db, "rating", id).await?;
+    let item = items::by_source(&ctx.db, ItemKind::Rating, id).await?;
     Ok(Json(view(r, item.map(|i| i.id))))
 }
 
@@ -97,6 +98,6 @@ async fn list(
     )
     .await?;
     Ok(Json(
-        Listing::of(&ctx, "rating", rows, page, |r| r.id, view).await?,
+        Listing::of(&ctx, ItemKind::Rating, rows, page, |r| r.id, view).await?,
     ))
 }

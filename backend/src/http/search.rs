@@ -10,17 +10,14 @@
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
-use triage_index::{SearchRequest, SortOrder};
+use triage_index::SearchRequest;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::queries::SearchParams;
 use super::{ApiContext, Auth, Params, PathIds};
 use crate::search::{Found, Mode, Relaxed};
-use crate::{Error, Result};
-
-const KINDS: [&str; 3] = ["ticket", "rating", "survey_response"];
-/// Deep pages cost as much as collecting every hit before them; nobody reads page 500.
-const MAX_OFFSET: i64 = 10_000;
+use crate::Result;
 
 pub fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new()
@@ -186,102 +183,11 @@ async fn search(
     _auth: Auth,
     mut params: Params,
 ) -> Result<Json<Response>> {
-    let (req, mode) = request(&ctx, &mut params).await?;
+    let search = SearchParams::parse(&mut params)?;
     params.finish()?;
-    let found = run(&ctx, req.clone(), mode).await?;
+    let req = search.request.clone();
+    let found = ctx.search(search).await?;
     Ok(Json(response(found, &req)))
-}
-
-/// Runs a search, a few at a time (see `http::limits`).
-pub(crate) async fn run(ctx: &ApiContext, req: SearchRequest, mode: Mode) -> Result<Found> {
-    let _slot = ctx.limits.search.enter().await?;
-    ctx.search_engines().search(req, mode).await
-}
-
-/// The search parameters shared by the API and the web UI's search page; `area` becomes
-/// the list of its themes.
-pub(crate) async fn request(ctx: &ApiContext, p: &mut Params) -> Result<(SearchRequest, Mode)> {
-    let mode = match p.text("mode").as_deref() {
-        None => Mode::default(),
-        Some(m) => <Mode as clap::ValueEnum>::from_str(m, false).map_err(|_| {
-            Error::invalid(
-                "invalid_value",
-                "mode",
-                format!("mode must be hybrid, keyword or semantic, got {m:?}"),
-            )
-        })?,
-    };
-    let mut req = parse_request(p)?;
-    if let Some(area) = p.int("area", 1, i64::MAX)? {
-        let themes = crate::themes::areas::theme_ids(&ctx.db, area).await?;
-        req.themes_any = Some(themes.into_iter().map(|t| t as u64).collect());
-    }
-    Ok((req, mode))
-}
-
-fn parse_request(p: &mut Params) -> Result<SearchRequest> {
-    let kinds: Vec<String> = p
-        .text("kind")
-        .map(|k| {
-            k.split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    if let Some(bad) = kinds.iter().find(|k| !KINDS.contains(&k.as_str())) {
-        return Err(Error::invalid(
-            "invalid_value",
-            "kind",
-            format!("kind must be one of {}, got {bad:?}", KINDS.join(", ")),
-        ));
-    }
-    let sort = match p.text("sort").as_deref() {
-        None | Some("relevance") => SortOrder::Relevance,
-        Some("newest") | Some("date") => SortOrder::Newest,
-        Some("oldest") => SortOrder::Oldest,
-        Some(other) => {
-            return Err(Error::invalid(
-                "invalid_value",
-                "sort",
-                format!("sort must be relevance, newest or oldest, got {other:?}"),
-            ))
-        }
-    };
-    let query = p.text("q").unwrap_or_default();
-    if query.chars().count() > 500 {
-        return Err(Error::invalid(
-            "too_long",
-            "q",
-            "q is limited to 500 characters",
-        ));
-    }
-    let req = SearchRequest {
-        query,
-        kinds,
-        segment: p.text("segment"),
-        theme: p.int("theme", 1, i64::MAX)?.map(|t| t as u64),
-        themes_any: None,
-        from: p.time("from", false)?,
-        to: p.time("to", true)?,
-        min_score: p.float("min_score", 0.0, 1.0)?,
-        max_score: p.float("max_score", 0.0, 1.0)?,
-        sort,
-        match_any: false,
-        exact_words: p.flag("exact")?,
-        limit: p.int("limit", 1, 100)?.unwrap_or(20) as usize,
-        offset: p.int("offset", 0, MAX_OFFSET)?.unwrap_or(0) as usize,
-    };
-    if let (Some(from), Some(to)) = (req.from, req.to) {
-        if from >= to {
-            return Err(Error::unprocessable(
-                "invalid_value",
-                "to",
-                "to must be later than from",
-            ));
-        }
-    }
-    Ok(req)
 }
 
 fn response(r: Found, req: &SearchRequest) -> Response {

@@ -9,6 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{ApiContext, Auth, Editor, JsonBody, Listing, Params, PathIds};
 use crate::db::entity::{survey, survey_answer, survey_response};
+use crate::db::items::ItemKind;
 use crate::db::tokens::Role;
 use crate::intake::input::{SurveyInput, SurveyResponseInput};
 use crate::intake::store::Source;
@@ -143,7 +144,7 @@ async fn find_response(ctx: &ApiContext, survey_id: i64, id: i64) -> Result<Resp
         .filter(survey_answer::Column::ResponseId.eq(id))
         .all(&ctx.db)
         .await?;
-    let item_id = crate::db::items::by_source(&ctx.db, "survey_response", id)
+    let item_id = crate::db::items::by_source(&ctx.db, ItemKind::SurveyResponse, id)
         .await?
         .map(|i| i.id);
     Ok(ResponseView {
@@ -197,7 +198,7 @@ async fn list_responses(
         .await?;
     let listing = Listing::of(
         &ctx,
-        "survey_response",
+        ItemKind::SurveyResponse,
         rows,
         page,
         |r| r.id,

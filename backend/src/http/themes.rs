@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{ApiContext, Auth, Editor, JsonBody, Listing, Params, PathIds};
-use crate::db::entity::{item_theme, theme};
+use crate::db::entity::theme;
 use crate::themes::edits;
-use crate::{Error, Result};
+use crate::themes::members::{members, MemberView};
+use crate::Result;
 
 pub fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new()
@@ -58,8 +59,8 @@ async fn views(ctx: &ApiContext, themes: Vec<theme::Model>) -> Result<Vec<ThemeV
         .into_iter()
         .map(|t| ThemeView {
             id: t.id,
-            label: t.custom_label.clone().unwrap_or_else(|| t.label.clone()),
-            keywords: serde_json::from_str(&t.keywords).unwrap_or_default(),
+            label: t.display_label().to_string(),
+            keywords: t.keyword_list(),
             size: t.size,
             locked: t.locked,
             area_id: t.area_id,
@@ -100,64 +101,11 @@ async fn list(
     Ok(Json(Listing::new(items, total, page)))
 }
 
-/// An item as a member of a theme (or of the unthemed queue).
-#[derive(Serialize, utoipa::ToSchema)]
-pub(crate) struct MemberView {
-    pub item_id: i64,
-    pub kind: String,
-    pub source_id: i64,
-    pub subject: Option<String>,
-    pub text: String,
-    pub similarity: Option<f64>,
-    pub placed_by_person: bool,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-}
-
 #[derive(Serialize, utoipa::ToSchema)]
 struct ThemeWithItems {
     #[serde(flatten)]
     theme: ThemeView,
     items: Listing<MemberView>,
-}
-
-/// Items placed in `theme_id` (`None`: the unthemed queue), best fitting first.
-pub(crate) async fn members(
-    ctx: &ApiContext,
-    theme_id: Option<i64>,
-    page: super::Page,
-) -> Result<Listing<MemberView>> {
-    let mut select = item_theme::Entity::find();
-    select = match theme_id {
-        Some(t) => select.filter(item_theme::Column::ThemeId.eq(t)),
-        None => select.filter(item_theme::Column::ThemeId.is_null()),
-    };
-    let total = select.clone().count(&ctx.db).await?;
-    let placements = select
-        .order_by_desc(item_theme::Column::Similarity)
-        .order_by_asc(item_theme::Column::ItemId)
-        .limit(page.limit)
-        .offset(page.offset)
-        .all(&ctx.db)
-        .await?;
-    let ids: Vec<i64> = placements.iter().map(|p| p.item_id).collect();
-    let items = crate::db::items::by_ids(&ctx.db, &ids).await?;
-    let items = placements
-        .into_iter()
-        .filter_map(|p| {
-            let i = items.get(&p.item_id)?;
-            Some(MemberView {
-                item_id: i.id,
-                kind: i.kind.clone(),
-                source_id: i.source_id,
-                subject: i.subject.clone(),
-                text: i.text.clone(),
-                similarity: p.similarity,
-                placed_by_person: p.by_human,
-                created_at: i.created_at,
-            })
-        })
-        .collect();
-    Ok(Listing::new(items, total, page))
 }
 
 /// A theme with its items, best fitting first.
@@ -171,17 +119,8 @@ async fn get_one(
 ) -> Result<Json<ThemeWithItems>> {
     let page = params.page(50, 500)?;
     params.finish()?;
-    let t = theme::Entity::find_by_id(ids.first())
-        .one(&ctx.db)
-        .await?
-        .ok_or_else(|| Error::not_found("theme", ids.first()))?;
-    if let Some(into) = t.merged_into {
-        return Err(Error::Conflict {
-            field: "id".into(),
-            message: format!("theme {} was merged into theme {into}", t.id),
-        });
-    }
-    let items = members(&ctx, Some(t.id), page).await?;
+    let t = edits::live(&ctx.db, ids.first()).await?;
+    let items = members(&ctx.db, Some(t.id), page).await?;
     Ok(Json(ThemeWithItems {
         theme: view(&ctx, t).await?,
         items,
@@ -198,7 +137,7 @@ async fn unthemed(
 ) -> Result<Json<Listing<MemberView>>> {
     let page = params.page(50, 500)?;
     params.finish()?;
-    Ok(Json(members(&ctx, None, page).await?))
+    Ok(Json(members(&ctx.db, None, page).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -10,6 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{ApiContext, Auth, JsonBody, Listing, Params, PathIds};
 use crate::db::entity::ticket::{self, Column, Entity as Tickets};
 use crate::db::items;
+use crate::db::items::ItemKind;
 use crate::db::tokens::Role;
 use crate::intake::input::TicketInput;
 use crate::intake::store::Source;
@@ -92,7 +93,7 @@ async fn get_one(
 ) -> Result<Json<TicketView>> {
     let id = ids.first();
     let t = find(&ctx, id).await?;
-    let item = items::by_source(&ctx.db, "ticket", id).await?;
+    let item = items::by_source(&ctx.db, ItemKind::Ticket, id).await?;
     Ok(Json(TicketView::new(t, item.map(|i| i.id))))
 }
 
@@ -114,6 +115,14 @@ async fn list(
     }
     let rows = crate::db::page(&ctx.db, select, Column::Id, page.limit, page.offset).await?;
     Ok(Json(
-        Listing::of(&ctx, "ticket", rows, page, |t| t.id, TicketView::new).await?,
+        Listing::of(
+            &ctx,
+            ItemKind::Ticket,
+            rows,
+            page,
+            |t| t.id,
+            TicketView::new,
+        )
+        .await?,
     ))
 }

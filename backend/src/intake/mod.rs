@@ -15,6 +15,7 @@
 //!
 //! [`import`] streams CSV/JSONL files through the same steps in batches.
 
+pub mod customers;
 pub mod group;
 pub mod import;
 pub mod input;

@@ -14,10 +14,12 @@ use sea_orm::{
     IntoActiveModel, Statement, TryInsertResult,
 };
 
+use super::customers;
 use super::score;
 use super::validate::{ItemMeta, NewRating, NewResponse, NewTicket};
+use crate::db::entity::feedback_item::ItemKind;
 use crate::db::entity::{feedback_item, rating, survey_answer, survey_response, ticket};
-use crate::db::{self, customers, items, outbox};
+use crate::db::{self, items, outbox};
 use crate::{Error, Result};
 
 /// Where an item came in.
@@ -56,7 +58,7 @@ pub struct ItemContent {
 
 /// One kind of feedback (ticket, rating, survey response).
 pub trait Intake: Sized + Send + Sync + 'static {
-    const KIND: &'static str;
+    const KIND: ItemKind;
     /// The kind's own table, whose `external_id` column is unique.
     const TABLE: &'static str;
     fn meta(&self) -> &ItemMeta;
@@ -87,7 +89,7 @@ pub async fn store<T: Intake>(
         let Some(source_id) = source_id else { continue };
         let c = input.content();
         new_items.push(feedback_item::ActiveModel {
-            kind: Set(T::KIND.to_string()),
+            kind: Set(T::KIND),
             source_id: Set(*source_id),
             source: Set(source.as_str().to_string()),
             customer_id: Set(*customer_id),
@@ -159,7 +161,7 @@ pub(crate) async fn created_or_conflict<T: Intake>(
         field: "external_id".into(),
         message: format!(
             "a {} with external_id {ext:?} already exists (id {})",
-            T::KIND.replace('_', " "),
+            T::KIND.as_str().replace('_', " "),
             existing.map_or_else(|| "unknown".to_string(), |id| id.to_string())
         ),
     })
@@ -190,7 +192,7 @@ where
         let mut out = Vec::with_capacity(rows.len());
         for (t, c) in rows {
             out.push(
-                insert_or_skip(db, to_model(t, *c))
+                db::insert_or_skip(db, to_model(t, *c))
                     .await?
                     .map(|m| key_of(&m).1),
             );
@@ -232,32 +234,8 @@ where
         .collect())
 }
 
-/// Inserts one row with `ON CONFLICT DO NOTHING`; `None` when a unique key was taken.
-pub(crate) async fn insert_or_skip<A, C>(
-    db: &C,
-    model: A,
-) -> Result<Option<<A::Entity as EntityTrait>::Model>>
-where
-    A: ActiveModelTrait + Send,
-    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
-    C: ConnectionTrait,
-{
-    let r = A::Entity::insert(model)
-        .on_conflict(OnConflict::new().do_nothing().to_owned())
-        .do_nothing()
-        .exec_with_returning(db)
-        .await;
-    match r {
-        Ok(TryInsertResult::Inserted(m)) => Ok(Some(m)),
-        Ok(_) => Ok(None),
-        // sea-orm reports a RETURNING that came back empty (the conflict) this way.
-        Err(sea_orm::DbErr::RecordNotFound(_)) | Err(sea_orm::DbErr::RecordNotInserted) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
 impl Intake for NewTicket {
-    const KIND: &'static str = "ticket";
+    const KIND: ItemKind = ItemKind::Ticket;
     const TABLE: &'static str = "tickets";
 
     fn meta(&self) -> &ItemMeta {
@@ -299,7 +277,7 @@ impl Intake for NewTicket {
 }
 
 impl Intake for NewRating {
-    const KIND: &'static str = "rating";
+    const KIND: ItemKind = ItemKind::Rating;
     const TABLE: &'static str = "ratings";
 
     fn meta(&self) -> &ItemMeta {
@@ -339,7 +317,7 @@ impl Intake for NewRating {
 }
 
 impl Intake for NewResponse {
-    const KIND: &'static str = "survey_response";
+    const KIND: ItemKind = ItemKind::SurveyResponse;
     const TABLE: &'static str = "survey_responses";
 
     fn meta(&self) -> &ItemMeta {

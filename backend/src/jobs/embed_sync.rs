@@ -179,7 +179,7 @@ fn spawn_embed_thread(
 ) -> Result<std::sync::mpsc::Sender<EmbedJob>> {
     let (jobs, incoming) = std::sync::mpsc::channel::<EmbedJob>();
     let runtime = tokio::runtime::Handle::try_current()
-        .map_err(|e| Error::Internal(format!("cannot start the embedding thread: {e}")))?;
+        .map_err(Error::failed("cannot start the embedding thread"))?;
     runtime.spawn_blocking(move || {
         lower_priority();
         for (rows, reply) in incoming {

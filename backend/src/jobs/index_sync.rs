@@ -157,7 +157,7 @@ impl IndexSync {
             f(&mut w).map_err(Error::from)
         })
         .await
-        .map_err(|e| Error::Internal(format!("index task failed: {e}")))?
+        .map_err(Error::failed("index task failed"))?
     }
 }
 
@@ -165,7 +165,7 @@ fn to_doc(d: &ItemWithSegment) -> IndexDoc {
     IndexDoc {
         id: d.item.id as u64,
         source_id: d.item.source_id as u64,
-        kind: d.item.kind.clone(),
+        kind: d.item.kind.to_string(),
         subject: d.item.subject.clone(),
         text: d.item.text.clone(),
         segment: d.segment.clone(),

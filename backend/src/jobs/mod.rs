@@ -1,13 +1,18 @@
-//! Background work fed by the transactional outbox.
+//! Background work fed by the transactional outbox, and what drives it.
 //!
-//! [`consumer`] is the claim → handle → complete loop they all share.
-//!
-//! [`index_sync`] keeps the search index in step with the database: the worker inside
-//! `triage serve` drains index jobs continuously, `triage import` drains the jobs it
-//! created itself, and `triage reindex` rebuilds everything.
+//! * [`consumer`]: the claim → handle → complete loop every worker shares (retries,
+//!   jobs set aside after repeated failures, claims released after a crash).
+//! * [`index_sync`]: keeps the search index in step with the database — continuously
+//!   inside `triage serve`, for its own jobs in `triage import`, wholly in `triage reindex`.
+//! * [`embed_sync`]: embeds new items and places them in the nearest theme.
+//! * [`vector_sync`]: the nearest-neighbour graph of search by meaning: filled from the
+//!   stored vectors at start, saved while it changes.
+//! * [`themes_job`]: the periodic full theme rebuild.
+//! * [`import`]: a file imported with the index kept in step (CLI, demo, benchmarks).
 
 pub mod consumer;
 pub mod embed_sync;
+pub mod import;
 pub mod index_sync;
 pub mod themes_job;
 pub mod vector_sync;

@@ -86,7 +86,7 @@ pub async fn add(index: &Arc<VectorIndex>, rows: Vec<(i64, Vec<f32>)>) -> Result
         index.upsert(&refs)
     })
     .await
-    .map_err(|e| crate::Error::Internal(format!("vector index task failed: {e}")))??;
+    .map_err(crate::Error::failed("vector index task failed"))??;
     Ok(())
 }
 

@@ -20,8 +20,8 @@ use sea_orm::{
 
 use super::discover::{agglomerate, Stop};
 use super::labels::Naming;
-use super::vectors::Vectors;
 use crate::db::entity::{area, theme};
+use crate::embed::vectors::Vectors;
 use crate::Result;
 
 /// Fewer live themes than this are not worth grouping.
@@ -228,7 +228,7 @@ mod tests {
             for j in 0..5 {
                 let mut v: Vec<f32> = d.to_vec();
                 v[3 - t % 2] += 0.01 * j as f32;
-                super::super::vectors::normalize(&mut v);
+                crate::embed::vectors::normalize(&mut v);
                 members[t].push(rows.len());
                 rows.push(v);
             }

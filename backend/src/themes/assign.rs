@@ -13,9 +13,9 @@ use sea_orm::{
 };
 
 use super::discover::DiscoverOptions;
-use super::vectors::{dot, Vectors};
 use crate::db::embeddings::from_bytes;
 use crate::db::entity::{item_theme, theme};
+use crate::embed::vectors::{dot, Vectors};
 use crate::Result;
 
 /// Live themes (not merged away) and their centroids, in the same order.

@@ -37,7 +37,7 @@ use rand::SeedableRng;
 
 use super::knn::knn;
 use super::louvain::{louvain, Graph};
-use super::vectors::{dot, normalize, Vectors};
+use crate::embed::vectors::{dot, normalize, Vectors};
 
 /// Edge weights of the neighbour graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -15,10 +15,10 @@ use sea_orm::{
 use serde_json::json;
 
 use super::assign::{create_theme, placement, save_placements};
-use super::vectors::normalize;
 use crate::db::embeddings;
 use crate::db::entity::{feedback_item, item_theme, theme, theme_edit};
 use crate::db::outbox;
+use crate::embed::vectors::normalize;
 use crate::{Error, Result};
 
 /// A live (not merged away) theme, or 404.
@@ -62,9 +62,9 @@ pub async fn rename(
     label: &str,
     actor: &str,
 ) -> Result<theme::Model> {
-    let label = crate::intake::validate::required("label", label, 200)?;
+    let label = crate::validate::required("label", label, 200)?;
     update_live(db, id, "rename", actor, |t, am| {
-        let before = t.custom_label.clone().unwrap_or_else(|| t.label.clone());
+        let before = t.display_label().to_string();
         am.custom_label = Set(Some(label.clone()));
         json!({ "before": before, "after": label })
     })
@@ -183,16 +183,13 @@ pub async fn split(
         ));
     }
     let name = match label {
-        Some(l) => Some(crate::intake::validate::required("label", l, 200)?),
+        Some(l) => Some(crate::validate::required("label", l, 200)?),
         None => None,
     };
     let created = theme_of_items(
         &txn,
         items,
-        format!(
-            "split from {}",
-            source.custom_label.clone().unwrap_or(source.label.clone())
-        ),
+        format!("split from {}", source.display_label()),
         name,
         source.keywords.clone(),
     )
@@ -220,7 +217,7 @@ pub async fn create_from_items(
     label: &str,
     actor: &str,
 ) -> Result<theme::Model> {
-    let label = crate::intake::validate::required("label", label, 200)?;
+    let label = crate::validate::required("label", label, 200)?;
     let items = &item_set(items)?;
     let txn = crate::db::begin_write(db).await?;
     let found = feedback_item::Entity::find()
@@ -373,10 +370,25 @@ pub async fn live_labels<C: ConnectionTrait>(db: &C) -> Result<Vec<(i64, String)
         .all(db)
         .await?
         .into_iter()
-        .map(|t| (t.id, t.custom_label.unwrap_or(t.label)))
+        .map(|t| (t.id, t.display_label().to_string()))
         .collect();
     all.sort_by_key(|(_, l)| l.to_lowercase());
     Ok(all)
+}
+
+/// Edits made to a theme, newest first; the latest `limit` when given.
+pub async fn history<C: ConnectionTrait>(
+    db: &C,
+    theme_id: i64,
+    limit: Option<u64>,
+) -> Result<Vec<theme_edit::Model>> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    Ok(theme_edit::Entity::find()
+        .filter(theme_edit::Column::ThemeId.eq(theme_id))
+        .order_by_desc(theme_edit::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
 }
 
 /// Labels of the given themes, by id.
@@ -389,7 +401,7 @@ pub async fn labels_of<C: ConnectionTrait>(
         .all(db)
         .await?
         .into_iter()
-        .map(|t| (t.id, t.custom_label.unwrap_or(t.label)))
+        .map(|t| (t.id, t.display_label().to_string()))
         .collect())
 }
 

@@ -6,7 +6,7 @@
 
 use tch::{Kind, Tensor};
 
-use super::vectors::Vectors;
+use crate::embed::vectors::Vectors;
 
 /// Rows per block: 1,024 × 20,000 floats is 80 MB.
 const BLOCK: usize = 1024;
@@ -58,7 +58,7 @@ mod tests {
         let mut v = Vectors::from_rows(&rows);
         for i in 0..v.len() {
             let d = v.dims;
-            super::super::vectors::normalize(&mut v.data[i * d..(i + 1) * d]);
+            crate::embed::vectors::normalize(&mut v.data[i * d..(i + 1) * d]);
         }
         let nn = knn(&v, 1);
         let firsts: Vec<usize> = nn.iter().map(|r| r[0].0).collect();

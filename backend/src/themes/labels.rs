@@ -221,7 +221,8 @@ pub fn phrase_labels(
             .collect();
         for (list, centroid) in ranked.iter_mut().zip(centroids) {
             for (p, s) in list.iter_mut() {
-                let closeness = f64::from(super::vectors::dot(&vectors[p.as_str()], centroid));
+                let closeness =
+                    f64::from(crate::embed::vectors::dot(&vectors[p.as_str()], centroid));
                 *s = closeness.max(0.0) * s.sqrt();
             }
             list.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

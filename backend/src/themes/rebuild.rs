@@ -27,11 +27,11 @@ use serde::Serialize;
 
 use super::assign::{create_theme, placement, refresh_sizes, save_placements};
 use super::discover::{discover, DiscoverOptions};
-use super::vectors::{closest, dot, normalize, Vectors};
 use super::{areas, labels};
 use crate::db::embeddings::{self, to_bytes};
 use crate::db::entity::{feedback_item, item_theme, theme};
 use crate::db::outbox;
+use crate::embed::vectors::{closest, dot, normalize, Vectors};
 use crate::embed::{embed_sorted, SharedEmbedder};
 use crate::Result;
 
@@ -93,7 +93,7 @@ pub async fn plan(db: &DatabaseConnection, model: &str, opts: &DiscoverOptions) 
     let (sample, o) = (vectors.select(&free), opts.clone());
     let found = tokio::task::spawn_blocking(move || discover(&sample, &o))
         .await
-        .map_err(|e| crate::Error::Internal(format!("theme discovery failed: {e}")))?;
+        .map_err(crate::Error::failed("theme discovery failed"))?;
 
     // Members of each new cluster, and of each old theme (machine placements of free items).
     let mut clusters: Vec<Vec<usize>> = vec![Vec::new(); found.themes];
@@ -472,7 +472,7 @@ async fn name_off_thread(
         labels::name_themes(&docs, &centroids, embed)
     })
     .await
-    .map_err(|e| crate::Error::Internal(format!("naming themes failed: {e}")))?
+    .map_err(crate::Error::failed("naming themes failed"))?
 }
 
 async fn live_count<C: ConnectionTrait>(db: &C) -> Result<usize> {

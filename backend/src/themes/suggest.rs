@@ -10,9 +10,9 @@ use std::sync::Arc;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::assign::live_centroids;
-use super::vectors::dot;
 use crate::db::embeddings;
 use crate::db::entity::{feedback_item, item_theme};
+use crate::embed::vectors::dot;
 use crate::embed::Embedder;
 use crate::{Error, Result};
 
@@ -51,7 +51,7 @@ pub async fn for_draft<C: ConnectionTrait>(
     let model = embedder.model_name().to_string();
     let query = tokio::task::spawn_blocking(move || embedder.embed_batch(&[text.as_str()]))
         .await
-        .map_err(|e| Error::Internal(format!("embedding task failed: {e}")))??
+        .map_err(Error::failed("embedding task failed"))??
         .pop()
         .unwrap_or_default();
 

@@ -11,7 +11,7 @@ use serde::Serialize;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub kind: String,
+    pub kind: ItemKind,
     pub source_id: i64,
     pub source: String,
     pub customer_id: Option<i64>,
@@ -19,6 +19,35 @@ pub struct Model {
     pub text: String,
     pub score: Option<f64>,
     pub created_at: DateTime<Utc>,
+}
+
+super::text_enum! {
+    /// What an item is.
+    pub enum ItemKind {
+        Ticket = "ticket",
+        Rating = "rating",
+        SurveyResponse = "survey_response",
+    }
+}
+
+impl ItemKind {
+    /// What people call one: "ticket", "survey response".
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Ticket => "ticket",
+            Self::Rating => "rating",
+            Self::SurveyResponse => "survey response",
+        }
+    }
+
+    /// What people call several of them: "tickets", "survey responses".
+    pub fn plural(self) -> &'static str {
+        match self {
+            Self::Ticket => "tickets",
+            Self::Rating => "ratings",
+            Self::SurveyResponse => "survey responses",
+        }
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -25,6 +25,18 @@ pub struct Model {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Model {
+    /// The name people see: the custom label when a person renamed the theme.
+    pub fn display_label(&self) -> &str {
+        self.custom_label.as_deref().unwrap_or(&self.label)
+    }
+
+    /// The keywords, most distinctive first.
+    pub fn keyword_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.keywords).unwrap_or_default()
+    }
+}
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 

@@ -1,5 +1,7 @@
 //! The backlog page: ranked themes with their score breakdown, trend and status, the
 //! same filters as `GET /api/v1/backlog`, and a CSV export of what is shown.
+//!
+//! Loaded in one step ([`load`]) and rendered by a pure function ([`render`]).
 
 use axum::extract::State;
 use axum::response::Response;
@@ -11,10 +13,11 @@ use super::layout::page;
 use super::session::Viewer;
 use super::widgets::{figure, flags, legend, query, scorebar, sparkline, status};
 use super::{Html, WebResult};
-use crate::backlog::workflow::STATUSES;
+use crate::backlog::workflow::Status;
 use crate::backlog::{self, Filter, COMPONENTS};
 use crate::db::customers;
-use crate::http::{backlog as api, ApiContext, Params};
+use crate::http::queries::backlog_filter;
+use crate::http::{csv_download, ApiContext, Params};
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -49,9 +52,24 @@ fn page_filter(params: &mut Params) -> WebResult<(Filter, [(&'static str, String
         ("area", params.peek("area").unwrap_or_default()),
     ];
     params.text("status");
-    let mut f = api::filter(params)?;
+    let mut f = backlog_filter(params)?;
     f.statuses = backlog::workflow::parse_statuses(&raw[1].1)?;
     Ok((f, raw))
+}
+
+/// What the backlog page shows, read in one step ([`load`]).
+struct BacklogPage {
+    filter: Filter,
+    /// The filter fields as given (period, status, segment, sort, area), for the form and
+    /// the links that keep them.
+    form: [(&'static str, String); 5],
+    /// Grouped by area (`view=areas`) or the plain list: one ranking either way.
+    by_area: bool,
+    groups: Vec<backlog::AreaEntry>,
+    entries: Vec<backlog::Entry>,
+    weights: backlog::Weights,
+    segments: Vec<String>,
+    areas: Vec<(i64, String)>,
 }
 
 async fn show(
@@ -59,73 +77,96 @@ async fn show(
     viewer: Viewer,
     mut params: Params,
 ) -> WebResult<Html> {
-    let (f, raw) = page_filter(&mut params)?;
+    let (filter, form) = page_filter(&mut params)?;
     let by_area = params.text("view").as_deref() == Some("areas");
     params.finish()?;
-    // One ranking either way: grouped by area, or the plain list.
-    let weights = &ctx.config.backlog_weights;
+    let p = load(&ctx, filter, form, by_area).await?;
+    Ok(Html(page("Backlog", &viewer, "/backlog", render(&p))))
+}
+
+async fn load(
+    ctx: &ApiContext,
+    filter: Filter,
+    form: [(&'static str, String); 5],
+    by_area: bool,
+) -> crate::Result<BacklogPage> {
+    let weights = ctx.config.backlog_weights.clone();
     let (groups, entries) = if by_area {
-        (backlog::by_area(&ctx.db, weights, &f).await?, Vec::new())
+        (
+            backlog::by_area(&ctx.db, &weights, &filter).await?,
+            Vec::new(),
+        )
     } else {
-        (Vec::new(), backlog::rank(&ctx.db, weights, &f).await?)
+        (Vec::new(), backlog::rank(&ctx.db, &weights, &filter).await?)
     };
-    let segments = customers::segments(&ctx.db).await?;
-    let areas: Vec<(i64, String)> = crate::themes::areas::live(&ctx.db).await?;
-    let period_text = match f.period_days {
+    Ok(BacklogPage {
+        segments: customers::segments(&ctx.db).await?,
+        areas: crate::themes::areas::live(&ctx.db).await?,
+        filter,
+        form,
+        by_area,
+        groups,
+        entries,
+        weights,
+    })
+}
+
+fn render(p: &BacklogPage) -> Markup {
+    let period_text = match p.filter.period_days {
         Some(d) => format!("the last {d} days"),
         None => "all time".into(),
     };
-    let body = html! {
+    html! {
         h1 { "Backlog" }
         p.muted {
             "Themes ranked by a 0–100 priority score over " (period_text) ", as of "
-            (f.as_of.format("%Y-%m-%d %H:%M UTC")) ". Pinned themes stay on top. Weights: "
+            (p.filter.as_of.format("%Y-%m-%d %H:%M UTC")) ". Pinned themes stay on top. Weights: "
             @for (i, c) in COMPONENTS.iter().enumerate() {
-                (c.replace('_', " ")) " " (weights.0[i]) @if i + 1 < COMPONENTS.len() { ", " }
+                (c.replace('_', " ")) " " (p.weights.0[i]) @if i + 1 < COMPONENTS.len() { ", " }
             }
             " (" code { "TRIAGE_BACKLOG_WEIGHTS" } ")."
         }
         form.card.row method="get" action="/backlog" aria-label="Filter the backlog" {
             div { label for="period" { "Period" }
                 select #period name="period" {
-                    @for (v, l) in PERIODS { option value=(v) selected[raw[0].1 == v] { (l) } }
+                    @for (v, l) in PERIODS { option value=(v) selected[p.form[0].1 == v] { (l) } }
                 } }
             div { label for="status" { "Status" }
                 select #status name="status" {
-                    option value="open" selected[raw[1].1 == "open"] { "open (not shipped or declined)" }
-                    option value="all" selected[raw[1].1 == "all"] { "all" }
-                    @for s in STATUSES { option value=(s) selected[raw[1].1 == s] { (s.replace('_', " ")) } }
+                    option value="open" selected[p.form[1].1 == "open"] { "open (not shipped or declined)" }
+                    option value="all" selected[p.form[1].1 == "all"] { "all" }
+                    @for s in Status::ALL { option value=(s.as_str()) selected[p.form[1].1 == s.as_str()] { (s.label()) } }
                 } }
             div { label for="segment" { "Segment" }
                 select #segment name="segment" {
                     option value="" { "all customers" }
-                    @for s in &segments { option value=(s) selected[raw[2].1 == *s] { (s) } }
+                    @for s in &p.segments { option value=(s) selected[p.form[2].1 == *s] { (s) } }
                 } }
             div { label for="area" { "Area" }
                 select #area name="area" {
                     option value="" { "all areas" }
-                    @for (id, name) in &areas { option value=(id) selected[raw[4].1 == id.to_string()] { (name) } }
+                    @for (id, name) in &p.areas { option value=(id) selected[p.form[4].1 == id.to_string()] { (name) } }
                 } }
             div { label for="view" { "View" }
                 select #view name="view" {
                     option value="themes" { "themes" }
-                    option value="areas" selected[by_area] { "by area" }
+                    option value="areas" selected[p.by_area] { "by area" }
                 } }
             div { label for="sort" { "Sort by" }
                 select #sort name="sort" {
                     option value="score" { "score" }
-                    @for c in COMPONENTS { option value=(c) selected[raw[3].1 == c] { (c.replace('_', " ")) } }
+                    @for c in COMPONENTS { option value=(c) selected[p.form[3].1 == c] { (c.replace('_', " ")) } }
                 } }
             button type="submit" { "Apply" }
-            a.button.secondary href={"/backlog/export.csv" (query(&raw))} download { "Export CSV" }
+            a.button.secondary href={"/backlog/export.csv" (query(&p.form))} download { "Export CSV" }
         }
         (legend())
-        @if by_area && !groups.is_empty() {
-            @for g in &groups {
+        @if p.by_area && !p.groups.is_empty() {
+            @for g in &p.groups {
                 section.card aria-label={"Area " (g.label())} {
                     h2 {
                         @match &g.area {
-                            Some(a) => { a href={"/backlog" (query(&[("area", a.id.to_string()), ("period", raw[0].1.clone()), ("status", raw[1].1.clone()), ("segment", raw[2].1.clone())]))} { (g.label()) } }
+                            Some(a) => { a href={"/backlog" (query(&[("area", a.id.to_string()), ("period", p.form[0].1.clone()), ("status", p.form[1].1.clone()), ("segment", p.form[2].1.clone())]))} { (g.label()) } }
                             None => { (g.label()) }
                         }
                         " " span.muted.small { (format!("{:.1}", g.score)) " points · " (g.themes.len()) " themes · " (g.volume) " items" }
@@ -136,18 +177,17 @@ async fn show(
                     }
                 }
             }
-        } @else if entries.is_empty() {
+        } @else if p.entries.is_empty() {
             p.card { "No themes match. Themes appear once feedback has been embedded and clustered (" code { "triage themes rebuild" } ")." }
         } @else {
             table.stack.card {
                 thead { tr { th.num { "#" } th { "Theme" } th { "Score" } th { "Trend, 12 weeks" } th { "Status" } th { "Owner" } } }
                 tbody {
-                    @for (i, e) in entries.iter().enumerate() { (row(i + 1, e)) }
+                    @for (i, e) in p.entries.iter().enumerate() { (row(i + 1, e)) }
                 }
             }
         }
-    };
-    Ok(Html(page("Backlog", &viewer, "/backlog", body)))
+    }
 }
 
 fn row(rank: usize, e: &backlog::Entry) -> Markup {
@@ -171,7 +211,7 @@ fn row(rank: usize, e: &backlog::Entry) -> Markup {
                 }
             }
             td data-label="Trend" { (sparkline(&s.weekly)) }
-            td data-label="Status" { (status(&e.workflow.status)) }
+            td data-label="Status" { (status(e.workflow.status)) }
             td data-label="Owner" { (e.workflow.owner.as_deref().unwrap_or("—")) }
         }
     }
@@ -185,5 +225,62 @@ async fn export(
     let (f, _) = page_filter(&mut params)?;
     params.finish()?;
     let entries = backlog::rank(&ctx.db, &ctx.config.backlog_weights, &f).await?;
-    Ok(api::csv_response(entries)?)
+    Ok(csv_download(
+        "backlog.csv",
+        backlog::export::to_csv(&entries)?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::web::fixtures::entry;
+
+    fn backlog_page(entries: Vec<backlog::Entry>) -> BacklogPage {
+        BacklogPage {
+            filter: Filter::new(chrono::Utc::now()),
+            form: [
+                ("period", "28d".into()),
+                ("status", "open".into()),
+                ("segment", "enterprise".into()),
+                ("sort", "score".into()),
+                ("area", String::new()),
+            ],
+            by_area: false,
+            groups: Vec::new(),
+            entries,
+            weights: backlog::Weights::default(),
+            segments: vec!["enterprise".into(), "smb".into()],
+            areas: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn ranks_themes_in_order_and_keeps_the_filter_in_the_form_and_the_export() {
+        let html = render(&backlog_page(vec![
+            entry(3, "Card delivery", 80.0),
+            entry(9, "Refunds <slow>", 40.0),
+        ]))
+        .into_string();
+        let first = html.find(r#"href="/themes/3""#).expect("theme 3 listed");
+        let second = html.find(r#"href="/themes/9""#).expect("theme 9 listed");
+        assert!(first < second, "ranked order");
+        assert!(html.contains("Refunds &lt;slow&gt;"));
+        assert!(html.contains("over the last 28 days"));
+        assert!(
+            html.contains(r#"<option value="enterprise" selected>enterprise</option>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains("/backlog/export.csv?period=28d&amp;status=open&amp;segment=enterprise"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn an_empty_backlog_says_how_themes_appear() {
+        let html = render(&backlog_page(Vec::new())).into_string();
+        assert!(html.contains("No themes match."));
+        assert!(html.contains("triage themes rebuild"));
+    }
 }

@@ -14,12 +14,13 @@ use maud::{html, Markup};
 use sea_orm::EntityTrait;
 
 use super::layout::page;
-use super::search::themes_of;
 use super::session::Viewer;
 use super::widgets::similar_list;
 use super::{Html, WebResult};
 use crate::db::entity::customer;
+use crate::db::items::ItemKind;
 use crate::http::{ApiContext, PathIds};
+use crate::themes::members::placed_in;
 use crate::Error;
 
 /// Items shown as similar.
@@ -31,7 +32,7 @@ pub fn router() -> Router<ApiContext> {
 
 /// What the page shows.
 struct ItemPage {
-    kind: String,
+    kind: ItemKind,
     source_id: i64,
     subject: Option<String>,
     text: String,
@@ -44,7 +45,7 @@ struct ItemPage {
 
 async fn show(State(ctx): State<ApiContext>, viewer: Viewer, ids: PathIds) -> WebResult<Html> {
     let page_data = load(&ctx, ids.first()).await?;
-    let title = format!("{} #{}", kind_name(&page_data.kind), page_data.source_id);
+    let title = format!("{} #{}", kind_name(page_data.kind), page_data.source_id);
     Ok(Html(page(&title, &viewer, "/search", render(&page_data))))
 }
 
@@ -60,7 +61,7 @@ async fn load(ctx: &ApiContext, id: i64) -> crate::Result<ItemPage> {
             .and_then(|c| c.segment),
         None => None,
     };
-    let mut themes: HashMap<i64, (i64, String)> = themes_of(ctx, &[id]).await?;
+    let mut themes: HashMap<i64, (i64, String)> = placed_in(&ctx.db, &[id]).await?;
     let similar = ctx
         .search_engines()
         .similar_to_item(&ctx.db, id, SIMILAR)
@@ -78,8 +79,8 @@ async fn load(ctx: &ApiContext, id: i64) -> crate::Result<ItemPage> {
     })
 }
 
-fn kind_name(kind: &str) -> String {
-    let mut name = kind.replace('_', " ");
+fn kind_name(kind: ItemKind) -> String {
+    let mut name = kind.label().to_string();
     if let Some(first) = name.get_mut(0..1) {
         first.make_ascii_uppercase();
     }
@@ -88,7 +89,7 @@ fn kind_name(kind: &str) -> String {
 
 fn render(p: &ItemPage) -> Markup {
     html! {
-        h1 { (kind_name(&p.kind)) " #" (p.source_id) }
+        h1 { (kind_name(p.kind)) " #" (p.source_id) }
         section.card aria-label="Feedback" {
             p.small.muted {
                 "Received " (p.created_at.format("%Y-%m-%d %H:%M UTC"))
@@ -117,7 +118,7 @@ mod tests {
 
     fn item() -> ItemPage {
         ItemPage {
-            kind: "survey_response".into(),
+            kind: ItemKind::SurveyResponse,
             source_id: 3,
             subject: None,
             text: "<script>alert(1)</script> the export is slow".into(),

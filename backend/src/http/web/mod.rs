@@ -13,6 +13,8 @@
 //!   public survey, digest settings and unsubscribe links.
 
 mod backlog;
+#[cfg(test)]
+mod fixtures;
 mod item;
 mod layout;
 mod login;

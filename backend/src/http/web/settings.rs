@@ -13,7 +13,7 @@ use super::layout::{bare, page};
 use super::session::{cookie, Form, Viewer, COOKIE};
 use super::widgets::{csrf, flash};
 use super::{done, Html, WebResult};
-use crate::backlog::workflow::STATUSES;
+use crate::backlog::workflow::Status;
 use crate::db::entity::customer;
 use crate::db::{customers, sessions};
 use crate::digest::subscriptions::{self, Choice};
@@ -91,7 +91,7 @@ async fn show(
                 div { label for="status" { "Only themes that are" } select #status name="status" {
                     option value="" { "any status" }
                     option value="open" selected[c.status.as_deref() == Some("open")] { "open" }
-                    @for s in STATUSES { option value=(s) selected[c.status.as_deref() == Some(s)] { (s.replace('_', " ")) } } } }
+                    @for s in Status::ALL { option value=(s.as_str()) selected[c.status.as_deref() == Some(s.as_str())] { (s.label()) } } } }
             }
             p { button type="submit" { "Save" } " " a href="/digest/preview" { "Preview last week's digest" } }
         }

@@ -29,7 +29,8 @@ use crate::http::{ApiContext, PathIds};
 use crate::intake::input::{AnswerInput, SurveyResponseInput};
 use crate::intake::store::Source;
 use crate::intake::surveys::{self, ResponseValidator, SurveyWithQuestions};
-use crate::intake::validate::{self, Respondent};
+use crate::intake::validate::Respondent;
+use crate::validate;
 use crate::Error;
 
 pub fn router() -> Router<ApiContext> {

@@ -2,6 +2,8 @@
 //! it does (score breakdown, rating impact, weekly volume, customers), its items, the
 //! feedback outside it that is closest in meaning, and —
 //! for product managers — the workflow form and the rename / merge / split / move tools.
+//!
+//! Loaded in one step ([`load`]) and rendered by a pure function ([`render`]).
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -9,7 +11,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::Duration;
 use maud::{html, Markup};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::EntityTrait;
 
 use super::layout::page;
 use super::session::{Form, Viewer};
@@ -18,13 +20,13 @@ use super::widgets::{
 };
 use super::{done, see_other, Html, WebResult};
 use crate::backlog::score::WEEKS;
-use crate::backlog::workflow::{self, EntryChange, EFFORTS, STATUSES};
-use crate::backlog::{self, Entry, Filter, COMPONENTS};
+use crate::backlog::workflow::{self, Effort, EntryChange, Status};
+use crate::backlog::{self, Entry, COMPONENTS};
 use crate::db::customers;
 use crate::db::entity::{backlog_change, theme, theme_edit};
-use crate::http::themes::members;
-use crate::http::{ApiContext, Page, Params, PathIds};
+use crate::http::{ApiContext, Listing, Page, Params, PathIds};
 use crate::themes::edits;
+use crate::themes::members::{members, MemberView};
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -35,18 +37,29 @@ pub fn router() -> Router<ApiContext> {
         .route("/themes/{id}/items", post(items_action))
 }
 
-/// The theme's backlog entry, scored over the last 28 days like the backlog's default.
-async fn entry(ctx: &ApiContext, id: i64) -> crate::Result<Option<Entry>> {
-    let f = Filter::new(chrono::Utc::now());
-    let entries = backlog::rank(&ctx.db, &ctx.config.backlog_weights, &f).await?;
-    Ok(entries.into_iter().find(|e| e.theme.id == id))
+/// Quotes shown under "What customers say".
+const QUOTES: u64 = 3;
+
+/// What the theme page shows, read in one step ([`load`]).
+struct ThemePage {
+    entry: Entry,
+    /// A page of the theme's items, best fitting first.
+    items: Listing<MemberView>,
+    quotes: Vec<MemberView>,
+    contributors: Vec<customers::Contributor>,
+    similar: Vec<triage_index::SearchHit>,
+    /// Every other live theme, by label, for the merge and move menus.
+    others: Vec<(i64, String)>,
+    changes: Vec<backlog_change::Model>,
+    edits: Vec<theme_edit::Model>,
+    /// `W48`-style labels of the weeks in the volume chart.
+    week_labels: Vec<String>,
 }
 
-/// Every other live theme, by label, for the merge and move menus.
-async fn other_themes(ctx: &ApiContext, id: i64) -> crate::Result<Vec<(i64, String)>> {
-    let mut all = edits::live_labels(&ctx.db).await?;
-    all.retain(|(t, _)| *t != id);
-    Ok(all)
+/// A theme id either shows its page or, once merged, points at the theme it went into.
+enum Loaded {
+    Page(Box<ThemePage>),
+    MergedInto(i64),
 }
 
 async fn show(
@@ -55,71 +68,74 @@ async fn show(
     ids: PathIds,
     mut params: Params,
 ) -> WebResult<Response> {
-    let id = ids.first();
     let message = params.text("done");
     let page_at = params.page(50, 200)?;
     params.finish()?;
+    let p = match load(&ctx, ids.first(), page_at).await? {
+        Loaded::MergedInto(into) => return Ok(see_other(&format!("/themes/{into}"))),
+        Loaded::Page(p) => p,
+    };
+    let body = render(&p, &viewer, message.as_deref());
+    Ok(Html(page(p.entry.label(), &viewer, "/backlog", body)).into_response())
+}
+
+async fn load(ctx: &ApiContext, id: i64, page_at: Page) -> crate::Result<Loaded> {
     let t = theme::Entity::find_by_id(id)
         .one(&ctx.db)
         .await?
         .ok_or_else(|| crate::Error::not_found("theme", id))?;
     if let Some(into) = t.merged_into {
-        return Ok(see_other(&format!("/themes/{into}")));
+        return Ok(Loaded::MergedInto(into));
     }
-    let entry = entry(&ctx, id).await?.unwrap_or_else(|| Entry {
-        workflow: workflow::blank(id),
-        score: backlog::score::ThemeScore::empty(id),
-        theme: t.clone(),
-    });
-    let items = members(&ctx, Some(id), page_at).await?;
-    let quotes = members(
-        &ctx,
-        Some(id),
-        Page {
-            limit: 3,
-            offset: 0,
-        },
-    )
-    .await?;
-    let contributors = customers::contributors(&ctx.db, id, 10).await?;
-    let similar = ctx
-        .search_engines()
-        .similar_to_theme(&ctx.db, id, 5)
-        .await?;
-    let others = other_themes(&ctx, id).await?;
-    let changes = backlog_change::Entity::find()
-        .filter(backlog_change::Column::ThemeId.eq(id))
-        .order_by_desc(backlog_change::Column::Id)
-        .limit(20)
-        .all(&ctx.db)
-        .await?;
-    let edits = theme_edit::Entity::find()
-        .filter(theme_edit::Column::ThemeId.eq(id))
-        .order_by_desc(theme_edit::Column::Id)
-        .limit(20)
-        .all(&ctx.db)
-        .await?;
+    let entry = backlog::entry(&ctx.db, &ctx.config.backlog_weights, t).await?;
+    let first = Page {
+        limit: QUOTES,
+        offset: 0,
+    };
+    let mut others = edits::live_labels(&ctx.db).await?;
+    others.retain(|(t, _)| *t != id);
     let now = chrono::Utc::now();
-    let week_labels: Vec<String> = (0..WEEKS)
-        .map(|i| {
-            let start = now - Duration::weeks((WEEKS - i) as i64);
-            start.format("W%V").to_string()
-        })
-        .collect();
-    let s = &entry.score;
-    let label = entry.label().to_string();
-    let body = html! {
-        (flash(message.as_deref()))
+    Ok(Loaded::Page(Box::new(ThemePage {
+        items: members(&ctx.db, Some(id), page_at).await?,
+        quotes: members(&ctx.db, Some(id), first).await?.items,
+        contributors: customers::contributors(&ctx.db, id, 10).await?,
+        similar: ctx
+            .search_engines()
+            .similar_to_theme(&ctx.db, id, 5)
+            .await?,
+        others,
+        changes: workflow::history(&ctx.db, id, Some(HISTORY)).await?,
+        edits: edits::history(&ctx.db, id, Some(HISTORY)).await?,
+        week_labels: (0..WEEKS)
+            .map(|i| {
+                (now - Duration::weeks((WEEKS - i) as i64))
+                    .format("W%V")
+                    .to_string()
+            })
+            .collect(),
+        entry,
+    })))
+}
+
+/// Changes of each kind listed under "History".
+const HISTORY: u64 = 20;
+
+fn render(p: &ThemePage, viewer: &Viewer, message: Option<&str>) -> Markup {
+    let id = p.entry.theme.id;
+    let s = &p.entry.score;
+    let label = p.entry.label();
+    html! {
+        (flash(message))
         p.small { a href="/backlog" { "← Backlog" } }
-        h1 { (label) " " (flags(s.rising, s.is_new, entry.workflow.pinned)) }
-        p.muted { "Keywords: " (entry.keywords().join(", ")) " · " (t.size) " items · " (status(&entry.workflow.status))
-            @if let Some(o) = &entry.workflow.owner { " · owner " (o) }
-            @if let Some(e) = &entry.workflow.effort { " · effort " (e.to_uppercase()) } }
+        h1 { (label) " " (flags(s.rising, s.is_new, p.entry.workflow.pinned)) }
+        p.muted { "Keywords: " (p.entry.keywords().join(", ")) " · " (p.entry.theme.size) " items · " (status(p.entry.workflow.status))
+            @if let Some(o) = &p.entry.workflow.owner { " · owner " (o) }
+            @if let Some(e) = p.entry.workflow.effort { " · effort " (e.as_str().to_uppercase()) } }
         div.grid2 {
             div {
                 section.card aria-labelledby="quotes-h" {
                     h2 #quotes-h { "What customers say" }
-                    @for q in &quotes.items { blockquote { (q.text) } }
+                    @for q in &p.quotes { blockquote { (q.text) } }
                 }
                 section.card aria-labelledby="score-h" {
                     h2 #score-h { "Score " (format!("{:.1}", s.score)) " / 100" }
@@ -134,16 +150,16 @@ async fn show(
                 }
                 section.card aria-labelledby="weeks-h" {
                     h2 #weeks-h { "Items per week" }
-                    (week_bars(&s.weekly, &week_labels))
+                    (week_bars(&s.weekly, &p.week_labels))
                     @if s.rising { p.small { "Rising: this week is " (s.z_score) " standard deviations above the 8 weeks before." } }
                 }
             }
             div {
-                @if viewer.can_edit() { (workflow_form(&viewer, &entry)) }
+                @if viewer.can_edit() { (workflow_form(viewer, &p.entry)) }
                 section.card aria-labelledby="cust-h" {
                     h2 #cust-h { "Customers" }
-                    @if contributors.is_empty() { p.muted { "No identified customers." } }
-                    ul { @for c in &contributors {
+                    @if p.contributors.is_empty() { p.muted { "No identified customers." } }
+                    ul { @for c in &p.contributors {
                         li { (c.name.as_deref().or(c.email.as_deref()).unwrap_or("unnamed")) " — " (c.items) " item" @if c.items != 1 { "s" }
                             @if let Some(seg) = &c.segment { " · " (seg) }
                             @if let Some(v) = c.account_value { " · value " (format!("{v:.0}")) } }
@@ -151,16 +167,16 @@ async fn show(
                 }
                 section.card aria-labelledby="similar-h" {
                     h2 #similar-h { "Similar feedback outside this theme" }
-                    (similar_list(&similar))
+                    (similar_list(&p.similar))
                 }
-                @if viewer.can_edit() { (tools(&viewer, id, &label, &others)) }
+                @if viewer.can_edit() { (tools(viewer, id, label, &p.others)) }
                 section.card aria-labelledby="hist-h" {
                     h2 #hist-h { "History" }
                     ul.small {
-                        @for c in &changes { li { (c.created_at.format("%Y-%m-%d %H:%M")) " · " (c.actor) " set " (c.field) ": " (c.before.as_deref().unwrap_or("—")) " → " (c.after.as_deref().unwrap_or("—")) } }
-                        @for e in &edits { li { (e.created_at.format("%Y-%m-%d %H:%M")) " · " (e.actor) " " (e.action) } }
+                        @for c in &p.changes { li { (c.created_at.format("%Y-%m-%d %H:%M")) " · " (c.actor) " set " (c.field) ": " (c.before.as_deref().unwrap_or("—")) " → " (c.after.as_deref().unwrap_or("—")) } }
+                        @for e in &p.edits { li { (e.created_at.format("%Y-%m-%d %H:%M")) " · " (e.actor) " " (e.action) } }
                     }
-                    @if changes.is_empty() && edits.is_empty() { p.muted.small { "No changes yet." } }
+                    @if p.changes.is_empty() && p.edits.is_empty() { p.muted.small { "No changes yet." } }
                 }
             }
         }
@@ -170,30 +186,29 @@ async fn show(
                 (csrf(&viewer.csrf))
                 table.stack {
                     thead { tr { @if viewer.can_edit() { th { span.visually-hidden { "Select" } } } th { "Item" } th { "Kind" } th { "Date" } } }
-                    tbody { @for i in &items.items { tr {
+                    tbody { @for i in &p.items.items { tr {
                         @if viewer.can_edit() { td data-label="Select" { input type="checkbox" name="item_ids" value=(i.item_id) aria-label={"Select item " (i.item_id)}; } }
                         td data-label="Item" { @if let Some(sub) = &i.subject { strong { (sub) } br; } (i.text) }
-                        td data-label="Kind" { (i.kind.replace('_', " ")) }
+                        td data-label="Kind" { (i.kind.label()) }
                         td data-label="Date" { (i.created_at.format("%Y-%m-%d")) }
                     } } }
                 }
-                @if viewer.can_edit() && !items.items.is_empty() {
+                @if viewer.can_edit() && !p.items.items.is_empty() {
                     div.row style="margin-top:.75rem" {
                         div { label for="split-label" { "New theme name" } input #split-label type="text" name="label" maxlength="200"; }
                         button.secondary type="submit" name="action" value="split" { "Split selected into a new theme" }
                         div { label for="move-to" { "Move selected to" }
                             select #move-to name="to" {
                                 option value="" { "the unthemed queue" }
-                                @for (tid, l) in &others { option value=(tid) { (l) } }
+                                @for (tid, l) in &p.others { option value=(tid) { (l) } }
                             } }
                         button.secondary type="submit" name="action" value="move" { "Move" }
                     }
                 }
             }
-            (pager(&format!("/themes/{id}"), &[], items.offset, items.limit, items.total))
+            (pager(&format!("/themes/{id}"), &[], p.items.offset, p.items.limit, p.items.total))
         }
-    };
-    Ok(Html(page(&label, &viewer, "/backlog", body)).into_response())
+    }
 }
 
 fn impact_sentence(points: f64) -> String {
@@ -212,11 +227,11 @@ fn workflow_form(viewer: &Viewer, e: &Entry) -> Markup {
             (csrf(&viewer.csrf))
             div.row {
                 div { label for="wf-status" { "Status" }
-                    select #wf-status name="status" { @for s in STATUSES { option value=(s) selected[w.status == s] { (s.replace('_', " ")) } } } }
+                    select #wf-status name="status" { @for s in Status::ALL { option value=(s.as_str()) selected[w.status == *s] { (s.label()) } } } }
                 div { label for="wf-effort" { "Effort" }
                     select #wf-effort name="effort" {
                         option value="" { "not estimated" }
-                        @for x in EFFORTS { option value=(x) selected[w.effort.as_deref() == Some(x)] { (x.to_uppercase()) } }
+                        @for x in Effort::ALL { option value=(x.as_str()) selected[w.effort == Some(*x)] { (x.as_str().to_uppercase()) } }
                     } }
                 div { label for="wf-owner" { "Owner" } input #wf-owner type="text" name="owner" value=(w.owner.as_deref().unwrap_or("")) maxlength="200"; }
             }
@@ -342,4 +357,82 @@ async fn items_action(
         &format!("/themes/{to}"),
         &format!("Done: {} item(s).", items.len()),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::tokens::Role;
+    use crate::http::web::fixtures::{entry, viewer};
+    use chrono::{TimeZone, Utc};
+
+    fn member(id: i64, text: &str) -> MemberView {
+        MemberView {
+            item_id: id,
+            kind: crate::db::items::ItemKind::Ticket,
+            source_id: id,
+            subject: None,
+            text: text.into(),
+            similarity: Some(0.8),
+            placed_by_person: false,
+            created_at: Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap(),
+        }
+    }
+
+    fn theme_page() -> ThemePage {
+        let items = vec![
+            member(1, "my card has not arrived"),
+            member(2, "still waiting for the card"),
+        ];
+        ThemePage {
+            entry: entry(7, "Cards <late>", 42.5),
+            quotes: items[..1]
+                .iter()
+                .map(|m| member(m.item_id, &m.text))
+                .collect(),
+            items: Listing {
+                items,
+                total: 2,
+                limit: 50,
+                offset: 0,
+            },
+            contributors: Vec::new(),
+            similar: Vec::new(),
+            others: vec![(8, "Refunds".into())],
+            changes: Vec::new(),
+            edits: Vec::new(),
+            week_labels: (1..=WEEKS).map(|w| format!("W{w}")).collect(),
+        }
+    }
+
+    #[test]
+    fn shows_the_custom_label_escaped_the_score_and_every_item() {
+        let html = render(&theme_page(), &viewer(Role::Support), None).into_string();
+        assert!(html.contains("Cards &lt;late&gt;"), "{html}");
+        assert!(!html.contains("Cards <late>"));
+        assert!(html.contains("Score 42.5 / 100"));
+        assert!(html.contains("Keywords: card, arrive"));
+        assert!(html.contains("my card has not arrived"));
+        assert!(html.contains("still waiting for the card"));
+        assert!(html.contains("No identified customers."));
+        assert!(html.contains("No changes yet."));
+    }
+
+    #[test]
+    fn only_editors_get_the_workflow_form_and_the_edit_tools() {
+        let page = theme_page();
+        let support = render(&page, &viewer(Role::Support), None).into_string();
+        assert!(!support.contains(r#"action="/themes/7/backlog""#));
+        assert!(!support.contains(r#"action="/themes/7/merge""#));
+        assert!(!support.contains(r#"name="item_ids""#));
+        let pm = render(&page, &viewer(Role::Pm), Some("Saved.")).into_string();
+        assert!(pm.contains(r#"action="/themes/7/backlog""#), "{pm}");
+        assert!(pm.contains(r#"action="/themes/7/merge""#));
+        assert!(
+            pm.contains(r#"value="token-123""#),
+            "forms carry the CSRF token"
+        );
+        assert!(pm.contains(r#"<option value="8">Refunds</option>"#), "{pm}");
+        assert!(pm.contains("Saved."));
+    }
 }

@@ -16,16 +16,17 @@ use sea_orm::EntityTrait;
 use triage_index::SearchRequest;
 
 use super::layout::page;
-use super::search::themes_of;
 use super::session::{Fields, Form, Viewer};
 use super::widgets::{csrf, flash, pager};
 use super::{done, Html, WebResult};
 use crate::db::entity::ticket::{Column, Entity as Tickets};
 use crate::db::items;
+use crate::db::items::ItemKind;
 use crate::http::{ApiContext, Params};
 use crate::intake::input::{CustomerInput, TicketInput};
 use crate::intake::store::Source;
 use crate::intake::validate;
+use crate::themes::members::placed_in;
 use crate::themes::suggest::{self, Suggestions};
 use crate::Error;
 
@@ -48,8 +49,8 @@ async fn list(
     let (rows, total) =
         crate::db::page(&ctx.db, Tickets::find(), Column::Id, at.limit, at.offset).await?;
     let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
-    let item_ids = items::ids_by_source(&ctx.db, "ticket", &ids).await?;
-    let themes = themes_of(&ctx, &item_ids.values().copied().collect::<Vec<_>>()).await?;
+    let item_ids = items::ids_by_source(&ctx.db, ItemKind::Ticket, &ids).await?;
+    let themes = placed_in(&ctx.db, &item_ids.values().copied().collect::<Vec<_>>()).await?;
     let body = html! {
         (flash(message.as_deref()))
         div.row style="justify-content:space-between;align-items:center" {

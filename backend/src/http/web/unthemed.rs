@@ -11,9 +11,9 @@ use super::layout::page;
 use super::session::{Form, Viewer};
 use super::widgets::{csrf, flash, pager};
 use super::{done, Html, WebResult};
-use crate::http::themes::members;
 use crate::http::{ApiContext, Params};
 use crate::themes::edits;
+use crate::themes::members::members;
 use crate::Error;
 
 pub fn router() -> Router<ApiContext> {
@@ -28,7 +28,7 @@ async fn show(
     let message = params.text("done");
     let at = params.page(50, 200)?;
     params.finish()?;
-    let items = members(&ctx, None, at).await?;
+    let items = members(&ctx.db, None, at).await?;
     let themes = edits::live_labels(&ctx.db).await?;
     let body = html! {
         (flash(message.as_deref()))
@@ -41,7 +41,7 @@ async fn show(
                 tbody { @for i in &items.items { tr {
                     td data-label="Select" { input type="checkbox" name="item_ids" value=(i.item_id) aria-label={"Select item " (i.item_id)}; }
                     td data-label="Item" { @if let Some(s) = &i.subject { strong { (s) } br; } (i.text) }
-                    td data-label="Kind" { (i.kind.replace('_', " ")) }
+                    td data-label="Kind" { (i.kind.label()) }
                     td data-label="Date" { (i.created_at.format("%Y-%m-%d")) }
                 } } }
             }

@@ -3,6 +3,7 @@
 
 use maud::{html, Markup};
 
+use crate::backlog::workflow::Status;
 use crate::backlog::COMPONENTS;
 
 /// Percent-encodes one query-string value.
@@ -155,8 +156,8 @@ pub fn legend() -> Markup {
     }
 }
 
-pub fn status(status: &str) -> Markup {
-    html! { span class={"status " (status)} { (status.replace('_', " ")) } }
+pub fn status(status: Status) -> Markup {
+    html! { span class={"status " (status.as_str())} { (status.label()) } }
 }
 
 pub fn flags(rising: bool, new: bool, pinned: bool) -> Markup {

@@ -2,13 +2,50 @@
 //!
 //! Names are part of the stable interface (ARCHITECTURE.md): `TRIAGE_DATA_DIR`,
 //! `DATABASE_URL`, `TRIAGE_BIND`, `TRIAGE_BASE_URL`, `SMTP_URL`.
+//!
+//! The configuration sits at the bottom of the crate with the error type: every layer reads
+//! it, so it imports nothing above it. The few settings whose type is more than a number
+//! (the embedding [`Precision`], the backlog [`Weights`], the server's [`ServeLimits`])
+//! are defined here and used by the layer they configure.
+
+pub mod weights;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::embed::minilm::Precision;
 use crate::{Error, Result};
+pub use weights::Weights;
+
+/// Numeric precision of the forward pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Precision {
+    Auto,
+    Fp32,
+    Bf16,
+}
+
+impl Precision {
+    pub fn parse(s: &str) -> Result<Precision> {
+        match s {
+            "auto" => Ok(Precision::Auto),
+            "fp32" => Ok(Precision::Fp32),
+            "bf16" => Ok(Precision::Bf16),
+            _ => Err(Error::Config(format!(
+                "TRIAGE_EMBED_PRECISION must be auto, fp32 or bf16, got {s:?}"
+            ))),
+        }
+    }
+}
+
+/// How long and how many; see `http::listen`.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeLimits {
+    pub header_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_connections: usize,
+    pub shutdown_grace: Duration,
+}
 
 /// Largest JSON request body the API accepts; bigger bodies get 413 `payload_too_large`.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -35,7 +72,7 @@ pub struct Config {
     /// How often `serve` re-clusters themes (`TRIAGE_THEMES_EVERY_HOURS`, default 6).
     pub themes_every: std::time::Duration,
     /// Backlog score weights (`TRIAGE_BACKLOG_WEIGHTS`, e.g. `volume=2,customer_value=0`).
-    pub backlog_weights: crate::backlog::Weights,
+    pub backlog_weights: Weights,
     /// Sender of every email (`TRIAGE_MAIL_FROM`, default `triage <triage@localhost>`).
     pub mail_from: String,
     /// First retry delay after a failed send (`TRIAGE_MAIL_RETRY_SECONDS`, default 60).
@@ -49,7 +86,7 @@ pub struct Config {
     /// Connection and request limits of `serve` (`TRIAGE_HEADER_TIMEOUT_SECONDS`, default
     /// 10; `TRIAGE_REQUEST_TIMEOUT_SECONDS`, 60; `TRIAGE_MAX_CONNECTIONS`, 1024;
     /// `TRIAGE_SHUTDOWN_GRACE_SECONDS`, 10).
-    pub serve_limits: crate::http::listen::ServeLimits,
+    pub serve_limits: ServeLimits,
     /// Drafts embedded for suggestions at once (`TRIAGE_SUGGEST_SLOTS`, default 1: the other
     /// core stays with the embedding worker) and searches run at once
     /// (`TRIAGE_SEARCH_SLOTS`, default 4); each queues up to 4 × that many, then says 429.
@@ -60,7 +97,8 @@ pub struct Config {
     pub intake_batch: u32,
 }
 
-/// The raw settings, as given by flags or environment (see `cli.rs`).
+/// The raw settings, as given by flags or environment: every variable is read here, in
+/// [`Settings::from_env`]; `cli` lays its flags over them.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub data_dir: Option<PathBuf>,
@@ -183,8 +221,8 @@ impl Config {
                 None => std::time::Duration::from_secs(6 * 3600),
             },
             backlog_weights: match s.backlog_weights {
-                Some(w) => crate::backlog::Weights::parse(&w)?,
-                None => crate::backlog::Weights::default(),
+                Some(w) => Weights::parse(&w)?,
+                None => Weights::default(),
             },
             mail_from: s
                 .mail_from
@@ -209,7 +247,7 @@ impl Config {
                 let secs = |name, value, default| {
                     positive(name, value, default).map(|n| Duration::from_secs(u64::from(n)))
                 };
-                crate::http::listen::ServeLimits {
+                ServeLimits {
                     header_timeout: secs(
                         "TRIAGE_HEADER_TIMEOUT_SECONDS",
                         s.header_timeout_seconds,
