@@ -123,8 +123,16 @@ fn backlog_ranks_explains_and_records_changes(env: &Env) {
     s.stop();
     env.run_ok(&["themes", "rebuild", "--clusters", "3"]);
     let s = env.serve();
+    let delivery = themes_rank_with_the_reasons_behind_their_scores(&s, &pm);
+    filters_narrow_the_figures_and_bad_ones_name_themselves(&s, &pm, delivery);
+    the_workflow_is_recorded_and_only_editors_change_it(&s, &pm, &support, delivery);
+    the_csv_keeps_the_rank_and_defuses_formulas(&s, &pm, delivery);
+}
 
-    let b = s.get("/api/v1/backlog?period=90d", &pm);
+/// Three themes, ranked, each score the sum of its parts; rising, new and the figures
+/// behind them as the data was made. Returns the card-delivery theme.
+fn themes_rank_with_the_reasons_behind_their_scores(s: &Server, pm: &str) -> i64 {
+    let b = s.get("/api/v1/backlog?period=90d", pm);
     assert_eq!(b.status, 200, "{:?}", b.body);
     let items = b.body["items"].as_array().unwrap().clone();
     assert_eq!(items.len(), 3, "{items:?}");
@@ -153,9 +161,9 @@ fn backlog_ranks_explains_and_records_changes(env: &Env) {
     let scores: Vec<f64> = items.iter().map(|e| e["score"].as_f64().unwrap()).collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
 
-    let crash = entry_about(&s, &pm, &items, "crash");
-    let delivery = entry_about(&s, &pm, &items, "card");
-    let dark = entry_about(&s, &pm, &items, "dark");
+    let crash = entry_about(s, pm, &items, "crash");
+    let delivery = entry_about(s, pm, &items, "card");
+    let dark = entry_about(s, pm, &items, "dark");
     assert_ne!(crash["theme_id"], delivery["theme_id"]);
     assert_ne!(dark["theme_id"], crash["theme_id"]);
     assert_eq!(crash["rising"], true, "{crash}");
@@ -179,16 +187,19 @@ fn backlog_ranks_explains_and_records_changes(env: &Env) {
         Some(200_000.0)
     );
     assert_eq!(crash["weekly"][11].as_u64(), Some(12));
+    delivery["theme_id"].as_i64().unwrap()
+}
 
-    // Filters: a segment narrows the figures; an unknown parameter or value names itself.
+/// A segment narrows the figures; an unknown parameter or value names itself.
+fn filters_narrow_the_figures_and_bad_ones_name_themselves(s: &Server, pm: &str, delivery: i64) {
     let ent = s
-        .get("/api/v1/backlog?period=90d&segment=enterprise", &pm)
+        .get("/api/v1/backlog?period=90d&segment=enterprise", pm)
         .body;
     let ent_delivery = ent["items"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["theme_id"] == delivery["theme_id"])
+        .find(|e| e["theme_id"] == delivery)
         .unwrap();
     assert_eq!(ent_delivery["components"]["volume"].as_f64(), Some(0.0));
     for (q, field) in [
@@ -197,7 +208,7 @@ fn backlog_ranks_explains_and_records_changes(env: &Env) {
         ("sort=size", "sort"),
         ("colour=red", "colour"),
     ] {
-        let r = s.get(&format!("/api/v1/backlog?{q}"), &pm);
+        let r = s.get(&format!("/api/v1/backlog?{q}"), pm);
         assert_eq!(
             (r.status, r.error_field()),
             (400, Some(field)),
@@ -205,39 +216,47 @@ fn backlog_ranks_explains_and_records_changes(env: &Env) {
             r.body
         );
     }
+}
 
-    // The workflow: status, owner, pin; support staff may read but not change it.
-    let id = delivery["theme_id"].as_i64().unwrap();
+/// Status, owner, pin and effort are recorded with who changed them; support staff may
+/// read the backlog but not change it.
+fn the_workflow_is_recorded_and_only_editors_change_it(
+    s: &Server,
+    pm: &str,
+    support: &str,
+    delivery: i64,
+) {
+    let id = delivery;
     let path = format!("/api/v1/backlog/{id}");
     let r = s.patch(
         &path,
-        &pm,
+        pm,
         &json!({"status": "planned", "owner": "Ana", "pinned": true, "effort": "m"}),
     );
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["changes"].as_array().unwrap().len(), 4);
     assert_eq!(
-        s.patch(&path, &support, &json!({"status": "shipped"}))
+        s.patch(&path, support, &json!({"status": "shipped"}))
             .status,
         403
     );
-    let bad = s.patch(&path, &pm, &json!({"status": "finished"}));
+    let bad = s.patch(&path, pm, &json!({"status": "finished"}));
     assert_eq!((bad.status, bad.error_field()), (400, Some("status")));
-    let bad = s.patch(&path, &pm, &json!({"effort": "huge"}));
+    let bad = s.patch(&path, pm, &json!({"effort": "huge"}));
     assert_eq!((bad.status, bad.error_field()), (400, Some("effort")));
     assert_eq!(
-        s.patch("/api/v1/backlog/999999", &pm, &json!({"status": "planned"}))
+        s.patch("/api/v1/backlog/999999", pm, &json!({"status": "planned"}))
             .status,
         404
     );
-    let again = s.patch(&path, &pm, &json!({"status": "planned"}));
+    let again = s.patch(&path, pm, &json!({"status": "planned"}));
     assert_eq!(
         again.body["changes"].as_array().unwrap().len(),
         0,
         "no change, no record"
     );
 
-    let b = s.get("/api/v1/backlog?period=90d", &pm).body;
+    let b = s.get("/api/v1/backlog?period=90d", pm).body;
     assert_eq!(
         b["items"][0]["theme_id"].as_i64(),
         Some(id),
@@ -245,9 +264,9 @@ fn backlog_ranks_explains_and_records_changes(env: &Env) {
     );
     assert_eq!(b["items"][0]["status"], "planned");
     assert_eq!(b["items"][0]["owner"], "Ana");
-    let planned = s.get("/api/v1/backlog?status=planned", &pm).body;
+    let planned = s.get("/api/v1/backlog?status=planned", pm).body;
     assert_eq!(planned["total"].as_u64(), Some(1));
-    let history = s.get(&format!("{path}/history"), &pm).body;
+    let history = s.get(&format!("{path}/history"), pm).body;
     let status_change = history
         .as_array()
         .unwrap()
@@ -260,18 +279,20 @@ fn backlog_ranks_explains_and_records_changes(env: &Env) {
         status_change["actor"].as_str().unwrap().contains("pm"),
         "{status_change}"
     );
+}
 
-    // CSV: one row per theme in rank order; a label typed as a formula is defused.
+/// One CSV row per theme in rank order; a label typed as a formula is defused.
+fn the_csv_keeps_the_rank_and_defuses_formulas(s: &Server, pm: &str, id: i64) {
     assert_eq!(
         s.post(
             &format!("/api/v1/themes/{id}/rename"),
-            &pm,
+            pm,
             &json!({"label": "=HYPERLINK(\"x\")"})
         )
         .status,
         200
     );
-    let (status, kind, csv) = s.get_text("/api/v1/backlog.csv?period=90d", &pm);
+    let (status, kind, csv) = s.get_text("/api/v1/backlog.csv?period=90d", pm);
     assert_eq!(status, 200);
     assert!(kind.starts_with("text/csv"), "{kind}");
     let mut rows = csv::Reader::from_reader(csv.as_bytes());

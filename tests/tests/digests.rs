@@ -132,36 +132,68 @@ fn digests_and_notes_are_sent_once(env: &Env) {
     let smtp_port = free_port();
     let sink = SmtpSink::start(smtp_port, &mail);
     env.set_var("SMTP_URL", &sink.url());
-    let pm = env.token("pm");
+    let r = Mailroom {
+        env,
+        base,
+        mail,
+        smtp_port,
+        pm: env.token("pm"),
+    };
+    let (got, first) = the_scheduler_sends_each_digest_once(&r);
+    a_digest_has_both_parts_links_and_one_click_unsubscribe(&r, &got);
+    the_preview_is_the_same_email(&r, &got);
+    two_senders_send_each_digest_once(&r);
+    one_click_unsubscribes_and_a_forged_link_does_not(&r, &got);
+    // The sink that comes back up stays up for the rest of the story.
+    let _sink = a_send_while_smtp_is_down_is_retried(&r, sink);
+    planned_and_shipped_tell_each_opted_in_customer_once(&r, first);
+}
 
+/// What the scenarios share: the environment with the demo data, two PMs and an SMTP sink.
+struct Mailroom<'a> {
+    env: &'a Env,
+    /// The web UI's address, as the links in mail show it.
+    base: String,
+    /// Where the sink writes what it receives.
+    mail: std::path::PathBuf,
+    smtp_port: u16,
+    pm: String,
+}
+
+/// The scheduler: both PMs are due; each gets last week's digest once. Returns the two
+/// digests and the top theme (renamed with markup, to see it escaped).
+fn the_scheduler_sends_each_digest_once(r: &Mailroom) -> (Vec<Vec<u8>>, i64) {
     // A label with markup, to see it escaped in the HTML part.
-    let top = env.serve();
-    let backlog = top.get("/api/v1/backlog?limit=3", &pm).body;
+    let top = r.env.serve();
+    let backlog = top.get("/api/v1/backlog?limit=3", &r.pm).body;
     let first = backlog["items"][0]["theme_id"].as_i64().unwrap();
     top.post(
         &format!("/api/v1/themes/{first}/rename"),
-        &pm,
+        &r.pm,
         &json!({"label": "<b>Cards & \"fees\"</b>"}),
     );
 
-    // The scheduler: both PMs are due; each gets last week's digest once.
     due_now(&top, "pm@demo.example", "triage-demo");
     due_now(&top, "ana@demo.example", "ana-password-1");
-    let got = wait_for_messages(&mail, 2, 60);
+    let got = wait_for_messages(&r.mail, 2, 60);
     assert_eq!(got.len(), 2, "the scheduler sent both digests");
     top.stop();
-    let again = env.serve();
+    let again = r.env.serve();
     std::thread::sleep(Duration::from_secs(20));
-    assert_eq!(received(&mail).len(), 2, "a restart does not send again");
+    assert_eq!(received(&r.mail).len(), 2, "a restart does not send again");
     again.stop();
-    let by_hand = send(env, &week_ago(1));
+    let by_hand = send(r.env, &week_ago(1));
     assert_eq!(
         (by_hand["sent"].as_u64(), by_hand["skipped"].as_u64()),
         (Some(0), Some(2)),
         "{by_hand}"
     );
+    (got, first)
+}
 
-    // What a digest looks like.
+/// What a digest looks like.
+fn a_digest_has_both_parts_links_and_one_click_unsubscribe(r: &Mailroom, got: &[Vec<u8>]) {
+    let base = &r.base;
     let mut recipients: Vec<String> = got.iter().map(|r| to(&parse(r))).collect();
     recipients.sort();
     assert_eq!(recipients, ["ana@demo.example", "pm@demo.example"]);
@@ -207,9 +239,11 @@ fn digests_and_notes_are_sent_once(env: &Env) {
         m.header_raw("List-Unsubscribe-Post").map(str::trim),
         Some("List-Unsubscribe=One-Click")
     );
+}
 
-    // The preview is the same email: text on stdout, HTML to a file.
-    let preview = env.run_ok(&[
+/// The preview is the same email: text on stdout, HTML to a file.
+fn the_preview_is_the_same_email(r: &Mailroom, got: &[Vec<u8>]) {
+    let preview = r.env.run_ok(&[
         "digest",
         "preview",
         "--to",
@@ -224,8 +258,8 @@ fn digests_and_notes_are_sent_once(env: &Env) {
         .unwrap();
     assert!(preview.contains(&subject(&ana_digest)), "{preview}");
     assert!(preview.contains("Top of the backlog"));
-    let file = env.dir.path().join("preview.html");
-    env.run_ok(&[
+    let file = r.env.dir.path().join("preview.html");
+    r.env.run_ok(&[
         "digest",
         "preview",
         "--week",
@@ -236,14 +270,17 @@ fn digests_and_notes_are_sent_once(env: &Env) {
     assert!(std::fs::read_to_string(&file)
         .unwrap()
         .contains("Volume by channel"));
-    let bad = env.run(&["digest", "preview", "--week", "2026-W99"]);
+    let bad = r.env.run(&["digest", "preview", "--week", "2026-W99"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("ISO week"));
+}
 
-    // Two senders at once for another week: each digest exactly once.
+/// Two senders at once for another week: each digest exactly once.
+fn two_senders_send_each_digest_once(r: &Mailroom) {
     let w2 = week_ago(2);
     let spawn = || {
-        env.cmd()
+        r.env
+            .cmd()
             .args(["digest", "send", "--week", &w2, "--json"])
             .stdout(Stdio::piped())
             .spawn()
@@ -259,10 +296,12 @@ fn digests_and_notes_are_sent_once(env: &Env) {
         })
         .sum();
     assert_eq!(sent, 2);
-    assert_eq!(received(&mail).len(), 4);
+    assert_eq!(received(&r.mail).len(), 4);
+}
 
-    // One click unsubscribes (a forged link does not); the next digest skips that person.
-    let s = env.serve();
+/// One click unsubscribes (a forged link does not); the next digest skips that person.
+fn one_click_unsubscribes_and_a_forged_link_does_not(r: &Mailroom, got: &[Vec<u8>]) {
+    let s = r.env.serve();
     let ana_mail = got
         .iter()
         .map(|r| parse(r))
@@ -294,43 +333,51 @@ fn digests_and_notes_are_sent_once(env: &Env) {
     assert_eq!(click.status(), 200);
     assert!(click.text().unwrap().contains("Unsubscribed"));
     s.stop();
-    let w3 = send(env, &week_ago(3));
+    let w3 = send(r.env, &week_ago(3));
     assert_eq!(w3["sent"].as_u64(), Some(1), "{w3}");
+}
 
-    // The SMTP server is down: recorded and retried, then sent once it is back.
+/// The SMTP server is down: recorded and retried, then sent once it is back (the sink
+/// started again is returned).
+fn a_send_while_smtp_is_down_is_retried(r: &Mailroom, sink: SmtpSink) -> SmtpSink {
     drop(sink);
     let w4 = week_ago(4);
-    let down = send(env, &w4);
+    let down = send(r.env, &w4);
     assert_eq!(down["sent"].as_u64(), Some(0), "{down}");
     assert!(down["retrying"].as_u64() >= Some(1), "{down}");
-    let s = env.serve();
-    let health = s.get("/healthz", &pm).body;
+    let s = r.env.serve();
+    let health = s.get("/healthz", &r.pm).body;
     assert!(
         health["mail"]["pending"].as_u64() >= Some(1),
         "waiting mail is visible: {health}"
     );
     s.stop();
-    let _back_up = SmtpSink::start(smtp_port, &mail);
+    let back_up = SmtpSink::start(r.smtp_port, &r.mail);
     std::thread::sleep(Duration::from_millis(1500));
-    let back = send(env, &w4);
+    let back = send(r.env, &w4);
     assert_eq!(
         (back["sent"].as_u64(), back["skipped"].as_u64()),
         (Some(1), Some(1)),
         "{back}"
     );
-    assert_eq!(received(&mail).len(), 6);
+    assert_eq!(received(&r.mail).len(), 6);
+    back_up
+}
 
-    // Closing the loop: planned → one note per opted-in customer of the theme.
-    let s = env.serve();
+/// Closing the loop: planned → one note per opted-in customer of the theme, never twice,
+/// none after they opt out.
+fn planned_and_shipped_tell_each_opted_in_customer_once(r: &Mailroom, first: i64) {
+    let w4 = week_ago(4);
+    let s = r.env.serve();
     let path = format!("/api/v1/backlog/{first}");
     assert_eq!(
-        s.patch(&path, &pm, &json!({"status": "planned"})).status,
+        s.patch(&path, &r.pm, &json!({"status": "planned"})).status,
         200
     );
     s.stop();
-    send(env, &w4);
+    send(r.env, &w4);
     let notes = |status: &str| -> Vec<String> {
-        received(&mail)
+        received(&r.mail)
             .iter()
             .map(|r| parse(r))
             .filter(|m| subject(m).starts_with("Update:") && subject(m).contains(status))
@@ -343,8 +390,8 @@ fn digests_and_notes_are_sent_once(env: &Env) {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), planned.len(), "one note per customer");
-    let s = env.serve();
-    let customers = s.get("/api/v1/customers?limit=500", &pm).body;
+    let s = r.env.serve();
+    let customers = s.get("/api/v1/customers?limit=500", &r.pm).body;
     for email in &planned {
         let c = customers["items"]
             .as_array()
@@ -356,15 +403,15 @@ fn digests_and_notes_are_sent_once(env: &Env) {
     }
     // Back and forth: no second note. One customer opts out before it ships.
     assert_eq!(
-        s.patch(&path, &pm, &json!({"status": "in_progress"}))
+        s.patch(&path, &r.pm, &json!({"status": "in_progress"}))
             .status,
         200
     );
     assert_eq!(
-        s.patch(&path, &pm, &json!({"status": "planned"})).status,
+        s.patch(&path, &r.pm, &json!({"status": "planned"})).status,
         200
     );
-    let note = received(&mail)
+    let note = received(&r.mail)
         .iter()
         .map(|r| parse(r))
         .find(|m| subject(m).contains("planned"))
@@ -381,11 +428,11 @@ fn digests_and_notes_are_sent_once(env: &Env) {
     let (gone, link) = note.unwrap();
     assert_eq!(s.client.post(&link).send().unwrap().status(), 200);
     assert_eq!(
-        s.patch(&path, &pm, &json!({"status": "shipped"})).status,
+        s.patch(&path, &r.pm, &json!({"status": "shipped"})).status,
         200
     );
     s.stop();
-    send(env, &w4);
+    send(r.env, &w4);
     assert_eq!(notes("planned").len(), planned.len(), "no note twice");
     let shipped = notes("fixed");
     assert_eq!(shipped.len(), planned.len() - 1, "{shipped:?}");
