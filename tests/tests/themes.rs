@@ -113,11 +113,23 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     }
     let token = env.token("pm");
     let s = env.serve();
+    let list = discovered_themes_hold_every_item(&s, &token);
+    let areas_before = areas_group_every_theme_once(&s, &token, list.len());
+    let edits = a_pm_renames_merges_splits_and_moves(env, &s, &token, &list);
+    a_rebuild_keeps_every_edit_and_a_locked_theme(env, &s, &token, &list, &edits);
+    let areas_after = areas_keep_their_ids_through_a_rebuild(&s, &token, &areas_before);
+    search_filters_by_theme_and_by_area(&s, &token, &areas_after, edits.trio);
+    a_new_item_joins_the_theme_of_its_neighbours(&s, &token, &list);
+    reembedding_covers_every_item(env);
+}
 
-    // `demo` embedded every item and found the themes; the server shows them.
+/// `demo` embedded every item and found the themes; the server shows them, largest first,
+/// each item in a theme or in the unthemed queue, and most of a theme's items share one
+/// BANKING77 intent. Returns the themes.
+fn discovered_themes_hold_every_item(s: &Server, token: &str) -> Vec<Value> {
     let themes = wait_for(
-        &s,
-        &token,
+        s,
+        token,
         "/api/v1/themes?limit=500",
         "theme discovery",
         |b| b["total"].as_u64() > Some(0),
@@ -136,7 +148,7 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     assert!(first["representative_quote"].as_str().is_some());
     let sizes: Vec<u64> = list.iter().map(|t| t["size"].as_u64().unwrap()).collect();
     assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "largest first");
-    let unthemed = s.get("/api/v1/themes/unthemed", &token).body["total"]
+    let unthemed = s.get("/api/v1/themes/unthemed", token).body["total"]
         .as_u64()
         .unwrap();
     assert!(
@@ -145,10 +157,14 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     );
 
     // Themes are real: most items of a theme share one BANKING77 intent (purity).
-    assert!(purity(&s, &token, list) >= 0.6);
+    assert!(purity(s, token, list) >= 0.6);
+    list.clone()
+}
 
-    // Areas: a handful of groups, every theme in exactly one, each named with a phrase.
-    let areas_before = areas(&s, &token);
+/// A handful of areas, every theme in exactly one, each named with a phrase; the backlog
+/// filtered to an area holds exactly that area's themes.
+fn areas_group_every_theme_once(s: &Server, token: &str, n: usize) -> Vec<(i64, Vec<i64>)> {
+    let areas_before = areas(s, token);
     let in_areas: Vec<i64> = areas_before.iter().flat_map(|a| a.1.clone()).collect();
     assert!(
         (2..=12).contains(&areas_before.len()),
@@ -165,7 +181,7 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     let filtered = s
         .get(
             &format!("/api/v1/backlog?area={area}&period=all&status=all&limit=500"),
-            &token,
+            token,
         )
         .body;
     let mut got: Vec<i64> = filtered["items"]
@@ -178,9 +194,31 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     let mut want = area_themes.clone();
     want.sort_unstable();
     assert_eq!(got, want);
-    assert_eq!(s.get("/api/v1/backlog?area=0", &token).status, 400);
+    assert_eq!(s.get("/api/v1/backlog?area=0", token).status, 400);
+    areas_before
+}
 
-    // Edits by a product manager.
+/// The themes a product manager changed, for the checks after a rebuild.
+struct Edits {
+    /// Renamed "Cards that never arrive"; three items split off it into `trio`.
+    a: i64,
+    /// Took in `c` and `moved_item`.
+    b: i64,
+    /// Merged into `b`.
+    c: i64,
+    trio: i64,
+    moved_item: i64,
+}
+
+/// Rename, merge, split (repeated ids counted once) and move; support staff cannot, a
+/// theme cannot merge into itself, an unknown theme is 404.
+fn a_pm_renames_merges_splits_and_moves(
+    env: &Env,
+    s: &Server,
+    token: &str,
+    list: &[Value],
+) -> Edits {
+    let sizes: Vec<u64> = list.iter().map(|t| t["size"].as_u64().unwrap()).collect();
     let (a, b, c) = (
         list[0]["id"].as_i64().unwrap(),
         list[1]["id"].as_i64().unwrap(),
@@ -188,37 +226,37 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     );
     let renamed = s.post(
         &format!("/api/v1/themes/{a}/rename"),
-        &token,
+        token,
         &json!({"label": "Cards that never arrive"}),
     );
     assert_eq!(renamed.status, 200, "{:?}", renamed.body);
     assert_eq!(renamed.body["label"], "Cards that never arrive");
     let merged = s.post(
         &format!("/api/v1/themes/{c}/merge"),
-        &token,
+        token,
         &json!({"into": b}),
     );
     assert_eq!(merged.status, 200, "{:?}", merged.body);
     assert_eq!(merged.body["size"].as_u64(), Some(sizes[1] + sizes[2]));
     assert_eq!(
-        s.get(&format!("/api/v1/themes/{c}"), &token).status,
+        s.get(&format!("/api/v1/themes/{c}"), token).status,
         409,
         "a merged theme points at its successor"
     );
-    let a_items: Vec<i64> = s.get(&format!("/api/v1/themes/{a}?limit=500"), &token).body["items"]
+    let a_items: Vec<i64> = s.get(&format!("/api/v1/themes/{a}?limit=500"), token).body["items"]
         ["items"]
         .as_array()
         .unwrap()
         .iter()
         .map(|i| i["item_id"].as_i64().unwrap())
         .collect();
-    let size_of = |id: i64| s.get(&format!("/api/v1/themes/{id}"), &token).body["size"].as_i64();
+    let size_of = |id: i64| s.get(&format!("/api/v1/themes/{id}"), token).body["size"].as_i64();
     let a_before = size_of(a).unwrap();
     // Repeated ids are one item each: sizes are counted, never computed from the request.
     let (x, y, z) = (a_items[0], a_items[1], a_items[2]);
     let split = s.post(
         &format!("/api/v1/themes/{a}/split"),
-        &token,
+        token,
         &json!({"item_ids": [x, y, z, x, x, y], "label": "Split-off trio"}),
     );
     assert_eq!(split.status, 201, "{:?}", split.body);
@@ -229,7 +267,7 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     assert_eq!(
         s.post(
             &format!("/api/v1/items/{moved_item}/theme"),
-            &token,
+            token,
             &json!({"theme_id": b})
         )
         .status,
@@ -248,7 +286,7 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     assert_eq!(
         s.post(
             &format!("/api/v1/themes/{a}/merge"),
-            &token,
+            token,
             &json!({"into": a})
         )
         .error_field(),
@@ -257,19 +295,41 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     assert_eq!(
         s.post(
             "/api/v1/themes/999999/rename",
-            &token,
+            token,
             &json!({"label": "x"})
         )
         .status,
         404
     );
+    Edits {
+        a,
+        b,
+        c,
+        trio,
+        moved_item,
+    }
+}
 
-    // A locked theme keeps exactly its members through a rebuild.
+/// A locked theme keeps exactly its members through a rebuild (by hand, while serving),
+/// which also keeps ids, the rename, the merge, the split and the move.
+fn a_rebuild_keeps_every_edit_and_a_locked_theme(
+    env: &Env,
+    s: &Server,
+    token: &str,
+    list: &[Value],
+    edits: &Edits,
+) {
+    let Edits {
+        a,
+        b,
+        c,
+        trio,
+        moved_item,
+    } = *edits;
     let e = list[4]["id"].as_i64().unwrap();
     let members_of = |id: i64| -> Vec<i64> {
-        let mut v: Vec<i64> = s
-            .get(&format!("/api/v1/themes/{id}?limit=500"), &token)
-            .body["items"]["items"]
+        let mut v: Vec<i64> = s.get(&format!("/api/v1/themes/{id}?limit=500"), token).body["items"]
+            ["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -282,37 +342,42 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     assert_eq!(
         s.post(
             &format!("/api/v1/themes/{e}/lock"),
-            &token,
+            token,
             &json!({"locked": true})
         )
         .body["locked"],
         true
     );
 
-    // A rebuild (by hand, while serving) keeps ids, the rename, the merge, the split and the move.
     let r = json_line(&env.run_ok(&["themes", "rebuild", "--json"]));
     assert!(r["kept_ids"].as_u64().unwrap() >= 10, "{r}");
-    let after = s.get(&format!("/api/v1/themes/{a}"), &token).body;
+    let after = s.get(&format!("/api/v1/themes/{a}"), token).body;
     assert_eq!(after["label"], "Cards that never arrive");
     assert!(after["size"].as_u64().unwrap() >= 10);
-    assert_eq!(s.get(&format!("/api/v1/themes/{c}"), &token).status, 409);
+    assert_eq!(s.get(&format!("/api/v1/themes/{c}"), token).status, 409);
     assert_eq!(
         members_of(e),
         locked_members,
         "a locked theme's members did not change"
     );
-    let trio_now = s.get(&format!("/api/v1/themes/{trio}"), &token).body;
+    let trio_now = s.get(&format!("/api/v1/themes/{trio}"), token).body;
     assert_eq!(trio_now["label"], "Split-off trio");
     assert_eq!(trio_now["items"]["total"], 3);
-    let b_items = s.get(&format!("/api/v1/themes/{b}?limit=500"), &token).body;
+    let b_items = s.get(&format!("/api/v1/themes/{b}?limit=500"), token).body;
     assert!(b_items["items"]["items"]
         .as_array()
         .unwrap()
         .iter()
         .any(|i| i["item_id"] == moved_item && i["placed_by_person"] == true));
+}
 
-    // Areas keep their ids through the rebuild when their themes mostly stay.
-    let areas_after = areas(&s, &token);
+/// Areas keep their ids through the rebuild when their themes mostly stay.
+fn areas_keep_their_ids_through_a_rebuild(
+    s: &Server,
+    token: &str,
+    areas_before: &[(i64, Vec<i64>)],
+) -> Vec<(i64, Vec<i64>)> {
+    let areas_after = areas(s, token);
     let kept = areas_after
         .iter()
         .filter(|(id, _)| areas_before.iter().any(|(b, _)| b == id))
@@ -322,20 +387,28 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
         "{kept} of {} area ids kept",
         areas_after.len()
     );
+    areas_after
+}
 
-    // Search filters by theme once the index has caught up with the new placements.
+/// Search filters by theme once the index has caught up with the new placements, and by
+/// area: the hits of an area are the hits of its themes.
+fn search_filters_by_theme_and_by_area(
+    s: &Server,
+    token: &str,
+    areas_after: &[(i64, Vec<i64>)],
+    trio: i64,
+) {
     s.wait_indexed();
-    // … and by area: the hits of an area are the hits of its themes.
     let (area, area_themes) = areas_after.last().unwrap();
     let by_area = s
-        .get(&format!("/api/v1/search?area={area}&limit=1"), &token)
+        .get(&format!("/api/v1/search?area={area}&limit=1"), token)
         .body["total"]
         .as_u64()
         .unwrap();
     let by_themes: u64 = area_themes
         .iter()
         .map(|t| {
-            s.get(&format!("/api/v1/search?theme={t}&limit=1"), &token)
+            s.get(&format!("/api/v1/search?theme={t}&limit=1"), token)
                 .body["total"]
                 .as_u64()
                 .unwrap()
@@ -343,17 +416,19 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
         .sum();
     assert!(by_area > 0);
     assert_eq!(by_area, by_themes);
-    let none = s.get("/api/v1/search?area=999999", &token).body;
+    let none = s.get("/api/v1/search?area=999999", token).body;
     assert_eq!(none["total"], 0, "{none}");
-    let filtered = s.search_until(&format!("theme={trio}&limit=50"), &token, |v| {
+    let filtered = s.search_until(&format!("theme={trio}&limit=50"), token, |v| {
         v["total"] == 3
     });
     assert_eq!(filtered["hits"].as_array().unwrap().len(), 3);
+}
 
-    // A new item joins the theme of its closest neighbours on arrival: a copy of the item
-    // closest to the centre of a theme nobody edited lands in that theme.
+/// A new item joins the theme of its closest neighbours on arrival: a copy of the item
+/// closest to the centre of a theme nobody edited lands in that theme.
+fn a_new_item_joins_the_theme_of_its_neighbours(s: &Server, token: &str, list: &[Value]) {
     let d = list[3]["id"].as_i64().unwrap();
-    let twin = s.get(&format!("/api/v1/themes/{d}?limit=1"), &token).body["items"]["items"][0]
+    let twin = s.get(&format!("/api/v1/themes/{d}?limit=1"), token).body["items"]["items"][0]
         ["text"]
         .as_str()
         .unwrap()
@@ -362,13 +437,13 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     let subject: String = twin.chars().take(300).collect();
     let created = s.post(
         "/api/v1/tickets",
-        &token,
+        token,
         &json!({"subject": subject, "body": twin}),
     );
     let item = created.body["item_id"].as_i64().unwrap();
     wait_for(
-        &s,
-        &token,
+        s,
+        token,
         &format!("/api/v1/themes/{d}?limit=500"),
         "placement on arrival",
         |b| {
@@ -377,8 +452,11 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
                 .is_some_and(|v| v.iter().any(|i| i["item_id"] == item))
         },
     );
+}
 
-    // Re-embedding everything (say, after a model change) covers every item.
+/// Re-embedding everything (say, after a model change) covers every item; the rename is
+/// still there.
+fn reembedding_covers_every_item(env: &Env) {
     let again = json_line(&env.run_ok(&["reindex", "--embeddings", "--json"]));
     let stored = demo_labels().len() + 1;
     assert_eq!(
