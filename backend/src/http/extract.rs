@@ -202,8 +202,13 @@ impl Params {
             .cloned()
     }
 
+    /// A text parameter, without NUL characters (no stored text has them, and PostgreSQL
+    /// would refuse a query that carries one); blank is absent.
     pub fn text(&mut self, name: &str) -> Option<String> {
-        self.values.remove(name).filter(|v| !v.trim().is_empty())
+        self.values
+            .remove(name)
+            .map(|v| v.replace('\0', ""))
+            .filter(|v| !v.trim().is_empty())
     }
 
     /// A yes/no parameter: `true`/`1` or `false`/`0`; absent (or blank) is false.
