@@ -134,8 +134,8 @@ pub async fn by_area<C: ConnectionTrait>(
 }
 
 /// One theme's backlog entry, scored over the last 28 days like the backlog's default
-/// view; a theme with no items in that period gets an empty score and its workflow (or a
-/// blank one). Scores are relative to the other themes, so this ranks them all.
+/// view. Scores are relative to the other themes, so this ranks them all; a theme the
+/// ranking leaves out (one with no items) gets an empty score and its stored workflow.
 pub async fn entry<C: ConnectionTrait>(
     db: &C,
     weights: &Weights,
@@ -149,9 +149,9 @@ pub async fn entry<C: ConnectionTrait>(
     Ok(match found {
         Some(e) => e,
         None => Entry {
-            workflow: workflow::entries(db)
+            workflow: backlog_entry::Entity::find_by_id(theme.id)
+                .one(db)
                 .await?
-                .remove(&theme.id)
                 .unwrap_or_else(|| workflow::blank(theme.id)),
             score: ThemeScore::empty(theme.id),
             theme,
