@@ -13,7 +13,8 @@
 //!   by meaning.
 //! * [`jobs`]: the outbox workers (index, embeddings, graph, theme rebuilds).
 //! * [`backlog`]: themes ranked by an explainable score, and the PM workflow.
-//! * [`digest`]: weekly email digests and close-the-loop notes, through a mail outbox.
+//! * [`digest`]: weekly email digests and close-the-loop notes, through a mail outbox;
+//!   [`privacy`]: a customer's data exported or erased on request, and retention.
 //! * [`http`]: the axum API and the web UI; [`cli`] and [`bench`]: the `triage` command and
 //!   its benchmarks; [`server`]: `triage serve`.
 
@@ -28,6 +29,7 @@ mod error;
 pub mod http;
 pub mod intake;
 pub mod jobs;
+pub mod privacy;
 pub mod search;
 pub mod server;
 pub mod themes;

@@ -93,6 +93,13 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
             }
         })
     };
+    let retention = config.retention_days.map(|days| {
+        tokio::spawn(crate::privacy::retention::run_forever(
+            db.clone(),
+            days,
+            [wake.clone(), embed_wake.clone()],
+        ))
+    });
     let ctx = ApiContext {
         index_wake: wake,
         embed_wake,
@@ -107,6 +114,9 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
     mail_worker.abort();
     let _ = mail_worker.await;
     sweeper.abort();
+    if let Some(r) = retention {
+        r.abort();
+    }
     if let Some((embed, themes, saver)) = embed_worker {
         for w in [embed, themes, saver] {
             w.abort();

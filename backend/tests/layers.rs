@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["embed", "themes", "search"],
     &["jobs"],
     &["backlog"],
-    &["digest"],
+    &["digest", "privacy"],
     &["http", "cli", "bench", "server"],
 ];
 

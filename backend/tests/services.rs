@@ -4,6 +4,7 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 use triage::config::Settings;
 use triage::db::{self, outbox};
 use triage::intake::input::{CustomerInput, TicketInput};
+use triage::intake::redact::Redact;
 use triage::intake::store::{store, Outcome, Source};
 use triage::intake::validate;
 use triage::Config;
@@ -51,7 +52,9 @@ async fn a_batch_stores_items_jobs_and_reports_duplicates() {
         ticket(Some("b"), "two", "X@Y.co", "smb"),
         ticket(Some("a"), "repeat in the batch", "x@y.co", "smb"),
     ];
-    let out = store(&db, &batch, Source::Import).await.unwrap();
+    let out = store(&db, &batch, Source::Import, Redact::all())
+        .await
+        .unwrap();
     assert!(matches!(out[0], Outcome::Created { .. }));
     assert!(matches!(out[1], Outcome::Created { .. }));
     assert_eq!(
@@ -64,7 +67,9 @@ async fn a_batch_stores_items_jobs_and_reports_duplicates() {
     assert_eq!(outbox::pending(&db, outbox::TOPIC_INDEX).await.unwrap(), 2);
 
     // Same batch again: nothing new, no new jobs.
-    let again = store(&db, &batch[..2], Source::Import).await.unwrap();
+    let again = store(&db, &batch[..2], Source::Import, Redact::all())
+        .await
+        .unwrap();
     assert!(again.iter().all(|o| matches!(o, Outcome::Duplicate { .. })));
     assert_eq!(outbox::pending(&db, outbox::TOPIC_INDEX).await.unwrap(), 2);
 
@@ -73,7 +78,9 @@ async fn a_batch_stores_items_jobs_and_reports_duplicates() {
         ticket(None, "loose 1", "z@y.co", "smb"),
         ticket(None, "loose 2", "z@y.co", "smb"),
     ];
-    let out = store(&db, &loose, Source::Api).await.unwrap();
+    let out = store(&db, &loose, Source::Api, Redact::all())
+        .await
+        .unwrap();
     assert!(out.iter().all(|o| matches!(o, Outcome::Created { .. })));
     assert_eq!(db::items::count(&db).await.unwrap(), 4);
 }
@@ -99,6 +106,7 @@ async fn intake_keeps_a_customer_and_a_segment_change_requeues_their_items() {
             ticket(Some("b"), "two", "x@y.co", "smb"),
         ],
         Source::Api,
+        Redact::all(),
     )
     .await
     .unwrap();
@@ -110,6 +118,7 @@ async fn intake_keeps_a_customer_and_a_segment_change_requeues_their_items() {
         &db,
         &[ticket(Some("c"), "three", "x@y.co", "enterprise")],
         Source::Api,
+        Redact::all(),
     )
     .await
     .unwrap();
@@ -140,7 +149,9 @@ async fn claims_are_exclusive_and_released_after_a_crash() {
     let batch: Vec<_> = (0..5)
         .map(|i| ticket(Some(&format!("t{i}")), "s", "x@y.co", "smb"))
         .collect();
-    store(&db, &batch, Source::Api).await.unwrap();
+    store(&db, &batch, Source::Api, Redact::all())
+        .await
+        .unwrap();
     let first = outbox::claim(&db, outbox::TOPIC_INDEX, "index-a", 3)
         .await
         .unwrap();
@@ -213,7 +224,7 @@ async fn expired_and_revoked_tokens_are_refused() {
 
 /// Stores new tickets; their item ids.
 async fn created(db: &DatabaseConnection, batch: &[validate::NewTicket]) -> Vec<i64> {
-    store(db, batch, Source::Api)
+    store(db, batch, Source::Api, Redact::all())
         .await
         .unwrap()
         .iter()
@@ -304,6 +315,7 @@ async fn a_job_that_always_fails_is_set_aside_and_blocks_nothing() {
         &db,
         &[ticket(Some("t9"), "s", "x@y.co", "smb")],
         Source::Api,
+        Redact::all(),
     )
     .await
     .unwrap();
@@ -343,9 +355,14 @@ async fn an_outage_does_not_use_up_attempts() {
 #[tokio::test]
 async fn a_job_that_keeps_crashing_the_worker_is_set_aside_at_restart() {
     let (_dir, db) = sqlite().await;
-    store(&db, &[ticket(Some("c"), "s", "x@y.co", "smb")], Source::Api)
-        .await
-        .unwrap();
+    store(
+        &db,
+        &[ticket(Some("c"), "s", "x@y.co", "smb")],
+        Source::Api,
+        Redact::all(),
+    )
+    .await
+    .unwrap();
     // Claimed, then the worker dies before completing or failing it, again and again.
     for _ in 0..outbox::MAX_ATTEMPTS {
         assert_eq!(
@@ -538,7 +555,7 @@ async fn a_bulk_move_is_all_or_nothing() {
 async fn grouped_writes_answer_each_post_on_its_own() {
     use triage::intake::group::GroupCommit;
     let (_dir, db) = sqlite().await;
-    let writes = GroupCommit::start(db.clone(), 256);
+    let writes = GroupCommit::start(db.clone(), 256, Redact::all());
     let mut posts = tokio::task::JoinSet::new();
     for i in 0..60 {
         let writes = writes.clone();
@@ -612,7 +629,7 @@ async fn a_bad_item_does_not_fail_the_posts_grouped_with_it() {
         answers: vec![],
         respondent: None,
     };
-    let writes = GroupCommit::start(db.clone(), 256);
+    let writes = GroupCommit::start(db.clone(), 256, Redact::all());
     // Hold the write lock so the posts queue up and go in as one batch once it is free.
     let lock = db::begin_write(&db).await.unwrap();
     let mut posts = tokio::task::JoinSet::new();
@@ -832,4 +849,208 @@ async fn a_new_pm_gets_the_weekly_digest_once_per_week_and_support_staff_do_not(
         .map(|m| m.recipient)
         .collect();
     assert_eq!(digests, ["pat@corp.test"]);
+}
+
+#[tokio::test]
+async fn erasing_a_customer_removes_their_items_everywhere_and_keeps_a_receipt() {
+    use triage::db::entity::{embedding, mail, theme};
+    use triage::privacy::{self, Actor};
+    let (_dir, config, db) = sqlite_with_config().await;
+    // Two tickets of the customer to erase, with a word nobody else uses, in the refund
+    // group (vectors on its axis), before the themes are built.
+    let theirs: Vec<validate::NewTicket> = (0..2)
+        .map(|i| {
+            ticket(
+                Some(&format!("e{i}")),
+                "refund late zorblax",
+                "erase@me.test",
+                "smb",
+            )
+        })
+        .collect();
+    let erased_items = created(&db, &theirs).await;
+    let rows: Vec<(i64, Vec<f32>)> = erased_items
+        .iter()
+        .map(|&id| {
+            let mut v = vec![0.0f32; 16];
+            v[0] = 1.0;
+            (id, v)
+        })
+        .collect();
+    db::embeddings::upsert(&db, "test-model", "f32", &rows)
+        .await
+        .unwrap();
+    let groups = three_themes(&db).await;
+    let refund = theme_of(&db, groups[0][0]).await.expect("themed");
+    assert_eq!(theme_of(&db, erased_items[0]).await, Some(refund));
+    let before = theme::Entity::find_by_id(refund)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        before.keyword_list().contains(&"zorblax".to_string()),
+        "{before:?}"
+    );
+    // Mail to them: one waiting, one sent.
+    for (key, sent) in [("waiting", false), ("sent", true)] {
+        db::mail::enqueue(
+            &db,
+            db::mail::NewMail {
+                dedupe_key: key.into(),
+                kind: db::mail::MailKind::Notice,
+                recipient: "Erase@Me.test".into(),
+                subject: "shipped".into(),
+                text: "t".into(),
+                html: "h".into(),
+                unsubscribe_url: None,
+            },
+        )
+        .await
+        .unwrap();
+        if sent {
+            let m = mail::Entity::find().all(&db).await.unwrap();
+            db::mail::mark_sent(&db, m.last().unwrap().id)
+                .await
+                .unwrap();
+        }
+    }
+    let index = triage::jobs::index_sync::IndexSync::open(&config, db.clone())
+        .await
+        .unwrap();
+    index.drain_all().await.unwrap();
+    let docs = index.index().num_docs();
+    index.close().await.unwrap();
+
+    let customer = db::customers::find_by_key(&db, None, Some("erase@me.test"))
+        .await
+        .unwrap()
+        .unwrap();
+    let export = privacy::export::export(&db, customer.id).await.unwrap();
+    assert_eq!(export.tickets.len(), 2);
+    assert_eq!(export.mails.len(), 2);
+    assert_eq!(
+        export.tickets[0].theme.as_ref().map(|p| p.theme_id),
+        Some(refund)
+    );
+
+    let erased = privacy::erase::customer(&db, customer.id, &Actor::User(7))
+        .await
+        .unwrap();
+    let r = &erased.receipt;
+    assert_eq!((r.items, r.tickets, r.ratings), (2, 2, 0));
+    assert_eq!((r.mails_cancelled, r.mails_removed), (1, 1));
+    assert_eq!(r.actor, "user:7");
+    assert_eq!(r.customer_id, Some(customer.id));
+    // The theme lost two members and the word only they used.
+    let after = theme::Entity::find_by_id(refund)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.size, before.size - 2);
+    assert!(
+        !after.keyword_list().contains(&"zorblax".to_string()),
+        "{after:?}"
+    );
+    assert!(!after.label.contains("zorblax"));
+    // Rows, vectors, mail and the customer are gone; the other customer's items stay.
+    assert!(embedding::Entity::find_by_id(erased_items[0])
+        .one(&db)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(mail::Entity::find().all(&db).await.unwrap().is_empty());
+    assert!(matches!(
+        privacy::export::export(&db, customer.id).await,
+        Err(triage::Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        privacy::erase::customer(&db, customer.id, &Actor::Cli).await,
+        Err(triage::Error::NotFound { .. })
+    ));
+    assert_eq!(theme_of(&db, groups[0][1]).await, Some(refund));
+    // The index follows from the queued jobs, and keeps no deleted document in its files.
+    assert!(privacy::erase::apply_now(&config, &db, &erased.item_ids)
+        .await
+        .unwrap());
+    let index = triage::jobs::index_sync::IndexSync::open(&config, db.clone())
+        .await
+        .unwrap();
+    assert_eq!(index.index().num_docs(), docs - 2);
+    index.close().await.unwrap();
+    let page = db::Page {
+        limit: 10,
+        offset: 0,
+    };
+    let receipts = privacy::erase::receipts(&db, page).await.unwrap();
+    assert_eq!(receipts.total, 1);
+}
+
+#[tokio::test]
+async fn retention_erases_only_old_items_in_batches_with_receipts() {
+    let (_dir, db) = sqlite().await;
+    let old = |i: usize| {
+        let mut t = ticket(Some(&format!("old{i}")), "old", "x@y.co", "smb");
+        t.meta.created_at = chrono::Utc::now() - chrono::Duration::days(100);
+        t
+    };
+    let batch: Vec<_> = (0..3).map(old).collect();
+    created(&db, &batch).await;
+    let fresh = created(&db, &[ticket(Some("new"), "new", "x@y.co", "smb")]).await;
+    let done = triage::privacy::retention::run_once(&db, 30).await.unwrap();
+    assert_eq!(done.iter().map(|e| e.receipt.items).sum::<i64>(), 3);
+    assert!(done.iter().all(|e| e.receipt.actor == "retention"));
+    let left = triage::db::entity::feedback_item::Entity::find()
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(left.iter().map(|i| i.id).collect::<Vec<_>>(), fresh);
+    // The customer stays; a second run finds nothing.
+    assert!(db::customers::find_by_key(&db, None, Some("x@y.co"))
+        .await
+        .unwrap()
+        .is_some());
+    assert!(triage::privacy::retention::run_once(&db, 30)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn personal_data_is_masked_before_it_is_stored() {
+    let (_dir, db) = sqlite().await;
+    let mut t = ticket(Some("pii"), "call +44 20 7946 0958", "x@y.co", "smb");
+    t.body = "card 4111 1111 1111 1111, mail me at a.b@example.org".into();
+    t.tags = vec!["from 203.0.113.9".into()];
+    let ids = created(&db, &[t.clone()]).await;
+    let item = triage::db::entity::feedback_item::Entity::find_by_id(ids[0])
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(item.subject.as_deref(), Some("call [phone]"));
+    assert_eq!(item.text, "card [card], mail me at [email]");
+    let row = triage::db::entity::ticket::Entity::find_by_id(item.source_id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.body, item.text);
+    assert_eq!(row.tags, r#"["from [ip]"]"#);
+    // Off: stored as given.
+    let mut raw = t;
+    raw.meta.external_id = Some("raw".into());
+    let stored = store(&db, &[raw], Source::Api, Redact::none())
+        .await
+        .unwrap();
+    let Outcome::Created { item_id, .. } = stored[0] else {
+        panic!()
+    };
+    let item = triage::db::entity::feedback_item::Entity::find_by_id(item_id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(item.text.contains("4111 1111 1111 1111"));
 }

@@ -79,6 +79,19 @@ impl VectorIndex {
         Ok((fresh, OpenState::Recreated))
     }
 
+    /// The model and dimensions of the graph saved in `dir`, if there is one: lets a
+    /// process without the model (the CLI erasing a customer) open the graph to remove
+    /// vectors from it.
+    pub fn stored_model(dir: &Path) -> Result<Option<(String, usize)>> {
+        if !dir.join(FILE).exists() {
+            return Ok(None);
+        }
+        let saved: Option<Meta> = std::fs::read(dir.join(META))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        Ok(saved.map(|m| (m.model, m.dims)))
+    }
+
     /// Adds these vectors, replacing any held for the same ids.
     pub fn upsert(&self, rows: &[(u64, &[f32])]) -> Result<()> {
         let index = self.inner.write().unwrap_or_else(|e| e.into_inner());
@@ -106,16 +119,25 @@ impl VectorIndex {
         Ok(())
     }
 
-    /// Removes these ids (ids not held are ignored).
-    pub fn remove(&self, ids: &[u64]) -> Result<()> {
+    /// Removes these ids (ids not held are ignored); returns how many it held.
+    ///
+    /// usearch only marks a removed entry and keeps its vector until the slot is reused, so
+    /// after removing, the graph is compacted: the vectors of erased items leave memory
+    /// now and the file at the next [`save`](Self::save).
+    pub fn remove(&self, ids: &[u64]) -> Result<usize> {
         let index = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let mut removed = 0;
         for id in ids {
             if index.contains(*id) {
                 index.remove(*id).map_err(vector_error)?;
+                removed += 1;
             }
         }
-        self.changes.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        if removed > 0 {
+            index.compact().map_err(vector_error)?;
+            self.changes.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(removed)
     }
 
     /// The ids among `ids` that the graph does not hold.

@@ -115,6 +115,39 @@ impl IndexWriterHandle {
         Ok(())
     }
 
+    /// Commits, then rewrites every segment that holds deleted documents and removes the
+    /// files no longer used. A tantivy delete only marks a document; its text stays in the
+    /// segment's files until a merge drops it — after an erasure it must not. Returns how
+    /// many segments were rewritten.
+    pub fn purge_deleted(&mut self) -> Result<usize> {
+        self.commit()?;
+        let mut rewritten = 0;
+        // A segment that a background merge holds cannot be merged here; that merge drops
+        // the deleted documents too, so it is awaited by trying again.
+        for attempt in 0..50 {
+            let searcher = self.reader.searcher();
+            let ids: Vec<tantivy::index::SegmentId> = searcher
+                .segment_readers()
+                .iter()
+                .filter(|r| r.num_deleted_docs() > 0)
+                .map(|r| r.segment_id())
+                .collect();
+            if ids.is_empty() {
+                break;
+            }
+            match self.writer.merge(&ids).wait() {
+                Ok(_) => rewritten += ids.len(),
+                Err(_) if attempt < 49 => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            self.reader.reload()?;
+        }
+        self.writer.garbage_collect_files().wait()?;
+        Ok(rewritten)
+    }
+
     /// Commits, then waits for background merges so the process can exit cleanly.
     pub fn finish(mut self) -> Result<()> {
         self.commit()?;

@@ -14,6 +14,7 @@ mod m20261201_000005_areas;
 mod m20261202_000006_survey_consent;
 mod m20261202_000007_token_expiry;
 mod m20261202_000008_dead_jobs;
+mod m20261203_000009_privacy;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_survey_consent::Migration),
             Box::new(m20261202_000007_token_expiry::Migration),
             Box::new(m20261202_000008_dead_jobs::Migration),
+            Box::new(m20261203_000009_privacy::Migration),
         ]
     }
 }

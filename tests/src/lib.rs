@@ -152,6 +152,21 @@ impl Env {
 
     /// Starts `triage serve` on a free port (or on `TRIAGE_BIND` when set by `set_var`).
     pub fn serve(&self) -> Server {
+        self.serve_to(Stdio::inherit())
+    }
+
+    /// [`Env::serve`] with the server's log (stderr) appended to `log`, for tests that
+    /// read what it wrote.
+    pub fn serve_logged(&self, log: &Path) -> Server {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("opening the server log");
+        self.serve_to(Stdio::from(file))
+    }
+
+    fn serve_to(&self, stderr: Stdio) -> Server {
         let bind = self
             .vars
             .borrow()
@@ -163,7 +178,7 @@ impl Env {
             .arg("serve")
             .env("TRIAGE_BIND", bind)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("starting triage serve");
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
@@ -390,6 +405,14 @@ impl Server {
                 .patch(format!("{}{path}", self.url))
                 .bearer_auth(token)
                 .json(body),
+        )
+    }
+
+    pub fn delete(&self, path: &str, token: &str) -> Reply {
+        self.send(
+            self.client
+                .delete(format!("{}{path}", self.url))
+                .bearer_auth(token),
         )
     }
 

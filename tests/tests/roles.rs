@@ -42,6 +42,9 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/customers", Signed),
     ("GET", "/api/v1/customers/{id}", Signed),
     ("PATCH", "/api/v1/customers/{id}", Editors),
+    ("DELETE", "/api/v1/customers/{id}", Admin),
+    ("GET", "/api/v1/customers/{id}/export", Admin),
+    ("GET", "/api/v1/erasures", Admin),
     ("GET", "/api/v1/ratings", Signed),
     ("POST", "/api/v1/ratings", Signed),
     ("GET", "/api/v1/ratings/{id}", Signed),
@@ -230,7 +233,58 @@ fn every_route_has_a_line_in_the_matrix() {
     );
 }
 
-on_both!(every_route_refuses_whoever_it_should);
+on_both!(
+    every_route_refuses_whoever_it_should,
+    support_sees_no_contact_details
+);
+
+/// Least access: support sees a customer's name and segment, never their email or account
+/// value; pm and admin see all of it — in the customer routes and on the theme page.
+fn support_sees_no_contact_details(env: &Env) {
+    let tokens: Vec<String> = ROLES.iter().map(|r| env.token(r)).collect();
+    let s = env.serve();
+    let made = s.post(
+        "/api/v1/customers",
+        &tokens[2],
+        &serde_json::json!({"email": "vip@contact.test", "name": "Vera Vip",
+                            "segment": "enterprise", "account_value": 90000}),
+    );
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    let id = made.body["id"].as_i64().unwrap();
+    for (role, token) in ROLES.iter().zip(&tokens) {
+        let one = s.get(&format!("/api/v1/customers/{id}"), token);
+        let list = s.get("/api/v1/customers", token);
+        assert_eq!(one.status, 200);
+        let listed = list.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone();
+        for c in [&one.body, &listed] {
+            assert_eq!(c["name"], "Vera Vip", "{role}");
+            assert_eq!(c["segment"], "enterprise", "{role}");
+            if *role == "support" {
+                assert!(
+                    c["email"].is_null() && c["account_value"].is_null(),
+                    "{role}: {c}"
+                );
+            } else {
+                assert_eq!(c["email"], "vip@contact.test", "{role}");
+                assert_eq!(c["account_value"], 90000.0, "{role}");
+            }
+        }
+    }
+    // A support token creating a customer is not shown what it could not read back.
+    let by_support = s.post(
+        "/api/v1/customers",
+        &tokens[0],
+        &serde_json::json!({"email": "new@contact.test", "name": "Nia New"}),
+    );
+    assert_eq!(by_support.status, 201);
+    assert!(by_support.body["email"].is_null(), "{}", by_support.body);
+}
 
 #[test]
 fn the_openapi_document_has_every_api_route() {

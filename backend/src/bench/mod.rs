@@ -7,6 +7,7 @@ mod corpus;
 mod embed;
 mod ingest;
 mod load;
+mod redact;
 mod relevance;
 mod search;
 mod themes;
@@ -86,6 +87,21 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Precision and recall of the personal-data detectors on labelled samples.
+    Redact {
+        /// Labelled JSONL files (`{"text", "pii": [{"kind", "value"}]}`).
+        #[arg(
+            long = "sample",
+            default_values = [
+                "tests/fixtures/pii/generated.jsonl",
+                "tests/fixtures/pii/handwritten.jsonl",
+                "tests/fixtures/pii/holdout2.jsonl"
+            ]
+        )]
+        samples: Vec<std::path::PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Search latency over a generated corpus.
     Search {
         #[arg(long, default_value_t = 100_000)]
@@ -144,6 +160,7 @@ pub async fn run(cmd: &BenchCommand) -> Result<()> {
             export,
             json,
         } => relevance::run(data, *queries, export.as_deref(), *json).await,
+        BenchCommand::Redact { samples, json } => redact::run(samples, *json),
         BenchCommand::Search {
             items,
             queries,

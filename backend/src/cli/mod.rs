@@ -3,6 +3,7 @@
 //! Every command that reports figures takes `--json` and then prints exactly one JSON
 //! object on stdout (progress and logs go to stderr), so scripts can parse it.
 
+mod customer;
 mod demo;
 mod digest;
 mod eval;
@@ -86,6 +87,11 @@ enum Command {
     Digest {
         #[command(subcommand)]
         command: digest::DigestCommand,
+    },
+    /// A customer's data: export it, erase it (GDPR articles 15 and 17), erasure receipts.
+    Customer {
+        #[command(subcommand)]
+        command: customer::CustomerCommand,
     },
     /// Manage web UI users.
     User {
@@ -198,6 +204,9 @@ pub async fn run() -> Result<()> {
         }
         Command::Digest { ref command } => {
             digest::run(&Config::from_settings(settings(None))?, command).await
+        }
+        Command::Customer { ref command } => {
+            customer::run(&Config::from_settings(settings(None))?, command).await
         }
         Command::User { ref command } => {
             user::run(&Config::from_settings(settings(None))?, command).await

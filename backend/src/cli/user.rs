@@ -21,10 +21,23 @@ pub enum UserCommand {
         #[arg(long)]
         role: String,
     },
+    /// Delete a user: they can no longer sign in, and history shows "former user".
+    Delete {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 pub async fn run(config: &Config, cmd: &UserCommand) -> Result<()> {
-    let UserCommand::Create { email, name, role } = cmd;
+    let (email, name, role) = match cmd {
+        UserCommand::Create { email, name, role } => (email, name, role),
+        UserCommand::Delete { email } => {
+            let db = db::connect(config).await?;
+            let u = db::users::delete(&db, email).await?;
+            println!("deleted user {} (id {})", u.email, u.id);
+            return Ok(());
+        }
+    };
     let role = Role::parse(role)?;
     eprintln!("password for {email} (one line on stdin):");
     let mut password = String::new();

@@ -8,6 +8,7 @@
 //! (the embedding [`Precision`], the backlog [`Weights`], the server's [`ServeLimits`])
 //! are defined here and used by the layer they configure.
 
+pub mod privacy;
 pub mod weights;
 
 use std::net::SocketAddr;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::{Error, Result};
+pub use privacy::{PiiKind, Redact};
 pub use weights::Weights;
 
 /// Numeric precision of the forward pass.
@@ -95,6 +97,11 @@ pub struct Config {
     /// Most single-item posts stored in one transaction (`TRIAGE_INTAKE_BATCH`, default 256;
     /// 1 = a transaction per post): see `intake::group`.
     pub intake_batch: u32,
+    /// Personal data masked in item text at intake (`TRIAGE_REDACT`, default all kinds).
+    pub redact: Redact,
+    /// Items older than this many days are erased by a daily job (`TRIAGE_RETENTION_DAYS`;
+    /// unset keeps them).
+    pub retention_days: Option<u32>,
 }
 
 /// The raw settings, as given by flags or environment: every variable is read here, in
@@ -123,6 +130,8 @@ pub struct Settings {
     pub suggest_slots: Option<String>,
     pub search_slots: Option<String>,
     pub intake_batch: Option<String>,
+    pub redact: Option<String>,
+    pub retention_days: Option<String>,
 }
 
 impl Settings {
@@ -152,6 +161,8 @@ impl Settings {
             suggest_slots: var("TRIAGE_SUGGEST_SLOTS"),
             search_slots: var("TRIAGE_SEARCH_SLOTS"),
             intake_batch: var("TRIAGE_INTAKE_BATCH"),
+            redact: var("TRIAGE_REDACT"),
+            retention_days: var("TRIAGE_RETENTION_DAYS"),
         }
     }
 }
@@ -270,6 +281,11 @@ impl Config {
             suggest_slots: positive("TRIAGE_SUGGEST_SLOTS", s.suggest_slots, 1)?,
             search_slots: positive("TRIAGE_SEARCH_SLOTS", s.search_slots, 4)?,
             intake_batch: positive("TRIAGE_INTAKE_BATCH", s.intake_batch, 256)?,
+            redact: match s.redact {
+                Some(r) => Redact::parse(&r)?,
+                None => Redact::default(),
+            },
+            retention_days: privacy::retention_days(s.retention_days)?,
         })
     }
 

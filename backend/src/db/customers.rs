@@ -133,6 +133,17 @@ pub struct Contributor {
     pub items: i64,
 }
 
+impl Contributor {
+    /// As shown to a role that does not see contact details (`Role::sees_customer_contact`).
+    pub fn without_contact(self) -> Self {
+        Contributor {
+            email: None,
+            account_value: None,
+            ..self
+        }
+    }
+}
+
 /// The customers behind a theme's items: most items first, then highest account value.
 pub async fn contributors<C: ConnectionTrait>(
     db: &C,

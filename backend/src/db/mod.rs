@@ -5,9 +5,11 @@
 //! crash or power loss, and a busy timeout so that `triage import` and `triage serve` can
 //! write to the same file. Foreign keys are enforced on both backends.
 
+pub mod actors;
 pub mod customers;
 pub mod embeddings;
 pub mod entity;
+pub mod erase;
 pub mod items;
 pub mod mail;
 pub mod outbox;
@@ -38,6 +40,8 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true)
+                // Erased rows are overwritten with zeros, not left in free pages.
+                .pragma("secure_delete", "on")
         });
     let db = Database::connect(opts).await.map_err(|e| {
         Error::Config(format!(

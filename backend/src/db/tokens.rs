@@ -27,6 +27,13 @@ pub enum Role {
 impl Role {
     pub const ALL: [Role; 3] = [Role::Support, Role::Pm, Role::Admin];
 
+    /// Whether this role sees a customer's email and account value. Support answers
+    /// tickets and needs a name and a segment; what a customer is worth and how to reach
+    /// them outside the ticket is for product managers and admins (least access).
+    pub fn sees_customer_contact(self) -> bool {
+        self != Role::Support
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Support => "support",

@@ -52,6 +52,16 @@ pub async fn create<C: ConnectionTrait>(
     Ok(u)
 }
 
+/// Deletes the account with this email (its sessions and digest subscription go with it);
+/// history keeps the user's id and shows "former user". 404 when there is none.
+pub async fn delete<C: ConnectionTrait>(db: &C, email: &str) -> Result<user::Model> {
+    let u = find_by_email(db, &email.trim().to_lowercase())
+        .await?
+        .ok_or_else(|| Error::not_found("user", format!("{email:?}")))?;
+    user::Entity::delete_by_id(u.id).exec(db).await?;
+    Ok(u)
+}
+
 fn long_enough(field: &str, password: &str) -> Result<()> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(Error::invalid(

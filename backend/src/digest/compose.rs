@@ -51,6 +51,7 @@ pub struct StatusChange {
     pub label: String,
     pub before: String,
     pub after: String,
+    /// Who made the change, by name (history stores an id).
     pub actor: String,
 }
 
@@ -160,6 +161,7 @@ async fn status_changes<C: ConnectionTrait>(db: &C, week: IsoWeek) -> Result<Vec
         .await?;
     let ids: Vec<i64> = rows.iter().map(|c| c.theme_id).collect();
     let labels = labels_of(db, &ids).await?;
+    let names = crate::db::actors::names(db, rows.iter().map(|c| c.actor.as_str())).await?;
     Ok(rows
         .into_iter()
         .map(|c| StatusChange {
@@ -167,7 +169,7 @@ async fn status_changes<C: ConnectionTrait>(db: &C, week: IsoWeek) -> Result<Vec
             theme_id: c.theme_id,
             before: c.before.unwrap_or_default(),
             after: c.after.unwrap_or_default(),
-            actor: c.actor,
+            actor: names.get(&c.actor).cloned().unwrap_or_default(),
         })
         .collect())
 }

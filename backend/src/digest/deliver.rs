@@ -63,19 +63,23 @@ pub async fn deliver_due(
                     out.sent += 1;
                 }
                 Err(SendError::Permanent(e)) => {
-                    tracing::warn!(id = m.id, to = %m.recipient, error = %e, "mail refused");
+                    // Servers often quote the address they refused; logs never hold one.
+                    let logged = e.replace(&m.recipient, "[recipient]");
+                    tracing::warn!(id = m.id, error = %logged, "mail refused");
                     mail::mark_failed(db, m.id, &e).await?;
                     out.failed += 1;
                 }
                 Err(SendError::Transient(e)) if m.attempts >= MAX_ATTEMPTS => {
-                    tracing::warn!(id = m.id, error = %e, "mail given up after {MAX_ATTEMPTS} attempts");
+                    let logged = e.replace(&m.recipient, "[recipient]");
+                    tracing::warn!(id = m.id, error = %logged, "mail given up after {MAX_ATTEMPTS} attempts");
                     mail::mark_failed(db, m.id, &format!("after {MAX_ATTEMPTS} attempts: {e}"))
                         .await?;
                     out.failed += 1;
                 }
                 Err(SendError::Transient(e)) => {
                     let at = Utc::now() + backoff(retry_base, m.attempts);
-                    tracing::info!(id = m.id, error = %e, retry_at = %at, "mail will be retried");
+                    let logged = e.replace(&m.recipient, "[recipient]");
+                    tracing::info!(id = m.id, error = %logged, retry_at = %at, "mail will be retried");
                     mail::retry_at(db, m.id, &e, at).await?;
                     out.retrying += 1;
                 }

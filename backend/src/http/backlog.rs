@@ -204,7 +204,7 @@ async fn update(
         &ctx.db,
         ids.first(),
         change,
-        &auth.token_name,
+        &auth.actor(),
         &ctx.config.base_url,
     )
     .await?;

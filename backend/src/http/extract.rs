@@ -57,10 +57,16 @@ impl<T: DeserializeOwned> FromRequest<ApiContext> for JsonBody<T> {
 #[derive(Debug, Clone)]
 pub struct Auth {
     pub role: Role,
+    pub token_id: i64,
     pub token_name: String,
 }
 
 impl Auth {
+    /// What history records for this token's edits: its id, shown as its name.
+    pub fn actor(&self) -> String {
+        crate::db::actors::Actor::Token(self.token_id).stored()
+    }
+
     /// Fails with 403 unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<()> {
         if roles.contains(&self.role) {
@@ -101,6 +107,7 @@ impl FromRequestParts<ApiContext> for Auth {
             .ok_or_else(|| Error::Unauthorized("unknown or revoked API token".into()))?;
         Ok(Auth {
             role,
+            token_id: model.id,
             token_name: model.name,
         })
     }

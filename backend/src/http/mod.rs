@@ -78,6 +78,7 @@ impl ApiContext {
             writes: Arc::new(crate::intake::group::Writers::start(
                 &db,
                 config.intake_batch as usize,
+                config.redact,
             )),
             config: Arc::new(config),
             db,

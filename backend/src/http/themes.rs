@@ -156,7 +156,7 @@ async fn rename(
     ids: PathIds,
     JsonBody(input): JsonBody<RenameInput>,
 ) -> Result<Json<ThemeView>> {
-    let t = edits::rename(&ctx.db, ids.first(), &input.label, &auth.token_name).await?;
+    let t = edits::rename(&ctx.db, ids.first(), &input.label, &auth.actor()).await?;
     Ok(Json(view(&ctx, t).await?))
 }
 
@@ -175,7 +175,7 @@ async fn merge(
     ids: PathIds,
     JsonBody(input): JsonBody<MergeInput>,
 ) -> Result<Json<ThemeView>> {
-    let t = edits::merge(&ctx.db, ids.first(), input.into, &auth.token_name).await?;
+    let t = edits::merge(&ctx.db, ids.first(), input.into, &auth.actor()).await?;
     ctx.wake_workers();
     Ok(Json(view(&ctx, t).await?))
 }
@@ -204,7 +204,7 @@ async fn split(
         ids.first(),
         &input.item_ids,
         input.label.as_deref(),
-        &auth.token_name,
+        &auth.actor(),
     )
     .await?;
     ctx.wake_workers();
@@ -226,7 +226,7 @@ async fn lock(
     ids: PathIds,
     JsonBody(input): JsonBody<LockInput>,
 ) -> Result<Json<ThemeView>> {
-    let t = edits::set_locked(&ctx.db, ids.first(), input.locked, &auth.token_name).await?;
+    let t = edits::set_locked(&ctx.db, ids.first(), input.locked, &auth.actor()).await?;
     Ok(Json(view(&ctx, t).await?))
 }
 
@@ -246,7 +246,7 @@ async fn move_item(
     ids: PathIds,
     JsonBody(input): JsonBody<MoveInput>,
 ) -> Result<StatusCode> {
-    edits::move_item(&ctx.db, ids.first(), input.theme_id, &auth.token_name).await?;
+    edits::move_item(&ctx.db, ids.first(), input.theme_id, &auth.actor()).await?;
     ctx.wake_workers();
     Ok(StatusCode::NO_CONTENT)
 }

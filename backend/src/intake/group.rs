@@ -21,6 +21,7 @@ use std::sync::Arc;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
+use super::redact::Redact;
 use super::store::{self, created_or_conflict, Intake, Source};
 use super::validate::{NewRating, NewResponse, NewTicket};
 use crate::db::trouble::{trouble, Trouble};
@@ -38,11 +39,11 @@ pub struct Writers {
 }
 
 impl Writers {
-    pub fn start(db: &DatabaseConnection, max_batch: usize) -> Self {
+    pub fn start(db: &DatabaseConnection, max_batch: usize, redact: Redact) -> Self {
         Self {
-            tickets: GroupCommit::start(db.clone(), max_batch),
-            ratings: GroupCommit::start(db.clone(), max_batch),
-            responses: GroupCommit::start(db.clone(), max_batch),
+            tickets: GroupCommit::start(db.clone(), max_batch, redact),
+            ratings: GroupCommit::start(db.clone(), max_batch, redact),
+            responses: GroupCommit::start(db.clone(), max_batch, redact),
         }
     }
 }
@@ -70,7 +71,7 @@ struct Request<T> {
 impl<T: Intake> GroupCommit<T> {
     /// Starts the writer tasks on the current runtime. `max_batch` 1 writes every item in
     /// its own transaction (the behaviour before group commit; the benchmark's reference).
-    pub fn start(db: DatabaseConnection, max_batch: usize) -> Self {
+    pub fn start(db: DatabaseConnection, max_batch: usize, redact: Redact) -> Self {
         let (queue, rx) = mpsc::channel(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
         // SQLite has one writer at a time, so a second task would only wait for the lock
@@ -81,7 +82,7 @@ impl<T: Intake> GroupCommit<T> {
             _ => 4,
         };
         for _ in 0..writers {
-            tokio::spawn(writer(db.clone(), rx.clone(), max_batch.max(1)));
+            tokio::spawn(writer(db.clone(), rx.clone(), max_batch.max(1), redact));
         }
         Self { queue }
     }
@@ -108,6 +109,7 @@ async fn writer<T: Intake>(
     db: DatabaseConnection,
     rx: Arc<Mutex<mpsc::Receiver<Request<T>>>>,
     max_batch: usize,
+    redact: Redact,
 ) {
     loop {
         let batch = {
@@ -122,13 +124,13 @@ async fn writer<T: Intake>(
             }
             batch
         };
-        commit(&db, batch).await;
+        commit(&db, batch, redact).await;
     }
 }
 
 /// Stores `batch` (grouped by source: one transaction per source present) and answers
 /// every request.
-async fn commit<T: Intake>(db: &DatabaseConnection, batch: Vec<Request<T>>) {
+async fn commit<T: Intake>(db: &DatabaseConnection, batch: Vec<Request<T>>, redact: Redact) {
     let mut by_source: Vec<(Source, Vec<Request<T>>)> = Vec::new();
     for r in batch {
         match by_source.iter_mut().find(|(s, _)| *s == r.source) {
@@ -139,7 +141,7 @@ async fn commit<T: Intake>(db: &DatabaseConnection, batch: Vec<Request<T>>) {
     for (source, requests) in by_source {
         let (items, replies): (Vec<T>, Vec<_>) =
             requests.into_iter().map(|r| (r.item, r.reply)).unzip();
-        match store::store(db, &items, source).await {
+        match store::store(db, &items, source, redact).await {
             Ok(outcomes) => {
                 for ((item, reply), outcome) in items.iter().zip(replies).zip(outcomes) {
                     let _ = reply.send(created_or_conflict(db, item, Some(outcome)).await);
@@ -148,7 +150,7 @@ async fn commit<T: Intake>(db: &DatabaseConnection, batch: Vec<Request<T>>) {
             Err(e) if items.len() > 1 && !passing(&e) => {
                 tracing::warn!(error = %e, items = items.len(), "a grouped write failed; storing its items one by one");
                 for (item, reply) in items.iter().zip(replies) {
-                    let _ = reply.send(store::store_one(db, item, source).await);
+                    let _ = reply.send(store::store_one(db, item, source, redact).await);
                 }
             }
             Err(e) => {

@@ -105,10 +105,12 @@ pub trait ImportObserver {
     ) -> impl std::future::Future<Output = Result<()>>;
 }
 
+/// Imports `path`, masking `redact`'s kinds of personal data in every row's text.
 pub async fn import(
     db: &DatabaseConnection,
     path: &Path,
     opts: &ImportOptions,
+    redact: super::redact::Redact,
     observer: &mut impl ImportObserver,
 ) -> Result<ImportReport> {
     let started = Instant::now();
@@ -125,20 +127,29 @@ pub async fn import(
             let mut parse = |_: &DatabaseConnection, v: Value| async move {
                 validate::ticket(json::from_value::<TicketInput>(v)?)
             };
-            run(db, rows, &mut parse, &mut report, observer, &bytes).await?
+            run(db, rows, &mut parse, &mut report, observer, &bytes, redact).await?
         }
         ImportKind::Rating => {
             let mut parse = |_: &DatabaseConnection, v: Value| async move {
                 validate::rating(json::from_value::<RatingInput>(v)?)
             };
-            run(db, rows, &mut parse, &mut report, observer, &bytes).await?
+            run(db, rows, &mut parse, &mut report, observer, &bytes, redact).await?
         }
         ImportKind::SurveyResponse => {
             let mut responses = SurveyRows {
                 validator: ResponseValidator::default(),
                 default_survey: opts.survey_id,
             };
-            run(db, rows, &mut responses, &mut report, observer, &bytes).await?
+            run(
+                db,
+                rows,
+                &mut responses,
+                &mut report,
+                observer,
+                &bytes,
+                redact,
+            )
+            .await?
         }
     }
     report.seconds = started.elapsed().as_secs_f64();
@@ -238,6 +249,7 @@ async fn run<T: Intake>(
     report: &mut ImportReport,
     observer: &mut impl ImportObserver,
     bytes: &std::rc::Rc<std::cell::Cell<u64>>,
+    redact: super::redact::Redact,
 ) -> Result<()> {
     let mut batch: Vec<T> = Vec::with_capacity(BATCH_ROWS);
     for (line, row) in rows {
@@ -258,11 +270,11 @@ async fn run<T: Intake>(
             Err(e) => return Err(e),
         }
         if batch.len() >= BATCH_ROWS {
-            flush(db, &mut batch, report).await?;
+            flush(db, &mut batch, report, redact).await?;
             observer.batch_stored(report, bytes.get()).await?;
         }
     }
-    flush(db, &mut batch, report).await?;
+    flush(db, &mut batch, report, redact).await?;
     observer.batch_stored(report, bytes.get()).await
 }
 
@@ -270,11 +282,12 @@ async fn flush<T: Intake>(
     db: &DatabaseConnection,
     batch: &mut Vec<T>,
     report: &mut ImportReport,
+    redact: super::redact::Redact,
 ) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
-    for outcome in store::store(db, batch, Source::Import).await? {
+    for outcome in store::store(db, batch, Source::Import, redact).await? {
         match outcome {
             Outcome::Created { .. } => report.imported += 1,
             Outcome::Duplicate { .. } => report.skipped += 1,

@@ -6,6 +6,7 @@
 //! 1. [`input`]: the accepted shapes (serde, unknown fields rejected);
 //!    [`json`] parses them with errors that name the offending field.
 //! 2. [`validate`]: ranges, lengths and formats, producing validated values.
+//!    [`redact`] then masks personal data in their text (in [`store`], so no path skips it).
 //! 3. [`store`]: one transaction per batch writes the source rows, their unified
 //!    `feedback_items` rows and one outbox job per item — so an acknowledged item is never
 //!    missing from the index for longer than the worker takes to catch up.
@@ -20,6 +21,7 @@ pub mod group;
 pub mod import;
 pub mod input;
 pub mod json;
+pub mod redact;
 pub mod score;
 pub mod store;
 pub mod surveys;

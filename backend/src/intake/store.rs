@@ -15,6 +15,7 @@ use sea_orm::{
 };
 
 use super::customers;
+use super::redact::{redact_opt, Redact};
 use super::score;
 use super::validate::{ItemMeta, NewRating, NewResponse, NewTicket};
 use crate::db::entity::feedback_item::ItemKind;
@@ -63,6 +64,8 @@ pub trait Intake: Sized + Send + Sync + 'static {
     const TABLE: &'static str;
     fn meta(&self) -> &ItemMeta;
     fn content(&self) -> ItemContent;
+    /// A copy with personal data masked in every free-text field (see [`super::redact`]).
+    fn redacted(&self, kinds: Redact) -> Self;
     /// Writes the source rows, each with its resolved customer id. Returns, per input, the
     /// new row's id, or `None` when the external id was already taken.
     fn insert_rows<C: ConnectionTrait>(
@@ -72,12 +75,21 @@ pub trait Intake: Sized + Send + Sync + 'static {
 }
 
 /// Stores a batch atomically: either every new item, its unified row and its outbox job are
-/// committed, or nothing is.
+/// committed, or nothing is. Text is masked for `redact` first: what is written, indexed
+/// and embedded never held the personal data.
 pub async fn store<T: Intake>(
     db: &DatabaseConnection,
     batch: &[T],
     source: Source,
+    redact: Redact,
 ) -> Result<Vec<Outcome>> {
+    let redacted: Vec<T>;
+    let batch = if redact.is_empty() {
+        batch
+    } else {
+        redacted = batch.iter().map(|i| i.redacted(redact)).collect();
+        &redacted
+    };
     let txn = crate::db::begin_write(db).await?;
     let refs: Vec<_> = batch.iter().map(|i| i.meta().customer.as_ref()).collect();
     let customer_ids = customers::resolve(&txn, &refs).await?;
@@ -132,8 +144,11 @@ pub async fn store_one<T: Intake>(
     db: &DatabaseConnection,
     item: &T,
     source: Source,
+    redact: Redact,
 ) -> Result<(i64, i64)> {
-    let outcome = store(db, std::slice::from_ref(item), source).await?.pop();
+    let outcome = store(db, std::slice::from_ref(item), source, redact)
+        .await?
+        .pop();
     created_or_conflict(db, item, outcome).await
 }
 
@@ -242,6 +257,16 @@ impl Intake for NewTicket {
         &self.meta
     }
 
+    fn redacted(&self, kinds: Redact) -> Self {
+        let mask = |t: &str| super::redact::redact(t, kinds).into_owned();
+        NewTicket {
+            subject: mask(&self.subject),
+            body: mask(&self.body),
+            tags: self.tags.iter().map(|t| mask(t)).collect(),
+            ..self.clone()
+        }
+    }
+
     fn content(&self) -> ItemContent {
         ItemContent {
             subject: Some(self.subject.clone()),
@@ -284,6 +309,14 @@ impl Intake for NewRating {
         &self.meta
     }
 
+    fn redacted(&self, kinds: Redact) -> Self {
+        NewRating {
+            subject: redact_opt(&self.subject, kinds),
+            comment: redact_opt(&self.comment, kinds),
+            ..self.clone()
+        }
+    }
+
     fn content(&self) -> ItemContent {
         ItemContent {
             subject: self.subject.clone(),
@@ -322,6 +355,15 @@ impl Intake for NewResponse {
 
     fn meta(&self) -> &ItemMeta {
         &self.meta
+    }
+
+    /// The survey's title is the team's own words; the answers are the customer's.
+    fn redacted(&self, kinds: Redact) -> Self {
+        let mut r = self.clone();
+        for a in &mut r.answers {
+            a.text = redact_opt(&a.text, kinds);
+        }
+        r
     }
 
     fn content(&self) -> ItemContent {

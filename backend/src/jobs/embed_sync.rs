@@ -117,6 +117,18 @@ impl EmbedSync {
             return Ok(());
         }
         let found = items::with_segments(&self.db, &todo).await?;
+        if found.len() < todo.len() {
+            // Gone from the database: erased. Their vectors leave the graph (and its file).
+            let present: std::collections::HashSet<i64> = found.iter().map(|f| f.item.id).collect();
+            let gone: Vec<i64> = todo
+                .iter()
+                .copied()
+                .filter(|i| !present.contains(i))
+                .collect();
+            if let Some(graph) = &self.vectors {
+                vector_sync::remove(graph, &gone).await?;
+            }
+        }
         let rows: Vec<(i64, String)> = found
             .iter()
             .map(|f| (f.item.id, item_text(&f.item)))

@@ -47,7 +47,7 @@ pub async fn import_file(
         bar: bar.clone(),
         sync: sync.clone(),
     };
-    let report = import::import(&db, file, opts, &mut observer).await?;
+    let report = import::import(&db, file, opts, config.redact, &mut observer).await?;
     if let Some(sync) = sync {
         sync.drain_all().await?;
         sync.close().await?;

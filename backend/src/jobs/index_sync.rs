@@ -5,6 +5,9 @@
 //! delete means the items are indexed again on restart — harmless, since documents are
 //! replaced by id. A crash before the commit leaves claimed jobs, which [`IndexSync::open`]
 //! releases. Either way the index catches up: no acknowledged item is ever lost from search.
+//!
+//! A job whose item is gone from the database (erased) deletes its document, and the
+//! segments that held it are rewritten at once, so the erased text leaves the index files.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -128,7 +131,12 @@ impl IndexSync {
             for id in &deleted {
                 w.delete(*id);
             }
-            w.commit()
+            if deleted.is_empty() {
+                w.commit()
+            } else {
+                // Deleted means erased: the text must leave the files, not only the results.
+                w.purge_deleted().map(|_| ())
+            }
         })
         .await
     }

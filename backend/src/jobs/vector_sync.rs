@@ -8,9 +8,10 @@
 //! ids in pages and vectors only for missing ids, so a start with an up-to-date graph reads
 //! no vectors at all.
 //!
-//! Items removed from the database may linger in the graph until its next rebuild; search
-//! never shows them, because every hit found by meaning is looked up in the text index
-//! (which the deletion reached) before it is returned.
+//! Items erased from the database leave the graph when the embedding worker handles the
+//! job the erasure queued ([`remove`]: removed, compacted and saved at once). Until then
+//! search never shows them, because every hit found by meaning is looked up in the text
+//! index before it is returned.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,6 +89,23 @@ pub async fn add(index: &Arc<VectorIndex>, rows: Vec<(i64, Vec<f32>)>) -> Result
     .await
     .map_err(crate::Error::failed("vector index task failed"))??;
     Ok(())
+}
+
+/// Removes these items' vectors and saves the graph now, so the erased vectors leave
+/// the file too; returns how many the graph held.
+pub async fn remove(index: &Arc<VectorIndex>, ids: &[i64]) -> Result<usize> {
+    let index = index.clone();
+    let keys: Vec<u64> = ids.iter().map(|&i| i as u64).collect();
+    tokio::task::spawn_blocking(move || {
+        let removed = index.remove(&keys)?;
+        if removed > 0 {
+            index.save()?;
+        }
+        Ok::<_, triage_index::Error>(removed)
+    })
+    .await
+    .map_err(crate::Error::failed("vector index task failed"))?
+    .map_err(crate::Error::from)
 }
 
 /// Saves the graph when it changed; a failure is logged (the next start rebuilds what is

@@ -86,6 +86,7 @@ pub mod backlog_change;
 pub mod backlog_entry;
 pub mod customer;
 pub mod embedding;
+pub mod erasure;
 pub mod feedback_item;
 pub mod item_theme;
 pub mod mail;

@@ -42,9 +42,9 @@ impl Viewer {
         }
     }
 
-    /// The name edits are recorded under.
+    /// What history records for this user's edits: their id, shown as their name.
     pub fn actor(&self) -> String {
-        format!("{} <{}>", self.user.name, self.user.email)
+        crate::db::actors::Actor::User(self.user.id).stored()
     }
 }
 

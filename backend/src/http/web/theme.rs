@@ -22,8 +22,9 @@ use super::{done, see_other, Html, WebResult};
 use crate::backlog::score::WEEKS;
 use crate::backlog::workflow::{self, Effort, EntryChange, Status};
 use crate::backlog::{self, Entry, COMPONENTS};
-use crate::db::customers;
 use crate::db::entity::{backlog_change, theme, theme_edit};
+use crate::db::tokens::Role;
+use crate::db::{actors, customers};
 use crate::http::{ApiContext, Listing, Page, Params, PathIds};
 use crate::themes::edits;
 use crate::themes::members::{members, MemberView};
@@ -52,8 +53,18 @@ struct ThemePage {
     others: Vec<(i64, String)>,
     changes: Vec<backlog_change::Model>,
     edits: Vec<theme_edit::Model>,
+    /// Who made the changes and edits: stored actor → the name shown.
+    actors: std::collections::HashMap<String, String>,
     /// `W48`-style labels of the weeks in the volume chart.
     week_labels: Vec<String>,
+}
+
+impl ThemePage {
+    fn actor_name<'a>(&'a self, stored: &str) -> &'a str {
+        self.actors
+            .get(stored)
+            .map_or(crate::db::actors::FORMER_USER, String::as_str)
+    }
 }
 
 /// A theme id either shows its page or, once merged, points at the theme it went into.
@@ -71,7 +82,7 @@ async fn show(
     let message = params.text("done");
     let page_at = params.page(50, 200)?;
     params.finish()?;
-    let p = match load(&ctx, ids.first(), page_at).await? {
+    let p = match load(&ctx, ids.first(), page_at, viewer.role).await? {
         Loaded::MergedInto(into) => return Ok(see_other(&format!("/themes/{into}"))),
         Loaded::Page(p) => p,
     };
@@ -79,7 +90,8 @@ async fn show(
     Ok(Html(page(p.entry.label(), &viewer, "/backlog", body)).into_response())
 }
 
-async fn load(ctx: &ApiContext, id: i64, page_at: Page) -> crate::Result<Loaded> {
+/// Reads the page as `role` may see it: support gets customers without contact details.
+async fn load(ctx: &ApiContext, id: i64, page_at: Page, role: Role) -> crate::Result<Loaded> {
     let t = theme::Entity::find_by_id(id)
         .one(&ctx.db)
         .await?
@@ -95,17 +107,37 @@ async fn load(ctx: &ApiContext, id: i64, page_at: Page) -> crate::Result<Loaded>
     let mut others = edits::live_labels(&ctx.db).await?;
     others.retain(|(t, _)| *t != id);
     let now = chrono::Utc::now();
+    let changes = workflow::history(&ctx.db, id, Some(HISTORY)).await?;
+    let theme_edits = edits::history(&ctx.db, id, Some(HISTORY)).await?;
     Ok(Loaded::Page(Box::new(ThemePage {
         items: members(&ctx.db, Some(id), page_at).await?,
         quotes: members(&ctx.db, Some(id), first).await?.items,
-        contributors: customers::contributors(&ctx.db, id, 10).await?,
+        contributors: customers::contributors(&ctx.db, id, 10)
+            .await?
+            .into_iter()
+            .map(|c| {
+                if role.sees_customer_contact() {
+                    c
+                } else {
+                    c.without_contact()
+                }
+            })
+            .collect(),
         similar: ctx
             .search_engines()
             .similar_to_theme(&ctx.db, id, 5)
             .await?,
         others,
-        changes: workflow::history(&ctx.db, id, Some(HISTORY)).await?,
-        edits: edits::history(&ctx.db, id, Some(HISTORY)).await?,
+        actors: actors::names(
+            &ctx.db,
+            changes
+                .iter()
+                .map(|c| c.actor.as_str())
+                .chain(theme_edits.iter().map(|e| e.actor.as_str())),
+        )
+        .await?,
+        changes,
+        edits: theme_edits,
         week_labels: (0..WEEKS)
             .map(|i| {
                 (now - Duration::weeks((WEEKS - i) as i64))
@@ -160,7 +192,7 @@ fn render(p: &ThemePage, viewer: &Viewer, message: Option<&str>) -> Markup {
                     h2 #cust-h { "Customers" }
                     @if p.contributors.is_empty() { p.muted { "No identified customers." } }
                     ul { @for c in &p.contributors {
-                        li { (c.name.as_deref().or(c.email.as_deref()).unwrap_or("unnamed")) " — " (c.items) " item" @if c.items != 1 { "s" }
+                        li { (c.name.clone().or(c.email.clone()).unwrap_or_else(|| format!("customer #{}", c.id))) " — " (c.items) " item" @if c.items != 1 { "s" }
                             @if let Some(seg) = &c.segment { " · " (seg) }
                             @if let Some(v) = c.account_value { " · value " (format!("{v:.0}")) } }
                     } }
@@ -173,8 +205,8 @@ fn render(p: &ThemePage, viewer: &Viewer, message: Option<&str>) -> Markup {
                 section.card aria-labelledby="hist-h" {
                     h2 #hist-h { "History" }
                     ul.small {
-                        @for c in &p.changes { li { (c.created_at.format("%Y-%m-%d %H:%M")) " · " (c.actor) " set " (c.field) ": " (c.before.as_deref().unwrap_or("—")) " → " (c.after.as_deref().unwrap_or("—")) } }
-                        @for e in &p.edits { li { (e.created_at.format("%Y-%m-%d %H:%M")) " · " (e.actor) " " (e.action) } }
+                        @for c in &p.changes { li { (c.created_at.format("%Y-%m-%d %H:%M"))  " · " (p.actor_name(&c.actor)) " set " (c.field) ": " (c.before.as_deref().unwrap_or("—")) " → " (c.after.as_deref().unwrap_or("—")) } }
+                        @for e in &p.edits { li { (e.created_at.format("%Y-%m-%d %H:%M"))  " · " (p.actor_name(&e.actor)) " " (e.action) } }
                     }
                     @if p.changes.is_empty() && p.edits.is_empty() { p.muted.small { "No changes yet." } }
                 }
@@ -401,6 +433,7 @@ mod tests {
             others: vec![(8, "Refunds".into())],
             changes: Vec::new(),
             edits: Vec::new(),
+            actors: Default::default(),
             week_labels: (1..=WEEKS).map(|w| format!("W{w}")).collect(),
         }
     }
