@@ -213,8 +213,9 @@ fn redaction_in_every_intake_path(env: &Env) {
         for mode in ["keyword", "hybrid"] {
             let r = s.get(&format!("/api/v1/search?q={q}&mode={mode}"), &admin);
             assert_eq!(r.status, 200);
+            let hits = r.body["hits"].to_string();
             assert!(
-                !r.body.to_string().contains(&q.replace("%40", "@")),
+                !hits.contains(&q.replace("%40", "@")),
                 "{q} ({mode}): {}",
                 r.body
             );
@@ -307,22 +308,52 @@ fn erasure_leaves_no_trace(env: &Env) {
     let s = env.serve_logged(&log);
     let alice = json!({"email": "alice.erase@example.org", "name": "Alice Erase", "segment": "enterprise", "account_value": 5000});
     let bob = json!({"email": "bob.keep@example.org", "name": "Bob Keep"});
-    let mut alice_items = Vec::new();
-    for (i, body) in [
-        format!("the {WORD} export button crashes every time I press it"),
-        format!("exporting a {WORD} report freezes the whole app"),
-    ]
-    .iter()
-    .enumerate()
-    {
-        let r = s.post(
-            "/api/v1/tickets",
-            &support,
-            &json!({"subject": format!("Export broken {i}"), "body": body, "customer": alice}),
-        );
-        assert_eq!(r.status, 201, "{:?}", r.body);
-        alice_items.push(r.body["item_id"].as_i64().unwrap());
-    }
+    // Alice's tickets and Bob's arrive in one import, so the index writes them into one
+    // segment: erasing Alice must rewrite it, not only drop whole segments.
+    let tickets = env.dir.path().join("tickets.jsonl");
+    let line = |ext: &str, subject: &str, body: String, who: &Value| {
+        json!({"external_id": ext, "subject": subject, "body": body, "customer": who}).to_string()
+    };
+    std::fs::write(
+        &tickets,
+        // Bob's tickets around Alice's: tantivy spreads one commit over its indexing
+        // threads, and each segment should hold both.
+        (0..6)
+            .map(|i| {
+                line(
+                    &format!("b{i}"),
+                    "Export slow",
+                    format!("the export of my statements takes minutes ({i})"),
+                    &bob,
+                )
+            })
+            .chain([
+                line(
+                    "a1",
+                    "Export broken",
+                    format!("the {WORD} export button crashes every time I press it"),
+                    &alice,
+                ),
+                line(
+                    "a2",
+                    "Export broken again",
+                    format!("exporting a {WORD} report freezes the whole app"),
+                    &alice,
+                ),
+            ])
+            .chain((6..10).map(|i| {
+                line(
+                    &format!("b{i}"),
+                    "Export slow",
+                    format!("the export of my statements takes minutes ({i})"),
+                    &bob,
+                )
+            }))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    env.run_ok(&["import", tickets.to_str().unwrap(), "--kind", "ticket"]);
     let rating = s.post(
         "/api/v1/ratings",
         &support,
@@ -330,17 +361,32 @@ fn erasure_leaves_no_trace(env: &Env) {
     );
     assert_eq!(rating.status, 201);
     let alice_id = rating.body["customer_id"].as_i64().unwrap();
-    let kept = s.post(
-        "/api/v1/tickets",
-        &support,
-        &json!({"subject": "Export slow", "body": "the export of my statements takes minutes", "customer": bob}),
-    );
-    assert_eq!(kept.status, 201);
-    let kept_item = kept.body["item_id"].as_i64().unwrap();
+    let listed = s.get("/api/v1/tickets?limit=50", &admin);
+    let item_of = |ext: &str| {
+        listed.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["external_id"] == ext)
+            .unwrap_or_else(|| panic!("{ext}: {}", listed.body))["item_id"]
+            .as_i64()
+            .unwrap()
+    };
+    let alice_items = [item_of("a1"), item_of("a2")];
+    let kept_item = item_of("b1");
+    let bob_items: Vec<i64> = (0..10).map(|i| item_of(&format!("b{i}"))).collect();
+    let bob_id = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["external_id"] == "b1")
+        .unwrap()["customer_id"]
+        .as_i64()
+        .unwrap();
     s.wait_indexed();
     s.wait_embedded();
     let vectors_before = health(&s)["vectors"]["items"].as_u64().unwrap();
-    assert_eq!(vectors_before, 4);
+    assert_eq!(vectors_before, 13);
 
     // One theme holds Alice's tickets and Bob's.
     let web = s.sign_in("pm@privacy.test", "correct horse battery");
@@ -419,7 +465,7 @@ fn erasure_leaves_no_trace(env: &Env) {
 
     // Gone from the index and the graph (the workers follow within seconds).
     wait_until("the graph dropped the erased vectors", || {
-        health(&s)["vectors"]["items"].as_u64() == Some(1)
+        health(&s)["vectors"]["items"].as_u64() == Some(10)
     });
     s.wait_indexed();
     for mode in ["keyword", "semantic", "hybrid"] {
@@ -427,8 +473,16 @@ fn erasure_leaves_no_trace(env: &Env) {
             &format!("/api/v1/search?q={WORD}%20export&mode={mode}"),
             &admin,
         );
-        let text = r.body.to_string();
-        assert!(!text.contains(WORD), "{mode}: {text}");
+        let hits = r.body["hits"].to_string();
+        assert!(!hits.contains(WORD), "{mode}: {}", r.body);
+        for hit in r.body["hits"].as_array().unwrap() {
+            let id = hit["id"].as_i64().unwrap();
+            assert!(
+                bob_items.contains(&id),
+                "{mode}: {id} is not Bob's: {}",
+                r.body
+            );
+        }
     }
     let similar = s.get(&format!("/api/v1/items/{kept_item}/similar"), &admin);
     assert_eq!(similar.status, 200);
@@ -456,13 +510,30 @@ fn erasure_leaves_no_trace(env: &Env) {
     );
     let t = s.get(&format!("/api/v1/themes/{theme_id}"), &admin);
     assert_eq!(t.body["size"], 1, "{}", t.body);
+    // Bob's documents share the index's segments with Alice's: those segments were
+    // rewritten, so none still holds a deleted document, and no index file holds her words.
+    let meta: Value =
+        serde_json::from_slice(&std::fs::read(env.data_dir().join("index/meta.json")).unwrap())
+            .unwrap();
+    let segments = meta["segments"].as_array().unwrap();
+    assert!(!segments.is_empty());
+    for seg in segments {
+        assert!(
+            seg["deletes"].is_null(),
+            "a segment still holds deleted documents: {seg}"
+        );
+    }
+    let leaks = files_holding(
+        &env.data_dir().join("index"),
+        &[WORD.to_string(), "alice.erase".into()],
+    );
+    assert!(leaks.is_empty(), "{leaks:?}");
     let receipts = s.get("/api/v1/erasures", &admin);
     assert_eq!(receipts.body["items"][0]["id"], receipt.body["id"]);
     assert_eq!(s.get("/api/v1/erasures", &pm).status, 403);
 
     // Bob, erased from the command line while the server runs: it says the server will
     // finish, and it does.
-    let bob_id = kept.body["customer_id"].as_i64().unwrap();
     let out = env.run(&["customer", "erase", "--email", "bob.keep@example.org"]);
     assert!(!out.status.success(), "erase without --yes must refuse");
     let out = env.run_ok(&[
@@ -506,15 +577,6 @@ fn erasure_leaves_no_trace(env: &Env) {
         .filter(|l| !l.contains("serve.log"))
         .collect();
     assert!(leaks.is_empty(), "{leaks:?}");
-    let meta: Value =
-        serde_json::from_slice(&std::fs::read(env.data_dir().join("index/meta.json")).unwrap())
-            .unwrap();
-    for seg in meta["segments"].as_array().unwrap() {
-        assert!(
-            seg["deletes"].is_null(),
-            "a segment still holds deleted documents: {seg}"
-        );
-    }
     // After a restart, the saved graph has none of them either.
     let s = env.serve_logged(&log);
     assert_eq!(health(&s)["vectors"]["items"], 0, "{}", health(&s));
