@@ -1054,3 +1054,89 @@ async fn personal_data_is_masked_before_it_is_stored() {
         .unwrap();
     assert!(item.text.contains("4111 1111 1111 1111"));
 }
+
+/// A theme (of [`three_themes`]) and a product manager, Pat Lee, to act on it.
+async fn a_theme_and_a_pm(db: &DatabaseConnection) -> (i64, triage::db::entity::user::Model) {
+    let groups = three_themes(db).await;
+    let theme = theme_of(db, groups[0][0]).await.expect("themed");
+    let pat = triage::db::users::create(
+        db,
+        "pat@corp.test",
+        "Pat Lee",
+        triage::db::tokens::Role::Pm,
+        "correct horse battery",
+    )
+    .await
+    .unwrap();
+    (theme, pat)
+}
+
+#[tokio::test]
+async fn history_names_the_user_who_acted_and_a_deleted_one_is_a_former_user() {
+    use triage::backlog::workflow::{self, EntryChange};
+    use triage::db::actors::{self, Actor, FORMER_USER};
+    let (_dir, db) = sqlite().await;
+    let (theme, pat) = a_theme_and_a_pm(&db).await;
+    let me = Actor::User(pat.id).stored();
+    let plan = EntryChange {
+        status: Some("planned".into()),
+        ..Default::default()
+    };
+    workflow::update(&db, theme, plan, &me, "http://t")
+        .await
+        .unwrap();
+    let history = workflow::history(&db, theme, None).await.unwrap();
+    assert_eq!(history[0].actor, format!("user:{}", pat.id));
+    assert!(!history[0].actor.contains("pat@corp.test"));
+    let names = actors::names(&db, history.iter().map(|c| c.actor.as_str()))
+        .await
+        .unwrap();
+    assert_eq!(names[&me], "Pat Lee");
+    triage::db::users::delete(&db, "PAT@corp.test")
+        .await
+        .unwrap();
+    let names = actors::names(&db, [me.as_str()]).await.unwrap();
+    assert_eq!(names[&me], FORMER_USER);
+    assert!(matches!(
+        triage::db::users::delete(&db, "pat@corp.test").await,
+        Err(triage::Error::NotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn the_migration_rewrites_names_and_emails_in_history_to_ids() {
+    use migration::MigratorTrait;
+    use sea_orm::{ConnectionTrait, Statement};
+    let (_dir, db) = sqlite().await;
+    let (theme, pat) = a_theme_and_a_pm(&db).await;
+    let (token, _) = triage::db::tokens::issue(&db, "ci bot", "pm", None)
+        .await
+        .unwrap();
+    // Rows as they were written before history held ids.
+    for actor in ["Pat Lee <pat@corp.test>", "ci bot", "Gone <gone@corp.test>"] {
+        db.execute(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "INSERT INTO backlog_changes (theme_id, field, before, after, actor, created_at) \
+             VALUES ($1, 'status', 'new', 'planned', $2, CURRENT_TIMESTAMP)",
+            [theme.into(), actor.into()],
+        ))
+        .await
+        .unwrap();
+    }
+    migration::Migrator::down(&db, Some(1)).await.unwrap();
+    migration::Migrator::up(&db, None).await.unwrap();
+    let actors: Vec<String> = triage::backlog::workflow::history(&db, theme, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.actor)
+        .collect();
+    assert_eq!(
+        actors,
+        [
+            "former".to_string(),
+            format!("token:{}", token.id),
+            format!("user:{}", pat.id)
+        ]
+    );
+}

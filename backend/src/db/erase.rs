@@ -145,43 +145,38 @@ pub async fn remove_items<C: ConnectionTrait>(db: &C, item_ids: &[i64]) -> Resul
                 .into_iter()
                 .flatten(),
         );
-        item_theme::Entity::delete_many()
-            .filter(item_theme::Column::ItemId.is_in(ids.clone()))
-            .exec(db)
+        delete_in::<item_theme::Entity, _>(db, item_theme::Column::ItemId, &ids).await?;
+        delete_in::<embedding::Entity, _>(db, embedding::Column::ItemId, &ids).await?;
+        delete_in::<feedback_item::Entity, _>(db, feedback_item::Column::Id, &ids).await?;
+        removed.tickets += delete_in::<ticket::Entity, _>(db, ticket::Column::Id, &tickets).await?;
+        removed.ratings += delete_in::<rating::Entity, _>(db, rating::Column::Id, &ratings).await?;
+        delete_in::<survey_answer::Entity, _>(db, survey_answer::Column::ResponseId, &responses)
             .await?;
-        embedding::Entity::delete_many()
-            .filter(embedding::Column::ItemId.is_in(ids.clone()))
-            .exec(db)
-            .await?;
-        feedback_item::Entity::delete_many()
-            .filter(feedback_item::Column::Id.is_in(ids.clone()))
-            .exec(db)
-            .await?;
-        removed.tickets += ticket::Entity::delete_many()
-            .filter(ticket::Column::Id.is_in(tickets))
-            .exec(db)
-            .await?
-            .rows_affected as i64;
-        removed.ratings += rating::Entity::delete_many()
-            .filter(rating::Column::Id.is_in(ratings))
-            .exec(db)
-            .await?
-            .rows_affected as i64;
-        survey_answer::Entity::delete_many()
-            .filter(survey_answer::Column::ResponseId.is_in(responses.clone()))
-            .exec(db)
-            .await?;
-        removed.survey_responses += survey_response::Entity::delete_many()
-            .filter(survey_response::Column::Id.is_in(responses))
-            .exec(db)
-            .await?
-            .rows_affected as i64;
+        removed.survey_responses +=
+            delete_in::<survey_response::Entity, _>(db, survey_response::Column::Id, &responses)
+                .await?;
         outbox::enqueue(db, outbox::TOPIC_INDEX, &ids).await?;
         outbox::enqueue(db, outbox::TOPIC_EMBED, &ids).await?;
     }
     removed.themes = themes.into_iter().collect();
     refresh_themes(db, &removed.themes).await?;
     Ok(removed)
+}
+
+/// Deletes the rows of `E` whose `column` is one of `ids`; how many.
+async fn delete_in<E: EntityTrait, C: ConnectionTrait>(
+    db: &C,
+    column: E::Column,
+    ids: &[i64],
+) -> Result<i64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let done = E::delete_many()
+        .filter(column.is_in(ids.to_vec()))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected as i64)
 }
 
 /// Recounts these themes' members and, where the representative item is gone, picks the

@@ -468,4 +468,35 @@ mod tests {
         assert!(pm.contains(r#"<option value="8">Refunds</option>"#), "{pm}");
         assert!(pm.contains("Saved."));
     }
+
+    #[test]
+    fn history_shows_names_and_former_users_and_customers_without_contact_by_id() {
+        let mut page = theme_page();
+        let change = |actor: &str| backlog_change::Model {
+            id: 1,
+            theme_id: 7,
+            field: "status".into(),
+            before: Some("new".into()),
+            after: Some("planned".into()),
+            actor: actor.into(),
+            created_at: Utc.with_ymd_and_hms(2026, 11, 3, 9, 0, 0).unwrap(),
+        };
+        page.changes = vec![change("user:3"), change("user:99")];
+        page.actors = [("user:3".to_string(), "Pat Lee".to_string())].into();
+        page.contributors = vec![customers::Contributor {
+            id: 5,
+            name: None,
+            email: Some("vip@corp.test".into()),
+            segment: Some("enterprise".into()),
+            account_value: Some(9000.0),
+            items: 2,
+        }
+        .without_contact()];
+        let html = render(&page, &viewer(Role::Support), None).into_string();
+        assert!(html.contains("Pat Lee set status"), "{html}");
+        assert!(html.contains("former user set status"), "{html}");
+        assert!(!html.contains("user:3"));
+        assert!(html.contains("customer #5"), "{html}");
+        assert!(!html.contains("vip@corp.test") && !html.contains("9000"));
+    }
 }
