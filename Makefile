@@ -22,6 +22,7 @@ bench: setup
 	./target/release/triage bench search --json
 	./target/release/triage bench search --mode hybrid --json
 	./target/release/triage bench relevance --json
+	./target/release/triage bench redact --json
 
 # Refresh docs/screenshots from the browser test (run on the demo data).
 screenshots: setup
