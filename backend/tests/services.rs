@@ -1123,7 +1123,8 @@ async fn the_migration_rewrites_names_and_emails_in_history_to_ids() {
         .await
         .unwrap();
     }
-    migration::Migrator::down(&db, Some(1)).await.unwrap();
+    // Back to before the privacy migrations, then up again: the rewrite runs on these rows.
+    migration::Migrator::down(&db, Some(2)).await.unwrap();
     migration::Migrator::up(&db, None).await.unwrap();
     let actors: Vec<String> = triage::backlog::workflow::history(&db, theme, None)
         .await
@@ -1139,4 +1140,53 @@ async fn the_migration_rewrites_names_and_emails_in_history_to_ids() {
             format!("user:{}", pat.id)
         ]
     );
+}
+
+#[tokio::test]
+async fn every_change_of_consent_is_in_the_export_and_erasure_removes_it() {
+    use triage::db::customers::{self, CustomerPatch};
+    use triage::db::entity::consent_event::{self, ConsentSource};
+    use triage::privacy::{self, Actor};
+    let (_dir, db) = sqlite().await;
+    let mut first = ticket(Some("c1"), "s", "opt@in.test", "smb");
+    first.meta.customer.as_mut().unwrap().notify_opt_in = Some(true);
+    created(&db, &[first]).await;
+    let c = customers::find_by_key(&db, None, Some("opt@in.test"))
+        .await
+        .unwrap()
+        .unwrap();
+    let set = |v: bool| CustomerPatch {
+        notify_opt_in: Some(v),
+        ..Default::default()
+    };
+    customers::update(&db, c.id, &set(false)).await.unwrap();
+    customers::update(&db, c.id, &set(false)).await.unwrap(); // no change, no event
+    customers::update(&db, c.id, &set(true)).await.unwrap();
+    customers::unsubscribe(&db, c.id).await.unwrap();
+    customers::unsubscribe(&db, c.id).await.unwrap(); // already out
+    let export = privacy::export::export(&db, c.id).await.unwrap();
+    let history: Vec<(bool, ConsentSource)> = export
+        .consent
+        .history
+        .iter()
+        .map(|e| (e.opt_in, e.source))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            (true, ConsentSource::Given),
+            (false, ConsentSource::Changed),
+            (true, ConsentSource::Changed),
+            (false, ConsentSource::Unsubscribed),
+        ]
+    );
+    assert!(!export.consent.notify_opt_in);
+    privacy::erase::customer(&db, c.id, &Actor::Cli)
+        .await
+        .unwrap();
+    assert!(consent_event::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -15,6 +15,7 @@ mod m20261202_000006_survey_consent;
 mod m20261202_000007_token_expiry;
 mod m20261202_000008_dead_jobs;
 mod m20261203_000009_privacy;
+mod m20261203_000010_consent_events;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_token_expiry::Migration),
             Box::new(m20261202_000008_dead_jobs::Migration),
             Box::new(m20261203_000009_privacy::Migration),
+            Box::new(m20261203_000010_consent_events::Migration),
         ]
     }
 }

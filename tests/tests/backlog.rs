@@ -275,8 +275,16 @@ fn the_workflow_is_recorded_and_only_editors_change_it(
         .unwrap();
     assert_eq!(status_change["before"], "new");
     assert_eq!(status_change["after"], "planned");
+    // History keeps the token's id and shows its name; no email is written into it.
     assert!(
-        status_change["actor"].as_str().unwrap().contains("pm"),
+        status_change["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("token:"),
+        "{status_change}"
+    );
+    assert_eq!(
+        status_change["actor_name"], "token test pm",
         "{status_change}"
     );
 }

@@ -306,7 +306,7 @@ fn erasure_leaves_no_trace(env: &Env) {
     let support = env.token("support");
     env.create_user("pm@privacy.test", "Pat", "pm", "correct horse battery");
     let s = env.serve_logged(&log);
-    let alice = json!({"email": "alice.erase@example.org", "name": "Alice Erase", "segment": "enterprise", "account_value": 5000});
+    let alice = json!({"email": "alice.erase@example.org", "name": "Alice Erase", "segment": "enterprise", "account_value": 5000, "notify_opt_in": true});
     let bob = json!({"email": "bob.keep@example.org", "name": "Bob Keep"});
     // Alice's tickets and Bob's arrive in one import, so the index writes them into one
     // segment: erasing Alice must rewrite it, not only drop whole segments.
@@ -429,7 +429,11 @@ fn erasure_leaves_no_trace(env: &Env) {
         export.body["tickets"][0]["theme"]["theme"],
         "Export problems"
     );
-    assert_eq!(export.body["consent"]["notify_opt_in"], false);
+    assert_eq!(export.body["consent"]["notify_opt_in"], true);
+    let history = export.body["consent"]["history"].as_array().unwrap();
+    assert_eq!(history.len(), 1, "{}", export.body["consent"]);
+    assert_eq!(history[0]["source"], "given");
+    assert_eq!(history[0]["opt_in"], true);
 
     // Erase: admin only.
     assert_eq!(

@@ -204,6 +204,48 @@ pub async fn history<C: ConnectionTrait>(
         .await?)
 }
 
+/// A change as people read it: who made it by name (history stores an id, see
+/// `db::actors`; a deleted user reads "former user").
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct NamedChange {
+    pub id: i64,
+    pub theme_id: i64,
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// Who, as stored: `user:<id>`, `token:<id>` or `cli`.
+    pub actor: String,
+    /// Who, by name.
+    pub actor_name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// [`history`] with each change's author named: the API and the theme page read this.
+pub async fn named_history<C: ConnectionTrait>(
+    db: &C,
+    theme_id: i64,
+    limit: Option<u64>,
+) -> Result<Vec<NamedChange>> {
+    let changes = history(db, theme_id, limit).await?;
+    let names = crate::db::actors::names(db, changes.iter().map(|c| c.actor.as_str())).await?;
+    Ok(changes
+        .into_iter()
+        .map(|c| NamedChange {
+            actor_name: names
+                .get(&c.actor)
+                .cloned()
+                .unwrap_or_else(|| crate::db::actors::FORMER_USER.into()),
+            id: c.id,
+            theme_id: c.theme_id,
+            field: c.field,
+            before: c.before,
+            after: c.after,
+            actor: c.actor,
+            created_at: c.created_at,
+        })
+        .collect())
+}
+
 /// Every theme's entry, by theme id.
 pub async fn entries<C: ConnectionTrait>(
     db: &C,

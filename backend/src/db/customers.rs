@@ -9,6 +9,7 @@ use sea_orm::{
     QueryFilter,
 };
 
+use super::entity::consent_event::{self, ConsentSource};
 use super::entity::customer::{self, Column, Entity as Customers};
 use crate::{Error, Result};
 
@@ -85,6 +86,7 @@ pub async fn update(
         return Ok(m);
     }
     let segment_changed = patch.segment.is_some() && patch.segment != m.segment;
+    let was_opted_in = m.notify_opt_in;
     let mut am = m.into_active_model();
     if patch.name.is_some() {
         am.name = Set(patch.name.clone());
@@ -97,6 +99,9 @@ pub async fn update(
     }
     if let Some(v) = patch.notify_opt_in {
         am.notify_opt_in = Set(v);
+        if v != was_opted_in {
+            record_consent(&txn, id, v, ConsentSource::Changed).await?;
+        }
     }
     let m = am.update(&txn).await?;
     if segment_changed {
@@ -105,6 +110,42 @@ pub async fn update(
     }
     txn.commit().await?;
     Ok(m)
+}
+
+/// Records a change to customer `customer_id`'s wish to hear back (the history an export
+/// shows; see `consent_event`).
+pub async fn record_consent<C: ConnectionTrait>(
+    db: &C,
+    customer_id: i64,
+    opt_in: bool,
+    source: ConsentSource,
+) -> Result<()> {
+    consent_event::ActiveModel {
+        customer_id: Set(customer_id),
+        opt_in: Set(opt_in),
+        source: Set(source),
+        created_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The customer no longer wants to hear back (the link in a mail); recorded when it was a
+/// change. An unknown (erased) customer is nothing to do.
+pub async fn unsubscribe(db: &sea_orm::DatabaseConnection, id: i64) -> Result<()> {
+    let txn = super::begin_write(db).await?;
+    if let Some(found) = Customers::find_by_id(id).one(&txn).await? {
+        if found.notify_opt_in {
+            let mut am = found.into_active_model();
+            am.notify_opt_in = Set(false);
+            am.update(&txn).await?;
+            record_consent(&txn, id, false, ConsentSource::Unsubscribed).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Every segment some customer is in, sorted (for filter menus).

@@ -15,6 +15,7 @@ use sea_orm::{
 };
 
 use super::signing;
+use crate::db::entity::consent_event::ConsentSource;
 use crate::db::entity::{customer, feedback_item, survey_response};
 use crate::db::items::ItemKind;
 use crate::db::mail::{self, NewMail};
@@ -129,6 +130,7 @@ pub async fn confirm(db: &DatabaseConnection, response_id: i64, sig: &str) -> Re
             am.update(&txn).await?;
         }
     }
+    crate::db::customers::record_consent(&txn, customer_id, true, ConsentSource::Confirmed).await?;
     let mut am = response.into_active_model();
     am.customer_id = Set(Some(customer_id));
     am.notify_confirmed_at = Set(Some(Utc::now()));

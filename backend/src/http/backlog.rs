@@ -213,12 +213,14 @@ async fn update(
 
 /// Every change to a theme's backlog entry, newest first.
 #[utoipa::path(get, path = "/backlog/{theme_id}/history", tag = "backlog", params(("theme_id" = i64, Path)),
-    responses((status = 200, description = "the changes", body = Vec<backlog_change::Model>)))]
+    responses((status = 200, description = "the changes", body = Vec<workflow::NamedChange>)))]
 async fn history(
     State(ctx): State<ApiContext>,
     _auth: Auth,
     ids: PathIds,
-) -> Result<Json<Vec<backlog_change::Model>>> {
+) -> Result<Json<Vec<workflow::NamedChange>>> {
     crate::themes::edits::live(&ctx.db, ids.first()).await?;
-    Ok(Json(workflow::history(&ctx.db, ids.first(), None).await?))
+    Ok(Json(
+        workflow::named_history(&ctx.db, ids.first(), None).await?,
+    ))
 }

@@ -15,6 +15,7 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait};
 
 use super::validate::CustomerRef;
 use crate::db::customers;
+use crate::db::entity::consent_event::ConsentSource;
 use crate::db::entity::customer;
 use crate::{Error, Result};
 
@@ -45,7 +46,7 @@ pub async fn resolve<C: ConnectionTrait>(
 /// that already belongs to someone. One statement decides: checking first and inserting
 /// after would let two concurrent creates of the same customer both succeed.
 pub async fn create<C: ConnectionTrait>(db: &C, r: &CustomerRef) -> Result<customer::Model> {
-    if let Some(m) = customers::insert_new(db, active_model(r)).await? {
+    if let Some(m) = insert(db, r).await? {
         return Ok(m);
     }
     for (field, value, by_email) in [
@@ -73,13 +74,23 @@ pub async fn create<C: ConnectionTrait>(db: &C, r: &CustomerRef) -> Result<custo
 }
 
 async fn find_or_create<C: ConnectionTrait>(db: &C, r: &CustomerRef) -> Result<customer::Model> {
-    if let Some(m) = customers::insert_new(db, active_model(r)).await? {
+    if let Some(m) = insert(db, r).await? {
         return Ok(m);
     }
     // Someone else created it meanwhile (or the email belongs to another external id).
     customers::find_by_key(db, r.external_id.as_deref(), r.email.as_deref())
         .await?
         .ok_or_else(|| Error::Internal("customer vanished after a conflicting insert".into()))
+}
+
+/// Inserts the customer `r` describes (`None` when its key is taken); an opt-in given with
+/// it starts the customer's consent history.
+async fn insert<C: ConnectionTrait>(db: &C, r: &CustomerRef) -> Result<Option<customer::Model>> {
+    let m = customers::insert_new(db, active_model(r)).await?;
+    if let Some(m) = m.as_ref().filter(|m| m.notify_opt_in) {
+        customers::record_consent(db, m.id, true, ConsentSource::Given).await?;
+    }
+    Ok(m)
 }
 
 fn active_model(r: &CustomerRef) -> customer::ActiveModel {

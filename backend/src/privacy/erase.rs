@@ -6,11 +6,13 @@
 //! server holds the index, applies them itself before it returns ([`apply_now`]).
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
 
 use super::Actor;
 use crate::db::entity::erasure::{self, Reason};
-use crate::db::entity::{customer, feedback_item, item_theme, theme};
+use crate::db::entity::{consent_event, customer, feedback_item, item_theme, theme};
 use crate::db::erase::{self, Removed};
 use crate::jobs::{index_sync::IndexSync, vector_sync};
 use crate::{Config, Error, Result};
@@ -38,6 +40,10 @@ pub async fn customer(db: &DatabaseConnection, id: i64, actor: &Actor) -> Result
         Some(email) => erase::remove_mail_to(&txn, email).await?,
         None => (0, 0),
     };
+    consent_event::Entity::delete_many()
+        .filter(consent_event::Column::CustomerId.eq(id))
+        .exec(&txn)
+        .await?;
     customer::Entity::delete_by_id(id).exec(&txn).await?;
     let receipt = record(
         &txn,

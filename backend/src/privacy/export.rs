@@ -3,13 +3,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::entity::{
-    customer, feedback_item, item_theme, mail, rating, survey, survey_answer, survey_question,
-    survey_response, theme, ticket,
+    consent_event, customer, feedback_item, item_theme, mail, rating, survey, survey_answer,
+    survey_question, survey_response, theme, ticket,
 };
 use crate::db::erase::items_of_customer;
 use crate::db::items::ItemKind;
@@ -94,6 +94,9 @@ pub struct MailExport {
 pub struct Consent {
     /// The customer wants to hear back when a theme they reported ships.
     pub notify_opt_in: bool,
+    /// Every change to that wish, oldest first: given with an item, changed by a product
+    /// manager, confirmed on the survey page, withdrawn by a mail's link.
+    pub history: Vec<consent_event::Model>,
     /// Requests to hear back made on the public survey page, and when each was confirmed
     /// through the mailed link (double opt-in).
     pub survey_requests: Vec<ConsentRequest>,
@@ -256,6 +259,11 @@ pub async fn export<C: ConnectionTrait>(db: &C, id: i64) -> Result<CustomerExpor
         exported_at: Utc::now(),
         consent: Consent {
             notify_opt_in: customer.notify_opt_in,
+            history: consent_event::Entity::find()
+                .filter(consent_event::Column::CustomerId.eq(id))
+                .order_by_asc(consent_event::Column::Id)
+                .all(db)
+                .await?,
             survey_requests,
         },
         customer,

@@ -84,6 +84,7 @@ pub mod app_secret;
 pub mod area;
 pub mod backlog_change;
 pub mod backlog_entry;
+pub mod consent_event;
 pub mod customer;
 pub mod embedding;
 pub mod erasure;

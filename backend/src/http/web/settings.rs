@@ -7,14 +7,12 @@ use axum::routing::get;
 use axum::Router;
 use chrono::Utc;
 use maud::html;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
 
 use super::layout::{bare, page};
 use super::session::{cookie, Form, Viewer, COOKIE};
 use super::widgets::{csrf, flash};
 use super::{done, Html, WebResult};
 use crate::backlog::workflow::Status;
-use crate::db::entity::customer;
 use crate::db::{customers, sessions};
 use crate::digest::subscriptions::{self, Choice};
 use crate::digest::week::IsoWeek;
@@ -255,11 +253,7 @@ async fn unsubscribe(State(ctx): State<ApiContext>, params: Params) -> WebResult
         subscriptions::set_active(&ctx.db, u, false).await?;
     }
     if let Some(c) = customer {
-        if let Some(found) = customer::Entity::find_by_id(c).one(&ctx.db).await? {
-            let mut am = found.into_active_model();
-            am.notify_opt_in = Set(false);
-            am.update(&ctx.db).await?;
-        }
+        customers::unsubscribe(&ctx.db, c).await?;
     }
     Ok(Html(bare(
         "Unsubscribed",

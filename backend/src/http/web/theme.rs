@@ -22,7 +22,7 @@ use super::{done, see_other, Html, WebResult};
 use crate::backlog::score::WEEKS;
 use crate::backlog::workflow::{self, Effort, EntryChange, Status};
 use crate::backlog::{self, Entry, COMPONENTS};
-use crate::db::entity::{backlog_change, theme, theme_edit};
+use crate::db::entity::{theme, theme_edit};
 use crate::db::tokens::Role;
 use crate::db::{actors, customers};
 use crate::http::{ApiContext, Listing, Page, Params, PathIds};
@@ -51,9 +51,9 @@ struct ThemePage {
     similar: Vec<triage_index::SearchHit>,
     /// Every other live theme, by label, for the merge and move menus.
     others: Vec<(i64, String)>,
-    changes: Vec<backlog_change::Model>,
+    changes: Vec<workflow::NamedChange>,
     edits: Vec<theme_edit::Model>,
-    /// Who made the changes and edits: stored actor → the name shown.
+    /// Who made the edits: stored actor → the name shown.
     actors: std::collections::HashMap<String, String>,
     /// `W48`-style labels of the weeks in the volume chart.
     week_labels: Vec<String>,
@@ -107,7 +107,7 @@ async fn load(ctx: &ApiContext, id: i64, page_at: Page, role: Role) -> crate::Re
     let mut others = edits::live_labels(&ctx.db).await?;
     others.retain(|(t, _)| *t != id);
     let now = chrono::Utc::now();
-    let changes = workflow::history(&ctx.db, id, Some(HISTORY)).await?;
+    let changes = workflow::named_history(&ctx.db, id, Some(HISTORY)).await?;
     let theme_edits = edits::history(&ctx.db, id, Some(HISTORY)).await?;
     Ok(Loaded::Page(Box::new(ThemePage {
         items: members(&ctx.db, Some(id), page_at).await?,
@@ -128,14 +128,7 @@ async fn load(ctx: &ApiContext, id: i64, page_at: Page, role: Role) -> crate::Re
             .similar_to_theme(&ctx.db, id, 5)
             .await?,
         others,
-        actors: actors::names(
-            &ctx.db,
-            changes
-                .iter()
-                .map(|c| c.actor.as_str())
-                .chain(theme_edits.iter().map(|e| e.actor.as_str())),
-        )
-        .await?,
+        actors: actors::names(&ctx.db, theme_edits.iter().map(|e| e.actor.as_str())).await?,
         changes,
         edits: theme_edits,
         week_labels: (0..WEEKS)
@@ -205,7 +198,7 @@ fn render(p: &ThemePage, viewer: &Viewer, message: Option<&str>) -> Markup {
                 section.card aria-labelledby="hist-h" {
                     h2 #hist-h { "History" }
                     ul.small {
-                        @for c in &p.changes { li { (c.created_at.format("%Y-%m-%d %H:%M"))  " · " (p.actor_name(&c.actor)) " set " (c.field) ": " (c.before.as_deref().unwrap_or("—")) " → " (c.after.as_deref().unwrap_or("—")) } }
+                        @for c in &p.changes { li { (c.created_at.format("%Y-%m-%d %H:%M"))  " · " (c.actor_name) " set " (c.field) ": " (c.before.as_deref().unwrap_or("—")) " → " (c.after.as_deref().unwrap_or("—")) } }
                         @for e in &p.edits { li { (e.created_at.format("%Y-%m-%d %H:%M"))  " · " (p.actor_name(&e.actor)) " " (e.action) } }
                     }
                     @if p.changes.is_empty() && p.edits.is_empty() { p.muted.small { "No changes yet." } }
@@ -472,17 +465,25 @@ mod tests {
     #[test]
     fn history_shows_names_and_former_users_and_customers_without_contact_by_id() {
         let mut page = theme_page();
-        let change = |actor: &str| backlog_change::Model {
+        let change = |actor: &str, name: &str| workflow::NamedChange {
             id: 1,
             theme_id: 7,
             field: "status".into(),
             before: Some("new".into()),
             after: Some("planned".into()),
             actor: actor.into(),
+            actor_name: name.into(),
             created_at: Utc.with_ymd_and_hms(2026, 11, 3, 9, 0, 0).unwrap(),
         };
-        page.changes = vec![change("user:3"), change("user:99")];
-        page.actors = [("user:3".to_string(), "Pat Lee".to_string())].into();
+        page.changes = vec![change("user:3", "Pat Lee")];
+        page.edits = vec![theme_edit::Model {
+            id: 1,
+            theme_id: 7,
+            action: "rename".into(),
+            detail: "{}".into(),
+            actor: "user:99".into(),
+            created_at: Utc.with_ymd_and_hms(2026, 11, 3, 9, 0, 0).unwrap(),
+        }];
         page.contributors = vec![customers::Contributor {
             id: 5,
             name: None,
@@ -494,7 +495,7 @@ mod tests {
         .without_contact()];
         let html = render(&page, &viewer(Role::Support), None).into_string();
         assert!(html.contains("Pat Lee set status"), "{html}");
-        assert!(html.contains("former user set status"), "{html}");
+        assert!(html.contains("former user rename"), "{html}");
         assert!(!html.contains("user:3"));
         assert!(html.contains("customer #5"), "{html}");
         assert!(!html.contains("vip@corp.test") && !html.contains("9000"));
