@@ -43,7 +43,8 @@ pub fn timestamp(field: &str, text: &str) -> Result<DateTime<Utc>> {
     ))
 }
 
-/// Trimmed, non-blank, at most `max` characters.
+/// Trimmed, non-blank, at most `max` characters as sent (the limit is the OpenAPI
+/// document's `maxLength`, which counts the value before any trimming).
 pub fn required(field: &str, value: &str, max: usize) -> Result<String> {
     let v = without_nul(value);
     let v = v.trim();
@@ -54,19 +55,19 @@ pub fn required(field: &str, value: &str, max: usize) -> Result<String> {
             format!("{field} must not be empty"),
         ));
     }
-    check_len(field, v, max)?;
+    check_len(field, value, max)?;
     Ok(v.to_string())
 }
 
 /// Like [`required`], but blank means absent.
 pub fn optional(field: &str, value: Option<String>, max: usize) -> Result<Option<String>> {
+    if let Some(raw) = &value {
+        check_len(field, raw, max)?;
+    }
     let value = value.map(|v| without_nul(&v).into_owned());
     match value.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(v) => {
-            check_len(field, v, max)?;
-            Ok(Some(v.to_string()))
-        }
+        Some(v) => Ok(Some(v.to_string())),
     }
 }
 
@@ -105,5 +106,23 @@ pub fn one_of(field: &str, value: Option<&str>, allowed: &[&str], default: &str)
                 other.unwrap_or("")
             ),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limit_counts_the_value_as_sent_before_trimming() {
+        let padded = format!(" {}", "x".repeat(200));
+        assert!(matches!(
+            required("owner", &padded, 200),
+            Err(Error::Invalid { .. })
+        ));
+        assert!(optional("owner", Some(padded), 200).is_err());
+        assert!(optional("owner", Some(" ".repeat(201)), 200).is_err());
+        assert_eq!(required("owner", " Pat ", 200).unwrap(), "Pat");
+        assert_eq!(optional("owner", Some("  ".into()), 200).unwrap(), None);
     }
 }

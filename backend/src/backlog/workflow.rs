@@ -208,16 +208,11 @@ pub async fn history<C: ConnectionTrait>(
 /// `db::actors`; a deleted user reads "former user").
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct NamedChange {
-    pub id: i64,
-    pub theme_id: i64,
-    pub field: String,
-    pub before: Option<String>,
-    pub after: Option<String>,
-    /// Who, as stored: `user:<id>`, `token:<id>` or `cli`.
-    pub actor: String,
+    /// `actor` is who as stored: `user:<id>`, `token:<id>` or `cli`.
+    #[serde(flatten)]
+    pub change: backlog_change::Model,
     /// Who, by name.
     pub actor_name: String,
-    pub created_at: DateTime<Utc>,
 }
 
 /// [`history`] with each change's author named: the API and the theme page read this.
@@ -235,13 +230,7 @@ pub async fn named_history<C: ConnectionTrait>(
                 .get(&c.actor)
                 .cloned()
                 .unwrap_or_else(|| crate::db::actors::FORMER_USER.into()),
-            id: c.id,
-            theme_id: c.theme_id,
-            field: c.field,
-            before: c.before,
-            after: c.after,
-            actor: c.actor,
-            created_at: c.created_at,
+            change: c,
         })
         .collect())
 }

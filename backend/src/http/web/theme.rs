@@ -198,7 +198,7 @@ fn render(p: &ThemePage, viewer: &Viewer, message: Option<&str>) -> Markup {
                 section.card aria-labelledby="hist-h" {
                     h2 #hist-h { "History" }
                     ul.small {
-                        @for c in &p.changes { li { (c.created_at.format("%Y-%m-%d %H:%M"))  " · " (c.actor_name) " set " (c.field) ": " (c.before.as_deref().unwrap_or("—")) " → " (c.after.as_deref().unwrap_or("—")) } }
+                        @for c in &p.changes { li { (c.change.created_at.format("%Y-%m-%d %H:%M"))  " · " (c.actor_name) " set " (c.change.field) ": " (c.change.before.as_deref().unwrap_or("—")) " → " (c.change.after.as_deref().unwrap_or("—")) } }
                         @for e in &p.edits { li { (e.created_at.format("%Y-%m-%d %H:%M"))  " · " (p.actor_name(&e.actor)) " " (e.action) } }
                     }
                     @if p.changes.is_empty() && p.edits.is_empty() { p.muted.small { "No changes yet." } }
@@ -466,14 +466,16 @@ mod tests {
     fn history_shows_names_and_former_users_and_customers_without_contact_by_id() {
         let mut page = theme_page();
         let change = |actor: &str, name: &str| workflow::NamedChange {
-            id: 1,
-            theme_id: 7,
-            field: "status".into(),
-            before: Some("new".into()),
-            after: Some("planned".into()),
-            actor: actor.into(),
+            change: crate::db::entity::backlog_change::Model {
+                id: 1,
+                theme_id: 7,
+                field: "status".into(),
+                before: Some("new".into()),
+                after: Some("planned".into()),
+                actor: actor.into(),
+                created_at: Utc.with_ymd_and_hms(2026, 11, 3, 9, 0, 0).unwrap(),
+            },
             actor_name: name.into(),
-            created_at: Utc.with_ymd_and_hms(2026, 11, 3, 9, 0, 0).unwrap(),
         };
         page.changes = vec![change("user:3", "Pat Lee")];
         page.edits = vec![theme_edit::Model {
