@@ -284,6 +284,34 @@ fn support_sees_no_contact_details(env: &Env) {
     );
     assert_eq!(by_support.status, 201);
     assert!(by_support.body["email"].is_null(), "{}", by_support.body);
+
+    // The email a visitor typed on the public survey page is contact data too.
+    let survey = s.post(
+        "/api/v1/surveys",
+        &tokens[2],
+        &serde_json::json!({"title": "Quick", "questions": [{"kind": "text", "prompt": "Say"}]}),
+    );
+    let sid = survey.body["id"].as_i64().unwrap();
+    let qid = survey.body["questions"][0]["id"].as_i64().unwrap();
+    let answered = s
+        .client
+        .post(format!("{}/s/{sid}", s.url))
+        .form(&[
+            (format!("q{qid}"), "fine"),
+            ("email".into(), "visitor@contact.test".into()),
+        ])
+        .send()
+        .unwrap();
+    assert!(answered.status().is_success());
+    for (role, token) in ROLES.iter().zip(&tokens) {
+        let r = s.get(&format!("/api/v1/surveys/{sid}/responses"), token);
+        let email = &r.body["items"][0]["respondent_email"];
+        if *role == "support" {
+            assert!(email.is_null(), "{role}: {}", r.body);
+        } else {
+            assert_eq!(email, "visitor@contact.test", "{role}");
+        }
+    }
 }
 
 #[test]

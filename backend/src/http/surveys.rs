@@ -131,7 +131,18 @@ async fn respond(
     ctx.wake_workers();
     let mut view = find_response(&ctx, survey_id, id).await?;
     view.item_id = Some(item_id);
-    Ok((StatusCode::CREATED, Json(view)))
+    Ok((StatusCode::CREATED, Json(view.shown_to(&auth))))
+}
+
+impl ResponseView {
+    /// The response as `auth` may see it: the email typed on the public page is contact
+    /// data, left out for support (least access, as for customers).
+    fn shown_to(mut self, auth: &Auth) -> Self {
+        if !auth.role.sees_customer_contact() {
+            self.response.respondent_email = None;
+        }
+        self
+    }
 }
 
 async fn find_response(ctx: &ApiContext, survey_id: i64, id: i64) -> Result<ResponseView> {
@@ -160,11 +171,13 @@ async fn find_response(ctx: &ApiContext, survey_id: i64, id: i64) -> Result<Resp
     responses((status = 200, description = "the response", body = ResponseView)))]
 async fn get_response(
     State(ctx): State<ApiContext>,
-    _auth: Auth,
+    auth: Auth,
     ids: PathIds,
 ) -> Result<Json<ResponseView>> {
     let (survey_id, id) = (ids.first(), ids.0.get(1).copied().unwrap_or_default());
-    Ok(Json(find_response(&ctx, survey_id, id).await?))
+    Ok(Json(
+        find_response(&ctx, survey_id, id).await?.shown_to(&auth),
+    ))
 }
 
 /// A survey's responses, newest first.
@@ -173,7 +186,7 @@ async fn get_response(
     responses((status = 200, description = "a page of responses", body = Listing<ResponseView>)))]
 async fn list_responses(
     State(ctx): State<ApiContext>,
-    _auth: Auth,
+    auth: Auth,
     ids: PathIds,
     mut params: Params,
 ) -> Result<Json<Listing<ResponseView>>> {
@@ -213,6 +226,7 @@ async fn list_responses(
                 item_id,
                 answers: mine,
             }
+            .shown_to(&auth)
         },
     )
     .await?;

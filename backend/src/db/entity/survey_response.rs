@@ -15,6 +15,7 @@ pub struct Model {
     pub external_id: Option<String>,
     pub created_at: DateTime<Utc>,
     /// The email typed on the public survey page: unverified, so it names no customer.
+    /// Left out (null) for support tokens: least access.
     pub respondent_email: Option<String>,
     /// The respondent asked to hear back when their issue is fixed…
     pub notify_requested: bool,
