@@ -860,12 +860,14 @@ async fn erasing_a_customer_removes_their_items_everywhere_and_keeps_a_receipt()
     // group (vectors on its axis), before the themes are built.
     let theirs: Vec<validate::NewTicket> = (0..2)
         .map(|i| {
-            ticket(
+            let mut t = ticket(
                 Some(&format!("e{i}")),
                 "refund late zorblax",
                 "erase@me.test",
                 "smb",
-            )
+            );
+            t.body = format!("zorblax refund {i} never arrived");
+            t
         })
         .collect();
     let erased_items = created(&db, &theirs).await;
@@ -893,15 +895,45 @@ async fn erasing_a_customer_removes_their_items_everywhere_and_keeps_a_receipt()
         "{before:?}"
     );
     // Mail to them: one waiting, one sent.
-    for (key, sent) in [("waiting", false), ("sent", true)] {
+    // A PM's digests: one quotes an erased item, one does not.
+    for (key, sent, to, kind, text) in [
+        (
+            "waiting",
+            false,
+            "Erase@Me.test",
+            db::mail::MailKind::Notice,
+            "t",
+        ),
+        (
+            "sent",
+            true,
+            "Erase@Me.test",
+            db::mail::MailKind::Notice,
+            "t",
+        ),
+        (
+            "quoting",
+            true,
+            "pm@corp.test",
+            db::mail::MailKind::Digest,
+            "1. Refunds\n   > zorblax refund 1 never arrived\n",
+        ),
+        (
+            "other",
+            true,
+            "pm@corp.test",
+            db::mail::MailKind::Digest,
+            "1. Refunds\n   > body\n",
+        ),
+    ] {
         db::mail::enqueue(
             &db,
             db::mail::NewMail {
                 dedupe_key: key.into(),
-                kind: db::mail::MailKind::Notice,
-                recipient: "Erase@Me.test".into(),
-                subject: "shipped".into(),
-                text: "t".into(),
+                kind,
+                recipient: to.into(),
+                subject: "s".into(),
+                text: text.into(),
                 html: "h".into(),
                 unsubscribe_url: None,
             },
@@ -928,7 +960,7 @@ async fn erasing_a_customer_removes_their_items_everywhere_and_keeps_a_receipt()
         .unwrap();
     let export = privacy::export::export(&db, customer.id).await.unwrap();
     assert_eq!(export.tickets.len(), 2);
-    assert_eq!(export.mails.len(), 2);
+    assert_eq!(export.mails.len(), 2, "only mail to them");
     assert_eq!(
         export.tickets[0].theme.as_ref().map(|p| p.theme_id),
         Some(refund)
@@ -939,7 +971,10 @@ async fn erasing_a_customer_removes_their_items_everywhere_and_keeps_a_receipt()
         .unwrap();
     let r = &erased.receipt;
     assert_eq!((r.items, r.tickets, r.ratings), (2, 2, 0));
-    assert_eq!((r.mails_cancelled, r.mails_removed), (1, 1));
+    assert_eq!(
+        (r.mails_cancelled, r.mails_removed, r.mails_scrubbed),
+        (1, 1, 1)
+    );
     assert_eq!(r.actor, "user:7");
     assert_eq!(r.customer_id, Some(customer.id));
     // The theme lost two members and the word only they used.
@@ -960,7 +995,16 @@ async fn erasing_a_customer_removes_their_items_everywhere_and_keeps_a_receipt()
         .await
         .unwrap()
         .is_none());
-    assert!(mail::Entity::find().all(&db).await.unwrap().is_empty());
+    let left: Vec<String> = mail::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(left.len(), 2, "the PM's digests stay: {left:?}");
+    assert!(left.iter().all(|t| !t.contains("zorblax")), "{left:?}");
+    assert!(left.iter().any(|t| t.contains("> body")), "{left:?}");
     assert!(matches!(
         privacy::export::export(&db, customer.id).await,
         Err(triage::Error::NotFound { .. })

@@ -30,6 +30,7 @@ enum Erasures {
     SurveyResponses,
     MailsCancelled,
     MailsRemoved,
+    MailsScrubbed,
     /// Who asked: `user:<id>`, `token:<id>`, `cli` or `retention`.
     Actor,
     CreatedAt,
@@ -64,6 +65,7 @@ impl MigrationTrait for Migration {
                 .col(count(Erasures::SurveyResponses))
                 .col(count(Erasures::MailsCancelled))
                 .col(count(Erasures::MailsRemoved))
+                .col(count(Erasures::MailsScrubbed))
                 .col(ColumnDef::new(Erasures::Actor).string().not_null())
                 .col(
                     ColumnDef::new(Erasures::CreatedAt)

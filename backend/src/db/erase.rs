@@ -29,6 +29,8 @@ pub struct Removed {
     pub item_ids: Vec<i64>,
     /// Themes that lost members.
     pub themes: Vec<i64>,
+    /// The removed items' texts, to find them quoted elsewhere ([`scrub_mail_quoting`]).
+    pub texts: Vec<String>,
     pub tickets: i64,
     pub ratings: i64,
     pub survey_responses: i64,
@@ -39,6 +41,7 @@ struct ItemRef {
     id: i64,
     kind: ItemKind,
     source_id: i64,
+    text: String,
 }
 
 /// Ids per statement: well inside every backend's bound-parameter limit.
@@ -115,7 +118,7 @@ pub async fn remove_items<C: ConnectionTrait>(db: &C, item_ids: &[i64]) -> Resul
         let refs = ItemRef::find_by_statement(Statement::from_string(
             db.get_database_backend(),
             format!(
-                "SELECT id, kind, source_id FROM feedback_items WHERE id IN ({})",
+                "SELECT id, kind, source_id, text FROM feedback_items WHERE id IN ({})",
                 id_list(chunk)
             ),
         ))
@@ -134,6 +137,7 @@ pub async fn remove_items<C: ConnectionTrait>(db: &C, item_ids: &[i64]) -> Resul
         );
         let ids: Vec<i64> = refs.iter().map(|r| r.id).collect();
         removed.item_ids.extend(&ids);
+        removed.texts.extend(refs.iter().map(|r| r.text.clone()));
         themes.extend(
             item_theme::Entity::find()
                 .select_only()
@@ -223,6 +227,58 @@ pub async fn remove_mail_to<C: ConnectionTrait>(db: &C, email: &str) -> Result<(
         .await?
         .rows_affected as i64;
     Ok((cancelled, sent))
+}
+
+/// Digests quote items (a line `   > <text>` in the text part): a digest already composed
+/// or sent keeps a copy of an erased item's words. Every mail whose text quotes one of
+/// `texts` has its body replaced by a note saying so. Returns how many mails changed.
+pub async fn scrub_mail_quoting<C: ConnectionTrait>(db: &C, texts: &[String]) -> Result<i64> {
+    // The start of each quote line is enough to find it (and rules out chance matches of
+    // short texts inside other words).
+    let needles: Vec<String> = texts
+        .iter()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| format!("> {}", t.chars().take(80).collect::<String>()))
+        .collect();
+    if needles.is_empty() {
+        return Ok(0);
+    }
+    let finder = aho_corasick::AhoCorasick::new(&needles)
+        .map_err(|e| crate::Error::Internal(format!("building the quote finder: {e}")))?;
+    let mut scrubbed = 0;
+    let mut after = 0i64;
+    loop {
+        use sea_orm::QueryOrder;
+        let page: Vec<(i64, String)> = mail::Entity::find()
+            .select_only()
+            .column(mail::Column::Id)
+            .column(mail::Column::Text)
+            .filter(mail::Column::Id.gt(after))
+            .order_by_asc(mail::Column::Id)
+            .limit(500)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let Some((last, _)) = page.last() else { break };
+        after = *last;
+        let hit: Vec<i64> = page
+            .iter()
+            .filter(|(_, text)| finder.is_match(text))
+            .map(|(id, _)| *id)
+            .collect();
+        if !hit.is_empty() {
+            let note =
+                "This message quoted feedback that has since been erased; its text was removed.";
+            mail::Entity::update_many()
+                .col_expr(mail::Column::Text, Expr::value(note))
+                .col_expr(mail::Column::Html, Expr::value(format!("<p>{note}</p>")))
+                .filter(mail::Column::Id.is_in(hit.clone()))
+                .exec(db)
+                .await?;
+            scrubbed += hit.len() as i64;
+        }
+    }
+    Ok(scrubbed)
 }
 
 /// SQLite only: copies the write-ahead log into the database file and empties it, so

@@ -40,6 +40,7 @@ pub async fn customer(db: &DatabaseConnection, id: i64, actor: &Actor) -> Result
         Some(email) => erase::remove_mail_to(&txn, email).await?,
         None => (0, 0),
     };
+    let scrubbed = erase::scrub_mail_quoting(&txn, &removed.texts).await?;
     consent_event::Entity::delete_many()
         .filter(consent_event::Column::CustomerId.eq(id))
         .exec(&txn)
@@ -50,7 +51,7 @@ pub async fn customer(db: &DatabaseConnection, id: i64, actor: &Actor) -> Result
         Reason::Request,
         Some(id),
         &removed,
-        (cancelled, sent),
+        (cancelled, sent, scrubbed),
         actor,
     )
     .await?;
@@ -72,7 +73,16 @@ pub async fn items(db: &DatabaseConnection, ids: &[i64], actor: &Actor) -> Resul
     let txn = crate::db::begin_write(db).await?;
     let removed = erase::remove_items(&txn, ids).await?;
     scrub_theme_names(&txn, &removed.themes).await?;
-    let receipt = record(&txn, Reason::Retention, None, &removed, (0, 0), actor).await?;
+    let scrubbed = erase::scrub_mail_quoting(&txn, &removed.texts).await?;
+    let receipt = record(
+        &txn,
+        Reason::Retention,
+        None,
+        &removed,
+        (0, 0, scrubbed),
+        actor,
+    )
+    .await?;
     txn.commit().await?;
     erase::checkpoint(db).await?;
     Ok(Erased {
@@ -133,7 +143,7 @@ async fn record<C: sea_orm::ConnectionTrait>(
     reason: Reason,
     customer_id: Option<i64>,
     removed: &Removed,
-    (cancelled, sent): (i64, i64),
+    (cancelled, sent, scrubbed): (i64, i64, i64),
     actor: &Actor,
 ) -> Result<erasure::Model> {
     Ok(erasure::ActiveModel {
@@ -145,6 +155,7 @@ async fn record<C: sea_orm::ConnectionTrait>(
         survey_responses: Set(removed.survey_responses),
         mails_cancelled: Set(cancelled),
         mails_removed: Set(sent),
+        mails_scrubbed: Set(scrubbed),
         actor: Set(actor.stored()),
         created_at: Set(Utc::now()),
         ..Default::default()

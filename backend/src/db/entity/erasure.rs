@@ -24,6 +24,8 @@ pub struct Model {
     pub mails_cancelled: i64,
     /// Mails already sent to the customer, removed from the mail log.
     pub mails_removed: i64,
+    /// Other mails (digests) that quoted an erased item: their bodies were replaced.
+    pub mails_scrubbed: i64,
     /// Who asked: `user:<id>`, `token:<id>`, `cli` or `retention`.
     pub actor: String,
     pub created_at: DateTime<Utc>,
