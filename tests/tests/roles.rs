@@ -298,7 +298,7 @@ fn support_sees_no_contact_details(env: &Env) {
         .post(format!("{}/s/{sid}", s.url))
         .form(&[
             (format!("q{qid}"), "fine"),
-            ("email".into(), "visitor@contact.test".into()),
+            ("email".into(), "visitor@contact.test"),
         ])
         .send()
         .unwrap();
