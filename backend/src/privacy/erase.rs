@@ -12,7 +12,7 @@ use sea_orm::{
 
 use super::Actor;
 use crate::db::entity::erasure::{self, Reason};
-use crate::db::entity::{consent_event, customer, feedback_item, item_theme, theme};
+use crate::db::entity::{consent_event, customer, theme};
 use crate::db::erase::{self, Removed};
 use crate::jobs::{index_sync::IndexSync, vector_sync};
 use crate::{Config, Error, Result};
@@ -96,39 +96,30 @@ pub async fn items(db: &DatabaseConnection, ids: &[i64], actor: &Actor) -> Resul
 /// uses are dropped, and an automatic label no remaining member contains becomes the
 /// label of the remaining keywords. A label a person gave is theirs and stays.
 async fn scrub_theme_names<C: sea_orm::ConnectionTrait>(db: &C, theme_ids: &[i64]) -> Result<()> {
-    use sea_orm::{ColumnTrait, IntoActiveModel, QueryFilter, QuerySelect};
+    use sea_orm::IntoActiveModel;
     for &id in theme_ids {
         let Some(t) = theme::Entity::find_by_id(id).one(db).await? else {
             continue;
         };
-        let members: Vec<i64> = item_theme::Entity::find()
-            .select_only()
-            .column(item_theme::Column::ItemId)
-            .filter(item_theme::Column::ThemeId.eq(id))
-            .into_tuple()
-            .all(db)
-            .await?;
-        let mut texts = Vec::new();
-        for chunk in members.chunks(1000) {
-            for i in feedback_item::Entity::find()
-                .filter(feedback_item::Column::Id.is_in(chunk.to_vec()))
-                .all(db)
-                .await?
-            {
-                texts.push(format!("{} {}", i.subject.unwrap_or_default(), i.text).to_lowercase());
+        let keywords = t.keyword_list();
+        let mut kept = Vec::with_capacity(keywords.len());
+        for k in &keywords {
+            if still_used(db, id, k).await? {
+                kept.push(k.clone());
             }
         }
-        let used = |w: &str| {
-            let w = w.to_lowercase();
-            texts.iter().any(|t| t.contains(&w))
-        };
-        let keywords = t.keyword_list();
-        let kept: Vec<String> = keywords.iter().filter(|k| used(k)).cloned().collect();
-        let label_gone = t.custom_label.is_none() && !used(&t.label);
+        // A label made of the keywords follows them; a phrase label must still be said.
+        let from_keywords = t.label == crate::themes::labels::label(&keywords);
+        let label_gone = t.custom_label.is_none()
+            && if from_keywords {
+                kept.len() < keywords.len()
+            } else {
+                !still_used(db, id, &t.label).await?
+            };
         if kept.len() == keywords.len() && !label_gone {
             continue;
         }
-        let mut am = t.clone().into_active_model();
+        let mut am = t.into_active_model();
         if label_gone {
             am.label = Set(crate::themes::labels::label(&kept));
         }
@@ -136,6 +127,32 @@ async fn scrub_theme_names<C: sea_orm::ConnectionTrait>(db: &C, theme_ids: &[i64
         am.update(db).await?;
     }
     Ok(())
+}
+
+/// Whether some remaining member of theme `theme_id` says `words` (case-insensitive), in
+/// its subject or text. Stops at the first such member.
+async fn still_used<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    theme_id: i64,
+    words: &str,
+) -> Result<bool> {
+    let escaped = words
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let pattern = format!("%{escaped}%");
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one(sea_orm::Statement::from_sql_and_values(
+            backend,
+            "SELECT 1 AS hit FROM item_themes JOIN feedback_items ON feedback_items.id = item_themes.item_id \
+             WHERE item_themes.theme_id = $1 AND (lower(feedback_items.text) LIKE $2 ESCAPE '\\' \
+             OR lower(COALESCE(feedback_items.subject, '')) LIKE $2 ESCAPE '\\') LIMIT 1",
+            [theme_id.into(), pattern.into()],
+        ))
+        .await?;
+    Ok(row.is_some())
 }
 
 async fn record<C: sea_orm::ConnectionTrait>(

@@ -186,6 +186,8 @@ pub async fn export<C: ConnectionTrait>(db: &C, id: i64) -> Result<CustomerExpor
     }
     let mut survey_responses = Vec::new();
     let mut survey_requests = Vec::new();
+    // Each survey's title and question prompts, read once however many answers it has.
+    let mut surveys: HashMap<i64, (String, HashMap<i64, String>)> = HashMap::new();
     for chunk in source_ids(ItemKind::SurveyResponse).chunks(1000) {
         for r in survey_response::Entity::find()
             .filter(survey_response::Column::Id.is_in(chunk.to_vec()))
@@ -193,18 +195,22 @@ pub async fn export<C: ConnectionTrait>(db: &C, id: i64) -> Result<CustomerExpor
             .await?
         {
             let item_id = item_of(ItemKind::SurveyResponse, r.id);
-            let title = survey::Entity::find_by_id(r.survey_id)
-                .one(db)
-                .await?
-                .map(|s| s.title)
-                .unwrap_or_default();
-            let prompts: HashMap<i64, String> = survey_question::Entity::find()
-                .filter(survey_question::Column::SurveyId.eq(r.survey_id))
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|q| (q.id, q.prompt))
-                .collect();
+            if !surveys.contains_key(&r.survey_id) {
+                let title = survey::Entity::find_by_id(r.survey_id)
+                    .one(db)
+                    .await?
+                    .map(|s| s.title)
+                    .unwrap_or_default();
+                let prompts: HashMap<i64, String> = survey_question::Entity::find()
+                    .filter(survey_question::Column::SurveyId.eq(r.survey_id))
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .map(|q| (q.id, q.prompt))
+                    .collect();
+                surveys.insert(r.survey_id, (title, prompts));
+            }
+            let (title, prompts) = &surveys[&r.survey_id];
             let answers = survey_answer::Entity::find()
                 .filter(survey_answer::Column::ResponseId.eq(r.id))
                 .all(db)
@@ -226,7 +232,7 @@ pub async fn export<C: ConnectionTrait>(db: &C, id: i64) -> Result<CustomerExpor
             survey_responses.push(ResponseExport {
                 item_id,
                 id: r.id,
-                survey: title,
+                survey: title.clone(),
                 answers,
                 respondent_email: r.respondent_email,
                 created_at: r.created_at,
