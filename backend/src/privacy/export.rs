@@ -195,7 +195,7 @@ pub async fn export<C: ConnectionTrait>(db: &C, id: i64) -> Result<CustomerExpor
             .await?
         {
             let item_id = item_of(ItemKind::SurveyResponse, r.id);
-            if !surveys.contains_key(&r.survey_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = surveys.entry(r.survey_id) {
                 let title = survey::Entity::find_by_id(r.survey_id)
                     .one(db)
                     .await?
@@ -208,7 +208,7 @@ pub async fn export<C: ConnectionTrait>(db: &C, id: i64) -> Result<CustomerExpor
                     .into_iter()
                     .map(|q| (q.id, q.prompt))
                     .collect();
-                surveys.insert(r.survey_id, (title, prompts));
+                slot.insert((title, prompts));
             }
             let (title, prompts) = &surveys[&r.survey_id];
             let answers = survey_answer::Entity::find()
