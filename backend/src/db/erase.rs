@@ -202,8 +202,9 @@ async fn refresh_themes<C: ConnectionTrait>(db: &C, theme_ids: &[i64]) -> Result
                 "UPDATE themes SET representative_item_id = (SELECT item_id FROM item_themes \
                  WHERE item_themes.theme_id = themes.id \
                  ORDER BY similarity DESC, item_id LIMIT 1) \
-                 WHERE id IN ({list}) AND (representative_item_id IS NULL OR \
-                 representative_item_id NOT IN (SELECT id FROM feedback_items))"
+                 WHERE id IN ({list}) AND (representative_item_id IS NULL OR NOT EXISTS \
+                 (SELECT 1 FROM feedback_items WHERE feedback_items.id = \
+                 themes.representative_item_id))"
             ),
         ))
         .await?;
