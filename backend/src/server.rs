@@ -39,6 +39,7 @@ pub async fn bind(config: &Config) -> Result<(TcpListener, SocketAddr)> {
 
 /// Serves on `listener` until Ctrl-C or SIGTERM.
 pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
+    let shutdown = shutdown_signal();
     let db = db::connect(&config).await?;
     let sync = IndexSync::open(&config, db.clone()).await?;
     let wake = Arc::new(Notify::new());
@@ -108,7 +109,7 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
         ..ApiContext::new(config, db, sync.index())?
     };
     let limits = ctx.config.serve_limits;
-    http::listen::serve(listener, http::router(ctx), limits, shutdown_signal()).await;
+    http::listen::serve(listener, http::router(ctx), limits, shutdown).await;
     worker.abort();
     let _ = worker.await;
     mail_worker.abort();
@@ -145,17 +146,25 @@ pub async fn start_embedder(
     Ok(sync)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Installs the Ctrl-C and SIGTERM handlers now and returns a future that resolves on
+/// either. Installing them eagerly matters: a handler created on the future's first poll
+/// leaves a window after `/healthz` answers in which SIGTERM still kills the process
+/// outright, skipping the final commit and the vector save.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing a SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+        let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
+        async move {
+            tokio::select! {
+                _ = int.recv() => {},
+                _ = term.recv() => {},
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -16,6 +16,7 @@ mod m20261202_000007_token_expiry;
 mod m20261202_000008_dead_jobs;
 mod m20261203_000009_privacy;
 mod m20261203_000010_consent_events;
+mod m20261203_000011_backlog_tallies;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_dead_jobs::Migration),
             Box::new(m20261203_000009_privacy::Migration),
             Box::new(m20261203_000010_consent_events::Migration),
+            Box::new(m20261203_000011_backlog_tallies::Migration),
         ]
     }
 }

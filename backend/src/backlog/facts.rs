@@ -1,27 +1,18 @@
-//! Reading what scoring needs from the database: one row per feedback item with its theme,
-//! satisfaction score, customer (and the customer's segment and account value) and, for
-//! tickets, priority — a single query with left joins, not one query per theme.
+//! The full computation's input: every item of the period (and the 12 weeks before
+//! `as_of`) with its theme, score, customer and priority — one query with left joins. The
+//! backlog itself reads the stored tallies ([`super::tallied`]); this path stays as the
+//! definition they are checked against (tests, `triage bench backlog`).
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, Func, JoinType, Query, SelectStatement};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Alias, Expr, Func, JoinType, Query};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::score::Fact;
-use crate::db::entity::{customer, feedback_item as item, item_theme, ticket};
-use crate::db::items::ItemKind;
+use super::score::{self, Fact, Tallies, Window, WEEKS};
+use crate::db::entity::{feedback_item as item, item_theme};
+use crate::db::tallies;
 use crate::Result;
-
-#[derive(FromQueryResult)]
-struct Row {
-    theme_id: Option<i64>,
-    created_at: DateTime<Utc>,
-    score: Option<f64>,
-    customer_id: Option<i64>,
-    account_value: Option<f64>,
-    priority: Option<String>,
-}
 
 /// Items created in `[since, before)`, only those of customers in `segment` when given.
 pub async fn load<C: ConnectionTrait>(
@@ -30,42 +21,7 @@ pub async fn load<C: ConnectionTrait>(
     before: DateTime<Utc>,
     segment: Option<&str>,
 ) -> Result<Vec<Fact>> {
-    let mut q = joined();
-    q.column((item_theme::Entity, item_theme::Column::ThemeId))
-        .column((item::Entity, item::Column::CreatedAt))
-        .column((item::Entity, item::Column::Score))
-        .column((item::Entity, item::Column::CustomerId))
-        .column((customer::Entity, customer::Column::AccountValue))
-        .expr_as(
-            Expr::col((ticket::Entity, ticket::Column::Priority)),
-            Alias::new("priority"),
-        )
-        .join(
-            JoinType::LeftJoin,
-            ticket::Entity,
-            Expr::col((ticket::Entity, ticket::Column::Id))
-                .equals((item::Entity, item::Column::SourceId))
-                .and(Expr::col((item::Entity, item::Column::Kind)).eq(ItemKind::Ticket.as_str())),
-        )
-        .and_where(Expr::col((item::Entity, item::Column::CreatedAt)).gte(since))
-        .and_where(Expr::col((item::Entity, item::Column::CreatedAt)).lt(before));
-    if let Some(seg) = segment {
-        q.and_where(Expr::col((customer::Entity, customer::Column::Segment)).eq(seg));
-    }
-    let rows = Row::find_by_statement(db.get_database_backend().build(&q))
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Fact {
-            theme: r.theme_id,
-            at: r.created_at,
-            score: r.score,
-            customer: r.customer_id,
-            account_value: r.account_value,
-            priority: r.priority.as_deref().map(priority_scale),
-        })
-        .collect())
+    tallies::facts_between(db, since, before, segment).await
 }
 
 #[derive(FromQueryResult)]
@@ -74,47 +30,48 @@ struct FirstSeen {
     first: DateTime<Utc>,
 }
 
-/// Each theme's oldest item, whenever it arrived (for "new this week").
+/// Each theme's oldest item, whenever it arrived (for "new this week"), counted from the
+/// items.
 pub async fn first_seen<C: ConnectionTrait>(db: &C) -> Result<HashMap<i64, DateTime<Utc>>> {
-    let mut q = joined();
-    q.column((item_theme::Entity, item_theme::Column::ThemeId))
+    let q = Query::select()
+        .column((item_theme::Entity, item_theme::Column::ThemeId))
         .expr_as(
             Func::min(Expr::col((item::Entity, item::Column::CreatedAt))),
             Alias::new("first"),
         )
+        .from(item::Entity)
+        .join(
+            JoinType::InnerJoin,
+            item_theme::Entity,
+            Expr::col((item_theme::Entity, item_theme::Column::ItemId))
+                .equals((item::Entity, item::Column::Id)),
+        )
         .and_where(Expr::col((item_theme::Entity, item_theme::Column::ThemeId)).is_not_null())
-        .group_by_col((item_theme::Entity, item_theme::Column::ThemeId));
+        .group_by_col((item_theme::Entity, item_theme::Column::ThemeId))
+        .to_owned();
     let rows = FirstSeen::find_by_statement(db.get_database_backend().build(&q))
         .all(db)
         .await?;
     Ok(rows.into_iter().map(|r| (r.theme_id, r.first)).collect())
 }
 
-/// Items with their theme placement and customer.
-fn joined() -> SelectStatement {
-    Query::select()
-        .from(item::Entity)
-        .join(
-            JoinType::LeftJoin,
-            item_theme::Entity,
-            Expr::col((item_theme::Entity, item_theme::Column::ItemId))
-                .equals((item::Entity, item::Column::Id)),
-        )
-        .join(
-            JoinType::LeftJoin,
-            customer::Entity,
-            Expr::col((customer::Entity, customer::Column::Id))
-                .equals((item::Entity, item::Column::CustomerId)),
-        )
-        .to_owned()
-}
-
-/// `low` 0, `normal` ⅓, `high` ⅔, `urgent` 1.
-fn priority_scale(p: &str) -> f64 {
-    match p {
-        "urgent" => 1.0,
-        "high" => 2.0 / 3.0,
-        "normal" => 1.0 / 3.0,
-        _ => 0.0,
-    }
+/// The full computation of `window`'s tallies: every item of the period and of the 12 weeks
+/// before `as_of`, tallied one by one.
+pub async fn tallies<C: ConnectionTrait>(
+    db: &C,
+    window: Window,
+    segment: Option<&str>,
+) -> Result<Tallies> {
+    let history_start = window.as_of - Duration::weeks(WEEKS as i64);
+    // All time starts at year 1: chrono's MIN_UTC is outside PostgreSQL's timestamp range.
+    let all_time = DateTime::<Utc>::from_naive_utc_and_offset(
+        chrono::NaiveDate::from_ymd_opt(1, 1, 1)
+            .unwrap_or_default()
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default(),
+        Utc,
+    );
+    let load_from = window.since.map_or(all_time, |s| s.min(history_start));
+    let facts = load(db, load_from, window.as_of, segment).await?;
+    Ok(score::tally(&facts, window))
 }

@@ -2,18 +2,21 @@
 //! weekly trend, whether it is rising or new, and the product manager's workflow state.
 //!
 //! * [`score`]: the arithmetic (pure, unit-tested).
-//! * [`facts`]: the one query that feeds it.
+//! * [`tallied`]: its input from the tallies kept as items arrive (`db::tallies`);
+//!   [`facts`]: the same from every item, the definition the tallies are checked against.
 //! * [`export`]: the ranked backlog as CSV.
 //! * [`Weights`]: how much each component counts (`TRIAGE_BACKLOG_WEIGHTS`, read with the
 //!   rest of the configuration).
 //! * [`workflow`]: status, notes, effort, owner, pin — and their history.
 //!
 //! Scores are computed when asked, not stored: they depend on the period, the segment and
-//! the moment, and the computation over 100k items takes well under a second.
+//! the moment. What they are computed from is stored, as per-day sums kept current in the
+//! transaction of every change, so a page reads a few thousand rows at any number of items.
 
 pub mod export;
 pub mod facts;
 pub mod score;
+pub mod tallied;
 pub mod workflow;
 
 use chrono::{DateTime, Duration, Utc};
@@ -22,7 +25,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 pub use crate::config::weights::{Weights, COMPONENTS};
 use crate::db::entity::{area, backlog_entry, theme};
 use crate::Result;
-use score::{ThemeScore, Window, WEEKS};
+use score::{ThemeScore, Window};
 
 /// What to rank: the period (`None`: all time), a customer segment, statuses.
 #[derive(Debug, Clone)]
@@ -39,6 +42,14 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// The period it ranks.
+    pub fn window(&self) -> Window {
+        Window {
+            as_of: self.as_of,
+            since: self.period_days.map(|d| self.as_of - Duration::days(d)),
+        }
+    }
+
     pub fn new(as_of: DateTime<Utc>) -> Self {
         Self {
             as_of,
@@ -165,25 +176,11 @@ pub async fn rank<C: ConnectionTrait>(
     weights: &Weights,
     filter: &Filter,
 ) -> Result<Vec<Entry>> {
-    let since = filter.period_days.map(|d| filter.as_of - Duration::days(d));
-    let history_start = filter.as_of - Duration::weeks(WEEKS as i64);
-    // All time starts at year 1: chrono's MIN_UTC is outside PostgreSQL's timestamp range.
-    let all_time = DateTime::<Utc>::from_naive_utc_and_offset(
-        chrono::NaiveDate::from_ymd_opt(1, 1, 1)
-            .unwrap_or_default()
-            .and_hms_opt(0, 0, 0)
-            .unwrap_or_default(),
-        Utc,
-    );
-    let load_from = since.map_or(all_time, |s| s.min(history_start));
-    let facts = facts::load(db, load_from, filter.as_of, filter.segment.as_deref()).await?;
-    let first_seen = facts::first_seen(db).await?;
-    let window = Window {
-        as_of: filter.as_of,
-        since,
-    };
+    let window = filter.window();
+    let tallies = tallied::load(db, window, filter.segment.as_deref()).await?;
+    let first_seen = crate::db::tallies::first_seen(db).await?;
     let mut scores: std::collections::HashMap<i64, ThemeScore> =
-        score::score_themes(&facts, &first_seen, window, weights)
+        score::score(&tallies, &first_seen, window, weights)
             .into_iter()
             .map(|s| (s.theme_id, s))
             .collect();

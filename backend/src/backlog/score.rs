@@ -12,7 +12,6 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 
 use super::Weights;
-use crate::intake::validate::MAX_ACCOUNT_VALUE;
 
 /// Weeks of history behind the trend sparkline and the rising-theme test.
 pub const WEEKS: usize = 12;
@@ -24,18 +23,9 @@ pub const RISING_MIN_ITEMS: u32 = 3;
 /// Velocity at which the velocity component is full: 3× the usual weekly volume.
 const VELOCITY_FULL: f64 = 3.0;
 
-/// What scoring needs to know about one feedback item.
-#[derive(Debug, Clone)]
-pub struct Fact {
-    pub theme: Option<i64>,
-    pub at: DateTime<Utc>,
-    /// Satisfaction on the 0–1 scale (`intake::score`), when the item carries one.
-    pub score: Option<f64>,
-    pub customer: Option<i64>,
-    pub account_value: Option<f64>,
-    /// Ticket priority on a 0 (low) – 1 (urgent) scale; tickets only.
-    pub priority: Option<f64>,
-}
+/// What scoring needs to know about one feedback item (its theme, time, customer and the
+/// customer's counted account value, score in twentieths, ticket priority level).
+pub use crate::db::tallies::ItemFact as Fact;
 
 /// The period being ranked: items in `[since, as_of)` count toward volume and the rest;
 /// velocity and the weekly trend always look at the weeks before `as_of`.
@@ -90,17 +80,74 @@ impl ThemeScore {
     }
 }
 
-#[derive(Default)]
-struct Tally {
-    volume: u32,
-    customers: HashSet<i64>,
-    value: f64,
-    score_sum: f64,
-    scored: u32,
-    priority_sum: f64,
-    tickets: u32,
-    weekly: [u32; WEEKS],
-    prior_four_weeks: u32,
+/// One theme's figures over a period: what [`score`] turns into a score. Built either from
+/// every item ([`tally`], the full computation) or from the stored tallies
+/// (`backlog::tallied`); both must give the same.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    pub volume: i64,
+    pub customers: i64,
+    /// The customers' counted account values, summed.
+    pub value: f64,
+    pub scored: i64,
+    /// Scores in twentieths, summed.
+    pub score_units: i64,
+    pub tickets: i64,
+    /// Priority levels (0–3), summed.
+    pub priority_levels: i64,
+    /// Items per week, oldest first; the last entry is the 7 days before `as_of`.
+    pub weekly: [i64; WEEKS],
+}
+
+/// Every theme's [`Tally`] and the period's scores over all feedback (themed or not, in the
+/// segment).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tallies {
+    pub themes: HashMap<i64, Tally>,
+    pub all_scored: i64,
+    pub all_score_units: i64,
+}
+
+/// The full computation: tallies every fact (items created before `as_of`, and at least
+/// the 12 weeks before it when a period is shorter).
+pub fn tally(facts: &[Fact], window: Window) -> Tallies {
+    let mut out = Tallies::default();
+    let mut seen: HashMap<i64, HashSet<i64>> = HashMap::new();
+    for f in facts {
+        let in_period = window.in_period(f.at);
+        if in_period {
+            if let Some(s) = f.score {
+                out.all_score_units += s;
+                out.all_scored += 1;
+            }
+        }
+        let Some(theme) = f.theme else { continue };
+        let t = out.themes.entry(theme).or_default();
+        if let Some(w) = window.weeks_ago(f.at) {
+            if w < WEEKS {
+                t.weekly[WEEKS - 1 - w] += 1;
+            }
+        }
+        if !in_period {
+            continue;
+        }
+        t.volume += 1;
+        if let Some(c) = f.customer {
+            if seen.entry(theme).or_default().insert(c) {
+                t.customers += 1;
+                t.value += f.value;
+            }
+        }
+        if let Some(s) = f.score {
+            t.score_units += s;
+            t.scored += 1;
+        }
+        if let Some(p) = f.priority {
+            t.priority_levels += p;
+            t.tickets += 1;
+        }
+    }
+    out
 }
 
 /// Scores every theme that has items in `facts`. `first_seen` is each theme's oldest item
@@ -111,69 +158,40 @@ pub fn score_themes(
     window: Window,
     weights: &Weights,
 ) -> Vec<ThemeScore> {
-    let mut tallies: HashMap<i64, Tally> = HashMap::new();
-    let (mut all_sum, mut all_scored) = (0.0, 0u32);
-    for f in facts {
-        let in_period = window.in_period(f.at);
-        if in_period {
-            if let Some(s) = f.score {
-                all_sum += s;
-                all_scored += 1;
-            }
-        }
-        let Some(theme) = f.theme else { continue };
-        let t = tallies.entry(theme).or_default();
-        if let Some(w) = window.weeks_ago(f.at) {
-            if w < WEEKS {
-                t.weekly[WEEKS - 1 - w] += 1;
-            }
-            if (1..=4).contains(&w) {
-                t.prior_four_weeks += 1;
-            }
-        }
-        if !in_period {
-            continue;
-        }
-        t.volume += 1;
-        if let Some(c) = f.customer {
-            if t.customers.insert(c) {
-                // Bounded at intake; clamped here too, for rows stored before the bound
-                // (a NaN or 1e308 must not make a score NaN or infinite).
-                let v = f.account_value.filter(|v| v.is_finite()).unwrap_or(0.0);
-                t.value += v.clamp(0.0, MAX_ACCOUNT_VALUE);
-            }
-        }
-        if let Some(s) = f.score {
-            t.score_sum += s;
-            t.scored += 1;
-        }
-        if let Some(p) = f.priority {
-            t.priority_sum += p;
-            t.tickets += 1;
-        }
-    }
+    score(&tally(facts, window), first_seen, window, weights)
+}
 
-    let mean_all = (all_scored > 0).then(|| all_sum / f64::from(all_scored));
+/// Scores every theme with items in the period or the 12 weeks before `as_of`.
+pub fn score(
+    tallies: &Tallies,
+    first_seen: &HashMap<i64, DateTime<Utc>>,
+    window: Window,
+    weights: &Weights,
+) -> Vec<ThemeScore> {
+    let (all_scored, all_units) = (tallies.all_scored, tallies.all_score_units);
+    let mean_all = (all_scored > 0).then(|| units(all_units) / all_scored as f64);
     let mut out: Vec<ThemeScore> = tallies
-        .into_iter()
+        .themes
+        .iter()
         .filter(|(_, t)| t.volume > 0 || t.weekly.iter().any(|w| *w > 0))
-        .map(|(theme_id, t)| {
+        .map(|(&theme_id, t)| {
             let this_week = t.weekly[WEEKS - 1];
-            let velocity =
-                (f64::from(this_week) + 1.0) / (f64::from(t.prior_four_weeks) / 4.0 + 1.0);
+            let prior_four_weeks: i64 = t.weekly[WEEKS - 5..WEEKS - 1].iter().sum();
+            let velocity = (this_week as f64 + 1.0) / (prior_four_weeks as f64 / 4.0 + 1.0);
             let rating_impact = match mean_all {
                 Some(mean) if t.scored < all_scored => {
-                    let without = (all_sum - t.score_sum) / f64::from(all_scored - t.scored);
+                    let without = units(all_units - t.score_units) / (all_scored - t.scored) as f64;
                     (without - mean) * 100.0
                 }
                 _ => 0.0,
             };
             let priority = if t.tickets > 0 {
-                t.priority_sum / f64::from(t.tickets)
+                t.priority_levels as f64 / 3.0 / t.tickets as f64
             } else {
                 0.0
             };
-            let z_score = z_score(&t.weekly);
+            let weekly = t.weekly.map(|w| u32::try_from(w).unwrap_or(0));
+            let z_score = z_score(&weekly);
             let is_new = first_seen
                 .get(&theme_id)
                 .is_some_and(|first| *first >= window.as_of - Duration::days(7));
@@ -181,17 +199,17 @@ pub fn score_themes(
                 theme_id,
                 score: 0.0,
                 components: [
-                    f64::from(t.volume),
-                    t.customers.len() as f64,
+                    t.volume as f64,
+                    t.customers as f64,
                     velocity,
                     rating_impact,
                     t.value,
                     priority,
                 ],
                 contributions: [0.0; 6],
-                weekly: t.weekly,
+                weekly,
                 z_score,
-                rising: z_score >= RISING_Z && this_week >= RISING_MIN_ITEMS,
+                rising: z_score >= RISING_Z && weekly[WEEKS - 1] >= RISING_MIN_ITEMS,
                 is_new,
             }
         })
@@ -237,6 +255,11 @@ fn z_score(weekly: &[u32; WEEKS]) -> f64 {
     round2((f64::from(weekly[WEEKS - 1]) - mean) / var.sqrt().max(1.0))
 }
 
+/// Twentieths as a score on the 0–1 scale.
+fn units(u: i64) -> f64 {
+    u as f64 / 20.0
+}
+
 fn ratio(v: f64, max: f64) -> f64 {
     if max > 0.0 {
         v / max
@@ -256,6 +279,7 @@ fn round2(v: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::customers::MAX_ACCOUNT_VALUE;
 
     fn at(days_ago: i64) -> DateTime<Utc> {
         "2026-11-20T12:00:00Z".parse::<DateTime<Utc>>().unwrap() - Duration::days(days_ago)
@@ -263,11 +287,13 @@ mod tests {
 
     fn fact(theme: i64, days_ago: i64) -> Fact {
         Fact {
+            item_id: 0,
             theme: Some(theme),
             at: at(days_ago) - Duration::hours(1),
+            segment: String::new(),
             score: None,
             customer: None,
-            account_value: None,
+            value: 0.0,
             priority: None,
         }
     }
@@ -301,7 +327,7 @@ mod tests {
     fn rating_impact_is_the_rise_without_the_theme() {
         // Theme 1: two unhappy items (0.0); theme 2: two happy ones (1.0).
         let mut facts = Vec::new();
-        for (theme, score) in [(1, 0.0), (1, 0.0), (2, 1.0), (2, 1.0)] {
+        for (theme, score) in [(1, 0), (1, 0), (2, 20), (2, 20)] {
             facts.push(Fact {
                 score: Some(score),
                 ..fact(theme, 3)
@@ -319,7 +345,7 @@ mod tests {
         let facts: Vec<Fact> = (0..3)
             .map(|d| Fact {
                 customer: Some(7),
-                account_value: Some(1000.0),
+                value: 1000.0,
                 ..fact(1, d)
             })
             .collect();
@@ -336,7 +362,7 @@ mod tests {
             .enumerate()
             .map(|(c, v)| Fact {
                 customer: Some(c as i64),
-                account_value: Some(v),
+                value: crate::db::tallies::counted_value(Some(v)),
                 ..fact(1, 1)
             })
             .chain((0..20).map(|d| fact(2, d % 7)))
@@ -385,7 +411,7 @@ mod tests {
         // Theme 1 is bigger; theme 2's tickets are urgent.
         let mut facts: Vec<Fact> = (0..10).map(|d| fact(1, d)).collect();
         facts.extend((0..2).map(|d| Fact {
-            priority: Some(1.0),
+            priority: Some(3),
             ..fact(2, d)
         }));
         let urgent_first = Weights::parse("volume=0,unique_customers=0,velocity=0").unwrap();

@@ -207,14 +207,14 @@ async fn client(
 }
 
 /// A database of its own on a PostgreSQL server, for one run.
-struct PgScratch {
+pub(super) struct PgScratch {
     admin: String,
     name: String,
-    url: String,
+    pub(super) url: String,
 }
 
 impl PgScratch {
-    async fn create(server: &str) -> Result<Self> {
+    pub(super) async fn create(server: &str) -> Result<Self> {
         let name = format!("triage_load_{}", rand::random::<u32>());
         // The server part of the URL: everything before the path, if any.
         let after_scheme = server.find("://").map_or(0, |i| i + 3);
@@ -231,7 +231,7 @@ impl PgScratch {
         Ok(s)
     }
 
-    async fn drop_database(&self) -> Result<()> {
+    pub(super) async fn drop_database(&self) -> Result<()> {
         self.exec(&format!(
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
             self.name

@@ -3,6 +3,7 @@
 //! Benchmarks work in a temporary data directory (SQLite) and never touch the user's data.
 //! Results and the commands that produced them are recorded in docs/benchmarks.md.
 
+mod backlog;
 mod corpus;
 mod embed;
 mod ingest;
@@ -41,6 +42,25 @@ pub enum BenchCommand {
         /// Sentences to embed (the first N of the file).
         #[arg(long, default_value_t = 2_000)]
         limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The backlog, theme page and digests at N items from the stored tallies, against the
+    /// full computation over every item (docs/benchmarks.md).
+    Backlog {
+        #[arg(long, default_value_t = 100_000)]
+        items: usize,
+        #[arg(long, default_value_t = 300)]
+        themes: usize,
+        #[arg(long, default_value_t = 20_000)]
+        customers: usize,
+        /// Requests per figure.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// A PostgreSQL server URL (e.g. postgres://postgres@127.0.0.1:5432/postgres): the
+        /// run gets a fresh database there, dropped afterwards. Default: SQLite.
+        #[arg(long)]
+        postgres: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -139,6 +159,23 @@ pub async fn run(cmd: &BenchCommand) -> Result<()> {
             messages,
             json,
         } => themes::run(*items, messages.as_deref(), *json).await,
+        BenchCommand::Backlog {
+            items,
+            themes,
+            customers,
+            requests,
+            postgres,
+            json,
+        } => {
+            let o = backlog::BacklogBench {
+                items: *items,
+                themes: *themes,
+                customers: *customers,
+                requests: *requests,
+                postgres: postgres.clone(),
+            };
+            backlog::run(&o, *json).await
+        }
         BenchCommand::Load {
             connections,
             seconds,

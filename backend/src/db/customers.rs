@@ -60,6 +60,10 @@ pub async fn with_keys<C: ConnectionTrait>(
     Ok(out)
 }
 
+/// The largest `account_value` accepted (10¹², a trillion in any currency). The backlog
+/// sums account values; a bound keeps every sum, and so every score, finite.
+pub const MAX_ACCOUNT_VALUE: f64 = 1e12;
+
 /// A change to a customer's details: `Some` fields are set, `None` ones left alone.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CustomerPatch {
@@ -86,6 +90,14 @@ pub async fn update(
         return Ok(m);
     }
     let segment_changed = patch.segment.is_some() && patch.segment != m.segment;
+    let value_changed = patch.account_value.is_some() && patch.account_value != m.account_value;
+    // The backlog tallies count items by segment and customers by value.
+    let tallied = if segment_changed || value_changed {
+        let items = super::items::ids_of_customers(&txn, &[id]).await?;
+        Some(super::tallies::snapshot(&txn, &items).await?)
+    } else {
+        None
+    };
     let was_opted_in = m.notify_opt_in;
     let mut am = m.into_active_model();
     if patch.name.is_some() {
@@ -104,9 +116,11 @@ pub async fn update(
         }
     }
     let m = am.update(&txn).await?;
-    if segment_changed {
-        let items = super::items::ids_of_customers(&txn, &[id]).await?;
-        super::outbox::enqueue(&txn, super::outbox::TOPIC_INDEX, &items).await?;
+    if let Some(snap) = tallied {
+        if segment_changed {
+            super::outbox::enqueue(&txn, super::outbox::TOPIC_INDEX, snap.item_ids()).await?;
+        }
+        super::tallies::commit(&txn, snap).await?;
     }
     txn.commit().await?;
     Ok(m)

@@ -149,6 +149,7 @@ pub async fn remove_items<C: ConnectionTrait>(db: &C, item_ids: &[i64]) -> Resul
                 .into_iter()
                 .flatten(),
         );
+        let snap = super::tallies::snapshot(db, &ids).await?;
         delete_in::<item_theme::Entity, _>(db, item_theme::Column::ItemId, &ids).await?;
         delete_in::<embedding::Entity, _>(db, embedding::Column::ItemId, &ids).await?;
         delete_in::<feedback_item::Entity, _>(db, feedback_item::Column::Id, &ids).await?;
@@ -161,6 +162,7 @@ pub async fn remove_items<C: ConnectionTrait>(db: &C, item_ids: &[i64]) -> Resul
                 .await?;
         outbox::enqueue(db, outbox::TOPIC_INDEX, &ids).await?;
         outbox::enqueue(db, outbox::TOPIC_EMBED, &ids).await?;
+        super::tallies::commit(db, snap).await?;
     }
     removed.themes = themes.into_iter().collect();
     refresh_themes(db, &removed.themes).await?;

@@ -14,6 +14,7 @@ pub mod items;
 pub mod mail;
 pub mod outbox;
 pub mod sessions;
+pub mod tallies;
 pub mod tokens;
 pub mod trouble;
 pub mod users;
@@ -50,6 +51,7 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
         ))
     })?;
     Migrator::up(&db, None).await?;
+    tallies::ensure_built(&db).await?;
     Ok(db)
 }
 

@@ -18,7 +18,10 @@ mod surveys;
 mod themes;
 mod tickets;
 mod tokens;
-mod web;
+pub(crate) mod web;
+
+/// The web UI's session cookie (without the `__Host-` prefix it gets behind https).
+pub use web::session::COOKIE as SESSION_COOKIE;
 
 use std::sync::Arc;
 

@@ -20,7 +20,7 @@ use super::score;
 use super::validate::{ItemMeta, NewRating, NewResponse, NewTicket};
 use crate::db::entity::feedback_item::ItemKind;
 use crate::db::entity::{feedback_item, rating, survey_answer, survey_response, ticket};
-use crate::db::{self, items, outbox};
+use crate::db::{self, items, outbox, tallies};
 use crate::{Error, Result};
 
 /// Where an item came in.
@@ -120,6 +120,7 @@ pub async fn store<T: Intake>(
     let new_ids: Vec<i64> = item_by_source.values().copied().collect();
     outbox::enqueue(&txn, outbox::TOPIC_EMBED, &new_ids).await?;
     outbox::enqueue(&txn, outbox::TOPIC_INDEX, &new_ids).await?;
+    tallies::commit(&txn, tallies::Snapshot::new_items(new_ids)).await?;
     txn.commit().await?;
 
     Ok(batch

@@ -21,9 +21,7 @@ pub const MAX_ID_CHARS: usize = 200;
 pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG_CHARS: usize = 50;
 pub const MAX_QUESTIONS: usize = 50;
-/// The largest `account_value` accepted (10¹², a trillion in any currency). The backlog
-/// sums account values; a bound keeps every sum, and so every score, finite.
-pub const MAX_ACCOUNT_VALUE: f64 = 1e12;
+pub use crate::db::customers::MAX_ACCOUNT_VALUE;
 pub const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
 pub const STATUSES: [&str; 4] = ["open", "pending", "solved", "closed"];
 pub const QUESTION_KINDS: [&str; 3] = ["nps", "csat", "text"];

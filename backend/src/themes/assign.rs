@@ -129,6 +129,11 @@ pub async fn save_placements<C: ConnectionTrait>(
     db: &C,
     rows: Vec<item_theme::ActiveModel>,
 ) -> Result<()> {
+    let ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|r| r.item_id.clone().take())
+        .collect();
+    let snap = crate::db::tallies::snapshot(db, &ids).await?;
     for chunk in crate::db::chunks_for(&rows, 5) {
         item_theme::Entity::insert_many(chunk.to_vec())
             .on_conflict(
@@ -144,7 +149,7 @@ pub async fn save_placements<C: ConnectionTrait>(
             .exec_without_returning(db)
             .await?;
     }
-    Ok(())
+    crate::db::tallies::commit(db, snap).await
 }
 
 /// Keeps theme sizes in step after placements changed.

@@ -128,6 +128,7 @@ pub async fn merge(
         other => other,
     })?;
     let moved = members(&txn, from).await?;
+    let snap = crate::db::tallies::snapshot(&txn, &moved).await?;
     item_theme::Entity::update_many()
         .col_expr(item_theme::Column::ThemeId, Expr::value(into))
         .filter(item_theme::Column::ThemeId.eq(from))
@@ -144,6 +145,7 @@ pub async fn merge(
     am.updated_at = Set(Utc::now());
     let target = am.update(&txn).await?;
     outbox::enqueue(&txn, outbox::TOPIC_INDEX, &moved).await?;
+    crate::db::tallies::commit(&txn, snap).await?;
     record(
         &txn,
         into,

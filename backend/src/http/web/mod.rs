@@ -19,7 +19,7 @@ mod item;
 mod layout;
 mod login;
 mod search;
-mod session;
+pub(crate) mod session;
 mod settings;
 mod survey;
 mod theme;

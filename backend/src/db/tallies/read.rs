@@ -1,0 +1,358 @@
+//! Reading the tallies: sums over whole days, running totals, weekly counts, distinct
+//! customers — each one grouped query; `backlog::tallied` puts them together into a period.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{
+    CaseStatement, Cond, Expr, Func, JoinType, Query, SelectStatement, SimpleExpr, UnionType,
+};
+use sea_orm::ConnectionTrait;
+
+use super::{
+    a, counted_value, Sums, ALL, CUSTOMER_DAYS, DAYS, FIRST_SEEN, MAX_ACCOUNT_VALUE, SUMS, TOTALS,
+};
+use crate::Result;
+
+fn segment_filter(q: &mut SelectStatement, table: Option<&str>, segment: Option<&str>) {
+    if let Some(s) = segment {
+        match table {
+            Some(t) => q.and_where(Expr::col((a(t), a("segment"))).eq(s)),
+            None => q.and_where(Expr::col(a("segment")).eq(s)),
+        };
+    }
+}
+
+fn sum_columns(q: &mut SelectStatement) {
+    for c in SUMS {
+        q.expr_as(sum_i64(c), a(c));
+    }
+}
+
+/// An integer column, NULL read as 0 (a SUM over no rows).
+fn read_i64(r: &sea_orm::QueryResult, i: usize) -> std::result::Result<i64, sea_orm::DbErr> {
+    Ok(r.try_get_by_index::<Option<i64>>(i)?.unwrap_or(0))
+}
+
+/// SUM as a bigint: PostgreSQL sums bigints as numeric, which is read as a bigint again.
+fn sum_i64(col: &str) -> SimpleExpr {
+    Func::cast_as(Func::sum(Expr::col(a(col))), a("bigint")).into()
+}
+
+fn read_sums(r: &sea_orm::QueryResult, first: usize) -> std::result::Result<Sums, sea_orm::DbErr> {
+    Ok(Sums {
+        items: read_i64(r, first)?,
+        scored: read_i64(r, first + 1)?,
+        score_units: read_i64(r, first + 2)?,
+        tickets: read_i64(r, first + 3)?,
+        priority_levels: read_i64(r, first + 4)?,
+    })
+}
+
+/// Sums per theme (and [`ALL`]) over whole days `[from_day, to_day)`.
+pub async fn day_sums<C: ConnectionTrait>(
+    db: &C,
+    from_day: i32,
+    to_day: i32,
+    segment: Option<&str>,
+) -> Result<HashMap<i64, Sums>> {
+    let mut q = Query::select();
+    q.column(a("theme_id"));
+    sum_columns(&mut q);
+    q.from(a(DAYS))
+        .and_where(Expr::col(a("day")).gte(from_day))
+        .and_where(Expr::col(a("day")).lt(to_day))
+        .group_by_col(a("theme_id"));
+    segment_filter(&mut q, None, segment);
+    let mut out = HashMap::new();
+    for r in db.query_all(db.get_database_backend().build(&q)).await? {
+        out.insert(r.try_get_by_index::<i64>(0)?, read_sums(&r, 1)?);
+    }
+    Ok(out)
+}
+
+/// All-time sums per theme (and [`ALL`]), with distinct customers and their value.
+pub async fn totals<C: ConnectionTrait>(
+    db: &C,
+    segment: Option<&str>,
+) -> Result<HashMap<i64, (Sums, i64, f64)>> {
+    let mut q = Query::select();
+    q.column(a("theme_id"));
+    sum_columns(&mut q);
+    q.expr_as(sum_i64("customers"), a("customers"))
+        .expr_as(
+            Func::cast_as(Func::sum(Expr::col(a("value"))), a("double precision")),
+            a("value"),
+        )
+        .from(a(TOTALS))
+        .group_by_col(a("theme_id"));
+    segment_filter(&mut q, None, segment);
+    let mut out = HashMap::new();
+    for r in db.query_all(db.get_database_backend().build(&q)).await? {
+        let sums = read_sums(&r, 1)?;
+        let customers = read_i64(&r, 6)?;
+        let value: Option<f64> = r.try_get_by_index(7)?;
+        out.insert(
+            r.try_get_by_index::<i64>(0)?,
+            (sums, customers, value.unwrap_or(0.0)),
+        );
+    }
+    Ok(out)
+}
+
+/// Items per theme and week over whole days `[from_day, to_day]`, the week of day `d`
+/// being `(week_of - d) / 7`.
+pub async fn weekly_counts<C: ConnectionTrait>(
+    db: &C,
+    from_day: i32,
+    to_day: i32,
+    week_of: i32,
+    segment: Option<&str>,
+) -> Result<Vec<(i64, i64, i64)>> {
+    let week = Expr::val(week_of).sub(Expr::col(a("day"))).div(7);
+    let mut q = Query::select();
+    q.column(a("theme_id"))
+        .expr_as(week, a("week"))
+        .expr_as(sum_i64("items"), a("items"))
+        .from(a(DAYS))
+        .and_where(Expr::col(a("theme_id")).ne(ALL))
+        .and_where(Expr::col(a("day")).gte(from_day))
+        .and_where(Expr::col(a("day")).lte(to_day))
+        // By the output name: PostgreSQL would not see two bound copies of `week_of` as
+        // the same expression.
+        .add_group_by([Expr::col(a("theme_id")).into(), Expr::col(a("week")).into()]);
+    segment_filter(&mut q, None, segment);
+    db.query_all(db.get_database_backend().build(&q))
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get_by_index::<i64>(0)?,
+                match r.try_get_by_index::<i32>(1) {
+                    Ok(w) => i64::from(w),
+                    Err(_) => read_i64(r, 1)?,
+                },
+                read_i64(r, 2)?,
+            ))
+        })
+        .collect()
+}
+
+/// Distinct customers per theme with their counted value: those with an item on a whole
+/// day in `(after_day, before_day)` (exclusive) or an item created in one of `ranges`.
+pub async fn customers<C: ConnectionTrait>(
+    db: &C,
+    after_day: i32,
+    before_day: i32,
+    ranges: &[(DateTime<Utc>, DateTime<Utc>)],
+    segment: Option<&str>,
+) -> Result<HashMap<i64, (i64, f64)>> {
+    let (i, it, c, p) = (
+        a("feedback_items"),
+        a("item_themes"),
+        a("customers"),
+        a("p"),
+    );
+    let mut pairs = Query::select();
+    pairs
+        .columns([a("theme_id"), a("customer_id")])
+        .from(a(CUSTOMER_DAYS))
+        .and_where(Expr::col(a("day")).gt(after_day))
+        .and_where(Expr::col(a("day")).lt(before_day));
+    if !ranges.is_empty() {
+        let mut within = Cond::any();
+        for (from, to) in ranges {
+            let at = || Expr::col((i.clone(), a("created_at")));
+            within = within.add(at().gte(*from).and(at().lt(*to)));
+        }
+        let raw = Query::select()
+            .column((it.clone(), a("theme_id")))
+            .column((i.clone(), a("customer_id")))
+            .from(i.clone())
+            .join(
+                JoinType::InnerJoin,
+                it.clone(),
+                Expr::col((it.clone(), a("item_id"))).equals((i.clone(), a("id"))),
+            )
+            .and_where(Expr::col((it, a("theme_id"))).is_not_null())
+            .and_where(Expr::col((i, a("customer_id"))).is_not_null())
+            .cond_where(within)
+            .to_owned();
+        pairs.union(UnionType::Distinct, raw);
+    } else {
+        pairs.distinct();
+    }
+    let v = Expr::col((c.clone(), a("account_value")));
+    let counted: SimpleExpr = CaseStatement::new()
+        .case(
+            v.clone().gte(0.0).and(v.clone().lte(MAX_ACCOUNT_VALUE)),
+            v.clone(),
+        )
+        .case(
+            v.clone().gt(MAX_ACCOUNT_VALUE).and(v.lte(f64::MAX)),
+            Expr::val(MAX_ACCOUNT_VALUE),
+        )
+        .finally(Expr::val(0.0))
+        .into();
+    let mut q = Query::select();
+    q.column((p.clone(), a("theme_id")))
+        .expr_as(Expr::col((p.clone(), a("customer_id"))).count(), a("n"))
+        .expr_as(
+            Func::cast_as(Func::sum(counted), a("double precision")),
+            a("value"),
+        )
+        .from_subquery(pairs, p.clone())
+        .join(
+            JoinType::InnerJoin,
+            c.clone(),
+            Expr::col((c, a("id"))).equals((p.clone(), a("customer_id"))),
+        )
+        .group_by_col((p, a("theme_id")));
+    segment_filter(&mut q, Some("customers"), segment);
+    let mut out = HashMap::new();
+    for r in db.query_all(db.get_database_backend().build(&q)).await? {
+        let n = read_i64(&r, 1)?;
+        let value: Option<f64> = r.try_get_by_index(2)?;
+        out.insert(r.try_get_by_index::<i64>(0)?, (n, value.unwrap_or(0.0)));
+    }
+    Ok(out)
+}
+
+/// Theme × customer pairs with an item on day `from_day` or later, with the customer's
+/// segment and counted value.
+pub async fn pairs_from_day<C: ConnectionTrait>(
+    db: &C,
+    from_day: i32,
+    segment: Option<&str>,
+) -> Result<Vec<(i64, i64, f64)>> {
+    let (cd, c) = (a(CUSTOMER_DAYS), a("customers"));
+    let mut q = Query::select();
+    q.distinct()
+        .column((cd.clone(), a("theme_id")))
+        .column((cd.clone(), a("customer_id")))
+        .column((c.clone(), a("account_value")))
+        .from(cd.clone())
+        .join(
+            JoinType::InnerJoin,
+            c.clone(),
+            Expr::col((c, a("id"))).equals((cd.clone(), a("customer_id"))),
+        )
+        .and_where(Expr::col((cd, a("day"))).gte(from_day));
+    segment_filter(&mut q, Some("customers"), segment);
+    db.query_all(db.get_database_backend().build(&q))
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get_by_index(0)?,
+                r.try_get_by_index(1)?,
+                counted_value(r.try_get_by_index(2)?),
+            ))
+        })
+        .collect()
+}
+
+/// Which of `pairs` have an item on a day before `before_day`.
+pub async fn pairs_seen_before<C: ConnectionTrait>(
+    db: &C,
+    pairs: &[(i64, i64)],
+    before_day: i32,
+) -> Result<BTreeSet<(i64, i64)>> {
+    let mut out = BTreeSet::new();
+    for chunk in pairs.chunks(5_000) {
+        let q = Query::select()
+            .distinct()
+            .columns([a("theme_id"), a("customer_id")])
+            .from(a(CUSTOMER_DAYS))
+            .and_where(Expr::col(a("day")).lt(before_day))
+            .and_where(
+                Expr::tuple([
+                    Expr::col(a("theme_id")).into(),
+                    Expr::col(a("customer_id")).into(),
+                ])
+                .in_tuples(chunk.iter().copied()),
+            )
+            .to_owned();
+        for r in db.query_all(db.get_database_backend().build(&q)).await? {
+            out.insert((r.try_get_by_index(0)?, r.try_get_by_index(1)?));
+        }
+    }
+    Ok(out)
+}
+
+/// Themed items per theme created from `from` (included or not) to `to` (excluded), only
+/// those of customers in `segment` when given.
+pub async fn counts_between<C: ConnectionTrait>(
+    db: &C,
+    from: std::ops::Bound<DateTime<Utc>>,
+    to: DateTime<Utc>,
+    segment: Option<&str>,
+) -> Result<HashMap<i64, i64>> {
+    let (i, it, c) = (a("feedback_items"), a("item_themes"), a("customers"));
+    let at = || Expr::col((i.clone(), a("created_at")));
+    let mut q = Query::select();
+    q.column((it.clone(), a("theme_id")))
+        .expr_as(Expr::col((i.clone(), a("id"))).count(), a("n"))
+        .from(i.clone())
+        .join(
+            JoinType::InnerJoin,
+            it.clone(),
+            Expr::col((it.clone(), a("item_id"))).equals((i.clone(), a("id"))),
+        )
+        .and_where(Expr::col((it.clone(), a("theme_id"))).is_not_null())
+        .and_where(at().lt(to))
+        .group_by_col((it, a("theme_id")));
+    match from {
+        std::ops::Bound::Included(t) => q.and_where(at().gte(t)),
+        std::ops::Bound::Excluded(t) => q.and_where(at().gt(t)),
+        std::ops::Bound::Unbounded => &mut q,
+    };
+    if segment.is_some() {
+        q.join(
+            JoinType::InnerJoin,
+            c.clone(),
+            Expr::col((c, a("id"))).equals((i, a("customer_id"))),
+        );
+        segment_filter(&mut q, Some("customers"), segment);
+    }
+    let mut out = HashMap::new();
+    for r in db.query_all(db.get_database_backend().build(&q)).await? {
+        out.insert(r.try_get_by_index::<i64>(0)?, read_i64(&r, 1)?);
+    }
+    Ok(out)
+}
+
+/// Every theme's oldest item.
+pub async fn first_seen<C: ConnectionTrait>(db: &C) -> Result<HashMap<i64, DateTime<Utc>>> {
+    let q = Query::select()
+        .columns([a("theme_id"), a("first_at")])
+        .from(a(FIRST_SEEN))
+        .to_owned();
+    Ok(read_first_seen(db, &q).await?.into_iter().collect())
+}
+
+pub(super) async fn first_seen_of<C: ConnectionTrait>(
+    db: &C,
+    themes: &BTreeSet<i64>,
+) -> Result<HashMap<i64, DateTime<Utc>>> {
+    let mut out = HashMap::new();
+    for chunk in themes.iter().copied().collect::<Vec<_>>().chunks(10_000) {
+        let mut q = Query::select();
+        q.columns([a("theme_id"), a("first_at")])
+            .from(a(FIRST_SEEN))
+            .and_where(Expr::col(a("theme_id")).is_in(chunk.iter().copied()));
+        out.extend(read_first_seen(db, &q).await?);
+    }
+    Ok(out)
+}
+
+async fn read_first_seen<C: ConnectionTrait>(
+    db: &C,
+    q: &SelectStatement,
+) -> Result<Vec<(i64, DateTime<Utc>)>> {
+    db.query_all(db.get_database_backend().build(q))
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+        .collect()
+}

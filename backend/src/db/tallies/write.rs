@@ -1,0 +1,365 @@
+//! Applying a change to the tallies: the difference between the facts before and after,
+//! summed per row key, then one upsert per table (rows in key order) and the removal of rows
+//! that count nothing.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Alias, Expr, Func, JoinType, OnConflict, Query, SimpleExpr};
+use sea_orm::ConnectionTrait;
+
+use super::read::first_seen_of;
+use super::{
+    a, day_of, exec, ItemFact, Sums, ALL, CUSTOMER_DAYS, DAYS, FIRST_SEEN, PAIRS, SUMS, TOTALS,
+};
+use crate::Result;
+
+/// What a customer looked like on one side of a change.
+#[derive(Clone)]
+struct Who {
+    segment: String,
+    value: f64,
+}
+
+/// Applies `removed` (subtracted) and `added` (added) to every tally.
+pub(super) async fn apply<C: ConnectionTrait>(
+    db: &C,
+    removed: &[ItemFact],
+    added: &[ItemFact],
+) -> Result<()> {
+    if removed.is_empty() && added.is_empty() {
+        return Ok(());
+    }
+    let mut days: BTreeMap<(i64, i32, String), Sums> = BTreeMap::new();
+    let mut totals: BTreeMap<(i64, String), (Sums, i64, f64)> = BTreeMap::new();
+    let mut customer_days: BTreeMap<(i64, i64, i32), i64> = BTreeMap::new();
+    let mut pairs: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+    let mut who_before: HashMap<i64, Who> = HashMap::new();
+    let mut who_after: HashMap<i64, Who> = HashMap::new();
+    for (facts, sign) in [(removed, -1), (added, 1)] {
+        for f in facts {
+            let sums = Sums::of(f, sign);
+            let day = day_of(f.at);
+            let themes = std::iter::once(ALL).chain(f.theme);
+            for t in themes {
+                days.entry((t, day, f.segment.clone()))
+                    .or_default()
+                    .add(&sums);
+                totals
+                    .entry((t, f.segment.clone()))
+                    .or_insert((Sums::default(), 0, 0.0))
+                    .0
+                    .add(&sums);
+            }
+            if let Some(c) = f.customer {
+                let who = Who {
+                    segment: f.segment.clone(),
+                    value: f.value,
+                };
+                if sign < 0 {
+                    who_before.entry(c).or_insert(who);
+                } else {
+                    who_after.entry(c).or_insert(who);
+                }
+                if let Some(t) = f.theme {
+                    *customer_days.entry((t, c, day)).or_default() += sign;
+                    *pairs.entry((t, c)).or_default() += sign;
+                }
+            }
+        }
+    }
+    days.retain(|_, s| !s.is_zero());
+    customer_days.retain(|_, n| *n != 0);
+
+    // Customers joining or leaving a theme, and customers whose segment or value changed
+    // while they stay: counted in the totals of their segment.
+    let touched: BTreeSet<(i64, i64)> = removed
+        .iter()
+        .chain(added)
+        .filter_map(|f| Some((f.theme?, f.customer?)))
+        .collect();
+    let counts = add_pairs(db, &pairs, &touched).await?;
+    for (theme, customer) in &touched {
+        let now = counts.get(&(*theme, *customer)).copied().unwrap_or(0);
+        let was = now - pairs.get(&(*theme, *customer)).copied().unwrap_or(0);
+        let before = who_before.get(customer).or(who_after.get(customer));
+        let after = who_after.get(customer).or(who_before.get(customer));
+        if let (true, Some(b)) = (was > 0, before) {
+            let e = totals
+                .entry((*theme, b.segment.clone()))
+                .or_insert((Sums::default(), 0, 0.0));
+            e.1 -= 1;
+            e.2 -= b.value;
+        }
+        if let (true, Some(w)) = (now > 0, after) {
+            let e = totals
+                .entry((*theme, w.segment.clone()))
+                .or_insert((Sums::default(), 0, 0.0));
+            e.1 += 1;
+            e.2 += w.value;
+        }
+    }
+    totals.retain(|_, (s, n, v)| !(s.is_zero() && *n == 0 && *v == 0.0));
+
+    add_days(db, &days).await?;
+    add_totals(db, &totals).await?;
+    add_customer_days(db, &customer_days).await?;
+    update_first_seen(db, removed, added).await
+}
+
+fn plus(table: &str, col: &str) -> (Alias, SimpleExpr) {
+    (
+        a(col),
+        Expr::col((a(table), a(col))).add(Expr::col((a("excluded"), a(col)))),
+    )
+}
+
+async fn add_days<C: ConnectionTrait>(
+    db: &C,
+    days: &BTreeMap<(i64, i32, String), Sums>,
+) -> Result<()> {
+    let rows: Vec<_> = days.iter().collect();
+    for chunk in crate::db::chunks_for(&rows, 8) {
+        let mut q = Query::insert();
+        q.into_table(a(DAYS)).columns(
+            ["theme_id", "day", "segment"]
+                .into_iter()
+                .chain(SUMS)
+                .map(a),
+        );
+        for ((t, d, s), sums) in chunk {
+            let mut v: Vec<SimpleExpr> = vec![(*t).into(), (*d).into(), s.as_str().into()];
+            v.extend(sums.values().map(SimpleExpr::from));
+            q.values_panic(v);
+        }
+        q.on_conflict(
+            OnConflict::columns([a("theme_id"), a("day"), a("segment")])
+                .values(SUMS.map(|c| plus(DAYS, c)))
+                .to_owned(),
+        );
+        exec(db, db.get_database_backend().build(&q)).await?;
+    }
+    let themes: BTreeSet<i64> = days.keys().map(|k| k.0).collect();
+    delete_empty(db, DAYS, &themes).await
+}
+
+async fn add_totals<C: ConnectionTrait>(
+    db: &C,
+    totals: &BTreeMap<(i64, String), (Sums, i64, f64)>,
+) -> Result<()> {
+    let rows: Vec<_> = totals.iter().collect();
+    for chunk in crate::db::chunks_for(&rows, 9) {
+        let mut q = Query::insert();
+        q.into_table(a(TOTALS)).columns(
+            ["theme_id", "segment"]
+                .into_iter()
+                .chain(SUMS)
+                .chain(["customers", "value"])
+                .map(a),
+        );
+        for ((t, s), (sums, n, value)) in chunk {
+            let mut v: Vec<SimpleExpr> = vec![(*t).into(), s.as_str().into()];
+            v.extend(sums.values().map(SimpleExpr::from));
+            v.push((*n).into());
+            v.push((*value).into());
+            q.values_panic(v);
+        }
+        let mut cols: Vec<(Alias, SimpleExpr)> = SUMS.map(|c| plus(TOTALS, c)).into();
+        cols.push(plus(TOTALS, "customers"));
+        cols.push(plus(TOTALS, "value"));
+        q.on_conflict(
+            OnConflict::columns([a("theme_id"), a("segment")])
+                .values(cols)
+                .to_owned(),
+        );
+        exec(db, db.get_database_backend().build(&q)).await?;
+    }
+    // A total is empty when it counts no item and no customer.
+    let themes: BTreeSet<i64> = totals.keys().map(|k| k.0).collect();
+    for chunk in themes.iter().copied().collect::<Vec<_>>().chunks(10_000) {
+        let q = Query::delete()
+            .from_table(a(TOTALS))
+            .and_where(Expr::col(a("theme_id")).is_in(chunk.iter().copied()))
+            .and_where(Expr::col(a("items")).eq(0))
+            .and_where(Expr::col(a("customers")).eq(0))
+            .to_owned();
+        exec(db, db.get_database_backend().build(&q)).await?;
+    }
+    Ok(())
+}
+
+async fn add_customer_days<C: ConnectionTrait>(
+    db: &C,
+    rows: &BTreeMap<(i64, i64, i32), i64>,
+) -> Result<()> {
+    let rows: Vec<_> = rows.iter().collect();
+    for chunk in crate::db::chunks_for(&rows, 4) {
+        let mut q = Query::insert();
+        q.into_table(a(CUSTOMER_DAYS)).columns([
+            a("theme_id"),
+            a("customer_id"),
+            a("day"),
+            a("items"),
+        ]);
+        for ((t, c, d), n) in chunk {
+            q.values_panic([(*t).into(), (*c).into(), (*d).into(), (**n).into()]);
+        }
+        q.on_conflict(
+            OnConflict::columns([a("theme_id"), a("customer_id"), a("day")])
+                .values([plus(CUSTOMER_DAYS, "items")])
+                .to_owned(),
+        );
+        exec(db, db.get_database_backend().build(&q)).await?;
+    }
+    let themes: BTreeSet<i64> = rows.iter().map(|r| r.0 .0).collect();
+    delete_empty(db, CUSTOMER_DAYS, &themes).await
+}
+
+/// Adds to the per-theme customer counts and returns the new count of every touched pair
+/// (read after the upsert, which holds the rows' locks: no other writer can change them
+/// between the two statements).
+async fn add_pairs<C: ConnectionTrait>(
+    db: &C,
+    deltas: &BTreeMap<(i64, i64), i64>,
+    touched: &BTreeSet<(i64, i64)>,
+) -> Result<HashMap<(i64, i64), i64>> {
+    let rows: Vec<_> = deltas.iter().filter(|(_, n)| **n != 0).collect();
+    for chunk in crate::db::chunks_for(&rows, 3) {
+        let mut q = Query::insert();
+        q.into_table(a(PAIRS))
+            .columns([a("theme_id"), a("customer_id"), a("items")]);
+        for ((t, c), n) in chunk {
+            q.values_panic([(*t).into(), (*c).into(), (**n).into()]);
+        }
+        q.on_conflict(
+            OnConflict::columns([a("theme_id"), a("customer_id")])
+                .values([plus(PAIRS, "items")])
+                .to_owned(),
+        );
+        exec(db, db.get_database_backend().build(&q)).await?;
+    }
+    let touched: Vec<(i64, i64)> = touched.iter().copied().collect();
+    let mut out = HashMap::with_capacity(touched.len());
+    for chunk in touched.chunks(5_000) {
+        let q = Query::select()
+            .columns([a("theme_id"), a("customer_id"), a("items")])
+            .from(a(PAIRS))
+            .and_where(
+                Expr::tuple([
+                    Expr::col(a("theme_id")).into(),
+                    Expr::col(a("customer_id")).into(),
+                ])
+                .in_tuples(chunk.iter().copied()),
+            )
+            .to_owned();
+        let rows: Vec<(i64, i64, i64)> = db
+            .query_all(db.get_database_backend().build(&q))
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get_by_index(0)?,
+                    r.try_get_by_index(1)?,
+                    r.try_get_by_index(2)?,
+                ))
+            })
+            .collect::<std::result::Result<_, sea_orm::DbErr>>()?;
+        out.extend(rows.into_iter().map(|(t, c, n)| ((t, c), n)));
+    }
+    let themes: BTreeSet<i64> = deltas.keys().map(|k| k.0).collect();
+    delete_empty(db, PAIRS, &themes).await?;
+    Ok(out)
+}
+
+/// Deletes the rows of `table` that count no item, among these themes' rows.
+async fn delete_empty<C: ConnectionTrait>(
+    db: &C,
+    table: &str,
+    themes: &BTreeSet<i64>,
+) -> Result<()> {
+    for chunk in themes.iter().copied().collect::<Vec<_>>().chunks(10_000) {
+        let q = Query::delete()
+            .from_table(a(table))
+            .and_where(Expr::col(a("theme_id")).is_in(chunk.iter().copied()))
+            .and_where(Expr::col(a("items")).lte(0))
+            .to_owned();
+        exec(db, db.get_database_backend().build(&q)).await?;
+    }
+    Ok(())
+}
+
+/// Keeps each theme's oldest item: an earlier item lowers it; losing the oldest recounts.
+async fn update_first_seen<C: ConnectionTrait>(
+    db: &C,
+    removed: &[ItemFact],
+    added: &[ItemFact],
+) -> Result<()> {
+    let mut themes: BTreeSet<i64> = BTreeSet::new();
+    themes.extend(removed.iter().chain(added).filter_map(|f| f.theme));
+    if themes.is_empty() {
+        return Ok(());
+    }
+    let current = first_seen_of(db, &themes).await?;
+    let mut set: BTreeMap<i64, Option<DateTime<Utc>>> = BTreeMap::new();
+    let mut recount: BTreeSet<i64> = BTreeSet::new();
+    for f in removed {
+        if let Some(t) = f.theme {
+            if current.get(&t).is_none_or(|first| f.at <= *first) {
+                recount.insert(t);
+            }
+        }
+    }
+    for t in recount {
+        set.insert(t, oldest_item(db, t).await?);
+    }
+    for f in added {
+        if let Some(t) = f.theme {
+            let now = set
+                .get(&t)
+                .copied()
+                .unwrap_or_else(|| current.get(&t).copied());
+            if now.is_none_or(|first| f.at < first) {
+                set.insert(t, Some(f.at));
+            }
+        }
+    }
+    for (t, first) in set {
+        let del = Query::delete()
+            .from_table(a(FIRST_SEEN))
+            .and_where(Expr::col(a("theme_id")).eq(t))
+            .to_owned();
+        exec(db, db.get_database_backend().build(&del)).await?;
+        if let Some(first) = first {
+            let ins = Query::insert()
+                .into_table(a(FIRST_SEEN))
+                .columns([a("theme_id"), a("first_at")])
+                .values_panic([t.into(), first.into()])
+                .to_owned();
+            exec(db, db.get_database_backend().build(&ins)).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn oldest_item<C: ConnectionTrait>(db: &C, theme: i64) -> Result<Option<DateTime<Utc>>> {
+    let (i, it) = (a("feedback_items"), a("item_themes"));
+    let q = Query::select()
+        .expr_as(
+            Func::min(Expr::col((i.clone(), a("created_at")))),
+            a("first"),
+        )
+        .from(it.clone())
+        .join(
+            JoinType::InnerJoin,
+            i.clone(),
+            Expr::col((i, a("id"))).equals((it.clone(), a("item_id"))),
+        )
+        .and_where(Expr::col((it, a("theme_id"))).eq(theme))
+        .to_owned();
+    Ok(
+        match db.query_one(db.get_database_backend().build(&q)).await? {
+            Some(r) => r.try_get::<Option<DateTime<Utc>>>("", "first")?,
+            None => None,
+        },
+    )
+}

@@ -1,0 +1,344 @@
+//! The backlog's stored tallies against the full computation over every item, on random
+//! data through random changes — intake, placements, moves, a merge, customer segment and
+//! value changes, erasure, a recount — on a real SQLite file and on PostgreSQL. After every
+//! change, random periods (any `as_of`, some before items that exist; 1, 7, 28, 90 days or
+//! all time) and segment filters must give the same figures both ways.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use triage::backlog::score::{Tallies, Window};
+use triage::backlog::{facts, tallied};
+use triage::config::Settings;
+use triage::db::{self, actors::Actor, customers::CustomerPatch, tallies};
+use triage::intake::input::{CustomerInput, RatingInput, TicketInput};
+use triage::intake::redact::Redact;
+use triage::intake::store::{store, Outcome, Source};
+use triage::intake::validate;
+use triage::themes::assign::{create_theme, placement, save_placements};
+use triage::Config;
+
+const SEGMENTS: [Option<&str>; 3] = [Some("enterprise"), Some("smb"), None];
+
+struct Rig {
+    db: DatabaseConnection,
+    _dir: tempfile::TempDir,
+    now: DateTime<Utc>,
+    rng: StdRng,
+    items: Vec<i64>,
+    themes: Vec<i64>,
+}
+
+async fn rig(database_url: Option<String>, seed: u64) -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::from_settings(Settings {
+        data_dir: Some(dir.path().to_path_buf()),
+        database_url,
+        ..Default::default()
+    })
+    .unwrap();
+    let db = db::connect(&config).await.unwrap();
+    // Whole seconds: the period edges are then exact on both backends (PostgreSQL keeps
+    // microseconds, SQLite whatever it is given).
+    let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap();
+    Rig {
+        db,
+        _dir: dir,
+        now,
+        rng: StdRng::seed_from_u64(seed),
+        items: Vec::new(),
+        themes: Vec::new(),
+    }
+}
+
+impl Rig {
+    /// A time in the last 150 days or the next 3, sometimes exactly at midnight.
+    fn when(&mut self) -> DateTime<Utc> {
+        let t = self.now + Duration::seconds(self.rng.random_range(-150 * 86_400..3 * 86_400));
+        if self.rng.random_bool(0.1) {
+            tallies::day_start(tallies::day_of(t))
+        } else {
+            t
+        }
+    }
+
+    fn customer(&mut self) -> Option<CustomerInput> {
+        let n = self.rng.random_range(0..40);
+        (n < 30).then(|| CustomerInput {
+            external_id: Some(format!("c{n}")),
+            segment: SEGMENTS[n % 3].map(str::to_string),
+            account_value: (n % 4 != 0).then_some(f64::from(n as u32) * 1234.5),
+            ..Default::default()
+        })
+    }
+
+    async fn add_items(&mut self, n: usize) {
+        let (mut tickets, mut ratings) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            let created_at = Some(self.when().to_rfc3339());
+            let customer = self.customer();
+            if self.rng.random_bool(0.5) {
+                tickets.push(
+                    validate::ticket(TicketInput {
+                        subject: format!("subject {i}"),
+                        body: "body".into(),
+                        priority: Some(["low", "normal", "high", "urgent"][i % 4].into()),
+                        status: None,
+                        tags: None,
+                        external_id: None,
+                        customer,
+                        created_at,
+                    })
+                    .unwrap(),
+                );
+            } else {
+                ratings.push(
+                    validate::rating(RatingInput {
+                        score: self.rng.random_range(1..=5),
+                        comment: Some(format!("comment {i}")),
+                        subject: None,
+                        external_id: None,
+                        customer,
+                        created_at,
+                    })
+                    .unwrap(),
+                );
+            }
+        }
+        let mut outcomes = store(&self.db, &tickets, Source::Api, Redact::none())
+            .await
+            .unwrap();
+        outcomes.extend(
+            store(&self.db, &ratings, Source::Api, Redact::none())
+                .await
+                .unwrap(),
+        );
+        for o in outcomes {
+            if let Outcome::Created { item_id, .. } = o {
+                self.items.push(item_id);
+            }
+        }
+    }
+
+    /// Places `n` random items: in a random theme, or unthemed one time in eight.
+    async fn place(&mut self, n: usize) {
+        let mut rows = Vec::new();
+        for _ in 0..n {
+            let item = self.items[self.rng.random_range(0..self.items.len())];
+            let theme = (!self.rng.random_bool(0.125))
+                .then(|| self.themes[self.rng.random_range(0..self.themes.len())]);
+            if rows.iter().any(|r: &(i64, Option<i64>)| r.0 == item) {
+                continue;
+            }
+            rows.push((item, theme));
+        }
+        let rows = rows
+            .into_iter()
+            .map(|(i, t)| placement(i, t, Some(0.5), false, self.now))
+            .collect();
+        save_placements(&self.db, rows).await.unwrap();
+    }
+
+    /// Random periods and segments: the stored tallies must equal the full computation.
+    async fn check(&mut self, step: &str) {
+        assert_eq!(
+            tallies::first_seen(&self.db).await.unwrap(),
+            facts::first_seen(&self.db).await.unwrap(),
+            "{step}: first seen"
+        );
+        for _ in 0..12 {
+            let as_of = match self.rng.random_range(0..4) {
+                0 => self.now,
+                1 => self.when(),
+                // Exactly at an item, or at midnight.
+                2 => {
+                    let id = self.items[self.rng.random_range(0..self.items.len())];
+                    created_at(&self.db, id).await.unwrap_or(self.now)
+                }
+                _ => tallies::day_start(tallies::day_of(self.when())),
+            };
+            let since = [None, Some(1), Some(7), Some(28), Some(90)][self.rng.random_range(0..5)]
+                .map(|d| as_of - Duration::days(d));
+            let segment =
+                [None, Some("enterprise"), Some("smb"), Some("other")][self.rng.random_range(0..4)];
+            let window = Window { as_of, since };
+            let stored = tallied::load(&self.db, window, segment).await.unwrap();
+            let full = facts::tallies(&self.db, window, segment).await.unwrap();
+            assert_same(&stored, &full, &format!("{step}: {window:?} {segment:?}"));
+        }
+    }
+}
+
+async fn created_at(db: &DatabaseConnection, id: i64) -> Option<DateTime<Utc>> {
+    let f = tallies::facts_of(db, &[id]).await.unwrap();
+    f.first().map(|f| f.at)
+}
+
+/// Equal, counts exactly; account values (floating-point sums in another order) to 1e-9.
+fn assert_same(stored: &Tallies, full: &Tallies, context: &str) {
+    assert_eq!(
+        (stored.all_scored, stored.all_score_units),
+        (full.all_scored, full.all_score_units),
+        "{context}: all items"
+    );
+    let mut a: Vec<_> = stored.themes.iter().collect();
+    let mut b: Vec<_> = full.themes.iter().collect();
+    a.sort_by_key(|(k, _)| **k);
+    b.sort_by_key(|(k, _)| **k);
+    assert_eq!(
+        a.iter().map(|(k, _)| **k).collect::<Vec<_>>(),
+        b.iter().map(|(k, _)| **k).collect::<Vec<_>>(),
+        "{context}: themes"
+    );
+    for ((theme, x), (_, y)) in a.iter().zip(&b) {
+        let mut x = (*x).clone();
+        assert!(
+            (x.value - y.value).abs() <= 1e-9 * y.value.abs().max(1.0),
+            "{context}: theme {theme} value {} vs {}",
+            x.value,
+            y.value
+        );
+        x.value = y.value;
+        assert_eq!(&x, *y, "{context}: theme {theme}");
+    }
+}
+
+async fn exercise(database_url: Option<String>, seed: u64) {
+    let mut r = rig(database_url, seed).await;
+    r.add_items(400).await;
+    r.check("intake only").await;
+    for i in 0..6 {
+        let t = create_theme(&r.db, format!("t{i}"), None, "[]".into(), &[0.0; 4], 0)
+            .await
+            .unwrap();
+        r.themes.push(t.id);
+    }
+    r.place(350).await;
+    r.check("placed").await;
+    r.place(60).await;
+    r.check("moved").await;
+
+    triage::themes::edits::merge(&r.db, r.themes[0], r.themes[1], "user:1")
+        .await
+        .unwrap();
+    r.themes.remove(0);
+    r.check("merged").await;
+
+    // A customer changes segment, another's account value changes, a third loses it.
+    for (ext, patch) in [
+        (
+            "c1",
+            CustomerPatch {
+                segment: Some("enterprise".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "c5",
+            CustomerPatch {
+                account_value: Some(99_999.0),
+                ..Default::default()
+            },
+        ),
+        (
+            "c9",
+            CustomerPatch {
+                account_value: Some(0.0),
+                segment: Some("smb".into()),
+                ..Default::default()
+            },
+        ),
+    ] {
+        let id = customer_id(&r.db, ext).await;
+        db::customers::update(&r.db, id, &patch).await.unwrap();
+    }
+    r.check("customers changed").await;
+
+    let gone = customer_id(&r.db, "c2").await;
+    triage::privacy::erase::customer(&r.db, gone, &Actor::Cli)
+        .await
+        .unwrap();
+    let some: Vec<i64> = r.items.iter().step_by(17).copied().collect();
+    triage::privacy::erase::items(&r.db, &some, &Actor::Retention)
+        .await
+        .unwrap();
+    r.check("erased").await;
+    // What is left to place.
+    r.items =
+        r.db.query_all(sea_orm::Statement::from_string(
+            r.db.get_database_backend(),
+            "SELECT id FROM feedback_items",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get_by_index(0).unwrap())
+        .collect();
+
+    r.add_items(150).await;
+    r.place(200).await;
+    r.check("more items").await;
+
+    let before = tallied::load(
+        &r.db,
+        Window {
+            as_of: r.now,
+            since: None,
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    tallies::rebuild(&r.db).await.unwrap();
+    let after = tallied::load(
+        &r.db,
+        Window {
+            as_of: r.now,
+            since: None,
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    assert_same(&after, &before, "recount");
+    r.check("recounted").await;
+}
+
+async fn customer_id(db: &DatabaseConnection, external_id: &str) -> i64 {
+    let row = db
+        .query_one(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT id FROM customers WHERE external_id = '{external_id}'"),
+        ))
+        .await
+        .unwrap()
+        .expect("customer");
+    row.try_get_by_index(0).unwrap()
+}
+
+#[tokio::test]
+async fn sqlite_tallies_equal_the_full_computation() {
+    for seed in [1, 2] {
+        exercise(None, seed).await;
+    }
+}
+
+#[tokio::test]
+async fn postgres_tallies_equal_the_full_computation() {
+    let admin = std::env::var("TRIAGE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let Ok(server) = sea_orm::Database::connect(&admin).await else {
+        panic!("PostgreSQL does not answer at {admin}: the tallies must be checked on it");
+    };
+    let name = format!("triage_tallies_{}", rand::random::<u32>());
+    server
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    exercise(Some(format!("{base}/{name}")), 3).await;
+    let _ = server
+        .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .await;
+}
