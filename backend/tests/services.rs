@@ -1149,7 +1149,7 @@ async fn history_names_the_user_who_acted_and_a_deleted_one_is_a_former_user() {
 
 #[tokio::test]
 async fn the_migration_rewrites_names_and_emails_in_history_to_ids() {
-    use migration::MigratorTrait;
+    use migration::{MigrationName, MigratorTrait};
     use sea_orm::{ConnectionTrait, Statement};
     let (_dir, db) = sqlite().await;
     let (theme, pat) = a_theme_and_a_pm(&db).await;
@@ -1167,8 +1167,16 @@ async fn the_migration_rewrites_names_and_emails_in_history_to_ids() {
         .await
         .unwrap();
     }
-    // Back to before the privacy migrations, then up again: the rewrite runs on these rows.
-    migration::Migrator::down(&db, Some(2)).await.unwrap();
+    // Back to before the privacy migration (however many came after it), then up again:
+    // the rewrite runs on these rows.
+    let all = migration::Migrator::migrations();
+    let privacy = all
+        .iter()
+        .position(|m| m.name() == "m20261203_000009_privacy")
+        .expect("the privacy migration");
+    migration::Migrator::down(&db, Some((all.len() - privacy) as u32))
+        .await
+        .unwrap();
     migration::Migrator::up(&db, None).await.unwrap();
     let actors: Vec<String> = triage::backlog::workflow::history(&db, theme, None)
         .await
