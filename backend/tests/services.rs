@@ -1149,7 +1149,7 @@ async fn history_names_the_user_who_acted_and_a_deleted_one_is_a_former_user() {
 
 #[tokio::test]
 async fn the_migration_rewrites_names_and_emails_in_history_to_ids() {
-    use migration::{MigrationName, MigratorTrait};
+    use migration::MigratorTrait;
     use sea_orm::{ConnectionTrait, Statement};
     let (_dir, db) = sqlite().await;
     let (theme, pat) = a_theme_and_a_pm(&db).await;

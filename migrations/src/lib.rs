@@ -17,6 +17,7 @@ mod m20261202_000008_dead_jobs;
 mod m20261203_000009_privacy;
 mod m20261203_000010_consent_events;
 mod m20261203_000011_backlog_tallies;
+mod m20261203_000012_outbox_log;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_privacy::Migration),
             Box::new(m20261203_000010_consent_events::Migration),
             Box::new(m20261203_000011_backlog_tallies::Migration),
+            Box::new(m20261203_000012_outbox_log::Migration),
         ]
     }
 }

@@ -26,7 +26,11 @@ pub enum JobsCommand {
     },
 }
 
-pub async fn run(db: &DatabaseConnection, command: &JobsCommand) -> Result<()> {
+pub async fn run(
+    db: &DatabaseConnection,
+    config: &crate::Config,
+    command: &JobsCommand,
+) -> Result<()> {
     match command {
         JobsCommand::List {
             failed: false,
@@ -34,11 +38,15 @@ pub async fn run(db: &DatabaseConnection, command: &JobsCommand) -> Result<()> {
         } => {
             let mut rows = Vec::new();
             for topic in outbox::TOPICS {
-                rows.push((
-                    topic,
-                    outbox::pending(db, topic).await?,
-                    outbox::dead_count(db, topic).await?,
-                ));
+                // The index topic is a log each replica's index reads: pending is what this
+                // data dir's index has not read.
+                let pending = if topic == outbox::TOPIC_INDEX {
+                    let reader = crate::jobs::index_sync::instance_id(&config.data_dir)?;
+                    crate::jobs::index_sync::pending(db, &reader).await?
+                } else {
+                    outbox::pending(db, topic).await?
+                };
+                rows.push((topic, pending, outbox::dead_count(db, topic).await?));
             }
             if *json {
                 let topics: serde_json::Map<_, _> = rows

@@ -216,8 +216,9 @@ pub async fn run() -> Result<()> {
             token_command(&db, command).await
         }
         Command::Jobs { ref command } => {
-            let db = db::connect(&Config::from_settings(settings(None))?).await?;
-            jobs::run(&db, command).await
+            let config = Config::from_settings(settings(None))?;
+            let db = db::connect(&config).await?;
+            jobs::run(&db, &config, command).await
         }
         Command::Migrate { direction, yes } => {
             use migration::MigratorTrait;

@@ -13,6 +13,7 @@ pub mod erase;
 pub mod items;
 pub mod mail;
 pub mod outbox;
+pub mod outbox_log;
 pub mod sessions;
 pub mod tallies;
 pub mod tokens;

@@ -1,10 +1,13 @@
 //! Keeping the tantivy index in step with the database.
 //!
-//! Jobs are claimed under this index's *instance id* (a random id stored beside the index),
-//! indexed, committed to tantivy, and only then deleted. A crash between the commit and the
-//! delete means the items are indexed again on restart — harmless, since documents are
-//! replaced by id. A crash before the commit leaves claimed jobs, which [`IndexSync::open`]
-//! releases. Either way the index catches up: no acknowledged item is ever lost from search.
+//! Every replica keeps a complete index of its own, so index jobs are not claimed: each
+//! index reads the outbox's index topic as a log (`db::outbox_log`) at its own cursor,
+//! stored under the index's *instance id* (a random id beside the index). Jobs are indexed,
+//! committed to tantivy, and only then is the cursor moved. A crash in between means the
+//! items are indexed again on restart — harmless, since documents are replaced by id.
+//! An index without a cursor (new, recreated, or away so long it was forgotten) is rebuilt
+//! from the database first, from a position taken before reading it. Either way the index
+//! catches up: no acknowledged item is ever lost from search.
 //!
 //! A job whose item is gone from the database (erased) deletes its document, and the
 //! segments that held it are rewritten at once, so the erased text leaves the index files.
@@ -17,13 +20,17 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 use triage_index::{FeedbackIndex, IndexDoc, IndexWriterHandle, OpenState};
 
-use super::consumer::{self, Consumer};
 use crate::db::items::{self, ItemWithSegment};
-use crate::db::outbox::{self, TOPIC_INDEX};
+use crate::db::outbox::TOPIC_INDEX;
+use crate::db::outbox_log::{self, Position};
 use crate::{Config, Error, Result};
 
-/// Jobs handled per claim; one tantivy commit per claim.
-const CLAIM_BATCH: u64 = 10_000;
+/// Jobs handled per read; one tantivy commit per read.
+const READ_BATCH: u64 = 10_000;
+/// How often a waiting index looks for jobs written by other processes.
+const POLL_EVERY: Duration = Duration::from_millis(250);
+/// How often an idle index says it is alive and deletes jobs every index has passed.
+const TRIM_EVERY: Duration = Duration::from_secs(60);
 /// Items read per page during a full rebuild.
 const REBUILD_PAGE: u64 = 5000;
 
@@ -33,21 +40,25 @@ pub struct IndexSync {
     db: DatabaseConnection,
     index: Arc<FeedbackIndex>,
     writer: Arc<Mutex<IndexWriterHandle>>,
-    consumer: String,
-    opened: OpenState,
+    reader: String,
+    /// Where this index stands in the log; `None` until it was rebuilt.
+    at: Arc<Mutex<Option<Position>>>,
 }
 
 impl IndexSync {
-    /// Opens (or creates, or recreates) the index and takes its writer. Claims left over
-    /// from a crash of this same index are released.
+    /// Opens (or creates, or recreates) the index and takes its writer, and finds where it
+    /// stands in the log.
     pub async fn open(config: &Config, db: DatabaseConnection) -> Result<Self> {
         let dir = config.index_dir();
         let (index, opened) = FeedbackIndex::open(&dir)?;
         let writer = index.writer(config.index_heap_bytes)?;
-        let consumer = instance_id(&config.data_dir)?;
-        let released = outbox::release(&db, &consumer).await?;
-        if released > 0 {
-            tracing::info!(released, "released index jobs claimed before a crash");
+        let reader = instance_id(&config.data_dir)?;
+        let at = match opened {
+            OpenState::Existing => outbox_log::cursor(&db, &reader).await?,
+            _ => None,
+        };
+        if opened == OpenState::Existing && at.is_none() {
+            tracing::warn!("the search index has no place in the job log (new, or away too long); rebuilding it");
         }
         match opened {
             OpenState::Created => {
@@ -62,8 +73,8 @@ impl IndexSync {
             db,
             index: Arc::new(index),
             writer: Arc::new(Mutex::new(writer)),
-            consumer,
-            opened,
+            reader,
+            at: Arc::new(Mutex::new(at)),
         })
     }
 
@@ -71,19 +82,63 @@ impl IndexSync {
         self.index.clone()
     }
 
-    /// True when the index was just created or recreated and must be filled from the database.
+    /// True when the index must be filled from the database: just created or recreated,
+    /// or without a place in the log.
     pub fn needs_rebuild(&self) -> bool {
-        self.opened != OpenState::Existing
+        self.position().is_none()
     }
 
-    /// Drains until no job is left.
+    fn position(&self) -> Option<Position> {
+        *self.at.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_position(&self, at: Position) {
+        *self.at.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
+    }
+
+    /// Reads and indexes until no job is left (rebuilding first when needed).
     pub async fn drain_all(&self) -> Result<usize> {
-        consumer::drain_all(self).await
+        if self.needs_rebuild() {
+            self.rebuild(|_, _| {}).await?;
+        }
+        let mut total = 0;
+        loop {
+            match self.drain_once().await? {
+                0 => return Ok(total),
+                n => total += n,
+            }
+        }
     }
 
-    /// Re-indexes every item from the database. Pending jobs stay queued and are replayed
-    /// afterwards (harmlessly), so items written during the rebuild are not missed.
+    /// Indexes the next batch of jobs after this index's cursor; how many there were.
+    pub async fn drain_once(&self) -> Result<usize> {
+        let Some(at) = self.position() else {
+            return Ok(0);
+        };
+        let jobs = outbox_log::read(&self.db, TOPIC_INDEX, at, READ_BATCH).await?;
+        let Some(last) = jobs.last().map(|j| j.at) else {
+            return Ok(0);
+        };
+        let mut items: Vec<i64> = jobs.iter().map(|j| j.item_id).collect();
+        items.sort_unstable();
+        items.dedup();
+        self.handle(items).await?;
+        outbox_log::save(&self.db, &self.reader, last).await?;
+        self.set_position(last);
+        Ok(jobs.len())
+    }
+
+    /// Jobs this index has not read yet.
+    pub async fn behind(&self) -> Result<u64> {
+        pending(&self.db, &self.reader).await
+    }
+
+    /// Re-indexes every item from the database. The log position is taken first, so items
+    /// written during the rebuild are read from the log afterwards (some twice, harmlessly).
     pub async fn rebuild(&self, mut progress: impl FnMut(u64, u64)) -> Result<u64> {
+        let start = outbox_log::head(&self.db, TOPIC_INDEX).await?;
+        // Claimed now, so no other index's trimming deletes what this one still needs.
+        outbox_log::save(&self.db, &self.reader, start).await?;
         let total = items::count(&self.db).await?;
         self.with_writer(|w| w.delete_all()).await?;
         let mut done = 0u64;
@@ -97,6 +152,7 @@ impl IndexSync {
             progress(done, total);
         }
         self.with_writer(|w| w.commit()).await?;
+        self.set_position(start);
         Ok(done)
     }
 
@@ -116,7 +172,46 @@ impl IndexSync {
                 }
             }
         }
-        consumer::run_forever(&self, wake).await
+        self.follow(wake).await
+    }
+
+    /// Reads the log forever: after a local write (`wake`) or every [`POLL_EVERY`] (writes
+    /// of other replicas); every [`TRIM_EVERY`] it says it is alive and deletes the jobs
+    /// every index has passed. After a failure it backs off up to 30 s.
+    async fn follow(&self, wake: Arc<Notify>) {
+        let mut backoff = POLL_EVERY;
+        let mut trimmed = std::time::Instant::now();
+        loop {
+            match self.drain_once().await {
+                Ok(0) => {
+                    backoff = POLL_EVERY;
+                    if trimmed.elapsed() >= TRIM_EVERY {
+                        trimmed = std::time::Instant::now();
+                        if let Err(e) = self.keep_alive_and_trim().await {
+                            tracing::warn!(error = %e, "trimming the index job log failed");
+                        }
+                    }
+                    let _ = tokio::time::timeout(POLL_EVERY, wake.notified()).await;
+                }
+                Ok(_) => backoff = POLL_EVERY,
+                Err(e) => {
+                    tracing::error!(error = %e, "indexing failed; will retry");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    async fn keep_alive_and_trim(&self) -> Result<()> {
+        if let Some(at) = self.position() {
+            outbox_log::save(&self.db, &self.reader, at).await?;
+        }
+        let trimmed = outbox_log::trim(&self.db, TOPIC_INDEX, chrono::Utc::now()).await?;
+        if trimmed > 0 {
+            tracing::debug!(jobs = trimmed, "deleted index jobs every index has read");
+        }
+        Ok(())
     }
 
     /// Commits and waits for merges; call before the process exits.
@@ -200,23 +295,8 @@ pub fn instance_id(data_dir: &Path) -> Result<String> {
     Ok(id)
 }
 
-impl Consumer for IndexSync {
-    fn db(&self) -> &DatabaseConnection {
-        &self.db
-    }
-
-    fn topic(&self) -> &'static str {
-        TOPIC_INDEX
-    }
-
-    fn consumer(&self) -> &str {
-        &self.consumer
-    }
-
-    fn batch(&self) -> u64 {
-        CLAIM_BATCH
-    }
-
+impl IndexSync {
+    /// Indexes these items as they are now; those gone from the database leave the index.
     async fn handle(&self, item_ids: Vec<i64>) -> Result<()> {
         let found = items::with_segments(&self.db, &item_ids).await?;
         let present: std::collections::HashSet<i64> = found.iter().map(|f| f.item.id).collect();
@@ -228,4 +308,13 @@ impl Consumer for IndexSync {
             .collect();
         self.write(found, missing).await
     }
+}
+
+/// Index jobs the index of this data dir has not read yet (all of them before its first
+/// rebuild).
+pub async fn pending(db: &DatabaseConnection, reader: &str) -> Result<u64> {
+    let at = outbox_log::cursor(db, reader)
+        .await?
+        .unwrap_or(Position { txid: 0, job_id: 0 });
+    outbox_log::behind(db, TOPIC_INDEX, at).await
 }

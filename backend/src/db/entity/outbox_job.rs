@@ -20,6 +20,8 @@ pub struct Model {
     pub last_error: Option<String>,
     pub dead_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The writing transaction (PostgreSQL; 0 in SQLite): the index log's order.
+    pub txid: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
