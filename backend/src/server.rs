@@ -1,4 +1,5 @@
-//! `triage serve`: the API plus the index worker, in one process.
+//! `triage serve`: the API plus the index worker (and, unless `--web-only`, embedding,
+//! themes and mail) in one process; and `triage worker`: all but the API and search.
 //!
 //! Startup order matters: the database is migrated first, then the index is opened (and
 //! rebuilt in the background if it was missing or corrupt), and only then does the server
@@ -12,16 +13,18 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::embed::minilm::MiniLm;
+use crate::embed::Embedder;
 use crate::http::{self, ApiContext};
 use crate::jobs::embed_sync::EmbedSync;
 use crate::jobs::index_sync::IndexSync;
+use crate::jobs::lease::Leases;
 use crate::jobs::vector_sync;
 use crate::{db, Config, Error, Result};
 
-pub async fn serve(config: Config) -> Result<()> {
+pub async fn serve(config: Config, processes: Processes) -> Result<()> {
     let (listener, addr) = bind(&config).await?;
     println!("triage is listening on http://{addr}");
-    run(config, listener).await?;
+    run_with(config, listener, processes).await?;
     println!("triage stopped");
     Ok(())
 }
@@ -37,70 +40,89 @@ pub async fn bind(config: &Config) -> Result<(TcpListener, SocketAddr)> {
     Ok((listener, addr))
 }
 
-/// Serves on `listener` until Ctrl-C or SIGTERM.
+/// What a `serve` process runs besides the API and its search index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Processes {
+    /// Everything in one process: embedding, theme rebuilds, mail (the default).
+    AllInOne,
+    /// The API and search only: items are embedded by `triage worker` processes, and
+    /// this replica learns their vectors from the job log (see `jobs::index_sync`).
+    WebOnly,
+}
+
+/// Serves on `listener` until Ctrl-C or SIGTERM, with everything in this process.
 pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
+    run_with(config, listener, Processes::AllInOne).await
+}
+
+/// Serves on `listener` until Ctrl-C or SIGTERM.
+pub async fn run_with(config: Config, listener: TcpListener, processes: Processes) -> Result<()> {
     let shutdown = shutdown_signal();
     let db = db::connect(&config).await?;
-    let sync = IndexSync::open(&config, db.clone()).await?;
+    let leases = Leases::new(&config);
+    let mut sync = IndexSync::open(&config, db.clone()).await?;
     let wake = Arc::new(Notify::new());
     let embed_wake = Arc::new(Notify::new());
-    let worker = tokio::spawn(sync.clone().run(wake.clone()));
-    let (embedder, embed_worker, vectors) = match start_embedder(&config, &db).await {
-        Ok(embed) => {
-            let model = embed.embedder();
-            let vectors = vector_sync::open(&config, model.model_name(), model.dims())?;
-            tokio::spawn(vector_sync::catch_up(db.clone(), vectors.clone()));
-            let saver = tokio::spawn(vector_sync::run_saver(vectors.clone()));
-            let embed = embed.with_vectors(vectors.clone());
-            let themes = tokio::spawn(crate::jobs::themes_job::run(
-                db.clone(),
-                embed.embedder().clone(),
-                config.themes_every,
-            ));
-            // Searches and draft suggestions get a model of their own, on one math thread:
-            // the worker's runs one batch of 256 at a time (about half a second), and a
-            // query must not wait behind it. The copy costs the weights once more (~90 MB).
-            let embedder: Arc<dyn crate::embed::Embedder + Sync> =
-                match MiniLm::load_for_queries(&config).await {
-                    Ok(m) => Arc::new(m),
-                    Err(_) => embed.embedder().clone(),
-                };
-            let embed = tokio::spawn(embed.run(embed_wake.clone()));
-            (Some(embedder), Some((embed, themes, saver)), Some(vectors))
-        }
-        Err(e) => {
-            eprintln!("warning: embeddings, themes and search by meaning are off: {e}");
-            (None, None, None)
-        }
-    };
-    let mail_worker = tokio::spawn(crate::digest::run(
-        db.clone(),
-        Arc::new(config.clone()),
-        format!(
-            "{}-mail",
-            crate::jobs::index_sync::instance_id(&config.data_dir)?
-        ),
-    ));
-    // Expired sessions are deleted every hour (and at each sign-in and sign-out).
-    let sweeper = {
-        let db = db.clone();
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
-            loop {
-                every.tick().await;
-                if let Err(e) = crate::db::sessions::sweep(&db).await {
-                    tracing::warn!(error = %e, "sweeping expired sessions failed");
-                }
+    let mut background = Vec::new();
+    let (embedder, vectors) = match processes {
+        Processes::AllInOne => match start_embedder(&config, &db).await {
+            Ok(embed) => {
+                let model = embed.embedder();
+                let vectors = vector_sync::open(&config, model.model_name(), model.dims())?;
+                background.push(tokio::spawn(vector_sync::catch_up(
+                    db.clone(),
+                    vectors.clone(),
+                )));
+                background.push(tokio::spawn(vector_sync::run_saver(vectors.clone())));
+                let embed = embed.with_vectors(vectors.clone());
+                background.push(tokio::spawn(crate::jobs::themes_job::run(
+                    db.clone(),
+                    embed.embedder().clone(),
+                    config.themes_every,
+                    leases.clone(),
+                )));
+                // Searches and draft suggestions get a model of their own, on one math
+                // thread: the worker's runs one batch of 256 at a time (about half a
+                // second), and a query must not wait behind it. The copy costs the weights
+                // once more (~90 MB).
+                let embedder: Arc<dyn crate::embed::Embedder + Sync> =
+                    match MiniLm::load_for_queries(&config).await {
+                        Ok(m) => Arc::new(m),
+                        Err(_) => embed.embedder().clone(),
+                    };
+                background.push(tokio::spawn(embed.run(embed_wake.clone())));
+                (Some(embedder), Some(vectors))
             }
-        })
+            Err(e) => {
+                eprintln!("warning: embeddings, themes and search by meaning are off: {e}");
+                (None, None)
+            }
+        },
+        Processes::WebOnly => match MiniLm::load_for_queries(&config).await {
+            Ok(m) => {
+                let vectors = vector_sync::open(&config, m.model_name(), m.dims())?;
+                background.push(tokio::spawn(vector_sync::catch_up(
+                    db.clone(),
+                    vectors.clone(),
+                )));
+                background.push(tokio::spawn(vector_sync::run_saver(vectors.clone())));
+                sync = sync.with_vectors(vectors.clone());
+                let embedder: Arc<dyn crate::embed::Embedder + Sync> = Arc::new(m);
+                (Some(embedder), Some(vectors))
+            }
+            Err(e) => {
+                eprintln!("warning: search by meaning is off: {e}");
+                (None, None)
+            }
+        },
     };
-    let retention = config.retention_days.map(|days| {
-        tokio::spawn(crate::privacy::retention::run_forever(
-            db.clone(),
-            days,
-            [wake.clone(), embed_wake.clone()],
-        ))
-    });
+    background.push(tokio::spawn(sync.clone().run(wake.clone())));
+    background.extend(shared_work(
+        &config,
+        &db,
+        &leases,
+        [wake.clone(), embed_wake.clone()],
+    )?);
     let ctx = ApiContext {
         index_wake: wake,
         embed_wake,
@@ -110,24 +132,83 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<()> {
     };
     let limits = ctx.config.serve_limits;
     http::listen::serve(listener, http::router(ctx), limits, shutdown).await;
-    worker.abort();
-    let _ = worker.await;
-    mail_worker.abort();
-    let _ = mail_worker.await;
-    sweeper.abort();
-    if let Some(r) = retention {
-        r.abort();
-    }
-    if let Some((embed, themes, saver)) = embed_worker {
-        for w in [embed, themes, saver] {
-            w.abort();
-            let _ = w.await;
-        }
+    for w in background {
+        w.abort();
+        let _ = w.await;
     }
     if let Some(vectors) = &vectors {
         vector_sync::save(vectors).await;
     }
     sync.close().await
+}
+
+/// `triage worker`: embeds items and places them in themes, rebuilds themes, sends mail and
+/// runs retention — everything but the API and search — until Ctrl-C or SIGTERM. Any number
+/// can run beside the `serve` replicas: embedding jobs are claimed with `FOR UPDATE SKIP
+/// LOCKED`, and once-only work is leased ([`crate::jobs::lease`]).
+pub async fn worker(config: Config) -> Result<()> {
+    let shutdown = shutdown_signal();
+    let db = db::connect(&config).await?;
+    let leases = Leases::new(&config);
+    let embed = start_embedder(&config, &db).await?;
+    let wake = Arc::new(Notify::new());
+    let mut background = vec![
+        tokio::spawn(crate::jobs::themes_job::run(
+            db.clone(),
+            embed.embedder().clone(),
+            config.themes_every,
+            leases.clone(),
+        )),
+        tokio::spawn(embed.run(wake.clone())),
+    ];
+    background.extend(shared_work(&config, &db, &leases, [wake.clone(), wake])?);
+    println!("triage worker is running");
+    shutdown.await;
+    for w in background {
+        w.abort();
+        let _ = w.await;
+    }
+    println!("triage worker stopped");
+    Ok(())
+}
+
+/// What every process runs: mail (digests queued under a lease, sent by whoever claims
+/// them), the hourly sweep of expired sessions, and retention (leased) when configured.
+fn shared_work(
+    config: &Config,
+    db: &sea_orm::DatabaseConnection,
+    leases: &Leases,
+    wake: [Arc<Notify>; 2],
+) -> Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut out = vec![tokio::spawn(crate::digest::run(
+        db.clone(),
+        Arc::new(config.clone()),
+        format!(
+            "{}-mail",
+            crate::jobs::index_sync::instance_id(&config.data_dir)?
+        ),
+        leases.clone(),
+    ))];
+    // Expired sessions are deleted every hour (and at each sign-in and sign-out).
+    let sweep_db = db.clone();
+    out.push(tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            if let Err(e) = crate::db::sessions::sweep(&sweep_db).await {
+                tracing::warn!(error = %e, "sweeping expired sessions failed");
+            }
+        }
+    }));
+    if let Some(days) = config.retention_days {
+        out.push(tokio::spawn(crate::privacy::retention::run_forever(
+            db.clone(),
+            days,
+            wake,
+            leases.clone(),
+        )));
+    }
+    Ok(out)
 }
 
 /// Loads the embedding model (about a second) and releases embedding jobs left claimed by

@@ -158,12 +158,7 @@ impl Env {
     /// [`Env::serve`] with the server's log (stderr) appended to `log`, for tests that
     /// read what it wrote.
     pub fn serve_logged(&self, log: &Path) -> Server {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .expect("opening the server log");
-        self.serve_to(Stdio::from(file))
+        self.serve_to(Stdio::from(log_file(log)))
     }
 
     fn serve_to(&self, stderr: Stdio) -> Server {
@@ -173,10 +168,36 @@ impl Env {
             .iter()
             .find(|(k, _)| k == "TRIAGE_BIND")
             .map_or("127.0.0.1:0".to_string(), |(_, v)| v.clone());
-        let mut child = self
-            .cmd()
-            .arg("serve")
-            .env("TRIAGE_BIND", bind)
+        let mut c = self.cmd();
+        c.arg("serve").env("TRIAGE_BIND", bind);
+        Self::start_server(c, stderr)
+    }
+
+    /// A replica: `triage serve ARGS` with a data dir (and so a search index) of its own,
+    /// on a free port, its log appended to `log`.
+    pub fn serve_replica(&self, data_dir: &Path, args: &[&str], log: &Path) -> Server {
+        let mut c = self.cmd();
+        c.arg("serve")
+            .args(args)
+            .env("TRIAGE_DATA_DIR", data_dir)
+            .env("TRIAGE_BIND", "127.0.0.1:0");
+        Self::start_server(c, Stdio::from(log_file(log)))
+    }
+
+    /// `triage worker` with a data dir of its own, its log appended to `log`; killed when
+    /// the returned child is.
+    pub fn worker(&self, data_dir: &Path, log: &Path) -> Child {
+        self.cmd()
+            .arg("worker")
+            .env("TRIAGE_DATA_DIR", data_dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log_file(log)))
+            .spawn()
+            .expect("starting triage worker")
+    }
+
+    fn start_server(mut c: Command, stderr: Stdio) -> Server {
+        let mut child = c
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -235,6 +256,14 @@ impl Drop for Env {
             let _ = pg_exec(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         }
     }
+}
+
+fn log_file(log: &Path) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("opening the log")
 }
 
 /// Runs one statement on the PostgreSQL admin database; `None` when no server answers.

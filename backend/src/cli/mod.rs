@@ -46,7 +46,14 @@ enum Command {
         /// Address to listen on [env: TRIAGE_BIND].
         #[arg(long)]
         bind: Option<String>,
+        /// Serve the API and search only; `triage worker` processes embed the items, build
+        /// themes and send mail (docs/deploy.md).
+        #[arg(long)]
+        web_only: bool,
     },
+    /// Embed items, place them in themes, rebuild themes, send mail and run retention,
+    /// beside `serve --web-only` replicas on one PostgreSQL database (docs/deploy.md).
+    Worker,
     /// Load the demo data shipped with triage (idempotent), then serve it.
     Demo {
         /// Address to listen on [env: TRIAGE_BIND].
@@ -166,16 +173,22 @@ pub async fn run() -> Result<()> {
         }
     };
     match cli.command {
-        Command::Serve { ref bind } => {
-            server::serve(Config::from_settings(settings(bind.clone()))?).await
+        Command::Serve { ref bind, web_only } => {
+            let processes = if web_only {
+                server::Processes::WebOnly
+            } else {
+                server::Processes::AllInOne
+            };
+            server::serve(Config::from_settings(settings(bind.clone()))?, processes).await
         }
+        Command::Worker => server::worker(Config::from_settings(settings(None))?).await,
         Command::Demo { ref bind, no_serve } => {
             let config = Config::from_settings(settings(bind.clone()))?;
             demo::load(&config).await?;
             if no_serve {
                 return Ok(());
             }
-            server::serve(config).await
+            server::serve(config, server::Processes::AllInOne).await
         }
         Command::Import {
             ref file,

@@ -32,7 +32,12 @@ const CHECK_EVERY: Duration = Duration::from_secs(15);
 
 /// The mail loop of `triage serve`: queue due digests, send what is due. Without
 /// `SMTP_URL`, nothing is queued or sent (a warning says so once).
-pub async fn run(db: sea_orm::DatabaseConnection, config: Arc<Config>, consumer: String) {
+pub async fn run(
+    db: sea_orm::DatabaseConnection,
+    config: Arc<Config>,
+    consumer: String,
+    leases: crate::jobs::lease::Leases,
+) {
     let mailer = match config
         .smtp_url
         .as_deref()
@@ -50,8 +55,12 @@ pub async fn run(db: sea_orm::DatabaseConnection, config: Arc<Config>, consumer:
     };
     loop {
         tokio::time::sleep(CHECK_EVERY).await;
-        if let Err(e) = schedule::enqueue(&db, &config, None, chrono::Utc::now()).await {
-            tracing::error!(error = %e, "queuing digests failed; will retry");
+        // Queued by one process at a time (each digest is one row either way); sent by
+        // whoever claims it.
+        if leases.holds(crate::jobs::lease::Work::DigestSchedule).await {
+            if let Err(e) = schedule::enqueue(&db, &config, None, chrono::Utc::now()).await {
+                tracing::error!(error = %e, "queuing digests failed; will retry");
+            }
         }
         match deliver::deliver_due(&db, &mailer, &consumer, config.mail_retry).await {
             Ok(d) if d.sent + d.failed + d.retrying > 0 => {

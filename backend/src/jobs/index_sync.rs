@@ -18,7 +18,9 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
-use triage_index::{FeedbackIndex, IndexDoc, IndexWriterHandle, OpenState};
+use triage_index::{FeedbackIndex, IndexDoc, IndexWriterHandle, OpenState, VectorIndex};
+
+use super::vector_sync;
 
 use crate::db::items::{self, ItemWithSegment};
 use crate::db::outbox::TOPIC_INDEX;
@@ -43,6 +45,9 @@ pub struct IndexSync {
     reader: String,
     /// Where this index stands in the log; `None` until it was rebuilt.
     at: Arc<Mutex<Option<Position>>>,
+    /// The graph of search by meaning, on a replica that does not embed: it learns the
+    /// vectors of the items the log names (embedding re-queues every item it embeds).
+    vectors: Option<Arc<VectorIndex>>,
 }
 
 impl IndexSync {
@@ -75,7 +80,14 @@ impl IndexSync {
             writer: Arc::new(Mutex::new(writer)),
             reader,
             at: Arc::new(Mutex::new(at)),
+            vectors: None,
         })
+    }
+
+    /// Keeps `vectors` in step too: on a replica whose items are embedded elsewhere.
+    pub fn with_vectors(mut self, vectors: Arc<VectorIndex>) -> Self {
+        self.vectors = Some(vectors);
+        self
     }
 
     pub fn index(&self) -> Arc<FeedbackIndex> {
@@ -306,7 +318,13 @@ impl IndexSync {
             .filter(|id| !present.contains(id))
             .map(|id| *id as u64)
             .collect();
-        self.write(found, missing).await
+        let present: Vec<i64> = found.iter().map(|f| f.item.id).collect();
+        self.write(found, missing.clone()).await?;
+        if let Some(graph) = &self.vectors {
+            let gone: Vec<i64> = missing.iter().map(|&i| i as i64).collect();
+            vector_sync::follow(&self.db, graph, &present, &gone).await?;
+        }
+        Ok(())
     }
 }
 

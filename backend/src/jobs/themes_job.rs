@@ -4,7 +4,7 @@
 //! that cannot do — find new themes, let themes drift with their members — needs a full
 //! rebuild. It runs when there are embedded items but no themes yet (a fresh install,
 //! the demo) and then every `TRIAGE_THEMES_EVERY_HOURS` (default 6), each time only once
-//! the embedding backlog is empty.
+//! the embedding backlog is empty, and on one process at a time (a lease).
 
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 
+use super::lease::{Leases, Work};
 use crate::db::entity::theme;
 use crate::db::{embeddings, outbox};
 use crate::embed::SharedEmbedder;
@@ -25,12 +26,19 @@ const MIN_ITEMS: u64 = 20;
 const CHECK_EVERY: Duration = Duration::from_secs(5);
 
 /// `embedder` names the themes (phrase labels); its model's vectors are the ones clustered.
-pub async fn run(db: DatabaseConnection, embedder: SharedEmbedder, every: Duration) {
+pub async fn run(
+    db: DatabaseConnection,
+    embedder: SharedEmbedder,
+    every: Duration,
+    leases: Leases,
+) {
     let model = embedder.model_name().to_string();
     loop {
         tokio::time::sleep(CHECK_EVERY).await;
         let opts = DiscoverOptions::default();
         match due(&db, &model, every).await {
+            // One replica at a time: the others find the themes fresh afterwards.
+            Ok(true) if !leases.holds(Work::ThemeRebuild).await => {}
             Ok(true) => match rebuild(&db, &model, &opts, Some(embedder.clone())).await {
                 Ok(r) => tracing::info!(
                     themes = r.themes,

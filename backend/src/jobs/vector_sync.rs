@@ -8,6 +8,9 @@
 //! ids in pages and vectors only for missing ids, so a start with an up-to-date graph reads
 //! no vectors at all.
 //!
+//! A `serve --web-only` replica embeds nothing: its index worker reads the job log, which
+//! names every item once embedded, and [`follow`] adds the stored vectors the graph lacks.
+//!
 //! Items erased from the database leave the graph when the embedding worker handles the
 //! job the erasure queued ([`remove`]: removed, compacted and saved at once). Until then
 //! search never shows them, because every hit found by meaning is looked up in the text
@@ -74,6 +77,26 @@ pub async fn fill_missing(db: &DatabaseConnection, index: &Arc<VectorIndex>) -> 
         add(index, rows).await?;
     }
     Ok(added)
+}
+
+/// On a replica that does not embed: adds the stored vectors of `items` the graph lacks
+/// and removes `gone` (erased) items.
+pub async fn follow(
+    db: &DatabaseConnection,
+    index: &Arc<VectorIndex>,
+    items: &[i64],
+    gone: &[i64],
+) -> Result<()> {
+    let keys: Vec<u64> = items.iter().map(|&i| i as u64).collect();
+    let missing: Vec<i64> = index.missing(&keys).into_iter().map(|i| i as i64).collect();
+    if !missing.is_empty() {
+        let rows = embeddings::for_items(db, index.model(), &missing).await?;
+        add(index, rows).await?;
+    }
+    if !gone.is_empty() {
+        remove(index, gone).await?;
+    }
+    Ok(())
 }
 
 /// Adds (or replaces) these items' vectors, off the async threads.

@@ -38,10 +38,14 @@ pub async fn run_forever(
     db: DatabaseConnection,
     days: u32,
     wake: [std::sync::Arc<tokio::sync::Notify>; 2],
+    leases: crate::jobs::lease::Leases,
 ) {
     let mut every = tokio::time::interval(EVERY);
     loop {
         every.tick().await;
+        if !leases.holds(crate::jobs::lease::Work::Retention).await {
+            continue;
+        }
         match run_once(&db, days).await {
             Ok(done) if done.is_empty() => {}
             Ok(done) => {

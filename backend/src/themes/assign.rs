@@ -67,17 +67,10 @@ pub async fn on_arrival<C: ConnectionTrait>(db: &C, vectors: &[(i64, Vec<f32>)])
         };
         rows.push(placement(*item_id, theme_id, similarity, false, now));
     }
-    let themed: Vec<i64> = rows
-        .iter()
-        .filter(|r| matches!(&r.theme_id, sea_orm::ActiveValue::Set(Some(_))))
-        .filter_map(|r| match &r.item_id {
-            sea_orm::ActiveValue::Set(id) => Some(*id),
-            _ => None,
-        })
-        .collect();
     save_placements(db, rows).await?;
-    // Search filters by theme: the index must learn the new placements.
-    crate::db::outbox::enqueue(db, crate::db::outbox::TOPIC_INDEX, &themed).await
+    // Search filters by theme: every index must learn the new placements; and a replica
+    // that does not embed learns from the same job that the item has a vector now.
+    crate::db::outbox::enqueue(db, crate::db::outbox::TOPIC_INDEX, &item_ids_of(vectors)).await
 }
 
 /// Creates a theme row. `label` is the generated label (a rebuild fills it in later when
@@ -105,6 +98,10 @@ pub async fn create_theme<C: ConnectionTrait>(
     }
     .insert(db)
     .await?)
+}
+
+fn item_ids_of(vectors: &[(i64, Vec<f32>)]) -> Vec<i64> {
+    vectors.iter().map(|(id, _)| *id).collect()
 }
 
 /// One item's placement.
