@@ -3,7 +3,7 @@
 //! backlog page reads a few thousand aggregate rows instead of every item.
 //!
 //! * `backlog_days`: per theme (0 = every item, themed or not) × UTC day × customer
-//!   segment ('' = no customer or no segment): items, scored items and their score sum (in
+//!   segment ('' = none, '=name' = a segment, '*' = all of them together): items, scored items and their score sum (in
 //!   twentieths, the grid every normalised score lies on), tickets and their priority sum
 //!   (in levels 0–3).
 //! * `backlog_totals`: the same per theme × segment over all time, plus the theme's distinct
@@ -113,14 +113,25 @@ impl MigrationTrait for Migration {
                 .col(BacklogDays::Segment),
         );
         m.create_table(days.to_owned()).await?;
-        m.create_index(
-            Index::create()
-                .name("ix_backlog_days_day")
-                .table(BacklogDays::Table)
-                .col(BacklogDays::Day)
-                .to_owned(),
-        )
-        .await?;
+        // Covering the period queries (one segment key, a range of days, grouped by theme):
+        // they read the index alone, in order.
+        let mut covering = Index::create();
+        covering
+            .name("ix_backlog_days_segment_day")
+            .table(BacklogDays::Table)
+            .col(BacklogDays::Segment)
+            .col(BacklogDays::Day)
+            .col(BacklogDays::ThemeId);
+        for name in [
+            "items",
+            "scored",
+            "score_units",
+            "tickets",
+            "priority_levels",
+        ] {
+            covering.col(Alias::new(name));
+        }
+        m.create_index(covering.to_owned()).await?;
 
         let mut totals = Table::create();
         totals

@@ -290,7 +290,7 @@ mod tests {
             item_id: 0,
             theme: Some(theme),
             at: at(days_ago) - Duration::hours(1),
-            segment: String::new(),
+            segment: None,
             score: None,
             customer: None,
             value: 0.0,

@@ -20,7 +20,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::ConnectionTrait;
 
 use super::score::{Tallies, Tally, Window, WEEKS};
-use crate::db::tallies::{self, day_of, day_start, ItemFact, Sums, ALL, NO_SEGMENT};
+use crate::db::tallies::{self, day_of, day_start, ItemFact, Sums, ALL};
 use crate::Result;
 
 /// The tallies of `window` for customers in `segment` (all items when `None`).
@@ -29,10 +29,6 @@ pub async fn load<C: ConnectionTrait>(
     window: Window,
     segment: Option<&str>,
 ) -> Result<Tallies> {
-    if segment == Some(NO_SEGMENT) {
-        // No customer is in the empty segment; its key holds items without one.
-        return Ok(Tallies::default());
-    }
     let as_of = window.as_of;
     let today = day_of(as_of);
     let today_start = day_start(today);
@@ -150,16 +146,20 @@ async fn weekly<C: ConnectionTrait>(
     // … and its items after the boundary belong to the newer week: a week runs from just
     // after one boundary to the next one included (an item exactly at `as_of - 7k days` is
     // k weeks ago). `as_of` itself and what follows it belong to no week.
-    for k in 0..=WEEKS {
-        let boundary = as_of - Duration::weeks(k as i64);
-        let from = if k == 0 {
-            Bound::Included(boundary)
-        } else {
-            Bound::Excluded(boundary)
-        };
-        let day_end = day_start(day_of(boundary) + 1);
-        for (theme, n) in tallies::counts_between(db, from, day_end, segment).await? {
-            let e = by_age.entry(theme).or_insert([0; WEEKS + 1]);
+    let ranges: Vec<_> = (0..=WEEKS)
+        .map(|k| {
+            let boundary = as_of - Duration::weeks(k as i64);
+            let from = if k == 0 {
+                Bound::Included(boundary)
+            } else {
+                Bound::Excluded(boundary)
+            };
+            (from, day_start(day_of(boundary) + 1))
+        })
+        .collect();
+    for (theme, counts) in tallies::counts_in(db, &ranges, segment).await? {
+        let e = by_age.entry(theme).or_insert([0; WEEKS + 1]);
+        for (k, n) in counts.into_iter().enumerate() {
             e[k] -= n;
             if k > 0 {
                 e[k - 1] += n;

@@ -12,6 +12,8 @@
 //! Invariants:
 //! * theme 0 ([`ALL`]) tallies every item, themed or not (the mean satisfaction of all
 //!   feedback); other rows tally one theme;
+//! * day and total rows are kept per segment ([`segment_key`]) and once more for all
+//!   segments together ([`ALL_SEGMENTS`]);
 //! * a customer's segment and account value are read when the fact is, so a change to the
 //!   customer is a snapshot/commit of their items;
 //! * in PostgreSQL, concurrent writers serialize on the rows they add to (upserts), and
@@ -33,8 +35,15 @@ use write::apply;
 
 /// The theme id under which every item is tallied.
 pub const ALL: i64 = 0;
-/// The segment key of items without a customer or whose customer has no segment.
-pub const NO_SEGMENT: &str = "";
+/// The segment key of the rows that add up every segment (and none): what an unfiltered
+/// backlog reads, so it reads one row per theme and day instead of one per segment.
+pub const ALL_SEGMENTS: &str = "*";
+
+/// The key a customer segment is tallied under: `""` for none, `"=name"` for a segment (so
+/// no segment name can collide with [`ALL_SEGMENTS`]).
+pub fn segment_key(segment: Option<&str>) -> String {
+    segment.map_or_else(String::new, |s| format!("={s}"))
+}
 
 pub(crate) const DAYS: &str = "backlog_days";
 pub(crate) const TOTALS: &str = "backlog_totals";
@@ -94,8 +103,8 @@ pub struct ItemFact {
     pub item_id: i64,
     pub theme: Option<i64>,
     pub at: DateTime<Utc>,
-    /// The customer's segment, or [`NO_SEGMENT`].
-    pub segment: String,
+    /// The customer's segment.
+    pub segment: Option<String>,
     pub customer: Option<i64>,
     /// The customer's account value as counted ([`counted_value`]).
     pub value: f64,
@@ -176,7 +185,7 @@ impl From<FactRow> for ItemFact {
             item_id: r.id,
             theme: r.theme_id,
             at: r.created_at,
-            segment: r.segment.unwrap_or_default(),
+            segment: r.segment,
             customer: r.customer_id,
             value: counted_value(r.account_value),
             score: r.score.map(score_units),

@@ -10,16 +10,22 @@ use sea_orm::sea_query::{
 use sea_orm::ConnectionTrait;
 
 use super::{
-    a, counted_value, Sums, ALL, CUSTOMER_DAYS, DAYS, FIRST_SEEN, MAX_ACCOUNT_VALUE, SUMS, TOTALS,
+    a, counted_value, segment_key, Sums, ALL, ALL_SEGMENTS, CUSTOMER_DAYS, DAYS, FIRST_SEEN,
+    MAX_ACCOUNT_VALUE, SUMS, TOTALS,
 };
 use crate::Result;
 
-fn segment_filter(q: &mut SelectStatement, table: Option<&str>, segment: Option<&str>) {
+/// Rows of the day and total tallies for `segment`: its own rows, or the rows of all
+/// segments together.
+fn tally_segment(q: &mut SelectStatement, segment: Option<&str>) {
+    let key = segment.map_or_else(|| ALL_SEGMENTS.to_string(), |s| segment_key(Some(s)));
+    q.and_where(Expr::col(a("segment")).eq(key));
+}
+
+/// Items of customers in `segment`, when given.
+fn customer_segment(q: &mut SelectStatement, segment: Option<&str>) {
     if let Some(s) = segment {
-        match table {
-            Some(t) => q.and_where(Expr::col((a(t), a("segment"))).eq(s)),
-            None => q.and_where(Expr::col(a("segment")).eq(s)),
-        };
+        q.and_where(Expr::col((a("customers"), a("segment"))).eq(s));
     }
 }
 
@@ -63,7 +69,7 @@ pub async fn day_sums<C: ConnectionTrait>(
         .and_where(Expr::col(a("day")).gte(from_day))
         .and_where(Expr::col(a("day")).lt(to_day))
         .group_by_col(a("theme_id"));
-    segment_filter(&mut q, None, segment);
+    tally_segment(&mut q, segment);
     let mut out = HashMap::new();
     for r in db.query_all(db.get_database_backend().build(&q)).await? {
         out.insert(r.try_get_by_index::<i64>(0)?, read_sums(&r, 1)?);
@@ -86,7 +92,7 @@ pub async fn totals<C: ConnectionTrait>(
         )
         .from(a(TOTALS))
         .group_by_col(a("theme_id"));
-    segment_filter(&mut q, None, segment);
+    tally_segment(&mut q, segment);
     let mut out = HashMap::new();
     for r in db.query_all(db.get_database_backend().build(&q)).await? {
         let sums = read_sums(&r, 1)?;
@@ -121,7 +127,7 @@ pub async fn weekly_counts<C: ConnectionTrait>(
         // By the output name: PostgreSQL would not see two bound copies of `week_of` as
         // the same expression.
         .add_group_by([Expr::col(a("theme_id")).into(), Expr::col(a("week")).into()]);
-    segment_filter(&mut q, None, segment);
+    tally_segment(&mut q, segment);
     db.query_all(db.get_database_backend().build(&q))
         .await?
         .iter()
@@ -208,7 +214,7 @@ pub async fn customers<C: ConnectionTrait>(
             Expr::col((c, a("id"))).equals((p.clone(), a("customer_id"))),
         )
         .group_by_col((p, a("theme_id")));
-    segment_filter(&mut q, Some("customers"), segment);
+    customer_segment(&mut q, segment);
     let mut out = HashMap::new();
     for r in db.query_all(db.get_database_backend().build(&q)).await? {
         let n = read_i64(&r, 1)?;
@@ -238,7 +244,7 @@ pub async fn pairs_from_day<C: ConnectionTrait>(
             Expr::col((c, a("id"))).equals((cd.clone(), a("customer_id"))),
         )
         .and_where(Expr::col((cd, a("day"))).gte(from_day));
-    segment_filter(&mut q, Some("customers"), segment);
+    customer_segment(&mut q, segment);
     db.query_all(db.get_database_backend().build(&q))
         .await?
         .iter()
@@ -280,44 +286,61 @@ pub async fn pairs_seen_before<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// Themed items per theme created from `from` (included or not) to `to` (excluded), only
-/// those of customers in `segment` when given.
-pub async fn counts_between<C: ConnectionTrait>(
+/// Themed items per theme in each of `ranges` (from, included or not, to `to`, excluded),
+/// only those of customers in `segment` when given: one query, one count per range.
+pub async fn counts_in<C: ConnectionTrait>(
     db: &C,
-    from: std::ops::Bound<DateTime<Utc>>,
-    to: DateTime<Utc>,
+    ranges: &[(std::ops::Bound<DateTime<Utc>>, DateTime<Utc>)],
     segment: Option<&str>,
-) -> Result<HashMap<i64, i64>> {
+) -> Result<HashMap<i64, Vec<i64>>> {
+    use std::ops::Bound;
     let (i, it, c) = (a("feedback_items"), a("item_themes"), a("customers"));
     let at = || Expr::col((i.clone(), a("created_at")));
+    let within = |(from, to): &(Bound<DateTime<Utc>>, DateTime<Utc>)| -> SimpleExpr {
+        let before = at().lt(*to);
+        match from {
+            Bound::Included(t) => at().gte(*t).and(before),
+            Bound::Excluded(t) => at().gt(*t).and(before),
+            Bound::Unbounded => before,
+        }
+    };
     let mut q = Query::select();
-    q.column((it.clone(), a("theme_id")))
-        .expr_as(Expr::col((i.clone(), a("id"))).count(), a("n"))
-        .from(i.clone())
+    q.column((it.clone(), a("theme_id")));
+    let mut any = Cond::any();
+    for (n, r) in ranges.iter().enumerate() {
+        let one: SimpleExpr = CaseStatement::new()
+            .case(within(r), Expr::val(1))
+            .finally(Expr::val(0))
+            .into();
+        q.expr_as(
+            Func::cast_as(Func::sum(one), a("bigint")),
+            a(format!("c{n}").as_str()),
+        );
+        any = any.add(within(r));
+    }
+    q.from(i.clone())
         .join(
             JoinType::InnerJoin,
             it.clone(),
             Expr::col((it.clone(), a("item_id"))).equals((i.clone(), a("id"))),
         )
         .and_where(Expr::col((it.clone(), a("theme_id"))).is_not_null())
-        .and_where(at().lt(to))
+        .cond_where(any)
         .group_by_col((it, a("theme_id")));
-    match from {
-        std::ops::Bound::Included(t) => q.and_where(at().gte(t)),
-        std::ops::Bound::Excluded(t) => q.and_where(at().gt(t)),
-        std::ops::Bound::Unbounded => &mut q,
-    };
     if segment.is_some() {
         q.join(
             JoinType::InnerJoin,
             c.clone(),
             Expr::col((c, a("id"))).equals((i, a("customer_id"))),
         );
-        segment_filter(&mut q, Some("customers"), segment);
+        customer_segment(&mut q, segment);
     }
     let mut out = HashMap::new();
     for r in db.query_all(db.get_database_backend().build(&q)).await? {
-        out.insert(r.try_get_by_index::<i64>(0)?, read_i64(&r, 1)?);
+        let counts = (0..ranges.len())
+            .map(|n| read_i64(&r, n + 1))
+            .collect::<std::result::Result<Vec<i64>, _>>()?;
+        out.insert(r.try_get_by_index::<i64>(0)?, counts);
     }
     Ok(out)
 }

@@ -10,7 +10,8 @@ use sea_orm::ConnectionTrait;
 
 use super::read::first_seen_of;
 use super::{
-    a, day_of, exec, ItemFact, Sums, ALL, CUSTOMER_DAYS, DAYS, FIRST_SEEN, PAIRS, SUMS, TOTALS,
+    a, day_of, exec, segment_key, ItemFact, Sums, ALL, ALL_SEGMENTS, CUSTOMER_DAYS, DAYS,
+    FIRST_SEEN, PAIRS, SUMS, TOTALS,
 };
 use crate::Result;
 
@@ -40,20 +41,22 @@ pub(super) async fn apply<C: ConnectionTrait>(
         for f in facts {
             let sums = Sums::of(f, sign);
             let day = day_of(f.at);
-            let themes = std::iter::once(ALL).chain(f.theme);
-            for t in themes {
-                days.entry((t, day, f.segment.clone()))
-                    .or_default()
-                    .add(&sums);
-                totals
-                    .entry((t, f.segment.clone()))
-                    .or_insert((Sums::default(), 0, 0.0))
-                    .0
-                    .add(&sums);
+            let key = segment_key(f.segment.as_deref());
+            for t in std::iter::once(ALL).chain(f.theme) {
+                for seg in [key.as_str(), ALL_SEGMENTS] {
+                    days.entry((t, day, seg.to_string()))
+                        .or_default()
+                        .add(&sums);
+                    totals
+                        .entry((t, seg.to_string()))
+                        .or_insert((Sums::default(), 0, 0.0))
+                        .0
+                        .add(&sums);
+                }
             }
             if let Some(c) = f.customer {
                 let who = Who {
-                    segment: f.segment.clone(),
+                    segment: key.clone(),
                     value: f.value,
                 };
                 if sign < 0 {
@@ -85,18 +88,24 @@ pub(super) async fn apply<C: ConnectionTrait>(
         let before = who_before.get(customer).or(who_after.get(customer));
         let after = who_after.get(customer).or(who_before.get(customer));
         if let (true, Some(b)) = (was > 0, before) {
-            let e = totals
-                .entry((*theme, b.segment.clone()))
-                .or_insert((Sums::default(), 0, 0.0));
-            e.1 -= 1;
-            e.2 -= b.value;
+            for seg in [b.segment.as_str(), ALL_SEGMENTS] {
+                let e =
+                    totals
+                        .entry((*theme, seg.to_string()))
+                        .or_insert((Sums::default(), 0, 0.0));
+                e.1 -= 1;
+                e.2 -= b.value;
+            }
         }
         if let (true, Some(w)) = (now > 0, after) {
-            let e = totals
-                .entry((*theme, w.segment.clone()))
-                .or_insert((Sums::default(), 0, 0.0));
-            e.1 += 1;
-            e.2 += w.value;
+            for seg in [w.segment.as_str(), ALL_SEGMENTS] {
+                let e =
+                    totals
+                        .entry((*theme, seg.to_string()))
+                        .or_insert((Sums::default(), 0, 0.0));
+                e.1 += 1;
+                e.2 += w.value;
+            }
         }
     }
     totals.retain(|_, (s, n, v)| !(s.is_zero() && *n == 0 && *v == 0.0));
