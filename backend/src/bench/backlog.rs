@@ -257,7 +257,8 @@ async fn generate(
     Ok(db)
 }
 
-/// Seconds to compose 100 weekly digests for last week (half of them for one segment).
+/// Seconds to compose 100 weekly digests for last week (half of them for one of three
+/// segments: four different contents, each rendered for its subscribers).
 async fn digests(
     db: &DatabaseConnection,
     config: &crate::Config,
@@ -274,6 +275,8 @@ async fn digests(
         created_at: now,
     };
     let week = IsoWeek::of(now.date_naive()).previous();
+    // As the scheduler does: one composer for the run, each (week, scope) gathered once.
+    let mut composer = crate::digest::schedule::Composer::default();
     let started = Instant::now();
     for i in 0..100 {
         let sub = subscription::Model {
@@ -289,7 +292,7 @@ async fn digests(
             created_at: now,
             updated_at: now,
         };
-        crate::digest::schedule::compose(db, config, &u, Some(&sub), week).await?;
+        composer.compose(db, config, &u, Some(&sub), week).await?;
     }
     Ok(started.elapsed().as_secs_f64())
 }

@@ -26,7 +26,7 @@ pub const TOP: usize = 5;
 pub const QUOTES: u64 = 3;
 
 /// Narrows a digest to what the recipient follows.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Scope {
     pub segment: Option<String>,
     /// Statuses (empty: all).

@@ -5,11 +5,13 @@
 //! first sends it, everyone else skips. It is due once the recipient's local weekday and
 //! hour (their time zone) reach the ones they chose.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::compose::{gather, Scope};
+use super::compose::{gather, Content, Scope};
 use super::render::{render, Links};
 use super::signing;
 use super::subscriptions;
@@ -62,25 +64,53 @@ pub async fn compose<C: ConnectionTrait>(
     sub: Option<&subscription::Model>,
     week: IsoWeek,
 ) -> Result<NewMail> {
-    let content = gather(db, &config.backlog_weights, week, &scope(sub)?).await?;
-    let unsubscribe = unsubscribe_url(db, config, u.id).await?;
-    let r = render(
-        &content,
-        &u.name,
-        &Links {
-            base_url: &config.base_url,
-            unsubscribe: &unsubscribe,
-        },
-    );
-    Ok(NewMail {
-        dedupe_key: dedupe_key(u.id, week),
-        kind: crate::db::mail::MailKind::Digest,
-        recipient: u.email.clone(),
-        subject: r.subject,
-        text: r.text,
-        html: r.html,
-        unsubscribe_url: Some(unsubscribe),
-    })
+    Composer::default().compose(db, config, u, sub, week).await
+}
+
+/// Composes many digests, gathering the content of each (week, scope) once: subscribers who
+/// follow the same segment and statuses get the same figures, each rendered with their own
+/// name and unsubscribe link.
+#[derive(Default)]
+pub struct Composer {
+    gathered: HashMap<(IsoWeek, Scope), Content>,
+}
+
+impl Composer {
+    pub async fn compose<C: ConnectionTrait>(
+        &mut self,
+        db: &C,
+        config: &Config,
+        u: &user::Model,
+        sub: Option<&subscription::Model>,
+        week: IsoWeek,
+    ) -> Result<NewMail> {
+        let key = (week, scope(sub)?);
+        let content = match self.gathered.get(&key) {
+            Some(c) => c,
+            None => {
+                let c = gather(db, &config.backlog_weights, week, &key.1).await?;
+                self.gathered.entry(key).or_insert(c)
+            }
+        };
+        let unsubscribe = unsubscribe_url(db, config, u.id).await?;
+        let r = render(
+            content,
+            &u.name,
+            &Links {
+                base_url: &config.base_url,
+                unsubscribe: &unsubscribe,
+            },
+        );
+        Ok(NewMail {
+            dedupe_key: dedupe_key(u.id, week),
+            kind: crate::db::mail::MailKind::Digest,
+            recipient: u.email.clone(),
+            subject: r.subject,
+            text: r.text,
+            html: r.html,
+            unsubscribe_url: Some(unsubscribe),
+        })
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy, Serialize)]
@@ -100,6 +130,7 @@ pub async fn enqueue<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Queued> {
     let mut out = Queued::default();
+    let mut composer = Composer::default();
     for sub in subscriptions::active(db).await? {
         let Some(w) = week.or_else(|| due_week(&sub, now)) else {
             continue;
@@ -115,7 +146,7 @@ pub async fn enqueue<C: ConnectionTrait>(
             continue;
         }
         // Composing takes a moment; another replica may win the insert meanwhile.
-        let m = compose(db, config, &u, Some(&sub), w).await?;
+        let m = composer.compose(db, config, &u, Some(&sub), w).await?;
         if mail::enqueue(db, m).await? {
             out.queued += 1;
         } else {
