@@ -280,27 +280,13 @@ async fn exercise(database_url: Option<String>, seed: u64) {
     r.place(200).await;
     r.check("more items").await;
 
-    let before = tallied::load(
-        &r.db,
-        Window {
-            as_of: r.now,
-            since: None,
-        },
-        None,
-    )
-    .await
-    .unwrap();
+    let all_time = Window {
+        as_of: r.now,
+        since: None,
+    };
+    let before = tallied::load(&r.db, all_time, None).await.unwrap();
     tallies::rebuild(&r.db).await.unwrap();
-    let after = tallied::load(
-        &r.db,
-        Window {
-            as_of: r.now,
-            since: None,
-        },
-        None,
-    )
-    .await
-    .unwrap();
+    let after = tallied::load(&r.db, all_time, None).await.unwrap();
     assert_same(&after, &before, "recount");
     r.check("recounted").await;
 }

@@ -63,6 +63,15 @@ pub(crate) fn a(name: &str) -> Alias {
     Alias::new(name)
 }
 
+/// `(theme_id, customer_id)` is one of `pairs`.
+pub(crate) fn pair_in(pairs: &[(i64, i64)]) -> sea_orm::sea_query::SimpleExpr {
+    Expr::tuple([
+        Expr::col(a("theme_id")).into(),
+        Expr::col(a("customer_id")).into(),
+    ])
+    .in_tuples(pairs.iter().copied())
+}
+
 /// The UTC day of `at`, counted from 1970-01-01.
 pub fn day_of(at: DateTime<Utc>) -> i32 {
     at.timestamp().div_euclid(86_400) as i32

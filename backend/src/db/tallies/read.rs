@@ -10,8 +10,8 @@ use sea_orm::sea_query::{
 use sea_orm::ConnectionTrait;
 
 use super::{
-    a, counted_value, segment_key, Sums, ALL, ALL_SEGMENTS, CUSTOMER_DAYS, DAYS, FIRST_SEEN,
-    MAX_ACCOUNT_VALUE, SUMS, TOTALS,
+    a, counted_value, pair_in, segment_key, Sums, ALL, ALL_SEGMENTS, CUSTOMER_DAYS, DAYS,
+    FIRST_SEEN, MAX_ACCOUNT_VALUE, SUMS, TOTALS,
 };
 use crate::Result;
 
@@ -271,13 +271,7 @@ pub async fn pairs_seen_before<C: ConnectionTrait>(
             .columns([a("theme_id"), a("customer_id")])
             .from(a(CUSTOMER_DAYS))
             .and_where(Expr::col(a("day")).lt(before_day))
-            .and_where(
-                Expr::tuple([
-                    Expr::col(a("theme_id")).into(),
-                    Expr::col(a("customer_id")).into(),
-                ])
-                .in_tuples(chunk.iter().copied()),
-            )
+            .and_where(pair_in(chunk))
             .to_owned();
         for r in db.query_all(db.get_database_backend().build(&q)).await? {
             out.insert((r.try_get_by_index(0)?, r.try_get_by_index(1)?));

@@ -10,7 +10,7 @@ use sea_orm::ConnectionTrait;
 
 use super::read::first_seen_of;
 use super::{
-    a, day_of, exec, segment_key, ItemFact, Sums, ALL, ALL_SEGMENTS, CUSTOMER_DAYS, DAYS,
+    a, day_of, exec, pair_in, segment_key, ItemFact, Sums, ALL, ALL_SEGMENTS, CUSTOMER_DAYS, DAYS,
     FIRST_SEEN, PAIRS, SUMS, TOTALS,
 };
 use crate::Result;
@@ -253,13 +253,7 @@ async fn add_pairs<C: ConnectionTrait>(
         let q = Query::select()
             .columns([a("theme_id"), a("customer_id"), a("items")])
             .from(a(PAIRS))
-            .and_where(
-                Expr::tuple([
-                    Expr::col(a("theme_id")).into(),
-                    Expr::col(a("customer_id")).into(),
-                ])
-                .in_tuples(chunk.iter().copied()),
-            )
+            .and_where(pair_in(chunk))
             .to_owned();
         let rows: Vec<(i64, i64, i64)> = db
             .query_all(db.get_database_backend().build(&q))
