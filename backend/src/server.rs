@@ -67,13 +67,7 @@ pub async fn run_with(config: Config, listener: TcpListener, processes: Processe
     let (embedder, vectors) = match processes {
         Processes::AllInOne => match start_embedder(&config, &db).await {
             Ok(embed) => {
-                let model = embed.embedder();
-                let vectors = vector_sync::open(&config, model.model_name(), model.dims())?;
-                background.push(tokio::spawn(vector_sync::catch_up(
-                    db.clone(),
-                    vectors.clone(),
-                )));
-                background.push(tokio::spawn(vector_sync::run_saver(vectors.clone())));
+                let vectors = open_graph(&config, &db, &**embed.embedder(), &mut background)?;
                 let embed = embed.with_vectors(vectors.clone());
                 background.push(tokio::spawn(crate::jobs::themes_job::run(
                     db.clone(),
@@ -100,12 +94,7 @@ pub async fn run_with(config: Config, listener: TcpListener, processes: Processe
         },
         Processes::WebOnly => match MiniLm::load_for_queries(&config).await {
             Ok(m) => {
-                let vectors = vector_sync::open(&config, m.model_name(), m.dims())?;
-                background.push(tokio::spawn(vector_sync::catch_up(
-                    db.clone(),
-                    vectors.clone(),
-                )));
-                background.push(tokio::spawn(vector_sync::run_saver(vectors.clone())));
+                let vectors = open_graph(&config, &db, &m, &mut background)?;
                 sync = sync.with_vectors(vectors.clone());
                 let embedder: Arc<dyn crate::embed::Embedder + Sync> = Arc::new(m);
                 (Some(embedder), Some(vectors))
@@ -140,6 +129,23 @@ pub async fn run_with(config: Config, listener: TcpListener, processes: Processe
         vector_sync::save(vectors).await;
     }
     sync.close().await
+}
+
+/// Opens the vector graph for `model`'s vectors, fills what it lacks from the stored
+/// embeddings in the background and saves it every minute.
+fn open_graph(
+    config: &Config,
+    db: &sea_orm::DatabaseConnection,
+    model: &dyn Embedder,
+    background: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> Result<Arc<triage_index::VectorIndex>> {
+    let vectors = vector_sync::open(config, model.model_name(), model.dims())?;
+    background.push(tokio::spawn(vector_sync::catch_up(
+        db.clone(),
+        vectors.clone(),
+    )));
+    background.push(tokio::spawn(vector_sync::run_saver(vectors.clone())));
+    Ok(vectors)
 }
 
 /// `triage worker`: embeds items and places them in themes, rebuilds themes, sends mail and

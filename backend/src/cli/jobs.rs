@@ -41,8 +41,7 @@ pub async fn run(
                 // The index topic is a log each replica's index reads: pending is what this
                 // data dir's index has not read.
                 let pending = if topic == outbox::TOPIC_INDEX {
-                    let reader = crate::jobs::index_sync::instance_id(&config.data_dir)?;
-                    crate::jobs::index_sync::pending(db, &reader).await?
+                    crate::jobs::index_sync::pending(db, &config.data_dir).await?
                 } else {
                     outbox::pending(db, topic).await?
                 };

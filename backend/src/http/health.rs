@@ -70,11 +70,7 @@ struct MailHealth {
 async fn health(State(ctx): State<ApiContext>) -> (StatusCode, Json<Health>) {
     let pending = async {
         Ok::<_, crate::Error>((
-            crate::jobs::index_sync::pending(
-                &ctx.db,
-                &crate::jobs::index_sync::instance_id(&ctx.config.data_dir)?,
-            )
-            .await?,
+            crate::jobs::index_sync::pending(&ctx.db, &ctx.config.data_dir).await?,
             outbox::dead_count(&ctx.db, TOPIC_INDEX).await?,
             outbox::pending(&ctx.db, TOPIC_EMBED).await?,
             outbox::dead_count(&ctx.db, TOPIC_EMBED).await?,

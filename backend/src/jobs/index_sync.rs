@@ -140,11 +140,6 @@ impl IndexSync {
         Ok(jobs.len())
     }
 
-    /// Jobs this index has not read yet.
-    pub async fn behind(&self) -> Result<u64> {
-        pending(&self.db, &self.reader).await
-    }
-
     /// Re-indexes every item from the database. The log position is taken first, so items
     /// written during the rebuild are read from the log afterwards (some twice, harmlessly).
     pub async fn rebuild(&self, mut progress: impl FnMut(u64, u64)) -> Result<u64> {
@@ -222,6 +217,24 @@ impl IndexSync {
         let trimmed = outbox_log::trim(&self.db, TOPIC_INDEX, chrono::Utc::now()).await?;
         if trimmed > 0 {
             tracing::debug!(jobs = trimmed, "deleted index jobs every index has read");
+        }
+        Ok(())
+    }
+
+    /// Indexes these items as they are now; those gone from the database leave the index
+    /// (and, on a replica that does not embed, the vector graph).
+    async fn handle(&self, item_ids: Vec<i64>) -> Result<()> {
+        let found = items::with_segments(&self.db, &item_ids).await?;
+        let present: Vec<i64> = found.iter().map(|f| f.item.id).collect();
+        let kept: std::collections::HashSet<i64> = present.iter().copied().collect();
+        let gone: Vec<i64> = item_ids
+            .into_iter()
+            .filter(|id| !kept.contains(id))
+            .collect();
+        self.write(found, gone.iter().map(|&id| id as u64).collect())
+            .await?;
+        if let Some(graph) = &self.vectors {
+            vector_sync::follow(&self.db, graph, &present, &gone).await?;
         }
         Ok(())
     }
@@ -307,31 +320,10 @@ pub fn instance_id(data_dir: &Path) -> Result<String> {
     Ok(id)
 }
 
-impl IndexSync {
-    /// Indexes these items as they are now; those gone from the database leave the index.
-    async fn handle(&self, item_ids: Vec<i64>) -> Result<()> {
-        let found = items::with_segments(&self.db, &item_ids).await?;
-        let present: std::collections::HashSet<i64> = found.iter().map(|f| f.item.id).collect();
-        // Jobs whose item is gone (deleted since) remove it from the index.
-        let missing: Vec<u64> = item_ids
-            .iter()
-            .filter(|id| !present.contains(id))
-            .map(|id| *id as u64)
-            .collect();
-        let present: Vec<i64> = found.iter().map(|f| f.item.id).collect();
-        self.write(found, missing.clone()).await?;
-        if let Some(graph) = &self.vectors {
-            let gone: Vec<i64> = missing.iter().map(|&i| i as i64).collect();
-            vector_sync::follow(&self.db, graph, &present, &gone).await?;
-        }
-        Ok(())
-    }
-}
-
-/// Index jobs the index of this data dir has not read yet (all of them before its first
+/// Index jobs the index of `data_dir` has not read yet (all of them before its first
 /// rebuild).
-pub async fn pending(db: &DatabaseConnection, reader: &str) -> Result<u64> {
-    let at = outbox_log::cursor(db, reader)
+pub async fn pending(db: &DatabaseConnection, data_dir: &Path) -> Result<u64> {
+    let at = outbox_log::cursor(db, &instance_id(data_dir)?)
         .await?
         .unwrap_or(Position { txid: 0, job_id: 0 });
     outbox_log::behind(db, TOPIC_INDEX, at).await

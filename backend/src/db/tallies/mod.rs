@@ -273,9 +273,7 @@ pub async fn facts_between<C: ConnectionTrait>(
     let mut q = facts_query();
     let at = || Expr::col((a("feedback_items"), a("created_at")));
     q.and_where(at().gte(from)).and_where(at().lt(to));
-    if let Some(s) = segment {
-        q.and_where(Expr::col((a("customers"), a("segment"))).eq(s));
-    }
+    read::customer_segment(&mut q, segment);
     read_facts(db, &q).await
 }
 

@@ -23,7 +23,7 @@ fn tally_segment(q: &mut SelectStatement, segment: Option<&str>) {
 }
 
 /// Items of customers in `segment`, when given.
-fn customer_segment(q: &mut SelectStatement, segment: Option<&str>) {
+pub(super) fn customer_segment(q: &mut SelectStatement, segment: Option<&str>) {
     if let Some(s) = segment {
         q.and_where(Expr::col((a("customers"), a("segment"))).eq(s));
     }

@@ -75,37 +75,28 @@ pub(super) async fn apply<C: ConnectionTrait>(
     customer_days.retain(|_, n| *n != 0);
 
     // Customers joining or leaving a theme, and customers whose segment or value changed
-    // while they stay: counted in the totals of their segment.
-    let touched: BTreeSet<(i64, i64)> = removed
-        .iter()
-        .chain(added)
-        .filter_map(|f| Some((f.theme?, f.customer?)))
-        .collect();
-    let counts = add_pairs(db, &pairs, &touched).await?;
-    for (theme, customer) in &touched {
-        let now = counts.get(&(*theme, *customer)).copied().unwrap_or(0);
-        let was = now - pairs.get(&(*theme, *customer)).copied().unwrap_or(0);
-        let before = who_before.get(customer).or(who_after.get(customer));
-        let after = who_after.get(customer).or(who_before.get(customer));
+    // while they stay: counted in the totals of their segment. Every theme × customer pair
+    // a fact names is in `pairs` (with a net change of 0 when it only moved or changed).
+    let counts = add_pairs(db, &pairs).await?;
+    let mut count = |theme: i64, who: &Who, sign: i64| {
+        for seg in [who.segment.as_str(), ALL_SEGMENTS] {
+            let e = totals
+                .entry((theme, seg.to_string()))
+                .or_insert((Sums::default(), 0, 0.0));
+            e.1 += sign;
+            e.2 += sign as f64 * who.value;
+        }
+    };
+    for (&(theme, customer), delta) in &pairs {
+        let now = counts.get(&(theme, customer)).copied().unwrap_or(0);
+        let was = now - delta;
+        let before = who_before.get(&customer).or(who_after.get(&customer));
+        let after = who_after.get(&customer).or(who_before.get(&customer));
         if let (true, Some(b)) = (was > 0, before) {
-            for seg in [b.segment.as_str(), ALL_SEGMENTS] {
-                let e =
-                    totals
-                        .entry((*theme, seg.to_string()))
-                        .or_insert((Sums::default(), 0, 0.0));
-                e.1 -= 1;
-                e.2 -= b.value;
-            }
+            count(theme, b, -1);
         }
         if let (true, Some(w)) = (now > 0, after) {
-            for seg in [w.segment.as_str(), ALL_SEGMENTS] {
-                let e =
-                    totals
-                        .entry((*theme, seg.to_string()))
-                        .or_insert((Sums::default(), 0, 0.0));
-                e.1 += 1;
-                e.2 += w.value;
-            }
+            count(theme, w, 1);
         }
     }
     totals.retain(|_, (s, n, v)| !(s.is_zero() && *n == 0 && *v == 0.0));
@@ -149,7 +140,7 @@ async fn add_days<C: ConnectionTrait>(
         exec(db, db.get_database_backend().build(&q)).await?;
     }
     let themes: BTreeSet<i64> = days.keys().map(|k| k.0).collect();
-    delete_empty(db, DAYS, &themes).await
+    delete_empty(db, DAYS, &themes, &["items"]).await
 }
 
 async fn add_totals<C: ConnectionTrait>(
@@ -185,16 +176,7 @@ async fn add_totals<C: ConnectionTrait>(
     }
     // A total is empty when it counts no item and no customer.
     let themes: BTreeSet<i64> = totals.keys().map(|k| k.0).collect();
-    for chunk in themes.iter().copied().collect::<Vec<_>>().chunks(10_000) {
-        let q = Query::delete()
-            .from_table(a(TOTALS))
-            .and_where(Expr::col(a("theme_id")).is_in(chunk.iter().copied()))
-            .and_where(Expr::col(a("items")).eq(0))
-            .and_where(Expr::col(a("customers")).eq(0))
-            .to_owned();
-        exec(db, db.get_database_backend().build(&q)).await?;
-    }
-    Ok(())
+    delete_empty(db, TOTALS, &themes, &["items", "customers"]).await
 }
 
 async fn add_customer_days<C: ConnectionTrait>(
@@ -221,16 +203,15 @@ async fn add_customer_days<C: ConnectionTrait>(
         exec(db, db.get_database_backend().build(&q)).await?;
     }
     let themes: BTreeSet<i64> = rows.iter().map(|r| r.0 .0).collect();
-    delete_empty(db, CUSTOMER_DAYS, &themes).await
+    delete_empty(db, CUSTOMER_DAYS, &themes, &["items"]).await
 }
 
-/// Adds to the per-theme customer counts and returns the new count of every touched pair
-/// (read after the upsert, which holds the rows' locks: no other writer can change them
-/// between the two statements).
+/// Adds to the per-theme customer counts and returns the new count of every pair in
+/// `deltas` (read after the upsert, which holds the rows' locks: no other writer can
+/// change them between the two statements).
 async fn add_pairs<C: ConnectionTrait>(
     db: &C,
     deltas: &BTreeMap<(i64, i64), i64>,
-    touched: &BTreeSet<(i64, i64)>,
 ) -> Result<HashMap<(i64, i64), i64>> {
     let rows: Vec<_> = deltas.iter().filter(|(_, n)| **n != 0).collect();
     for chunk in crate::db::chunks_for(&rows, 3) {
@@ -247,7 +228,7 @@ async fn add_pairs<C: ConnectionTrait>(
         );
         exec(db, db.get_database_backend().build(&q)).await?;
     }
-    let touched: Vec<(i64, i64)> = touched.iter().copied().collect();
+    let touched: Vec<(i64, i64)> = deltas.keys().copied().collect();
     let mut out = HashMap::with_capacity(touched.len());
     for chunk in touched.chunks(5_000) {
         let q = Query::select()
@@ -270,22 +251,25 @@ async fn add_pairs<C: ConnectionTrait>(
         out.extend(rows.into_iter().map(|(t, c, n)| ((t, c), n)));
     }
     let themes: BTreeSet<i64> = deltas.keys().map(|k| k.0).collect();
-    delete_empty(db, PAIRS, &themes).await?;
+    delete_empty(db, PAIRS, &themes, &["items"]).await?;
     Ok(out)
 }
 
-/// Deletes the rows of `table` that count no item, among these themes' rows.
+/// Deletes the rows of `table` that count nothing (every one of `counts` at 0), among
+/// these themes' rows.
 async fn delete_empty<C: ConnectionTrait>(
     db: &C,
     table: &str,
     themes: &BTreeSet<i64>,
+    counts: &[&str],
 ) -> Result<()> {
     for chunk in themes.iter().copied().collect::<Vec<_>>().chunks(10_000) {
-        let q = Query::delete()
-            .from_table(a(table))
-            .and_where(Expr::col(a("theme_id")).is_in(chunk.iter().copied()))
-            .and_where(Expr::col(a("items")).lte(0))
-            .to_owned();
+        let mut q = Query::delete();
+        q.from_table(a(table))
+            .and_where(Expr::col(a("theme_id")).is_in(chunk.iter().copied()));
+        for c in counts {
+            q.and_where(Expr::col(a(c)).lte(0));
+        }
         exec(db, db.get_database_backend().build(&q)).await?;
     }
     Ok(())
