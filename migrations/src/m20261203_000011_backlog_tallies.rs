@@ -11,7 +11,13 @@
 //! * `backlog_customer_days`: which customers contributed to a theme on which day (distinct
 //!   customers over a period).
 //! * `backlog_pairs`: items per theme × customer over all time (when a customer joins or
-//!   leaves a theme).
+//!   leaves a theme), with the customer's segment key and counted account value and the
+//!   pair's last day: the customers of a period that ends now are the pairs whose last day
+//!   lies in it, one index range.
+//! * `backlog_facts`: each item's fact as the tallies counted it (time in nanoseconds,
+//!   theme, customer, segment key, value, score, priority), ordered by time: the edges of
+//!   a period (part of a day) are read from here in one range, without joining the items'
+//!   tables. In SQLite a `WITHOUT ROWID` table, so the range is the table itself.
 //! * `backlog_first_seen`: each theme's oldest item ("new this week").
 //! * `backlog_tally_state`: one row once the tallies were built from the items already
 //!   stored (the application builds them on first start after this migration).
@@ -58,6 +64,9 @@ enum BacklogPairs {
     ThemeId,
     CustomerId,
     Items,
+    LastDay,
+    Segment,
+    Value,
 }
 
 #[derive(DeriveIden)]
@@ -222,6 +231,24 @@ impl MigrationTrait for Migration {
                         .not_null(),
                 )
                 .col(ColumnDef::new(BacklogPairs::Items).big_integer().not_null())
+                .col(
+                    ColumnDef::new(BacklogPairs::LastDay)
+                        .integer()
+                        .not_null()
+                        .default(0),
+                )
+                .col(
+                    ColumnDef::new(BacklogPairs::Segment)
+                        .string()
+                        .not_null()
+                        .default(""),
+                )
+                .col(
+                    ColumnDef::new(BacklogPairs::Value)
+                        .double()
+                        .not_null()
+                        .default(0.0),
+                )
                 .primary_key(
                     Index::create()
                         .col(BacklogPairs::ThemeId)
@@ -230,6 +257,35 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // Covering "customers whose last item in a theme is after day D".
+        m.create_index(
+            Index::create()
+                .name("ix_backlog_pairs_last_day")
+                .table(BacklogPairs::Table)
+                .col(BacklogPairs::LastDay)
+                .col(BacklogPairs::Segment)
+                .col(BacklogPairs::ThemeId)
+                .col(BacklogPairs::Value)
+                .to_owned(),
+        )
+        .await?;
+
+        // Rows in time order; in SQLite the primary key is the table (no rowid).
+        let facts = "CREATE TABLE IF NOT EXISTS backlog_facts (
+            at_ns BIGINT NOT NULL,
+            item_id BIGINT NOT NULL,
+            theme_id BIGINT,
+            customer_id BIGINT,
+            segment TEXT NOT NULL,
+            value DOUBLE PRECISION NOT NULL,
+            score BIGINT,
+            priority BIGINT,
+            PRIMARY KEY (at_ns, item_id))";
+        let facts = match m.get_database_backend() {
+            sea_orm::DatabaseBackend::Sqlite => format!("{facts} WITHOUT ROWID"),
+            _ => facts.to_string(),
+        };
+        m.get_connection().execute_unprepared(&facts).await?;
 
         m.create_table(
             Table::create()
@@ -271,6 +327,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.get_connection()
+            .execute_unprepared("DROP TABLE IF EXISTS backlog_facts")
+            .await?;
         for t in [
             BacklogTallyState::Table.into_iden(),
             BacklogFirstSeen::Table.into_iden(),

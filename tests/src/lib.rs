@@ -230,23 +230,31 @@ impl Env {
     /// many there were. Other databases on the server are not touched.
     pub fn pg_terminate_connections(&self) -> usize {
         let name = self.pg_db.as_ref().expect("a PostgreSQL environment");
+        self.pg_query(&format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ))
+        .parse()
+        .expect("a count")
+    }
+
+    /// PostgreSQL only: runs one query on this environment's database with `psql` and
+    /// returns its unaligned output (rows on lines, columns split by `|`).
+    pub fn pg_query(&self, sql: &str) -> String {
+        let url = self
+            .database_url
+            .as_ref()
+            .expect("a PostgreSQL environment");
         let out = Command::new("psql")
-            .args([&pg_admin_url(), "-tAc"])
-            .arg(format!(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-                 WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-            ))
+            .args([url, "-tAc", sql])
             .output()
             .expect("psql");
         assert!(
             out.status.success(),
-            "{}",
+            "{sql}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .expect("a count")
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 }
 

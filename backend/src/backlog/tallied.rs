@@ -3,17 +3,21 @@
 //!
 //! Tallies are kept per UTC day, but a period runs from any moment to any moment (`as_of`
 //! is usually "now"). So a period is its whole days from the tallies, corrected at the two
-//! edges with the items of the edge days themselves (at most two days of items). The
-//! weekly trend is the same with thirteen week boundaries, all at `as_of`'s time of day:
-//! each boundary day is counted whole in the older week, then the items after the
-//! boundary move to the newer one. All time is the running totals less whatever lies at or
-//! after `as_of` (normally nothing but today's last hours).
+//! edges with the facts of the edge days (`backlog_facts`, kept in time order: one range
+//! each, no join). The weekly trend is the same with thirteen week boundaries, all at
+//! `as_of`'s time of day: each boundary day is counted whole in one week, then its items on
+//! the other side of the boundary move across (the shorter side of the day, see
+//! `weekly`).
 //!
-//! Distinct customers do not add up over days, so they are read as the distinct
+//! Distinct customers do not add up over days. When nothing lies at or after `as_of` (the
+//! usual case: `as_of` is now) a customer is in a period exactly when their last item in
+//! the theme is, so they are one range of the pairs' last-day index plus the pairs whose
+//! last day is the period's first day (checked against that day's facts), and all time is
+//! the running totals as they stand. For a moment in the past they are the distinct
 //! theme × customer pairs of the period's whole days united with those of the edges, in one
 //! query; for all time, the running totals less the pairs seen only at or after `as_of`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 
 use chrono::{DateTime, Duration, Utc};
@@ -32,8 +36,9 @@ pub async fn load<C: ConnectionTrait>(
     let as_of = window.as_of;
     let today = day_of(as_of);
     let today_start = day_start(today);
-    // Items of today before `as_of`: an edge of every period.
-    let today_items = tallies::facts_between(db, today_start, as_of, segment).await?;
+    // Normally nothing lies at or after `as_of` (it is "now"): then a customer is in a
+    // period exactly when their last item in the theme is, and all time is the totals.
+    let settled = !tallies::any_fact_from(db, as_of).await?;
 
     let mut sums: HashMap<i64, Sums> = HashMap::new();
     let mut customers: HashMap<i64, (i64, f64)>;
@@ -41,45 +46,41 @@ pub async fn load<C: ConnectionTrait>(
         Some(since) => {
             let first = day_of(since);
             sums = tallies::day_sums(db, first, today, segment).await?;
-            let before_since = tallies::facts_between(db, day_start(first), since, segment).await?;
-            add_facts(&mut sums, &before_since, -1);
+            // Items of today before `as_of`: the newer edge.
+            let today_items = tallies::stored_facts(db, today_start, as_of, segment).await?;
             add_facts(&mut sums, &today_items, 1);
-            let edges = if first == today {
-                vec![(since, as_of)]
+            // The older edge: the first day counted whole, less its items before `since`.
+            let first_end = if settled {
+                day_start(first + 1).min(as_of)
             } else {
-                vec![(since, day_start(first + 1)), (today_start, as_of)]
+                since
             };
-            customers = tallies::customers(db, first, today, &edges, segment).await?;
+            let first_day = tallies::stored_facts(db, day_start(first), first_end, segment).await?;
+            let (before_since, after_since): (Vec<_>, Vec<_>) =
+                first_day.into_iter().partition(|f| f.at < since);
+            add_facts(&mut sums, &before_since, -1);
+            customers = if settled {
+                customers_settled(db, first, &after_since, segment).await?
+            } else {
+                let edges = if first == today {
+                    vec![(since, as_of)]
+                } else {
+                    vec![(since, day_start(first + 1)), (today_start, as_of)]
+                };
+                tallies::customers(db, first, today, &edges, segment).await?
+            };
+        }
+        None if settled => {
+            let mut c = HashMap::new();
+            for (theme, (s, n, v)) in tallies::totals(db, segment).await? {
+                sums.insert(theme, s);
+                c.insert(theme, (n, v));
+            }
+            customers = c;
         }
         None => {
-            let totals = tallies::totals(db, segment).await?;
-            let later = tallies::day_sums(db, today, i32::MAX, segment).await?;
-            customers = HashMap::new();
-            for (theme, (s, n, v)) in totals {
-                let e = sums.entry(theme).or_default();
-                e.add(&s);
-                if let Some(l) = later.get(&theme) {
-                    e.sub(l);
-                }
-                customers.insert(theme, (n, v));
-            }
-            add_facts(&mut sums, &today_items, 1);
-            // Pairs whose items all lie at or after `as_of` are not customers yet.
-            let recent = tallies::pairs_from_day(db, today, segment).await?;
-            let keys: Vec<(i64, i64)> = recent.iter().map(|(t, c, _)| (*t, *c)).collect();
-            let earlier = tallies::pairs_seen_before(db, &keys, today).await?;
-            let today_pairs: BTreeSet<(i64, i64)> = today_items
-                .iter()
-                .filter_map(|f| Some((f.theme?, f.customer?)))
-                .collect();
-            for (theme, customer, value) in recent {
-                let key = (theme, customer);
-                if !earlier.contains(&key) && !today_pairs.contains(&key) {
-                    let e = customers.entry(theme).or_insert((0, 0.0));
-                    e.0 -= 1;
-                    e.1 -= value;
-                }
-            }
+            let today_items = tallies::stored_facts(db, today_start, as_of, segment).await?;
+            customers = all_time_before(db, today, &today_items, segment, &mut sums).await?;
         }
     }
 
@@ -127,7 +128,79 @@ fn add_facts(sums: &mut HashMap<i64, Sums>, facts: &[ItemFact], sign: i64) {
     }
 }
 
+/// Distinct customers of the period `[since, as_of)` when nothing lies at or after
+/// `as_of`: the pairs whose last item is on a day after `since`'s day `first`, and those
+/// whose last item is on `first` itself at or after `since` (among `after_since`, the first
+/// day's items from `since` on).
+async fn customers_settled<C: ConnectionTrait>(
+    db: &C,
+    first: i32,
+    after_since: &[ItemFact],
+    segment: Option<&str>,
+) -> Result<HashMap<i64, (i64, f64)>> {
+    let mut out = tallies::customers_last_after(db, first, segment).await?;
+    let edge: BTreeMap<(i64, i64), f64> = after_since
+        .iter()
+        .filter_map(|f| Some(((f.theme?, f.customer?), f.value)))
+        .collect();
+    let keys: Vec<(i64, i64)> = edge.keys().copied().collect();
+    for pair in tallies::pairs_last_on(db, &keys, first).await? {
+        let e = out.entry(pair.0).or_insert((0, 0.0));
+        e.0 += 1;
+        e.1 += edge[&pair];
+    }
+    Ok(out)
+}
+
+/// All time when items lie at or after `as_of` (a moment in the past): the running totals
+/// less today's and later days, plus `today_items`; customers less the pairs seen only at
+/// or after `as_of`.
+async fn all_time_before<C: ConnectionTrait>(
+    db: &C,
+    today: i32,
+    today_items: &[ItemFact],
+    segment: Option<&str>,
+    sums: &mut HashMap<i64, Sums>,
+) -> Result<HashMap<i64, (i64, f64)>> {
+    let totals = tallies::totals(db, segment).await?;
+    let later = tallies::day_sums(db, today, i32::MAX, segment).await?;
+    let mut customers = HashMap::new();
+    for (theme, (s, n, v)) in totals {
+        let e = sums.entry(theme).or_default();
+        e.add(&s);
+        if let Some(l) = later.get(&theme) {
+            e.sub(l);
+        }
+        customers.insert(theme, (n, v));
+    }
+    add_facts(sums, today_items, 1);
+    // Pairs whose items all lie at or after `as_of` are not customers yet.
+    let recent = tallies::pairs_from_day(db, today, segment).await?;
+    let keys: Vec<(i64, i64)> = recent.iter().map(|(t, c, _)| (*t, *c)).collect();
+    let earlier = tallies::pairs_seen_before(db, &keys, today).await?;
+    let today_pairs: BTreeSet<(i64, i64)> = today_items
+        .iter()
+        .filter_map(|f| Some((f.theme?, f.customer?)))
+        .collect();
+    for (theme, customer, value) in recent {
+        let key = (theme, customer);
+        if !earlier.contains(&key) && !today_pairs.contains(&key) {
+            let e = customers.entry(theme).or_insert((0, 0.0));
+            e.0 -= 1;
+            e.1 -= value;
+        }
+    }
+    Ok(customers)
+}
+
 /// Items per theme in each of the 12 weeks before `as_of`.
+///
+/// Week k (0: the newest) runs from just after `b(k+1)` to `b(k)` included, where
+/// `b(k) = as_of - 7k days`; `as_of` itself and what follows belong to no week. Whole days
+/// come from the day tallies. Each of the 13 boundary days is first counted whole on one
+/// side of its boundary, then its items on the other side are moved across — on whichever
+/// side has fewer hours of that day: before midday, the items up to the boundary; from
+/// midday, those after it.
 async fn weekly<C: ConnectionTrait>(
     db: &C,
     as_of: DateTime<Utc>,
@@ -135,43 +208,54 @@ async fn weekly<C: ConnectionTrait>(
 ) -> Result<HashMap<i64, [i64; WEEKS]>> {
     let today = day_of(as_of);
     let weeks = WEEKS as i32;
-    // Week k (0: the newest) is the 7 days before as_of - 7k days; the day of each boundary
-    // is counted whole in week (today - day) / 7, the older side of it.
-    let mut by_age: HashMap<i64, [i64; WEEKS + 1]> = HashMap::new();
+    let early = as_of - day_start(today) < Duration::hours(12);
+    // Slot = age + 1; slot 0 holds what lies at or after `as_of`, counted and dropped.
+    let mut slots: HashMap<i64, [i64; WEEKS + 2]> = HashMap::new();
+    // Day d is in week (today - d) / 7 when boundary days count on the older side, in
+    // (today + 6 - d) / 7 - 1 when on the newer side.
+    let (week_of, shift) = if early { (today + 6, 0) } else { (today, 1) };
     for (theme, week, n) in
-        tallies::weekly_counts(db, today - 7 * weeks, today, today, segment).await?
+        tallies::weekly_counts(db, today - 7 * weeks, today, week_of, segment).await?
     {
-        by_age.entry(theme).or_insert([0; WEEKS + 1])[week as usize] += n;
+        slots.entry(theme).or_insert([0; WEEKS + 2])[(week + shift) as usize] += n;
     }
-    // … and its items after the boundary belong to the newer week: a week runs from just
-    // after one boundary to the next one included (an item exactly at `as_of - 7k days` is
-    // k weeks ago). `as_of` itself and what follows it belong to no week.
     let ranges: Vec<_> = (0..=WEEKS)
         .map(|k| {
-            let boundary = as_of - Duration::weeks(k as i64);
-            let from = if k == 0 {
-                Bound::Included(boundary)
+            let b = as_of - Duration::weeks(k as i64);
+            let day = day_of(b);
+            if early {
+                let to = if k == 0 {
+                    Bound::Excluded(b)
+                } else {
+                    Bound::Included(b)
+                };
+                (Bound::Included(day_start(day)), to)
             } else {
-                Bound::Excluded(boundary)
-            };
-            (from, day_start(day_of(boundary) + 1))
+                let from = if k == 0 {
+                    Bound::Included(b)
+                } else {
+                    Bound::Excluded(b)
+                };
+                (from, Bound::Excluded(day_start(day + 1)))
+            }
         })
         .collect();
     for (theme, counts) in tallies::counts_in(db, &ranges, segment).await? {
-        let e = by_age.entry(theme).or_insert([0; WEEKS + 1]);
+        let e = slots.entry(theme).or_insert([0; WEEKS + 2]);
         for (k, n) in counts.into_iter().enumerate() {
-            e[k] -= n;
-            if k > 0 {
-                e[k - 1] += n;
-            }
+            // Early: the items up to b(k) leave the newer week (slot k) for the older
+            // (slot k + 1); late: the items after b(k) leave slot k + 1 for slot k.
+            let (from, to) = if early { (k, k + 1) } else { (k + 1, k) };
+            e[from] -= n;
+            e[to] += n;
         }
     }
-    Ok(by_age
+    Ok(slots
         .into_iter()
-        .map(|(theme, ages)| {
+        .map(|(theme, slots)| {
             let mut weekly = [0; WEEKS];
-            for (age, n) in ages.iter().take(WEEKS).enumerate() {
-                weekly[WEEKS - 1 - age] = *n;
+            for age in 0..WEEKS {
+                weekly[WEEKS - 1 - age] = slots[age + 1];
             }
             (theme, weekly)
         })

@@ -41,13 +41,22 @@ pub struct BacklogBench {
     pub requests: usize,
     /// A PostgreSQL server URL: the run gets a fresh database there. Default: SQLite.
     pub postgres: Option<String>,
+    /// Where to keep the generated SQLite database for later runs (reused when there).
+    pub keep: Option<std::path::PathBuf>,
 }
 
 const SEGMENTS: [Option<&str>; 4] = [Some("enterprise"), Some("smb"), Some("consumer"), None];
 
 pub async fn run(o: &BacklogBench, json_out: bool) -> Result<()> {
     let tmp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-    let mut config = bench_config(tmp.path().join("data"))?;
+    let root = o.keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    // A kept database is complete only once `ready` exists (written after generating).
+    let ready = root.join("ready");
+    let reuse = o.keep.is_some() && ready.exists();
+    if o.keep.is_some() && !reuse && root.join("data").exists() {
+        std::fs::remove_dir_all(root.join("data")).map_err(|e| Error::io(&root, e))?;
+    }
+    let mut config = bench_config(root.join("data"))?;
     let pg = match &o.postgres {
         Some(server) => Some(super::load::PgScratch::create(server).await?),
         None => None,
@@ -56,7 +65,16 @@ pub async fn run(o: &BacklogBench, json_out: bool) -> Result<()> {
         config.database_url = p.url.clone();
     }
     let started = Instant::now();
-    let db = generate(&config, o, tmp.path()).await?;
+    let db = if reuse {
+        eprintln!("bench: reusing the database in {}", root.display());
+        db::connect(&config).await?
+    } else {
+        let db = generate(&config, o, &root).await?;
+        if o.keep.is_some() {
+            std::fs::write(&ready, format!("{}\n", o.items)).map_err(|e| Error::io(&ready, e))?;
+        }
+        db
+    };
     let setup_s = started.elapsed().as_secs_f64();
     eprintln!(
         "bench: {} items stored and placed in {setup_s:.0} s",
@@ -325,14 +343,9 @@ async fn http_timings(
         std::future::pending(),
     ));
     let (_, token) = tokens::create(db, "bench", Role::Admin, None).await?;
-    let pm = db::users::create(
-        db,
-        "bench-pm@example.com",
-        "Bench PM",
-        Role::Pm,
-        "bench password 1234",
-    )
-    .await?;
+    // One per run: a kept database already has the users of earlier runs.
+    let email = format!("bench-pm-{}@example.com", Utc::now().timestamp_millis());
+    let pm = db::users::create(db, &email, "Bench PM", Role::Pm, "bench password 1234").await?;
     let (session, _) = db::sessions::start(db, pm.id).await?;
     let cookie = format!("{COOKIE}={session}");
     let theme: i64 = crate::db::entity::theme::Entity::find()

@@ -61,6 +61,10 @@ pub enum BenchCommand {
         /// run gets a fresh database there, dropped afterwards. Default: SQLite.
         #[arg(long)]
         postgres: Option<String>,
+        /// Keep the generated SQLite database in this directory and reuse it when it is
+        /// already there (generating a million items takes minutes).
+        #[arg(long, conflicts_with = "postgres")]
+        keep: Option<std::path::PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -165,6 +169,7 @@ pub async fn run(cmd: &BenchCommand) -> Result<()> {
             customers,
             requests,
             postgres,
+            keep,
             json,
         } => {
             let o = backlog::BacklogBench {
@@ -173,6 +178,7 @@ pub async fn run(cmd: &BenchCommand) -> Result<()> {
                 customers: *customers,
                 requests: *requests,
                 postgres: postgres.clone(),
+                keep: keep.clone(),
             };
             backlog::run(&o, *json).await
         }
@@ -234,13 +240,34 @@ fn print_report(report: &serde_json::Value, json: bool) {
 
 /// Peak resident memory of this process so far, in MB (Linux `VmHWM`).
 fn peak_rss_mb() -> f64 {
+    status_mb("VmHWM")
+}
+
+/// A memory figure of this process's `/proc/self/status`, in MB (0 when unknown):
+/// `VmHWM` peak resident, `VmRSS` resident now, `RssAnon` resident and not backed by a
+/// file (what stays when the kernel drops mapped index files from memory).
+fn status_mb(key: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kb = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .unwrap_or(0.0);
     (kb / 1024.0).round()
+}
+
+/// Bytes of the files under `dir`.
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+            _ => e.metadata().map_or(0, |m| m.len()),
+        })
+        .sum()
 }
 
 /// Percentile of sorted millisecond timings, as in the peers' script (p99 of 300 = the 297th).

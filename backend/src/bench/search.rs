@@ -23,7 +23,7 @@ use triage_index::{FeedbackIndex, SearchRequest};
 use super::corpus::Corpus;
 use super::ingest::{bench_config, get_json, health, start_server};
 use super::vectors::{embed_texts, store_for_all};
-use super::{percentile, print_report};
+use super::{dir_bytes, peak_rss_mb, percentile, print_report, status_mb};
 use crate::embed::minilm::MiniLm;
 use crate::embed::vectors::normalize;
 use crate::embed::Embedder;
@@ -146,6 +146,10 @@ pub async fn run(o: &SearchBench, json_out: bool) -> Result<()> {
             "vectors": graph,
             "vector_source": format!("{:?}", o.vectors).to_lowercase(),
             "build_s": (build_s * 10.0).round() / 10.0,
+            "index_mb": (dir_bytes(&config.index_dir()) as f64 / 1e6).round(),
+            "peak_rss_mb": peak_rss_mb(),
+            "rss_mb": status_mb("VmRSS"),
+            "rss_anon_mb": status_mb("RssAnon"),
             "p50_ms": percentile(&http, 0.5),
             "p99_ms": percentile(&http, 0.99),
             "query_embedding_p50_ms": percentile(&embed_ms, 0.5),

@@ -50,6 +50,7 @@ pub(crate) const TOTALS: &str = "backlog_totals";
 pub(crate) const CUSTOMER_DAYS: &str = "backlog_customer_days";
 pub(crate) const PAIRS: &str = "backlog_pairs";
 pub(crate) const FIRST_SEEN: &str = "backlog_first_seen";
+pub(crate) const FACTS: &str = "backlog_facts";
 pub(crate) const STATE: &str = "backlog_tally_state";
 pub(crate) const SUMS: [&str; 5] = [
     "items",
@@ -75,6 +76,16 @@ pub(crate) fn pair_in(pairs: &[(i64, i64)]) -> sea_orm::sea_query::SimpleExpr {
 /// The UTC day of `at`, counted from 1970-01-01.
 pub fn day_of(at: DateTime<Utc>) -> i32 {
     at.timestamp().div_euclid(86_400) as i32
+}
+
+/// `at` in nanoseconds since 1970 (how `backlog_facts` keeps time: exact for every
+/// timestamp either database stores, and compared as a number); clamped outside 1677–2262.
+pub fn nanos(at: DateTime<Utc>) -> i64 {
+    at.timestamp_nanos_opt().unwrap_or(if at.timestamp() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
 }
 
 /// Midnight UTC at the start of `day`.
@@ -333,7 +344,7 @@ pub async fn commit<C: ConnectionTrait>(db: &C, snap: Snapshot) -> Result<()> {
 
 /// Recounts every tally from the items (in pages of 20,000, so memory stays flat).
 pub async fn rebuild<C: ConnectionTrait>(db: &C) -> Result<()> {
-    for t in [DAYS, TOTALS, CUSTOMER_DAYS, PAIRS, FIRST_SEEN, STATE] {
+    for t in [DAYS, TOTALS, CUSTOMER_DAYS, PAIRS, FIRST_SEEN, FACTS, STATE] {
         exec(
             db,
             db.get_database_backend()

@@ -10,8 +10,8 @@ use sea_orm::sea_query::{
 use sea_orm::ConnectionTrait;
 
 use super::{
-    a, counted_value, pair_in, segment_key, Sums, ALL, ALL_SEGMENTS, CUSTOMER_DAYS, DAYS,
-    FIRST_SEEN, MAX_ACCOUNT_VALUE, SUMS, TOTALS,
+    a, counted_value, nanos, pair_in, segment_key, ItemFact, Sums, ALL, ALL_SEGMENTS,
+    CUSTOMER_DAYS, DAYS, FACTS, FIRST_SEEN, MAX_ACCOUNT_VALUE, PAIRS, SUMS, TOTALS,
 };
 use crate::Result;
 
@@ -280,26 +280,35 @@ pub async fn pairs_seen_before<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// Themed items per theme in each of `ranges` (from, included or not, to `to`, excluded),
-/// only those of customers in `segment` when given: one query, one count per range.
+/// A time range of `backlog_facts`.
+pub type Range = (
+    std::ops::Bound<DateTime<Utc>>,
+    std::ops::Bound<DateTime<Utc>>,
+);
+
+/// Themed items per theme in each of `ranges`, only those of customers in `segment` when
+/// given: one query over `backlog_facts`, one count per range.
 pub async fn counts_in<C: ConnectionTrait>(
     db: &C,
-    ranges: &[(std::ops::Bound<DateTime<Utc>>, DateTime<Utc>)],
+    ranges: &[Range],
     segment: Option<&str>,
 ) -> Result<HashMap<i64, Vec<i64>>> {
     use std::ops::Bound;
-    let (i, it, c) = (a("feedback_items"), a("item_themes"), a("customers"));
-    let at = || Expr::col((i.clone(), a("created_at")));
-    let within = |(from, to): &(Bound<DateTime<Utc>>, DateTime<Utc>)| -> SimpleExpr {
-        let before = at().lt(*to);
-        match from {
-            Bound::Included(t) => at().gte(*t).and(before),
-            Bound::Excluded(t) => at().gt(*t).and(before),
-            Bound::Unbounded => before,
+    let at = || Expr::col(a("at_ns"));
+    let within = |(from, to): &Range| -> SimpleExpr {
+        let from = match from {
+            Bound::Included(t) => at().gte(nanos(*t)),
+            Bound::Excluded(t) => at().gt(nanos(*t)),
+            Bound::Unbounded => Expr::val(true).into(),
+        };
+        match to {
+            Bound::Included(t) => from.and(at().lte(nanos(*t))),
+            Bound::Excluded(t) => from.and(at().lt(nanos(*t))),
+            Bound::Unbounded => from,
         }
     };
     let mut q = Query::select();
-    q.column((it.clone(), a("theme_id")));
+    q.column(a("theme_id"));
     let mut any = Cond::any();
     for (n, r) in ranges.iter().enumerate() {
         let one: SimpleExpr = CaseStatement::new()
@@ -312,29 +321,143 @@ pub async fn counts_in<C: ConnectionTrait>(
         );
         any = any.add(within(r));
     }
-    q.from(i.clone())
-        .join(
-            JoinType::InnerJoin,
-            it.clone(),
-            Expr::col((it.clone(), a("item_id"))).equals((i.clone(), a("id"))),
-        )
-        .and_where(Expr::col((it.clone(), a("theme_id"))).is_not_null())
+    q.from(a(FACTS))
+        .and_where(Expr::col(a("theme_id")).is_not_null())
         .cond_where(any)
-        .group_by_col((it, a("theme_id")));
-    if segment.is_some() {
-        q.join(
-            JoinType::InnerJoin,
-            c.clone(),
-            Expr::col((c, a("id"))).equals((i, a("customer_id"))),
-        );
-        customer_segment(&mut q, segment);
-    }
+        .group_by_col(a("theme_id"));
+    fact_segment(&mut q, segment);
     let mut out = HashMap::new();
     for r in db.query_all(db.get_database_backend().build(&q)).await? {
         let counts = (0..ranges.len())
             .map(|n| read_i64(&r, n + 1))
             .collect::<std::result::Result<Vec<i64>, _>>()?;
         out.insert(r.try_get_by_index::<i64>(0)?, counts);
+    }
+    Ok(out)
+}
+
+/// Rows of `backlog_facts` or `backlog_pairs` of customers in `segment`, when given.
+fn fact_segment(q: &mut SelectStatement, segment: Option<&str>) {
+    if let Some(s) = segment {
+        q.and_where(Expr::col(a("segment")).eq(segment_key(Some(s))));
+    }
+}
+
+/// The facts of the items created in `[from, to)` as the tallies counted them — one range
+/// of `backlog_facts`, no join — only those of customers in `segment` when given.
+pub async fn stored_facts<C: ConnectionTrait>(
+    db: &C,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    segment: Option<&str>,
+) -> Result<Vec<ItemFact>> {
+    let mut q = Query::select();
+    q.columns(
+        [
+            "at_ns",
+            "item_id",
+            "theme_id",
+            "customer_id",
+            "segment",
+            "value",
+            "score",
+            "priority",
+        ]
+        .map(a),
+    )
+    .from(a(FACTS))
+    .and_where(Expr::col(a("at_ns")).gte(nanos(from)))
+    .and_where(Expr::col(a("at_ns")).lt(nanos(to)));
+    fact_segment(&mut q, segment);
+    db.query_all(db.get_database_backend().build(&q))
+        .await?
+        .iter()
+        .map(|r| {
+            let key: String = r.try_get_by_index(4)?;
+            Ok(ItemFact {
+                at: DateTime::from_timestamp_nanos(r.try_get_by_index(0)?),
+                item_id: r.try_get_by_index(1)?,
+                theme: r.try_get_by_index(2)?,
+                customer: r.try_get_by_index(3)?,
+                segment: key.strip_prefix('=').map(str::to_string),
+                value: r.try_get_by_index(5)?,
+                score: r.try_get_by_index(6)?,
+                priority: r.try_get_by_index(7)?,
+            })
+        })
+        .collect()
+}
+
+/// Whether any item was created at or after `at` (one step down the time index).
+pub async fn any_fact_from<C: ConnectionTrait>(db: &C, at: DateTime<Utc>) -> Result<bool> {
+    let q = Query::select()
+        .column(a("item_id"))
+        .from(a(FACTS))
+        .and_where(Expr::col(a("at_ns")).gte(nanos(at)))
+        .limit(1)
+        .to_owned();
+    Ok(db
+        .query_one(db.get_database_backend().build(&q))
+        .await?
+        .is_some())
+}
+
+/// Distinct customers per theme, with their counted value, whose last item in the theme
+/// lies on a day after `after_day` (customers in `segment` when given) — one range of the
+/// pairs' last-day index.
+pub async fn customers_last_after<C: ConnectionTrait>(
+    db: &C,
+    after_day: i32,
+    segment: Option<&str>,
+) -> Result<HashMap<i64, (i64, f64)>> {
+    let mut pairs = Query::select();
+    pairs
+        .columns([a("theme_id"), a("value")])
+        .from(a(PAIRS))
+        .and_where(Expr::col(a("last_day")).gt(after_day))
+        // In last-day order, which SQLite then reads from the last-day index rather than
+        // scanning every pair in theme order to skip the sort of the GROUP BY.
+        .order_by(a("last_day"), sea_orm::Order::Asc);
+    fact_segment(&mut pairs, segment);
+    let p = a("p");
+    let mut q = Query::select();
+    q.column((p.clone(), a("theme_id")))
+        .expr_as(Expr::col((p.clone(), a("theme_id"))).count(), a("n"))
+        .expr_as(
+            Func::cast_as(
+                Func::sum(Expr::col((p.clone(), a("value")))),
+                a("double precision"),
+            ),
+            a("value"),
+        )
+        .from_subquery(pairs, p.clone())
+        .group_by_col((p, a("theme_id")));
+    let mut out = HashMap::new();
+    for r in db.query_all(db.get_database_backend().build(&q)).await? {
+        let n = read_i64(&r, 1)?;
+        let value: Option<f64> = r.try_get_by_index(2)?;
+        out.insert(r.try_get_by_index::<i64>(0)?, (n, value.unwrap_or(0.0)));
+    }
+    Ok(out)
+}
+
+/// Which of `pairs` have their last item on `day`.
+pub async fn pairs_last_on<C: ConnectionTrait>(
+    db: &C,
+    pairs: &[(i64, i64)],
+    day: i32,
+) -> Result<BTreeSet<(i64, i64)>> {
+    let mut out = BTreeSet::new();
+    for chunk in pairs.chunks(5_000) {
+        let q = Query::select()
+            .columns([a("theme_id"), a("customer_id")])
+            .from(a(PAIRS))
+            .and_where(Expr::col(a("last_day")).eq(day))
+            .and_where(pair_in(chunk))
+            .to_owned();
+        for r in db.query_all(db.get_database_backend().build(&q)).await? {
+            out.insert((r.try_get_by_index(0)?, r.try_get_by_index(1)?));
+        }
     }
     Ok(out)
 }

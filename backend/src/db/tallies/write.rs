@@ -10,8 +10,8 @@ use sea_orm::ConnectionTrait;
 
 use super::read::first_seen_of;
 use super::{
-    a, day_of, exec, pair_in, segment_key, ItemFact, Sums, ALL, ALL_SEGMENTS, CUSTOMER_DAYS, DAYS,
-    FIRST_SEEN, PAIRS, SUMS, TOTALS,
+    a, day_of, exec, nanos, pair_in, segment_key, ItemFact, Sums, ALL, ALL_SEGMENTS, CUSTOMER_DAYS,
+    DAYS, FACTS, FIRST_SEEN, PAIRS, SUMS, TOTALS,
 };
 use crate::Result;
 
@@ -77,7 +77,9 @@ pub(super) async fn apply<C: ConnectionTrait>(
     // Customers joining or leaving a theme, and customers whose segment or value changed
     // while they stay: counted in the totals of their segment. Every theme × customer pair
     // a fact names is in `pairs` (with a net change of 0 when it only moved or changed).
-    let counts = add_pairs(db, &pairs).await?;
+    // The customer days first: a pair's last day is read from them.
+    add_customer_days(db, &customer_days).await?;
+    let counts = add_pairs(db, &pairs, &who_before, &who_after).await?;
     let mut count = |theme: i64, who: &Who, sign: i64| {
         for seg in [who.segment.as_str(), ALL_SEGMENTS] {
             let e = totals
@@ -103,8 +105,57 @@ pub(super) async fn apply<C: ConnectionTrait>(
 
     add_days(db, &days).await?;
     add_totals(db, &totals).await?;
-    add_customer_days(db, &customer_days).await?;
+    replace_facts(db, removed, added).await?;
     update_first_seen(db, removed, added).await
+}
+
+/// Keeps `backlog_facts` equal to the facts counted: the removed rows out, the added in.
+async fn replace_facts<C: ConnectionTrait>(
+    db: &C,
+    removed: &[ItemFact],
+    added: &[ItemFact],
+) -> Result<()> {
+    let key = |f: &ItemFact| (nanos(f.at), f.item_id);
+    for chunk in removed.chunks(5_000) {
+        let q = Query::delete()
+            .from_table(a(FACTS))
+            .and_where(
+                Expr::tuple([Expr::col(a("at_ns")).into(), Expr::col(a("item_id")).into()])
+                    .in_tuples(chunk.iter().map(key)),
+            )
+            .to_owned();
+        exec(db, db.get_database_backend().build(&q)).await?;
+    }
+    for chunk in crate::db::chunks_for(added, 8) {
+        let mut q = Query::insert();
+        q.into_table(a(FACTS)).columns(
+            [
+                "at_ns",
+                "item_id",
+                "theme_id",
+                "customer_id",
+                "segment",
+                "value",
+                "score",
+                "priority",
+            ]
+            .map(a),
+        );
+        for f in chunk {
+            q.values_panic([
+                nanos(f.at).into(),
+                f.item_id.into(),
+                f.theme.into(),
+                f.customer.into(),
+                segment_key(f.segment.as_deref()).into(),
+                f.value.into(),
+                f.score.into(),
+                f.priority.into(),
+            ]);
+        }
+        exec(db, db.get_database_backend().build(&q)).await?;
+    }
+    Ok(())
 }
 
 fn plus(table: &str, col: &str) -> (Alias, SimpleExpr) {
@@ -206,24 +257,41 @@ async fn add_customer_days<C: ConnectionTrait>(
     delete_empty(db, CUSTOMER_DAYS, &themes, &["items"]).await
 }
 
-/// Adds to the per-theme customer counts and returns the new count of every pair in
-/// `deltas` (read after the upsert, which holds the rows' locks: no other writer can
-/// change them between the two statements).
+/// Adds to the per-theme customer counts, records each pair's customer as it is now and
+/// its last day, and returns the new count of every pair in `deltas` (read after the
+/// upsert, which holds the rows' locks: no other writer can change them between the
+/// statements).
 async fn add_pairs<C: ConnectionTrait>(
     db: &C,
     deltas: &BTreeMap<(i64, i64), i64>,
+    who_before: &HashMap<i64, Who>,
+    who_after: &HashMap<i64, Who>,
 ) -> Result<HashMap<(i64, i64), i64>> {
-    let rows: Vec<_> = deltas.iter().filter(|(_, n)| **n != 0).collect();
-    for chunk in crate::db::chunks_for(&rows, 3) {
+    let rows: Vec<_> = deltas.iter().collect();
+    for chunk in crate::db::chunks_for(&rows, 5) {
         let mut q = Query::insert();
         q.into_table(a(PAIRS))
-            .columns([a("theme_id"), a("customer_id"), a("items")]);
+            .columns(["theme_id", "customer_id", "items", "segment", "value"].map(a));
         for ((t, c), n) in chunk {
-            q.values_panic([(*t).into(), (*c).into(), (**n).into()]);
+            let who = who_after.get(c).or(who_before.get(c));
+            q.values_panic([
+                (*t).into(),
+                (*c).into(),
+                (**n).into(),
+                who.map_or("", |w| w.segment.as_str()).into(),
+                who.map_or(0.0, |w| w.value).into(),
+            ]);
         }
         q.on_conflict(
             OnConflict::columns([a("theme_id"), a("customer_id")])
-                .values([plus(PAIRS, "items")])
+                .values([
+                    plus(PAIRS, "items"),
+                    (
+                        a("segment"),
+                        Expr::col((a("excluded"), a("segment"))).into(),
+                    ),
+                    (a("value"), Expr::col((a("excluded"), a("value"))).into()),
+                ])
                 .to_owned(),
         );
         exec(db, db.get_database_backend().build(&q)).await?;
@@ -231,6 +299,25 @@ async fn add_pairs<C: ConnectionTrait>(
     let touched: Vec<(i64, i64)> = deltas.keys().copied().collect();
     let mut out = HashMap::with_capacity(touched.len());
     for chunk in touched.chunks(5_000) {
+        let cd = a(CUSTOMER_DAYS);
+        let last = Query::select()
+            .expr(Func::max(Expr::col((cd.clone(), a("day")))))
+            .from(cd.clone())
+            .and_where(Expr::col((cd.clone(), a("theme_id"))).equals((a(PAIRS), a("theme_id"))))
+            .and_where(Expr::col((cd, a("customer_id"))).equals((a(PAIRS), a("customer_id"))))
+            .to_owned();
+        let update = Query::update()
+            .table(a(PAIRS))
+            .value(
+                a("last_day"),
+                Func::coalesce([
+                    SimpleExpr::SubQuery(None, Box::new(last.into_sub_query_statement())),
+                    Expr::val(0).into(),
+                ]),
+            )
+            .and_where(pair_in(chunk))
+            .to_owned();
+        exec(db, db.get_database_backend().build(&update)).await?;
         let q = Query::select()
             .columns([a("theme_id"), a("customer_id"), a("items")])
             .from(a(PAIRS))
