@@ -51,6 +51,17 @@ pub(crate) const CUSTOMER_DAYS: &str = "backlog_customer_days";
 pub(crate) const PAIRS: &str = "backlog_pairs";
 pub(crate) const FIRST_SEEN: &str = "backlog_first_seen";
 pub(crate) const FACTS: &str = "backlog_facts";
+/// The columns of `backlog_facts`, in the order they are written and read.
+pub(crate) const FACT_COLUMNS: [&str; 8] = [
+    "at_ns",
+    "item_id",
+    "theme_id",
+    "customer_id",
+    "segment",
+    "value",
+    "score",
+    "priority",
+];
 pub(crate) const STATE: &str = "backlog_tally_state";
 pub(crate) const SUMS: [&str; 5] = [
     "items",

@@ -11,7 +11,7 @@ use sea_orm::ConnectionTrait;
 
 use super::{
     a, counted_value, nanos, pair_in, segment_key, ItemFact, Sums, ALL, ALL_SEGMENTS,
-    CUSTOMER_DAYS, DAYS, FACTS, FIRST_SEEN, MAX_ACCOUNT_VALUE, PAIRS, SUMS, TOTALS,
+    CUSTOMER_DAYS, DAYS, FACTS, FACT_COLUMNS, FIRST_SEEN, MAX_ACCOUNT_VALUE, PAIRS, SUMS, TOTALS,
 };
 use crate::Result;
 
@@ -215,8 +215,16 @@ pub async fn customers<C: ConnectionTrait>(
         )
         .group_by_col((p, a("theme_id")));
     customer_segment(&mut q, segment);
+    customer_counts(db, &q).await
+}
+
+/// Reads `(theme, customers, value)` rows.
+async fn customer_counts<C: ConnectionTrait>(
+    db: &C,
+    q: &SelectStatement,
+) -> Result<HashMap<i64, (i64, f64)>> {
     let mut out = HashMap::new();
-    for r in db.query_all(db.get_database_backend().build(&q)).await? {
+    for r in db.query_all(db.get_database_backend().build(q)).await? {
         let n = read_i64(&r, 1)?;
         let value: Option<f64> = r.try_get_by_index(2)?;
         out.insert(r.try_get_by_index::<i64>(0)?, (n, value.unwrap_or(0.0)));
@@ -352,22 +360,10 @@ pub async fn stored_facts<C: ConnectionTrait>(
     segment: Option<&str>,
 ) -> Result<Vec<ItemFact>> {
     let mut q = Query::select();
-    q.columns(
-        [
-            "at_ns",
-            "item_id",
-            "theme_id",
-            "customer_id",
-            "segment",
-            "value",
-            "score",
-            "priority",
-        ]
-        .map(a),
-    )
-    .from(a(FACTS))
-    .and_where(Expr::col(a("at_ns")).gte(nanos(from)))
-    .and_where(Expr::col(a("at_ns")).lt(nanos(to)));
+    q.columns(FACT_COLUMNS.map(a))
+        .from(a(FACTS))
+        .and_where(Expr::col(a("at_ns")).gte(nanos(from)))
+        .and_where(Expr::col(a("at_ns")).lt(nanos(to)));
     fact_segment(&mut q, segment);
     db.query_all(db.get_database_backend().build(&q))
         .await?
@@ -432,13 +428,7 @@ pub async fn customers_last_after<C: ConnectionTrait>(
         )
         .from_subquery(pairs, p.clone())
         .group_by_col((p, a("theme_id")));
-    let mut out = HashMap::new();
-    for r in db.query_all(db.get_database_backend().build(&q)).await? {
-        let n = read_i64(&r, 1)?;
-        let value: Option<f64> = r.try_get_by_index(2)?;
-        out.insert(r.try_get_by_index::<i64>(0)?, (n, value.unwrap_or(0.0)));
-    }
-    Ok(out)
+    customer_counts(db, &q).await
 }
 
 /// Which of `pairs` have their last item on `day`.

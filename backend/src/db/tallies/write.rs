@@ -11,7 +11,7 @@ use sea_orm::ConnectionTrait;
 use super::read::first_seen_of;
 use super::{
     a, day_of, exec, nanos, pair_in, segment_key, ItemFact, Sums, ALL, ALL_SEGMENTS, CUSTOMER_DAYS,
-    DAYS, FACTS, FIRST_SEEN, PAIRS, SUMS, TOTALS,
+    DAYS, FACTS, FACT_COLUMNS, FIRST_SEEN, PAIRS, SUMS, TOTALS,
 };
 use crate::Result;
 
@@ -128,19 +128,7 @@ async fn replace_facts<C: ConnectionTrait>(
     }
     for chunk in crate::db::chunks_for(added, 8) {
         let mut q = Query::insert();
-        q.into_table(a(FACTS)).columns(
-            [
-                "at_ns",
-                "item_id",
-                "theme_id",
-                "customer_id",
-                "segment",
-                "value",
-                "score",
-                "priority",
-            ]
-            .map(a),
-        );
+        q.into_table(a(FACTS)).columns(FACT_COLUMNS.map(a));
         for f in chunk {
             q.values_panic([
                 nanos(f.at).into(),
