@@ -18,6 +18,7 @@ mod m20261203_000009_privacy;
 mod m20261203_000010_consent_events;
 mod m20261203_000011_backlog_tallies;
 mod m20261203_000012_outbox_log;
+mod m20261203_000013_member_order;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000010_consent_events::Migration),
             Box::new(m20261203_000011_backlog_tallies::Migration),
             Box::new(m20261203_000012_outbox_log::Migration),
+            Box::new(m20261203_000013_member_order::Migration),
         ]
     }
 }
