@@ -272,13 +272,23 @@ pub async fn pairs_seen_before<C: ConnectionTrait>(
     pairs: &[(i64, i64)],
     before_day: i32,
 ) -> Result<BTreeSet<(i64, i64)>> {
+    pairs_with(db, CUSTOMER_DAYS, pairs, Expr::col(a("day")).lt(before_day)).await
+}
+
+/// Which of `pairs` have a row in `table` (keyed by theme and customer) meeting `cond`.
+async fn pairs_with<C: ConnectionTrait>(
+    db: &C,
+    table: &str,
+    pairs: &[(i64, i64)],
+    cond: SimpleExpr,
+) -> Result<BTreeSet<(i64, i64)>> {
     let mut out = BTreeSet::new();
     for chunk in pairs.chunks(5_000) {
         let q = Query::select()
             .distinct()
             .columns([a("theme_id"), a("customer_id")])
-            .from(a(CUSTOMER_DAYS))
-            .and_where(Expr::col(a("day")).lt(before_day))
+            .from(a(table))
+            .and_where(cond.clone())
             .and_where(pair_in(chunk))
             .to_owned();
         for r in db.query_all(db.get_database_backend().build(&q)).await? {
@@ -437,19 +447,7 @@ pub async fn pairs_last_on<C: ConnectionTrait>(
     pairs: &[(i64, i64)],
     day: i32,
 ) -> Result<BTreeSet<(i64, i64)>> {
-    let mut out = BTreeSet::new();
-    for chunk in pairs.chunks(5_000) {
-        let q = Query::select()
-            .columns([a("theme_id"), a("customer_id")])
-            .from(a(PAIRS))
-            .and_where(Expr::col(a("last_day")).eq(day))
-            .and_where(pair_in(chunk))
-            .to_owned();
-        for r in db.query_all(db.get_database_backend().build(&q)).await? {
-            out.insert((r.try_get_by_index(0)?, r.try_get_by_index(1)?));
-        }
-    }
-    Ok(out)
+    pairs_with(db, PAIRS, pairs, Expr::col(a("last_day")).eq(day)).await
 }
 
 /// Every theme's oldest item.
