@@ -434,6 +434,37 @@ async fn theme_of(db: &DatabaseConnection, item: i64) -> Option<i64> {
 }
 
 #[tokio::test]
+async fn a_second_rebuild_over_the_same_items_moves_none_and_keeps_the_tallies() {
+    use triage::backlog::score::Window;
+    use triage::backlog::{facts, tallied};
+    use triage::themes::discover::DiscoverOptions;
+    use triage::themes::rebuild;
+    let (_dir, db) = sqlite().await;
+    let groups = three_topics(&db).await;
+    let opts = DiscoverOptions::default();
+    let first = rebuild::rebuild(&db, "test-model", &opts, None)
+        .await
+        .unwrap();
+    let placed = groups.iter().flatten().count();
+    assert!(first.moved >= placed - first.unthemed, "{first:?}");
+    let before = theme_of(&db, groups[1][0]).await;
+    let second = rebuild::rebuild(&db, "test-model", &opts, None)
+        .await
+        .unwrap();
+    assert_eq!(second.moved, 0, "{second:?}");
+    assert_eq!(theme_of(&db, groups[1][0]).await, before);
+    // The tallies the rebuilds moved equal the backlog computed from the items.
+    let window = Window {
+        as_of: chrono::Utc::now(),
+        since: None,
+    };
+    let stored = tallied::load(&db, window, None).await.unwrap();
+    let full = facts::tallies(&db, window, None).await.unwrap();
+    assert!(!full.themes.is_empty());
+    assert_eq!(stored, full);
+}
+
+#[tokio::test]
 async fn edits_made_while_a_rebuild_runs_are_not_overwritten() {
     use triage::db::entity::theme;
     use triage::themes::discover::DiscoverOptions;

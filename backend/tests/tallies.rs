@@ -11,12 +11,13 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use triage::backlog::score::{Tallies, Window};
 use triage::backlog::{facts, tallied};
 use triage::config::Settings;
+use triage::db::entity::item_theme;
 use triage::db::{self, actors::Actor, customers::CustomerPatch, tallies};
 use triage::intake::input::{CustomerInput, RatingInput, TicketInput};
 use triage::intake::redact::Redact;
 use triage::intake::store::{store, Outcome, Source};
 use triage::intake::validate;
-use triage::themes::assign::{create_theme, placement, save_placements};
+use triage::themes::assign::{create_theme, placement, save_placements, write_placements};
 use triage::Config;
 
 const SEGMENTS: [Option<&str>; 3] = [Some("enterprise"), Some("smb"), None];
@@ -123,6 +124,25 @@ impl Rig {
 
     /// Places `n` random items: in a random theme, or unthemed one time in eight.
     async fn place(&mut self, n: usize) {
+        let rows = self.random_placements(n);
+        save_placements(&self.db, rows).await.unwrap();
+    }
+
+    /// Moves `n` random items the way a theme rebuild does: placements written, then the
+    /// stored facts moved to the new themes, in one transaction.
+    async fn retheme(&mut self, n: usize) {
+        let rows = self.random_placements(n);
+        let moves = rows
+            .iter()
+            .map(|r| (r.item_id.clone().unwrap(), r.theme_id.clone().unwrap()))
+            .collect();
+        let txn = db::begin_write(&self.db).await.unwrap();
+        write_placements(&txn, rows).await.unwrap();
+        tallies::retheme(&txn, &moves).await.unwrap();
+        txn.commit().await.unwrap();
+    }
+
+    fn random_placements(&mut self, n: usize) -> Vec<item_theme::ActiveModel> {
         let mut rows = Vec::new();
         for _ in 0..n {
             let item = self.items[self.rng.random_range(0..self.items.len())];
@@ -133,11 +153,9 @@ impl Rig {
             }
             rows.push((item, theme));
         }
-        let rows = rows
-            .into_iter()
+        rows.into_iter()
             .map(|(i, t)| placement(i, t, Some(0.5), false, self.now))
-            .collect();
-        save_placements(&self.db, rows).await.unwrap();
+            .collect()
     }
 
     /// Random periods and segments: the stored tallies must equal the full computation.
@@ -218,6 +236,8 @@ async fn exercise(database_url: Option<String>, seed: u64) {
     r.check("placed").await;
     r.place(60).await;
     r.check("moved").await;
+    r.retheme(150).await;
+    r.check("moved as a rebuild does").await;
 
     triage::themes::edits::merge(&r.db, r.themes[0], r.themes[1], "user:1")
         .await
@@ -279,6 +299,8 @@ async fn exercise(database_url: Option<String>, seed: u64) {
     r.add_items(150).await;
     r.place(200).await;
     r.check("more items").await;
+    r.retheme(300).await;
+    r.check("more items moved as a rebuild does").await;
 
     let all_time = Window {
         as_of: r.now,

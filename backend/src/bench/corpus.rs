@@ -20,6 +20,9 @@ pub type Sources = [u32; 3];
 
 pub struct Corpus {
     messages: Vec<String>,
+    /// Each message's label, when the file has a `category` column (BANKING77's intents):
+    /// what theme quality is scored against.
+    labels: Option<Vec<String>>,
     rng: StdRng,
 }
 
@@ -44,11 +47,17 @@ impl Corpus {
                     format!("{} has no `text` column", path.display()),
                 )
             })?;
-        let messages: Vec<String> = rdr
-            .records()
-            .flatten()
-            .filter_map(|r| r.get(col).map(str::to_string))
-            .collect();
+        let label_col = rdr
+            .headers()
+            .map_err(bad)?
+            .iter()
+            .position(|h| h == "category");
+        let (mut messages, mut labels) = (Vec::new(), Vec::new());
+        for r in rdr.records().flatten() {
+            let Some(text) = r.get(col) else { continue };
+            messages.push(text.to_string());
+            labels.push(label_col.and_then(|c| r.get(c)).unwrap_or("").to_string());
+        }
         if messages.is_empty() {
             return Err(Error::invalid(
                 "invalid_value",
@@ -58,6 +67,7 @@ impl Corpus {
         }
         Ok(Self {
             messages,
+            labels: label_col.map(|_| labels),
             rng: StdRng::seed_from_u64(seed),
         })
     }
@@ -82,6 +92,7 @@ impl Corpus {
         }
         Self {
             messages,
+            labels: None,
             rng: StdRng::seed_from_u64(seed),
         }
     }
@@ -94,6 +105,11 @@ impl Corpus {
     /// Every message, in file order.
     pub fn all_messages(&self) -> &[String] {
         &self.messages
+    }
+
+    /// The label of every message, when the file has them.
+    pub fn labels(&self) -> Option<&[String]> {
+        self.labels.as_deref()
     }
 
     /// (subject, body) of one generated item.

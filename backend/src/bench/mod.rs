@@ -72,9 +72,13 @@ pub enum BenchCommand {
     Themes {
         #[arg(long, default_value_t = 100_000)]
         items: usize,
-        /// CSV with a `text` column to build items from (default: the demo messages).
+        /// CSV with a `text` column to build items from (default: the demo messages); with a
+        /// `category` column too, the themes are scored against it.
         #[arg(long)]
         messages: Option<std::path::PathBuf>,
+        /// How far each item's vector is from the message it copies.
+        #[arg(long, value_enum, default_value_t = themes::Noise::Jitter)]
+        noise: themes::Noise,
         #[arg(long)]
         json: bool,
     },
@@ -161,8 +165,9 @@ pub async fn run(cmd: &BenchCommand) -> Result<()> {
         BenchCommand::Themes {
             items,
             messages,
+            noise,
             json,
-        } => themes::run(*items, messages.as_deref(), *json).await,
+        } => themes::run(*items, messages.as_deref(), *noise, *json).await,
         BenchCommand::Backlog {
             items,
             themes,

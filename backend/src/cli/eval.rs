@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::embed::embed_sorted;
 use crate::embed::minilm::MiniLm;
-use crate::embed::vectors::{closest, dot, Vectors};
+use crate::embed::vectors::{closest, dot, Compact, Vectors};
 use crate::themes::discover::{discover, DiscoverOptions};
 use crate::themes::{labels, metrics};
 use crate::{Config, Error, Result};
@@ -57,6 +57,10 @@ pub struct EvalArgs {
     /// representative quote, majority true label) to this JSON file.
     #[arg(long)]
     themes_out: Option<PathBuf>,
+    /// Cluster compact vectors (a byte per component), as `triage themes rebuild` holds
+    /// them, rather than full precision: shows what the rounding costs.
+    #[arg(long)]
+    compact: bool,
     /// Cache of the embeddings (.npy): read if it exists, written otherwise.
     #[arg(long)]
     vectors: Option<PathBuf>,
@@ -105,7 +109,13 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<()> {
         seed: args.seed.unwrap_or(defaults.seed),
         ..defaults
     };
-    let found = discover(&vectors, &opts);
+    let found = if args.compact {
+        let mut c = Compact::with_capacity(vectors.dims, vectors.len());
+        (0..vectors.len()).for_each(|i| c.push(vectors.row(i)));
+        discover(&c, &opts)
+    } else {
+        discover(&vectors, &opts)
+    };
     let seconds = started.elapsed().as_secs_f64();
     let s = metrics::score(&labels, &found.assignments);
     let named = name_found(&model, &texts, &labels, &vectors, &found)?;

@@ -79,12 +79,13 @@ pub async fn run(config: &Config, cmd: &ThemesCommand) -> Result<()> {
                 );
             } else {
                 println!(
-                    "{} items → {} themes ({} kept their id, {} new), {} unthemed, in {:.2}s",
+                    "{} items → {} themes ({} kept their id, {} new), {} unthemed, {} moved, in {:.2}s",
                     report.items,
                     report.themes,
                     report.kept_ids,
                     report.new_themes,
                     report.unthemed,
+                    report.moved,
                     report.seconds
                 );
             }

@@ -21,7 +21,7 @@ use sea_orm::{
 use super::discover::{agglomerate, Stop};
 use super::labels::Naming;
 use crate::db::entity::{area, theme};
-use crate::embed::vectors::Vectors;
+use crate::embed::vectors::Rows;
 use crate::Result;
 
 /// Fewer live themes than this are not worth grouping.
@@ -40,7 +40,7 @@ pub fn area_count(themes: usize) -> usize {
 }
 
 /// The area (0-based) of every theme; `rows[t]` are the vector rows of theme `t`'s members.
-pub fn group(vectors: &Vectors, rows: &[Vec<usize>]) -> Vec<usize> {
+pub fn group<R: Rows + ?Sized>(vectors: &R, rows: &[Vec<usize>]) -> Vec<usize> {
     let k = area_count(rows.len());
     if k == 0 {
         return vec![0; rows.len()];
@@ -53,7 +53,7 @@ pub fn group(vectors: &Vectors, rows: &[Vec<usize>]) -> Vec<usize> {
             groups.push(t);
         }
     }
-    let merged = agglomerate(&vectors.select(&picked), &groups, Stop::Groups(k));
+    let merged = agglomerate(&vectors.select_rows(&picked), &groups, Stop::Groups(k));
     let mut area_of = vec![usize::MAX; rows.len()];
     for (g, m) in groups.iter().zip(&merged) {
         area_of[*g] = *m;
@@ -204,6 +204,7 @@ pub async fn clear<C: ConnectionTrait>(db: &C) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::embed::vectors::Vectors;
 
     #[test]
     fn a_handful_of_areas() {

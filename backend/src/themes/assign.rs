@@ -131,6 +131,17 @@ pub async fn save_placements<C: ConnectionTrait>(
         .filter_map(|r| r.item_id.clone().take())
         .collect();
     let snap = crate::db::tallies::snapshot(db, &ids).await?;
+    write_placements(db, rows).await?;
+    crate::db::tallies::commit(db, snap).await
+}
+
+/// Writes placements without touching the tallies: for a caller that keeps them itself (a
+/// rebuild moves every changed item at once with
+/// [`tallies::retheme`](crate::db::tallies::retheme)).
+pub async fn write_placements<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<item_theme::ActiveModel>,
+) -> Result<()> {
     for chunk in crate::db::chunks_for(&rows, 5) {
         item_theme::Entity::insert_many(chunk.to_vec())
             .on_conflict(
@@ -146,7 +157,7 @@ pub async fn save_placements<C: ConnectionTrait>(
             .exec_without_returning(db)
             .await?;
     }
-    crate::db::tallies::commit(db, snap).await
+    Ok(())
 }
 
 /// Keeps theme sizes in step after placements changed.

@@ -35,9 +35,9 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use super::knn::knn;
+use super::knn::{knn, nearest_centroids};
 use super::louvain::{louvain, Graph};
-use crate::embed::vectors::{dot, normalize, Vectors};
+use crate::embed::vectors::{dot, normalize, Rows, Vectors};
 
 /// Edge weights of the neighbour graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -105,13 +105,15 @@ pub struct Discovery {
     pub themes: usize,
 }
 
-pub fn discover(v: &Vectors, opts: &DiscoverOptions) -> Discovery {
+/// Discovers the themes of `v` (full-precision or [`Compact`](crate::embed::vectors::Compact)
+/// rows: only the sample is read in full precision).
+pub fn discover<R: Rows + ?Sized>(v: &R, opts: &DiscoverOptions) -> Discovery {
     let n = v.len();
     if n < 2 {
         return Discovery {
             assignments: vec![None; n],
             centroids: Vectors {
-                dims: v.dims,
+                dims: v.dims(),
                 data: Vec::new(),
             },
             themes: 0,
@@ -123,7 +125,7 @@ pub fn discover(v: &Vectors, opts: &DiscoverOptions) -> Discovery {
         3_000
     });
     let sample = sample_indices(n, max_sample, opts.seed);
-    let sv = v.select(&sample);
+    let sv = v.select_rows(&sample);
     let nearest = knn(&sv, opts.neighbours);
     let graph = knn_graph(&nearest, opts.weights);
     let min_size = min_theme_size(sv.len());
@@ -147,11 +149,9 @@ pub fn discover(v: &Vectors, opts: &DiscoverOptions) -> Discovery {
             centroids
         }
     };
-    let mut assignments: Vec<Option<usize>> = (0..n)
-        .map(|i| {
-            let (c, sim) = nearest_centroid(&centroids, v.row(i));
-            (sim >= opts.min_similarity).then_some(c)
-        })
+    let mut assignments: Vec<Option<usize>> = nearest_centroids(v, &centroids)
+        .into_iter()
+        .map(|(c, sim)| (sim >= opts.min_similarity).then_some(c))
         .collect();
     if opts.clusters.is_none() {
         // Border items of the sample: most of their neighbours are in other themes. "Most"

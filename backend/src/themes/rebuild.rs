@@ -21,22 +21,27 @@ use std::time::Instant;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 
-use super::assign::{create_theme, placement, refresh_sizes, save_placements};
+use super::assign::{create_theme, placement, refresh_sizes, write_placements};
 use super::discover::{discover, DiscoverOptions};
 use super::{areas, labels};
 use crate::db::embeddings::{self, to_bytes};
 use crate::db::entity::{feedback_item, item_theme, theme};
 use crate::db::outbox;
-use crate::embed::vectors::{closest, dot, normalize, Vectors};
+use crate::embed::vectors::{closest, dot, normalize, Compact, Rows, Subset, Vectors};
 use crate::embed::{embed_sorted, SharedEmbedder};
 use crate::Result;
 
 pub const MIN_OVERLAP: f64 = 0.2;
 pub const MIN_CENTROID_SIMILARITY: f32 = 0.85;
+/// A placement that keeps its theme is rewritten only when its similarity moved by this
+/// much (the pages show two decimals; compact vectors round to about 0.001).
+pub const SIMILARITY_STEP: f64 = 0.002;
+/// Placements written per statement batch.
+const WRITE_BLOCK: usize = 50_000;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RebuildReport {
@@ -46,6 +51,8 @@ pub struct RebuildReport {
     /// Clusters that kept an existing theme id.
     pub kept_ids: usize,
     pub new_themes: usize,
+    /// Items whose theme this rebuild changed (a re-run over unchanged items: 0).
+    pub moved: usize,
     pub seconds: f64,
 }
 
@@ -54,7 +61,7 @@ pub struct RebuildReport {
 pub struct Plan {
     started: Instant,
     ids: Vec<i64>,
-    vectors: Vectors,
+    vectors: Compact,
     /// Theme of every item when the rebuild started.
     before: HashMap<i64, Option<i64>>,
     /// Rows of `ids` that were free to re-cluster (not placed by a person, not locked).
@@ -79,6 +86,11 @@ pub async fn rebuild(
 pub async fn plan(db: &DatabaseConnection, model: &str, opts: &DiscoverOptions) -> Result<Plan> {
     let started = Instant::now();
     let (ids, vectors) = embeddings::load_all(db, model).await?;
+    tracing::info!(
+        items = ids.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "rebuild: vectors read"
+    );
     let placements: HashMap<i64, item_theme::Model> = item_theme::Entity::find()
         .all(db)
         .await?
@@ -89,11 +101,28 @@ pub async fn plan(db: &DatabaseConnection, model: &str, opts: &DiscoverOptions) 
     let free: Vec<usize> = (0..ids.len())
         .filter(|&i| !is_fixed(placements.get(&ids[i]), &themes))
         .collect();
-    // Clustering is seconds of CPU: off the async threads.
-    let (sample, o) = (vectors.select(&free), opts.clone());
-    let found = tokio::task::spawn_blocking(move || discover(&sample, &o))
-        .await
-        .map_err(crate::Error::failed("theme discovery failed"))?;
+    // Clustering is seconds of CPU: off the async threads. The free items are a view of
+    // the vectors, not a copy.
+    let o = opts.clone();
+    let step = Instant::now();
+    let (vectors, free, found) = tokio::task::spawn_blocking(move || {
+        let found = discover(
+            &Subset {
+                rows: &vectors,
+                indices: &free,
+            },
+            &o,
+        );
+        (vectors, free, found)
+    })
+    .await
+    .map_err(crate::Error::failed("theme discovery failed"))?;
+    tracing::info!(
+        free = free.len(),
+        themes = found.themes,
+        seconds = step.elapsed().as_secs_f64(),
+        "rebuild: themes discovered"
+    );
 
     // Members of each new cluster, and of each old theme (machine placements of free items).
     let mut clusters: Vec<Vec<usize>> = vec![Vec::new(); found.themes];
@@ -203,7 +232,13 @@ pub async fn apply(
             }
         }
     }
-    let mut placements = Vec::with_capacity(free.len());
+    // Only what changed is written: an item that moved (and its tallies), one whose
+    // similarity to its theme moved visibly (not the tallies, which count items per theme);
+    // a re-run over the same items writes next to nothing. Written a block at a time, so a
+    // million placements are never all in memory; the tallies move once, at the end.
+    let step = Instant::now();
+    let mut moves: HashMap<i64, Option<i64>> = HashMap::new();
+    let (mut pending, mut similarity_only) = (Vec::with_capacity(WRITE_BLOCK), 0usize);
     let mut changed = Vec::new();
     for (pos, a) in found.assignments.iter().enumerate() {
         let item = ids[free[pos]];
@@ -212,17 +247,49 @@ pub async fn apply(
             continue; // placed by a person, or locked in, while the rebuild ran
         }
         let theme_id = a.map(|c| theme_of_cluster[c]);
-        let similarity = a.map(|c| f64::from(dot(found.centroids.row(c), vectors.row(free[pos]))));
-        let was = current.map_or(before.get(&item).copied().flatten(), |p| p.theme_id);
-        if was != theme_id {
-            changed.push(item);
+        let similarity = a.map(|c| f64::from(vectors.dot_row(free[pos], found.centroids.row(c))));
+        match current {
+            Some(p) if p.theme_id == theme_id => {
+                let moved_by = match (similarity, p.similarity) {
+                    (Some(now), Some(was)) => (now - was).abs(),
+                    (None, None) => 0.0,
+                    _ => f64::INFINITY,
+                };
+                if moved_by < SIMILARITY_STEP {
+                    continue;
+                }
+                similarity_only += 1;
+            }
+            _ => {
+                let was = current.map_or(before.get(&item).copied().flatten(), |p| p.theme_id);
+                if was != theme_id {
+                    changed.push(item);
+                }
+                moves.insert(item, theme_id);
+            }
         }
-        placements.push(placement(item, theme_id, similarity, false, now));
+        pending.push(placement(item, theme_id, similarity, false, now));
+        if pending.len() == WRITE_BLOCK {
+            write_placements(&txn, std::mem::take(&mut pending)).await?;
+        }
     }
-    save_placements(&txn, placements).await?;
+    write_placements(&txn, pending).await?;
+    crate::db::tallies::retheme(&txn, &moves).await?;
+    let moved_count = moves.len();
+    tracing::info!(
+        moved = moved_count,
+        similarity_only,
+        seconds = step.elapsed().as_secs_f64(),
+        "rebuild: placements written"
+    );
+    let step = Instant::now();
     outbox::enqueue(&txn, outbox::TOPIC_INDEX, &changed).await?;
     // In the same transaction: readers never see themes without labels or sizes.
     describe_themes(&txn, &ids, &vectors, embedder).await?;
+    tracing::info!(
+        seconds = step.elapsed().as_secs_f64(),
+        "rebuild: themes described"
+    );
     txn.commit().await?;
 
     let unthemed = found.assignments.iter().filter(|a| a.is_none()).count();
@@ -232,6 +299,7 @@ pub async fn apply(
         unthemed,
         kept_ids: kept,
         new_themes: created,
+        moved: moved_count,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -327,10 +395,10 @@ fn match_ids(
 
 /// Recomputes size, centroid, keywords, label and representative item of every live theme
 /// from its current members.
-pub async fn describe_themes<C: ConnectionTrait>(
+pub async fn describe_themes<C: ConnectionTrait, R: Rows>(
     db: &C,
     ids: &[i64],
-    vectors: &Vectors,
+    vectors: &R,
     embedder: Option<SharedEmbedder>,
 ) -> Result<()> {
     let row_of: HashMap<i64, usize> = ids.iter().enumerate().map(|(r, id)| (*id, r)).collect();
@@ -338,19 +406,27 @@ pub async fn describe_themes<C: ConnectionTrait>(
         .filter(theme::Column::MergedInto.is_null())
         .all(db)
         .await?;
-    let placements = item_theme::Entity::find()
+    let placements: Vec<(i64, i64)> = item_theme::Entity::find()
+        .select_only()
+        .columns([item_theme::Column::ItemId, item_theme::Column::ThemeId])
         .filter(item_theme::Column::ThemeId.is_not_null())
+        .order_by_asc(item_theme::Column::ItemId)
+        .into_tuple()
         .all(db)
         .await?;
     let mut members: HashMap<i64, Vec<i64>> = HashMap::new();
-    for p in &placements {
-        if let Some(t) = p.theme_id {
-            members.entry(t).or_default().push(p.item_id);
-        }
+    for (item, theme) in placements {
+        members.entry(theme).or_default().push(item);
     }
-    let all_items: Vec<i64> = placements.iter().map(|p| p.item_id).collect();
-    let mut texts: HashMap<i64, String> = HashMap::new();
-    for chunk in all_items.chunks(1000) {
+    // Named from a sample of each theme's members: the words and phrases that stand out
+    // come through in five hundred texts as they do in fifty thousand, and a million texts
+    // would be most of a rebuild's time and memory.
+    let named: Vec<i64> = members
+        .values()
+        .flat_map(|m| spread(m, NAMING_SAMPLE))
+        .collect();
+    let mut texts: HashMap<i64, String> = HashMap::with_capacity(named.len());
+    for chunk in named.chunks(1000) {
         for i in feedback_item::Entity::find()
             .filter(feedback_item::Column::Id.is_in(chunk.to_vec()))
             .all(db)
@@ -367,13 +443,8 @@ pub async fn describe_themes<C: ConnectionTrait>(
                 .get(&t.id)
                 .map(|m| m.iter().filter_map(|i| row_of.get(i).copied()).collect())
                 .unwrap_or_default();
-            let mut centroid = vec![0f32; vectors.dims];
-            for &r in &rows {
-                centroid
-                    .iter_mut()
-                    .zip(vectors.row(r))
-                    .for_each(|(c, x)| *c += x);
-            }
+            let mut centroid = vec![0f32; vectors.dims()];
+            rows.iter().for_each(|&r| vectors.add_row(r, &mut centroid));
             normalize(&mut centroid);
             (rows, centroid)
         })
@@ -383,7 +454,11 @@ pub async fn describe_themes<C: ConnectionTrait>(
         .map(|t| {
             members
                 .get(&t.id)
-                .map(|m| m.iter().filter_map(|i| texts.get(i).cloned()).collect())
+                .map(|m| {
+                    spread(m, NAMING_SAMPLE)
+                        .filter_map(|i| texts.get(&i).cloned())
+                        .collect()
+                })
                 .unwrap_or_default()
         })
         .collect();
@@ -423,10 +498,19 @@ pub async fn describe_themes<C: ConnectionTrait>(
     .await
 }
 
+/// Members a theme is named from, at most.
+pub const NAMING_SAMPLE: usize = 500;
+
+/// At most `n` of `items`, evenly spaced (all of them when there are no more than `n`).
+fn spread(items: &[i64], n: usize) -> impl Iterator<Item = i64> + '_ {
+    let step = items.len().div_ceil(n.max(1)).max(1);
+    items.iter().step_by(step).copied()
+}
+
 /// Groups the live themes with members into areas and names them (see `areas`).
-async fn describe_areas<C: ConnectionTrait>(
+async fn describe_areas<C: ConnectionTrait, R: Rows>(
     db: &C,
-    vectors: &Vectors,
+    vectors: &R,
     themes: &[theme::Model],
     positions: &[usize],
     shapes: &[(Vec<usize>, Vec<f32>)],
@@ -440,7 +524,7 @@ async fn describe_areas<C: ConnectionTrait>(
     let area_of = areas::group(vectors, &rows);
     let count = area_of.iter().max().map_or(0, |m| m + 1);
     let mut area_docs: Vec<Vec<String>> = vec![Vec::new(); count];
-    let mut area_centroids = vec![vec![0f32; vectors.dims]; count];
+    let mut area_centroids = vec![vec![0f32; vectors.dims()]; count];
     for (i, &p) in positions.iter().enumerate() {
         let a = area_of[i];
         area_docs[a].append(&mut docs[p]);

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
-    CaseStatement, Cond, Expr, Func, JoinType, Query, SelectStatement, SimpleExpr, UnionType,
+    CaseStatement, Cond, Expr, Func, JoinType, Order, Query, SelectStatement, SimpleExpr, UnionType,
 };
 use sea_orm::ConnectionTrait;
 
@@ -375,7 +375,31 @@ pub async fn stored_facts<C: ConnectionTrait>(
         .and_where(Expr::col(a("at_ns")).gte(nanos(from)))
         .and_where(Expr::col(a("at_ns")).lt(nanos(to)));
     fact_segment(&mut q, segment);
-    db.query_all(db.get_database_backend().build(&q))
+    read_stored(db, &q).await
+}
+
+/// Up to `limit` stored facts after the key `after` (time in ns, item), in key order: a
+/// pass over every fact, a page at a time.
+pub async fn stored_facts_after<C: ConnectionTrait>(
+    db: &C,
+    after: (i64, i64),
+    limit: u64,
+) -> Result<Vec<ItemFact>> {
+    let mut q = Query::select();
+    q.columns(FACT_COLUMNS.map(a))
+        .from(a(FACTS))
+        .and_where(
+            Expr::tuple([Expr::col(a("at_ns")).into(), Expr::col(a("item_id")).into()])
+                .gt(Expr::tuple([after.0.into(), after.1.into()])),
+        )
+        .order_by(a("at_ns"), Order::Asc)
+        .order_by(a("item_id"), Order::Asc)
+        .limit(limit);
+    read_stored(db, &q).await
+}
+
+async fn read_stored<C: ConnectionTrait>(db: &C, q: &SelectStatement) -> Result<Vec<ItemFact>> {
+    db.query_all(db.get_database_backend().build(q))
         .await?
         .iter()
         .map(|r| {

@@ -37,6 +37,10 @@ pub(super) async fn apply<C: ConnectionTrait>(
     let mut pairs: BTreeMap<(i64, i64), i64> = BTreeMap::new();
     let mut who_before: HashMap<i64, Who> = HashMap::new();
     let mut who_after: HashMap<i64, Who> = HashMap::new();
+    // Per pair, the last day of its added items, and the pairs that lost items (whose last
+    // day may move back).
+    let mut latest: HashMap<(i64, i64), i32> = HashMap::new();
+    let mut shrunk: BTreeSet<(i64, i64)> = BTreeSet::new();
     for (facts, sign) in [(removed, -1), (added, 1)] {
         for f in facts {
             let sums = Sums::of(f, sign);
@@ -67,6 +71,12 @@ pub(super) async fn apply<C: ConnectionTrait>(
                 if let Some(t) = f.theme {
                     *customer_days.entry((t, c, day)).or_default() += sign;
                     *pairs.entry((t, c)).or_default() += sign;
+                    if sign < 0 {
+                        shrunk.insert((t, c));
+                    } else {
+                        let l = latest.entry((t, c)).or_insert(day);
+                        *l = (*l).max(day);
+                    }
                 }
             }
         }
@@ -79,7 +89,8 @@ pub(super) async fn apply<C: ConnectionTrait>(
     // a fact names is in `pairs` (with a net change of 0 when it only moved or changed).
     // The customer days first: a pair's last day is read from them.
     add_customer_days(db, &customer_days).await?;
-    let counts = add_pairs(db, &pairs, &who_before, &who_after).await?;
+    let who = (&who_before, &who_after);
+    let counts = add_pairs(db, &pairs, &latest, &shrunk, who).await?;
     let mut count = |theme: i64, who: &Who, sign: i64| {
         for seg in [who.segment.as_str(), ALL_SEGMENTS] {
             let e = totals
@@ -109,24 +120,57 @@ pub(super) async fn apply<C: ConnectionTrait>(
     update_first_seen(db, removed, added).await
 }
 
-/// Keeps `backlog_facts` equal to the facts counted: the removed rows out, the added in.
+/// Keeps `backlog_facts` equal to the facts counted: the removed rows out, the added in —
+/// or, for a fact that only changed theme (a placement), its row updated in place, one
+/// statement per theme and chunk of rows.
 async fn replace_facts<C: ConnectionTrait>(
     db: &C,
     removed: &[ItemFact],
     added: &[ItemFact],
 ) -> Result<()> {
     let key = |f: &ItemFact| (nanos(f.at), f.item_id);
-    for chunk in removed.chunks(5_000) {
+    let mut gone: HashMap<(i64, i64), &ItemFact> = removed.iter().map(|f| (key(f), f)).collect();
+    let mut rethemed: BTreeMap<Option<i64>, Vec<(i64, i64)>> = BTreeMap::new();
+    let mut inserted = Vec::new();
+    for f in added {
+        let k = key(f);
+        match gone.get(&k) {
+            Some(was)
+                if **was
+                    == (ItemFact {
+                        theme: was.theme,
+                        ..f.clone()
+                    }) =>
+            {
+                gone.remove(&k);
+                rethemed.entry(f.theme).or_default().push(k);
+            }
+            _ => inserted.push(f),
+        }
+    }
+    let in_keys = |keys: &[(i64, i64)]| {
+        Expr::tuple([Expr::col(a("at_ns")).into(), Expr::col(a("item_id")).into()])
+            .in_tuples(keys.iter().copied())
+    };
+    let gone: Vec<(i64, i64)> = gone.into_keys().collect();
+    for chunk in gone.chunks(5_000) {
         let q = Query::delete()
             .from_table(a(FACTS))
-            .and_where(
-                Expr::tuple([Expr::col(a("at_ns")).into(), Expr::col(a("item_id")).into()])
-                    .in_tuples(chunk.iter().map(key)),
-            )
+            .and_where(in_keys(chunk))
             .to_owned();
         exec(db, db.get_database_backend().build(&q)).await?;
     }
-    for chunk in crate::db::chunks_for(added, 8) {
+    for (theme, keys) in &rethemed {
+        for chunk in keys.chunks(5_000) {
+            let q = Query::update()
+                .table(a(FACTS))
+                .value(a("theme_id"), *theme)
+                .and_where(in_keys(chunk))
+                .to_owned();
+            exec(db, db.get_database_backend().build(&q)).await?;
+        }
+    }
+    for chunk in crate::db::chunks_for(&inserted, 8) {
         let mut q = Query::insert();
         q.into_table(a(FACTS)).columns(FACT_COLUMNS.map(a));
         for f in chunk {
@@ -246,28 +290,46 @@ async fn add_customer_days<C: ConnectionTrait>(
 }
 
 /// Adds to the per-theme customer counts, records each pair's customer as it is now and
-/// its last day, and returns the new count of every pair in `deltas` (read after the
-/// upsert, which holds the rows' locks: no other writer can change them between the
-/// statements).
+/// its last day, and returns the new count of every pair in `deltas` (returned by the
+/// upsert, which holds the rows' locks: no other writer can change them in between). A
+/// pair's last day only moves forward with added items (`latest`, kept by the upsert
+/// itself); only pairs that lost items (`shrunk`) read it again from the customer days.
 async fn add_pairs<C: ConnectionTrait>(
     db: &C,
     deltas: &BTreeMap<(i64, i64), i64>,
-    who_before: &HashMap<i64, Who>,
-    who_after: &HashMap<i64, Who>,
+    latest: &HashMap<(i64, i64), i32>,
+    shrunk: &BTreeSet<(i64, i64)>,
+    (who_before, who_after): (&HashMap<i64, Who>, &HashMap<i64, Who>),
 ) -> Result<HashMap<(i64, i64), i64>> {
+    let backend = db.get_database_backend();
+    let later = match backend {
+        sea_orm::DbBackend::Postgres => "GREATEST",
+        _ => "MAX",
+    };
     let rows: Vec<_> = deltas.iter().collect();
-    for chunk in crate::db::chunks_for(&rows, 5) {
+    let mut out = HashMap::with_capacity(rows.len());
+    for chunk in crate::db::chunks_for(&rows, 6) {
         let mut q = Query::insert();
-        q.into_table(a(PAIRS))
-            .columns(["theme_id", "customer_id", "items", "segment", "value"].map(a));
-        for ((t, c), n) in chunk {
-            let who = who_after.get(c).or(who_before.get(c));
+        q.into_table(a(PAIRS)).columns(
+            [
+                "theme_id",
+                "customer_id",
+                "items",
+                "segment",
+                "value",
+                "last_day",
+            ]
+            .map(a),
+        );
+        for (key, n) in chunk {
+            let who = who_after.get(&key.1).or(who_before.get(&key.1));
             q.values_panic([
-                (*t).into(),
-                (*c).into(),
+                key.0.into(),
+                key.1.into(),
                 (**n).into(),
                 who.map_or("", |w| w.segment.as_str()).into(),
                 who.map_or(0.0, |w| w.value).into(),
+                latest.get(key).copied().unwrap_or(0).into(),
             ]);
         }
         q.on_conflict(
@@ -279,14 +341,21 @@ async fn add_pairs<C: ConnectionTrait>(
                         Expr::col((a("excluded"), a("segment"))).into(),
                     ),
                     (a("value"), Expr::col((a("excluded"), a("value"))).into()),
+                    (
+                        a("last_day"),
+                        Expr::cust(format!("{later}({PAIRS}.last_day, excluded.last_day)")),
+                    ),
                 ])
                 .to_owned(),
-        );
-        exec(db, db.get_database_backend().build(&q)).await?;
+        )
+        .returning(Query::returning().columns(["theme_id", "customer_id", "items"].map(a)));
+        for r in db.query_all(backend.build(&q)).await? {
+            let key = (r.try_get_by_index(0)?, r.try_get_by_index(1)?);
+            out.insert(key, r.try_get_by_index(2)?);
+        }
     }
-    let touched: Vec<(i64, i64)> = deltas.keys().copied().collect();
-    let mut out = HashMap::with_capacity(touched.len());
-    for chunk in touched.chunks(5_000) {
+    let shrunk: Vec<(i64, i64)> = shrunk.iter().copied().collect();
+    for chunk in shrunk.chunks(5_000) {
         let cd = a(CUSTOMER_DAYS);
         let last = Query::select()
             .expr(Func::max(Expr::col((cd.clone(), a("day")))))
@@ -305,33 +374,13 @@ async fn add_pairs<C: ConnectionTrait>(
             )
             .and_where(pair_in(chunk))
             .to_owned();
-        exec(db, db.get_database_backend().build(&update)).await?;
-        let q = Query::select()
-            .columns([a("theme_id"), a("customer_id"), a("items")])
-            .from(a(PAIRS))
-            .and_where(pair_in(chunk))
-            .to_owned();
-        let rows: Vec<(i64, i64, i64)> = db
-            .query_all(db.get_database_backend().build(&q))
-            .await?
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get_by_index(0)?,
-                    r.try_get_by_index(1)?,
-                    r.try_get_by_index(2)?,
-                ))
-            })
-            .collect::<std::result::Result<_, sea_orm::DbErr>>()?;
-        out.extend(rows.into_iter().map(|(t, c, n)| ((t, c), n)));
+        exec(db, backend.build(&update)).await?;
     }
     let themes: BTreeSet<i64> = deltas.keys().map(|k| k.0).collect();
     delete_empty(db, PAIRS, &themes, &["items"]).await?;
     Ok(out)
 }
 
-/// Deletes the rows of `table` that count nothing (every one of `counts` at 0), among
-/// these themes' rows.
 async fn delete_empty<C: ConnectionTrait>(
     db: &C,
     table: &str,
