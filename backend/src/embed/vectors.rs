@@ -137,6 +137,9 @@ impl Vectors {
 /// (nearest theme, centroid sums, representative member) needs.
 pub trait Rows: Sync {
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     fn dims(&self) -> usize;
     /// Dot product of row `i` with `x`.
     fn dot_row(&self, i: usize, x: &[f32]) -> f32;
