@@ -7,12 +7,14 @@
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use std::collections::BTreeMap;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use triage::backlog::score::{Tallies, Window};
 use triage::backlog::{facts, tallied};
 use triage::config::Settings;
 use triage::db::entity::item_theme;
-use triage::db::{self, actors::Actor, customers::CustomerPatch, tallies};
+use triage::db::{self, actors::Actor, customers, customers::CustomerPatch, tallies};
 use triage::intake::input::{CustomerInput, RatingInput, TicketInput};
 use triage::intake::redact::Redact;
 use triage::intake::store::{store, Outcome, Source};
@@ -166,8 +168,10 @@ impl Rig {
             "{step}: first seen"
         );
         for _ in 0..12 {
-            let as_of = match self.rng.random_range(0..4) {
+            let as_of = match self.rng.random_range(0..5) {
                 0 => self.now,
+                // After every item: the usual case of a backlog read now.
+                4 => self.now + Duration::days(4),
                 1 => self.when(),
                 // Exactly at an item, or at midnight.
                 2 => {
@@ -185,8 +189,89 @@ impl Rig {
             let full = facts::tallies(&self.db, window, segment).await.unwrap();
             assert_same(&stored, &full, &format!("{step}: {window:?} {segment:?}"));
         }
+        for &theme in &self.themes {
+            check_contributors(&self.db, theme, step).await;
+        }
+        check_rollups(&self.db, step).await;
     }
 }
+
+/// A theme's contributors (read from the pair tallies) are its items counted per customer,
+/// most items first.
+async fn check_contributors(db: &DatabaseConnection, theme: i64, step: &str) {
+    let listed = customers::contributors(db, theme, 1_000_000).await.unwrap();
+    assert!(
+        listed.windows(2).all(|w| w[0].items >= w[1].items),
+        "{step}: contributors of theme {theme} not by items"
+    );
+    let listed: BTreeMap<i64, i64> = listed.into_iter().map(|c| (c.id, c.items)).collect();
+    let counted: BTreeMap<i64, i64> = db
+        .query_all(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            match db.get_database_backend() {
+                sea_orm::DbBackend::Postgres => COUNT_PER_CUSTOMER.replace('?', "$1"),
+                _ => COUNT_PER_CUSTOMER.to_string(),
+            },
+            [theme.into()],
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.try_get_by_index(0).unwrap(),
+                r.try_get_by_index(1).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, counted, "{step}: contributors of theme {theme}");
+}
+
+/// The rollups equal what they roll up: `backlog_weeks` the themed day rows by week,
+/// `backlog_last_days` the pairs by last day (per segment key and for all together).
+async fn check_rollups(db: &DatabaseConnection, step: &str) {
+    for (stored, counted) in [
+        (
+            "SELECT theme_id, week, segment, items FROM backlog_weeks",
+            "SELECT theme_id, CASE WHEN day >= 0 THEN day / 7 ELSE (day - 6) / 7 END AS wk, \
+             segment, CAST(SUM(items) AS BIGINT) FROM backlog_days WHERE theme_id <> 0 \
+             GROUP BY theme_id, wk, segment HAVING SUM(items) <> 0",
+        ),
+        (
+            "SELECT theme_id, last_day, segment, customers FROM backlog_last_days",
+            "SELECT theme_id, last_day, segment, COUNT(*) FROM backlog_pairs \
+             GROUP BY theme_id, last_day, segment UNION ALL \
+             SELECT theme_id, last_day, '*', COUNT(*) FROM backlog_pairs \
+             GROUP BY theme_id, last_day",
+        ),
+    ] {
+        assert_eq!(
+            rows4(db, stored).await,
+            rows4(db, counted).await,
+            "{step}: {stored}"
+        );
+    }
+}
+
+async fn rows4(db: &DatabaseConnection, sql: &str) -> BTreeMap<(i64, i64, String), i64> {
+    db.query_all(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let int = |i| {
+                r.try_get_by_index::<i64>(i)
+                    .or_else(|_| r.try_get_by_index::<i32>(i).map(i64::from))
+                    .unwrap()
+            };
+            ((int(0), int(1), r.try_get_by_index(2).unwrap()), int(3))
+        })
+        .collect()
+}
+
+const COUNT_PER_CUSTOMER: &str = "SELECT i.customer_id, COUNT(*) FROM item_themes t \
+    JOIN feedback_items i ON i.id = t.item_id \
+    WHERE t.theme_id = ? AND i.customer_id IS NOT NULL GROUP BY i.customer_id";
 
 async fn created_at(db: &DatabaseConnection, id: i64) -> Option<DateTime<Utc>> {
     let f = tallies::facts_of(db, &[id]).await.unwrap();
@@ -307,10 +392,18 @@ async fn exercise(database_url: Option<String>, seed: u64) {
         since: None,
     };
     let before = tallied::load(&r.db, all_time, None).await.unwrap();
-    tallies::rebuild(&r.db).await.unwrap();
+    tallies::recount(&r.db).await.unwrap();
     let after = tallied::load(&r.db, all_time, None).await.unwrap();
     assert_same(&after, &before, "recount");
     r.check("recounted").await;
+    // A recount while items arrive and move: each write lands before or after it, whole.
+    let db = r.db.clone();
+    let (recounted, ()) = tokio::join!(tallies::recount(&db), async {
+        r.add_items(60).await;
+        r.place(60).await;
+    });
+    recounted.unwrap();
+    r.check("recounted while items arrived").await;
 }
 
 async fn customer_id(db: &DatabaseConnection, external_id: &str) -> i64 {

@@ -19,6 +19,7 @@ mod m20261203_000010_consent_events;
 mod m20261203_000011_backlog_tallies;
 mod m20261203_000012_outbox_log;
 mod m20261203_000013_member_order;
+mod m20261203_000014_backlog_rollups;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_backlog_tallies::Migration),
             Box::new(m20261203_000012_outbox_log::Migration),
             Box::new(m20261203_000013_member_order::Migration),
+            Box::new(m20261203_000014_backlog_rollups::Migration),
         ]
     }
 }

@@ -177,19 +177,22 @@ pub async fn rank<C: ConnectionTrait>(
     filter: &Filter,
 ) -> Result<Vec<Entry>> {
     let window = filter.window();
-    let tallies = tallied::load(db, window, filter.segment.as_deref()).await?;
-    let first_seen = crate::db::tallies::first_seen(db).await?;
+    // Independent reads, at once on a pool (see `tallied::load`).
+    let themes = theme::Entity::find()
+        .filter(theme::Column::MergedInto.is_null())
+        .filter(theme::Column::Size.gt(0))
+        .all(db);
+    let (tallies, first_seen, mut workflows, themes) = tokio::try_join!(
+        tallied::load(db, window, filter.segment.as_deref()),
+        crate::db::tallies::first_seen(db),
+        workflow::entries(db),
+        async { Ok(themes.await?) },
+    )?;
     let mut scores: std::collections::HashMap<i64, ThemeScore> =
         score::score(&tallies, &first_seen, window, weights)
             .into_iter()
             .map(|s| (s.theme_id, s))
             .collect();
-    let mut workflows = workflow::entries(db).await?;
-    let themes = theme::Entity::find()
-        .filter(theme::Column::MergedInto.is_null())
-        .filter(theme::Column::Size.gt(0))
-        .all(db)
-        .await?;
     let mut out: Vec<Entry> = themes
         .into_iter()
         .map(|t| Entry {

@@ -40,46 +40,68 @@ pub async fn load<C: ConnectionTrait>(
     // period exactly when their last item in the theme is, and all time is the totals.
     let settled = !tallies::any_fact_from(db, as_of).await?;
 
-    let mut sums: HashMap<i64, Sums> = HashMap::new();
+    // The reads below are independent: on a pool they run at once on their own
+    // connections (inside a transaction they queue on its one connection).
+    let mut sums: HashMap<i64, Sums>;
     let mut customers: HashMap<i64, (i64, f64)>;
+    let weekly_counts;
     match window.since {
         Some(since) => {
             let first = day_of(since);
-            sums = tallies::day_sums(db, first, today, segment).await?;
-            // Items of today before `as_of`: the newer edge.
-            let today_items = tallies::stored_facts(db, today_start, as_of, segment).await?;
-            add_facts(&mut sums, &today_items, 1);
             // The older edge: the first day counted whole, less its items before `since`.
             let first_end = if settled {
                 day_start(first + 1).min(as_of)
             } else {
                 since
             };
-            let first_day = tallies::stored_facts(db, day_start(first), first_end, segment).await?;
+            let edges = if first == today {
+                vec![(since, as_of)]
+            } else {
+                vec![(since, day_start(first + 1)), (today_start, as_of)]
+            };
+            let period_customers = async {
+                if settled {
+                    tallies::customers_last_after(db, first, segment).await
+                } else {
+                    tallies::customers(db, first, today, &edges, segment).await
+                }
+            };
+            let today_items;
+            let first_day;
+            (sums, today_items, first_day, customers, weekly_counts) = tokio::try_join!(
+                tallies::day_sums(db, first, today, segment),
+                // Items of today before `as_of`: the newer edge.
+                tallies::stored_facts(db, today_start, as_of, segment),
+                tallies::stored_facts(db, day_start(first), first_end, segment),
+                period_customers,
+                weekly(db, as_of, segment),
+            )?;
+            add_facts(&mut sums, &today_items, 1);
             let (before_since, after_since): (Vec<_>, Vec<_>) =
                 first_day.into_iter().partition(|f| f.at < since);
             add_facts(&mut sums, &before_since, -1);
-            customers = if settled {
-                customers_settled(db, first, &after_since, segment).await?
-            } else {
-                let edges = if first == today {
-                    vec![(since, as_of)]
-                } else {
-                    vec![(since, day_start(first + 1)), (today_start, as_of)]
-                };
-                tallies::customers(db, first, today, &edges, segment).await?
-            };
+            if settled {
+                add_last_on_first_day(db, first, &after_since, &mut customers).await?;
+            }
         }
         None if settled => {
-            let mut c = HashMap::new();
-            for (theme, (s, n, v)) in tallies::totals(db, segment).await? {
+            let totals;
+            (totals, weekly_counts) =
+                tokio::try_join!(tallies::totals(db, segment), weekly(db, as_of, segment))?;
+            sums = HashMap::new();
+            customers = HashMap::new();
+            for (theme, (s, n, v)) in totals {
                 sums.insert(theme, s);
-                c.insert(theme, (n, v));
+                customers.insert(theme, (n, v));
             }
-            customers = c;
         }
         None => {
-            let today_items = tallies::stored_facts(db, today_start, as_of, segment).await?;
+            let today_items;
+            (today_items, weekly_counts) = tokio::try_join!(
+                tallies::stored_facts(db, today_start, as_of, segment),
+                weekly(db, as_of, segment)
+            )?;
+            sums = HashMap::new();
             customers = all_time_before(db, today, &today_items, segment, &mut sums).await?;
         }
     }
@@ -112,7 +134,7 @@ pub async fn load<C: ConnectionTrait>(
             t.value = value;
         }
     }
-    for (theme, weekly) in weekly(db, as_of, segment).await? {
+    for (theme, weekly) in weekly_counts {
         out.themes.entry(theme).or_default().weekly = weekly;
     }
     // A theme with nothing in the period keeps no zero entry the full computation lacks.
@@ -128,28 +150,27 @@ fn add_facts(sums: &mut HashMap<i64, Sums>, facts: &[ItemFact], sign: i64) {
     }
 }
 
-/// Distinct customers of the period `[since, as_of)` when nothing lies at or after
-/// `as_of`: the pairs whose last item is on a day after `since`'s day `first`, and those
-/// whose last item is on `first` itself at or after `since` (among `after_since`, the first
-/// day's items from `since` on).
-async fn customers_settled<C: ConnectionTrait>(
+/// Completes the distinct customers of the period `[since, as_of)` when nothing lies at or
+/// after `as_of`: `customers` holds the pairs whose last item is on a day after `since`'s
+/// day `first`; this adds those whose last item is on `first` itself at or after `since`
+/// (among `after_since`, the first day's items from `since` on).
+async fn add_last_on_first_day<C: ConnectionTrait>(
     db: &C,
     first: i32,
     after_since: &[ItemFact],
-    segment: Option<&str>,
-) -> Result<HashMap<i64, (i64, f64)>> {
-    let mut out = tallies::customers_last_after(db, first, segment).await?;
+    customers: &mut HashMap<i64, (i64, f64)>,
+) -> Result<()> {
     let edge: BTreeMap<(i64, i64), f64> = after_since
         .iter()
         .filter_map(|f| Some(((f.theme?, f.customer?), f.value)))
         .collect();
     let keys: Vec<(i64, i64)> = edge.keys().copied().collect();
     for pair in tallies::pairs_last_on(db, &keys, first).await? {
-        let e = out.entry(pair.0).or_insert((0, 0.0));
+        let e = customers.entry(pair.0).or_insert((0, 0.0));
         e.0 += 1;
         e.1 += edge[&pair];
     }
-    Ok(out)
+    Ok(())
 }
 
 /// All time when items lie at or after `as_of` (a moment in the past): the running totals
@@ -214,11 +235,6 @@ async fn weekly<C: ConnectionTrait>(
     // Day d is in week (today - d) / 7 when boundary days count on the older side, in
     // (today + 6 - d) / 7 - 1 when on the newer side.
     let (week_of, shift) = if early { (today + 6, 0) } else { (today, 1) };
-    for (theme, week, n) in
-        tallies::weekly_counts(db, today - 7 * weeks, today, week_of, segment).await?
-    {
-        slots.entry(theme).or_insert([0; WEEKS + 2])[(week + shift) as usize] += n;
-    }
     let ranges: Vec<_> = (0..=WEEKS)
         .map(|k| {
             let b = as_of - Duration::weeks(k as i64);
@@ -240,7 +256,14 @@ async fn weekly<C: ConnectionTrait>(
             }
         })
         .collect();
-    for (theme, counts) in tallies::counts_in(db, &ranges, segment).await? {
+    let (whole_days, edges) = tokio::try_join!(
+        tallies::weekly_counts(db, today - 7 * weeks, today, week_of, segment),
+        tallies::counts_in(db, &ranges, segment),
+    )?;
+    for (theme, week, n) in whole_days {
+        slots.entry(theme).or_insert([0; WEEKS + 2])[(week + shift) as usize] += n;
+    }
+    for (theme, counts) in edges {
         let e = slots.entry(theme).or_insert([0; WEEKS + 2]);
         for (k, n) in counts.into_iter().enumerate() {
             // Early: the items up to b(k) leave the newer week (slot k) for the older

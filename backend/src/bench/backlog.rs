@@ -50,6 +50,7 @@ const SEGMENTS: [Option<&str>; 4] = [Some("enterprise"), Some("smb"), Some("cons
 pub async fn run(o: &BacklogBench, json_out: bool) -> Result<()> {
     let tmp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
     let root = o.keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
     // A kept database is complete only once `ready` exists (written after generating).
     let ready = root.join("ready");
     let reuse = o.keep.is_some() && ready.exists();

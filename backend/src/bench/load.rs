@@ -8,6 +8,13 @@
 //! with SIGKILL and the tickets in the store are counted: every acknowledged write must be
 //! there (the run fails otherwise).
 //!
+//! With `--replicas N` (PostgreSQL only) the server is N `serve --web-only` replicas on the
+//! one database, each with a data directory and so a search index of its own, and the
+//! connections are spread over them; once the load stops, each replica's index is timed
+//! until it has read every job (`/healthz`), which is how far behind search on another
+//! replica runs under that load. Nothing embeds in that setup (web replicas never do; a
+//! `triage worker` would share the same cores), so the figure is writes and indexing.
+//!
 //! Reference, measured in the same run: the same load against a server that writes every
 //! post in its own transaction (`TRIAGE_INTAKE_BATCH=1`, the behaviour before group
 //! commit).
@@ -29,6 +36,8 @@ pub struct LoadOptions {
     pub connections: usize,
     pub seconds: u64,
     pub postgres: Option<String>,
+    /// `Some(n)`: n web-only replicas instead of one `serve` with every worker.
+    pub replicas: Option<usize>,
     pub reference: bool,
 }
 
@@ -38,10 +47,22 @@ pub async fn run(o: &LoadOptions, json_out: bool) -> Result<()> {
             "--connections must be 1..256 and --seconds 1..600".into(),
         ));
     }
+    match o.replicas {
+        Some(n) if !(1..=16).contains(&n) => {
+            return Err(Error::Config("--replicas must be 1..16".into()))
+        }
+        Some(_) if o.postgres.is_none() => {
+            return Err(Error::Config(
+                "--replicas needs --postgres: replicas share one PostgreSQL database".into(),
+            ))
+        }
+        _ => {}
+    }
     let mut report = json!({
         "backend": if o.postgres.is_some() { "postgres" } else { "sqlite" },
         "connections": o.connections,
         "seconds": o.seconds,
+        "replicas": o.replicas,
     });
     report["group_commit"] = one_run(o, 256).await?;
     if o.reference {
@@ -70,25 +91,42 @@ async fn one_run(o: &LoadOptions, batch: u32) -> Result<Value> {
     let store = db::connect(&config).await?;
     let (_, token) = tokens::create(&store, "load", Role::Support, None).await?;
 
-    let mut child = tokio::process::Command::new(
-        std::env::current_exe().map_err(|e| Error::io("current executable", e))?,
-    )
-    .arg("serve")
-    .env("TRIAGE_DATA_DIR", tmp.path())
-    .env("DATABASE_URL", &config.database_url)
-    .env("TRIAGE_BIND", "127.0.0.1:0")
-    .env("TRIAGE_INTAKE_BATCH", batch.to_string())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit())
-    .kill_on_drop(true)
-    .spawn()
-    .map_err(|e| Error::io("triage serve", e))?;
-    let base = listening_address(&mut child).await?;
+    let (args, dirs): (&[&str], Vec<_>) = match o.replicas {
+        Some(n) => (
+            &["serve", "--web-only"],
+            (0..n)
+                .map(|i| tmp.path().join(format!("replica{i}")))
+                .collect(),
+        ),
+        None => (&["serve"], vec![tmp.path().to_path_buf()]),
+    };
+    let mut children = Vec::new();
+    let mut bases = Vec::new();
+    for dir in &dirs {
+        let mut child = tokio::process::Command::new(
+            std::env::current_exe().map_err(|e| Error::io("current executable", e))?,
+        )
+        .args(args)
+        .env("TRIAGE_DATA_DIR", dir)
+        .env("DATABASE_URL", &config.database_url)
+        .env("TRIAGE_BIND", "127.0.0.1:0")
+        .env("TRIAGE_INTAKE_BATCH", batch.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| Error::io("triage serve", e))?;
+        bases.push(listening_address(&mut child).await?);
+        children.push(child);
+    }
 
     let started = Instant::now();
     let stop_at = started + Duration::from_secs(o.seconds);
     let clients: Vec<_> = (0..o.connections)
-        .map(|n| tokio::spawn(client(n, base.clone(), token.clone(), stop_at)))
+        .map(|n| {
+            let base = bases[n % bases.len()].clone();
+            tokio::spawn(client(n, base, token.clone(), stop_at))
+        })
         .collect();
     let mut latencies_ms = Vec::new();
     let mut errors: std::collections::BTreeMap<String, u64> = Default::default();
@@ -100,13 +138,20 @@ async fn one_run(o: &LoadOptions, batch: u32) -> Result<Value> {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let health: Value = super::ingest::health(&reqwest::Client::new(), &base).await?;
+    let http = reqwest::Client::new();
+    let health: Value = super::ingest::health(&http, &bases[0]).await?;
+    let catch_up = match o.replicas {
+        Some(_) => Some(index_catch_up(&http, &bases).await?),
+        None => None,
+    };
 
     // No goodbye: whatever was acknowledged must already be on disk.
-    child
-        .kill()
-        .await
-        .map_err(|e| Error::io("triage serve", e))?;
+    for child in &mut children {
+        child
+            .kill()
+            .await
+            .map_err(|e| Error::io("triage serve", e))?;
+    }
     let stored = crate::db::entity::ticket::Entity::find()
         .count(&store)
         .await?;
@@ -123,7 +168,7 @@ async fn one_run(o: &LoadOptions, batch: u32) -> Result<Value> {
 
     latencies_ms.sort_by(f64::total_cmp);
     let pct = |p| percentile(&latencies_ms, p);
-    Ok(json!({
+    let mut out = json!({
         "intake_batch": batch,
         "acknowledged": acknowledged,
         "stored_after_kill": stored,
@@ -137,7 +182,34 @@ async fn one_run(o: &LoadOptions, batch: u32) -> Result<Value> {
             "index_jobs": health["index"]["pending_jobs"],
             "embedding_jobs": health["embeddings"]["pending_jobs"],
         },
-    }))
+    });
+    if let Some(seconds) = catch_up {
+        out["index_caught_up_s"] = json!(seconds);
+    }
+    Ok(out)
+}
+
+/// Seconds after the load until each replica's index has read every job (pending 0 on
+/// `/healthz`), polled every 50 ms for at most 300 s.
+async fn index_catch_up(http: &reqwest::Client, bases: &[String]) -> Result<Vec<f64>> {
+    let start = Instant::now();
+    let mut out = Vec::new();
+    for base in bases {
+        loop {
+            let h = super::ingest::health(http, base).await?;
+            if h["index"]["pending_jobs"] == 0 {
+                out.push((start.elapsed().as_secs_f64() * 100.0).round() / 100.0);
+                break;
+            }
+            if start.elapsed() > Duration::from_secs(300) {
+                return Err(Error::Internal(format!(
+                    "the index of {base} did not catch up within 300 s"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    Ok(out)
 }
 
 /// Reads the child's first lines until it says where it listens.

@@ -95,6 +95,12 @@ pub enum BenchCommand {
         /// run gets a fresh database there, dropped afterwards. Default: SQLite.
         #[arg(long)]
         postgres: Option<String>,
+        /// Run N `serve --web-only` replicas on the one PostgreSQL database (needs
+        /// `--postgres`), the connections spread over them, each with its own search index;
+        /// reports how long each index takes to catch up once the load stops. Default: one
+        /// `triage serve` with every worker.
+        #[arg(long)]
+        replicas: Option<usize>,
         /// Skip the reference run.
         #[arg(long)]
         no_reference: bool,
@@ -191,6 +197,7 @@ pub async fn run(cmd: &BenchCommand) -> Result<()> {
             connections,
             seconds,
             postgres,
+            replicas,
             no_reference,
             json,
         } => {
@@ -198,6 +205,7 @@ pub async fn run(cmd: &BenchCommand) -> Result<()> {
                 connections: *connections,
                 seconds: *seconds,
                 postgres: postgres.clone(),
+                replicas: *replicas,
                 reference: !no_reference,
             };
             load::run(&o, *json).await

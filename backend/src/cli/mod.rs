@@ -82,6 +82,9 @@ enum Command {
         /// Re-embed every item with the current model instead (needs no index lock).
         #[arg(long)]
         embeddings: bool,
+        /// Recount the backlog's tallies from the items instead (safe while serving).
+        #[arg(long, conflicts_with = "embeddings")]
+        tallies: bool,
         #[arg(long)]
         json: bool,
     },
@@ -204,9 +207,15 @@ pub async fn run() -> Result<()> {
             };
             import::run(&config, file, kind, format, survey, json).await
         }
-        Command::Reindex { embeddings, json } => {
+        Command::Reindex {
+            embeddings,
+            tallies,
+            json,
+        } => {
             let config = Config::from_settings(settings(None))?;
-            if embeddings {
+            if tallies {
+                reindex::tallies(&config, json).await
+            } else if embeddings {
                 reindex::embeddings(&config, json).await
             } else {
                 reindex::run(&config, json).await

@@ -1,4 +1,5 @@
-//! `triage reindex`: rebuild the search index from the database, with a progress bar.
+//! `triage reindex`: rebuild the search index (or the vectors, or the backlog tallies) from
+//! the database, with a progress bar.
 
 use std::time::Instant;
 
@@ -69,6 +70,29 @@ pub async fn embeddings(config: &Config, json: bool) -> Result<()> {
         println!("{}", json!({ "items": items, "seconds": seconds }));
     } else {
         println!("embedded {items} items in {seconds:.2}s");
+    }
+    Ok(())
+}
+
+/// `triage reindex --tallies`: recount the backlog's tallies from the items.
+pub async fn tallies(config: &Config, json: bool) -> Result<()> {
+    let started = Instant::now();
+    let db = db::connect(config).await?;
+    let items = crate::db::items::count(&db).await?;
+    let bar = if json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    bar.set_message(format!("recounting the backlog tallies over {items} items"));
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    crate::db::tallies::recount(&db).await?;
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    if json {
+        println!("{}", json!({ "items": items, "seconds": seconds }));
+    } else {
+        println!("recounted the backlog tallies over {items} items in {seconds:.2}s");
     }
     Ok(())
 }

@@ -200,13 +200,16 @@ impl Contributor {
 }
 
 /// The customers behind a theme's items: most items first, then highest account value.
+/// Read from the backlog's theme × customer tallies (`backlog_pairs`, kept equal to a
+/// count of the theme's items per customer), so a theme of 50,000 items reads its pairs,
+/// not its items.
 pub async fn contributors<C: ConnectionTrait>(
     db: &C,
     theme_id: i64,
     limit: u64,
 ) -> Result<Vec<Contributor>> {
-    use super::entity::{feedback_item as item, item_theme};
-    use sea_orm::sea_query::{Alias, Expr, Func, JoinType, NullOrdering, Order, Query};
+    use sea_orm::sea_query::{Alias, Expr, JoinType, NullOrdering, Order, Query};
+    let pairs = Alias::new(super::tallies::PAIRS);
     let items = Alias::new("items");
     let q = Query::select()
         .columns([
@@ -216,31 +219,16 @@ pub async fn contributors<C: ConnectionTrait>(
             (Customers, Column::Segment),
             (Customers, Column::AccountValue),
         ])
-        .expr_as(
-            Func::count(Expr::col((item::Entity, item::Column::Id))),
-            items.clone(),
-        )
-        .from(item_theme::Entity)
-        .join(
-            JoinType::InnerJoin,
-            item::Entity,
-            Expr::col((item::Entity, item::Column::Id))
-                .equals((item_theme::Entity, item_theme::Column::ItemId)),
-        )
+        .column((pairs.clone(), items.clone()))
+        .from(pairs.clone())
         .join(
             JoinType::InnerJoin,
             Customers,
-            Expr::col((Customers, Column::Id)).equals((item::Entity, item::Column::CustomerId)),
+            Expr::col((Customers, Column::Id)).equals((pairs.clone(), Alias::new("customer_id"))),
         )
-        .and_where(Expr::col((item_theme::Entity, item_theme::Column::ThemeId)).eq(theme_id))
-        .group_by_columns([
-            (Customers, Column::Id),
-            (Customers, Column::Name),
-            (Customers, Column::Email),
-            (Customers, Column::Segment),
-            (Customers, Column::AccountValue),
-        ])
-        .order_by(items, Order::Desc)
+        .and_where(Expr::col((pairs.clone(), Alias::new("theme_id"))).eq(theme_id))
+        .and_where(Expr::col((pairs.clone(), items.clone())).gt(0))
+        .order_by((pairs, items), Order::Desc)
         .order_by_with_nulls(
             (Customers, Column::AccountValue),
             Order::Desc,

@@ -1,6 +1,6 @@
 //! Backlog tallies: the sums behind every backlog score, kept current in the transaction
-//! that changes what they sum (see the `m20261203_000011_backlog_tallies` migration for
-//! the tables).
+//! that changes what they sum (see the `m20261203_000011_backlog_tallies` and
+//! `m20261203_000014_backlog_rollups` migrations for the tables).
 //!
 //! Every write that changes an item's theme, customer segment, account value or existence
 //! goes through one pattern: [`snapshot`] the items' facts before, change them, then
@@ -12,8 +12,11 @@
 //! Invariants:
 //! * theme 0 ([`ALL`]) tallies every item, themed or not (the mean satisfaction of all
 //!   feedback); other rows tally one theme;
-//! * day and total rows are kept per segment ([`segment_key`]) and once more for all
-//!   segments together ([`ALL_SEGMENTS`]);
+//! * day, week, total and last-day rows are kept per segment ([`segment_key`]) and once
+//!   more for all segments together ([`ALL_SEGMENTS`]);
+//! * `backlog_weeks` is `backlog_days` of the themed rows summed by [`week_of_day`], and
+//!   `backlog_last_days` is `backlog_pairs` counted by last day, both kept by the same
+//!   writes;
 //! * a customer's segment and account value are read when the fact is, so a change to the
 //!   customer is a snapshot/commit of their items;
 //! * in PostgreSQL, concurrent writers serialize on the rows they add to (upserts), and
@@ -51,6 +54,10 @@ pub(crate) const CUSTOMER_DAYS: &str = "backlog_customer_days";
 pub(crate) const PAIRS: &str = "backlog_pairs";
 pub(crate) const FIRST_SEEN: &str = "backlog_first_seen";
 pub(crate) const FACTS: &str = "backlog_facts";
+/// Themed items per theme × week (`day` div 7) × segment key: `backlog_days` by week.
+pub(crate) const WEEKS: &str = "backlog_weeks";
+/// Pairs (and their value) per theme × last day × segment key: `backlog_pairs` by last day.
+pub(crate) const LAST_DAYS: &str = "backlog_last_days";
 /// The columns of `backlog_facts`, in the order they are written and read.
 pub(crate) const FACT_COLUMNS: [&str; 8] = [
     "at_ns",
@@ -63,6 +70,18 @@ pub(crate) const FACT_COLUMNS: [&str; 8] = [
     "priority",
 ];
 pub(crate) const STATE: &str = "backlog_tally_state";
+/// Every table of the tallies.
+const TABLES: [&str; 9] = [
+    DAYS,
+    WEEKS,
+    TOTALS,
+    CUSTOMER_DAYS,
+    PAIRS,
+    LAST_DAYS,
+    FIRST_SEEN,
+    FACTS,
+    STATE,
+];
 pub(crate) const SUMS: [&str; 5] = [
     "items",
     "scored",
@@ -87,6 +106,11 @@ pub(crate) fn pair_in(pairs: &[(i64, i64)]) -> sea_orm::sea_query::SimpleExpr {
 /// The UTC day of `at`, counted from 1970-01-01.
 pub fn day_of(at: DateTime<Utc>) -> i32 {
     at.timestamp().div_euclid(86_400) as i32
+}
+
+/// The week (of `backlog_weeks`) a day lies in: weeks of seven days from the Unix epoch.
+pub fn week_of_day(day: i32) -> i32 {
+    day.div_euclid(7)
 }
 
 /// `at` in nanoseconds since 1970 (how `backlog_facts` keeps time: exact for every
@@ -387,7 +411,7 @@ pub async fn retheme<C: ConnectionTrait>(db: &C, moves: &HashMap<i64, Option<i64
 
 /// Recounts every tally from the items (in pages of 20,000, so memory stays flat).
 pub async fn rebuild<C: ConnectionTrait>(db: &C) -> Result<()> {
-    for t in [DAYS, TOTALS, CUSTOMER_DAYS, PAIRS, FIRST_SEEN, FACTS, STATE] {
+    for t in TABLES {
         exec(
             db,
             db.get_database_backend()
@@ -438,6 +462,22 @@ pub async fn ensure_built(db: &sea_orm::DatabaseConnection) -> Result<()> {
     {
         rebuild(&txn).await?;
     }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Recounts every tally from the items in one transaction (`triage reindex --tallies`):
+/// the remedy should they ever differ from the items. In PostgreSQL every tally table is
+/// locked against writers (readers go on) until the recount commits, so a write running
+/// meanwhile applies its change after it, to the recounted figures.
+pub async fn recount(db: &sea_orm::DatabaseConnection) -> Result<()> {
+    let txn = super::begin_write(db).await?;
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let tables = TABLES.join(", ");
+        txn.execute_unprepared(&format!("LOCK TABLE {tables} IN EXCLUSIVE MODE"))
+            .await?;
+    }
+    rebuild(&txn).await?;
     txn.commit().await?;
     Ok(())
 }

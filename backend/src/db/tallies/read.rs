@@ -10,8 +10,9 @@ use sea_orm::sea_query::{
 use sea_orm::ConnectionTrait;
 
 use super::{
-    a, counted_value, nanos, pair_in, segment_key, ItemFact, Sums, ALL, ALL_SEGMENTS,
-    CUSTOMER_DAYS, DAYS, FACTS, FACT_COLUMNS, FIRST_SEEN, MAX_ACCOUNT_VALUE, PAIRS, SUMS, TOTALS,
+    a, counted_value, nanos, pair_in, segment_key, week_of_day, ItemFact, Sums, ALL, ALL_SEGMENTS,
+    CUSTOMER_DAYS, DAYS, FACTS, FACT_COLUMNS, FIRST_SEEN, LAST_DAYS, MAX_ACCOUNT_VALUE, PAIRS,
+    SUMS, TOTALS, WEEKS,
 };
 use crate::Result;
 
@@ -107,7 +108,12 @@ pub async fn totals<C: ConnectionTrait>(
 }
 
 /// Items per theme and week over whole days `[from_day, to_day]`, the week of day `d`
-/// being `(week_of - d) / 7`.
+/// being `(week_of - d) / 7` (`d <= week_of`).
+///
+/// Such a week starts on any weekday, so it is read as the stored weeks (`backlog_weeks`)
+/// it covers whole, plus or minus at most three days (`backlog_days`) at each end: a part
+/// of a stored week of up to three days is read as days, a larger part as the whole week
+/// less the days it lacks.
 pub async fn weekly_counts<C: ConnectionTrait>(
     db: &C,
     from_day: i32,
@@ -115,33 +121,77 @@ pub async fn weekly_counts<C: ConnectionTrait>(
     week_of: i32,
     segment: Option<&str>,
 ) -> Result<Vec<(i64, i64, i64)>> {
-    let week = Expr::val(week_of).sub(Expr::col(a("day"))).div(7);
+    // Per trend week: the stored weeks and the days (with a sign) that make it up.
+    let mut parts: Vec<(i64, Vec<i32>, Vec<(i32, i64)>)> = Vec::new();
+    let mut w = (week_of - to_day) / 7;
+    loop {
+        let lo = (week_of - 7 * w - 6).max(from_day);
+        let hi = (week_of - 7 * w).min(to_day);
+        if hi < lo {
+            break;
+        }
+        let (mut weeks, mut days) = (Vec::new(), Vec::new());
+        for stored in week_of_day(lo)..=week_of_day(hi) {
+            let (start, end) = (stored * 7, stored * 7 + 6);
+            let (a, b) = (lo.max(start), hi.min(end));
+            if b - a + 1 <= 3 {
+                days.extend((a..=b).map(|d| (d, 1)));
+            } else {
+                weeks.push(stored);
+                days.extend((start..a).chain(b + 1..=end).map(|d| (d, -1)));
+            }
+        }
+        parts.push((i64::from(w), weeks, days));
+        w += 1;
+    }
+    let all_weeks: BTreeSet<i32> = parts.iter().flat_map(|p| p.1.iter().copied()).collect();
+    let all_days: BTreeSet<i32> = parts.iter().flat_map(|p| p.2.iter().map(|d| d.0)).collect();
+    let by_week = item_counts(db, WEEKS, "week", &all_weeks, segment).await?;
+    let by_day = item_counts(db, DAYS, "day", &all_days, segment).await?;
+    let mut out = Vec::new();
+    for (w, weeks, days) in parts {
+        let mut sums: HashMap<i64, i64> = HashMap::new();
+        for stored in weeks {
+            for (theme, n) in by_week.get(&stored).into_iter().flatten() {
+                *sums.entry(*theme).or_default() += n;
+            }
+        }
+        for (day, sign) in days {
+            for (theme, n) in by_day.get(&day).into_iter().flatten() {
+                *sums.entry(*theme).or_default() += sign * n;
+            }
+        }
+        out.extend(sums.into_iter().map(|(theme, n)| (theme, w, n)));
+    }
+    Ok(out)
+}
+
+/// Themed items per theme in each of `keys` (weeks or days, the column `key` of `table`).
+async fn item_counts<C: ConnectionTrait>(
+    db: &C,
+    table: &str,
+    key: &str,
+    keys: &BTreeSet<i32>,
+    segment: Option<&str>,
+) -> Result<HashMap<i32, Vec<(i64, i64)>>> {
+    let mut out: HashMap<i32, Vec<(i64, i64)>> = HashMap::new();
+    let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+        return Ok(out);
+    };
     let mut q = Query::select();
-    q.column(a("theme_id"))
-        .expr_as(week, a("week"))
-        .expr_as(sum_i64("items"), a("items"))
-        .from(a(DAYS))
-        .and_where(Expr::col(a("theme_id")).ne(ALL))
-        .and_where(Expr::col(a("day")).gte(from_day))
-        .and_where(Expr::col(a("day")).lte(to_day))
-        // By the output name: PostgreSQL would not see two bound copies of `week_of` as
-        // the same expression.
-        .add_group_by([Expr::col(a("theme_id")).into(), Expr::col(a("week")).into()]);
+    q.columns([a(key), a("theme_id"), a("items")])
+        .from(a(table))
+        .and_where(Expr::col(a(key)).gte(*first))
+        .and_where(Expr::col(a(key)).lte(*last))
+        .and_where(Expr::col(a(key)).is_in(keys.iter().copied()))
+        .and_where(Expr::col(a("theme_id")).ne(ALL));
     tally_segment(&mut q, segment);
-    db.query_all(db.get_database_backend().build(&q))
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get_by_index::<i64>(0)?,
-                match r.try_get_by_index::<i32>(1) {
-                    Ok(w) => i64::from(w),
-                    Err(_) => read_i64(r, 1)?,
-                },
-                read_i64(r, 2)?,
-            ))
-        })
-        .collect()
+    for r in db.query_all(db.get_database_backend().build(&q)).await? {
+        out.entry(r.try_get_by_index(0)?)
+            .or_default()
+            .push((r.try_get_by_index(1)?, r.try_get_by_index(2)?));
+    }
+    Ok(out)
 }
 
 /// Distinct customers per theme with their counted value: those with an item on a whole
@@ -433,35 +483,24 @@ pub async fn any_fact_from<C: ConnectionTrait>(db: &C, at: DateTime<Utc>) -> Res
 }
 
 /// Distinct customers per theme, with their counted value, whose last item in the theme
-/// lies on a day after `after_day` (customers in `segment` when given) — one range of the
-/// pairs' last-day index.
+/// lies on a day after `after_day` (customers in `segment` when given): the pairs counted
+/// per last day (`backlog_last_days`), one row per theme and day.
 pub async fn customers_last_after<C: ConnectionTrait>(
     db: &C,
     after_day: i32,
     segment: Option<&str>,
 ) -> Result<HashMap<i64, (i64, f64)>> {
-    let mut pairs = Query::select();
-    pairs
-        .columns([a("theme_id"), a("value")])
-        .from(a(PAIRS))
-        .and_where(Expr::col(a("last_day")).gt(after_day))
-        // In last-day order, which SQLite then reads from the last-day index rather than
-        // scanning every pair in theme order to skip the sort of the GROUP BY.
-        .order_by(a("last_day"), sea_orm::Order::Asc);
-    fact_segment(&mut pairs, segment);
-    let p = a("p");
     let mut q = Query::select();
-    q.column((p.clone(), a("theme_id")))
-        .expr_as(Expr::col((p.clone(), a("theme_id"))).count(), a("n"))
+    q.column(a("theme_id"))
+        .expr_as(sum_i64("customers"), a("n"))
         .expr_as(
-            Func::cast_as(
-                Func::sum(Expr::col((p.clone(), a("value")))),
-                a("double precision"),
-            ),
+            Func::cast_as(Func::sum(Expr::col(a("value"))), a("double precision")),
             a("value"),
         )
-        .from_subquery(pairs, p.clone())
-        .group_by_col((p, a("theme_id")));
+        .from(a(LAST_DAYS))
+        .and_where(Expr::col(a("last_day")).gt(after_day))
+        .group_by_col(a("theme_id"));
+    tally_segment(&mut q, segment);
     customer_counts(db, &q).await
 }
 

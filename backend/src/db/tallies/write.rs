@@ -10,8 +10,8 @@ use sea_orm::ConnectionTrait;
 
 use super::read::first_seen_of;
 use super::{
-    a, day_of, exec, nanos, pair_in, segment_key, ItemFact, Sums, ALL, ALL_SEGMENTS, CUSTOMER_DAYS,
-    DAYS, FACTS, FACT_COLUMNS, FIRST_SEEN, PAIRS, SUMS, TOTALS,
+    a, day_of, exec, nanos, pair_in, segment_key, week_of_day, ItemFact, Sums, ALL, ALL_SEGMENTS,
+    CUSTOMER_DAYS, DAYS, FACTS, FACT_COLUMNS, FIRST_SEEN, LAST_DAYS, PAIRS, SUMS, TOTALS, WEEKS,
 };
 use crate::Result;
 
@@ -32,6 +32,7 @@ pub(super) async fn apply<C: ConnectionTrait>(
         return Ok(());
     }
     let mut days: BTreeMap<(i64, i32, String), Sums> = BTreeMap::new();
+    let mut weeks: BTreeMap<(i64, i32, String), i64> = BTreeMap::new();
     let mut totals: BTreeMap<(i64, String), (Sums, i64, f64)> = BTreeMap::new();
     let mut customer_days: BTreeMap<(i64, i64, i32), i64> = BTreeMap::new();
     let mut pairs: BTreeMap<(i64, i64), i64> = BTreeMap::new();
@@ -58,6 +59,13 @@ pub(super) async fn apply<C: ConnectionTrait>(
                         .add(&sums);
                 }
             }
+            if let Some(t) = f.theme {
+                for seg in [key.as_str(), ALL_SEGMENTS] {
+                    *weeks
+                        .entry((t, week_of_day(day), seg.to_string()))
+                        .or_default() += sign;
+                }
+            }
             if let Some(c) = f.customer {
                 let who = Who {
                     segment: key.clone(),
@@ -82,6 +90,7 @@ pub(super) async fn apply<C: ConnectionTrait>(
         }
     }
     days.retain(|_, s| !s.is_zero());
+    weeks.retain(|_, n| *n != 0);
     customer_days.retain(|_, n| *n != 0);
 
     // Customers joining or leaving a theme, and customers whose segment or value changed
@@ -115,6 +124,7 @@ pub(super) async fn apply<C: ConnectionTrait>(
     totals.retain(|_, (s, n, v)| !(s.is_zero() && *n == 0 && *v == 0.0));
 
     add_days(db, &days).await?;
+    add_counts(db, WEEKS, ["theme_id", "week", "segment"], &weeks).await?;
     add_totals(db, &totals).await?;
     replace_facts(db, removed, added).await?;
     update_first_seen(db, removed, added).await
@@ -266,27 +276,52 @@ async fn add_customer_days<C: ConnectionTrait>(
     db: &C,
     rows: &BTreeMap<(i64, i64, i32), i64>,
 ) -> Result<()> {
+    add_counts(db, CUSTOMER_DAYS, ["theme_id", "customer_id", "day"], rows).await
+}
+
+/// Adds each count to the `items` of its row of `table`, keyed by three columns (the first
+/// the theme), then removes the rows left counting nothing.
+async fn add_counts<C, K1, K2>(
+    db: &C,
+    table: &str,
+    key: [&str; 3],
+    rows: &BTreeMap<(i64, K1, K2), i64>,
+) -> Result<()>
+where
+    C: ConnectionTrait,
+    K1: Clone + Into<SimpleExpr>,
+    K2: Clone + Into<SimpleExpr>,
+{
     let rows: Vec<_> = rows.iter().collect();
     for chunk in crate::db::chunks_for(&rows, 4) {
         let mut q = Query::insert();
-        q.into_table(a(CUSTOMER_DAYS)).columns([
-            a("theme_id"),
-            a("customer_id"),
-            a("day"),
-            a("items"),
-        ]);
-        for ((t, c, d), n) in chunk {
-            q.values_panic([(*t).into(), (*c).into(), (*d).into(), (**n).into()]);
+        q.into_table(a(table))
+            .columns(key.iter().copied().chain(["items"]).map(a));
+        for ((t, k1, k2), n) in chunk {
+            q.values_panic([
+                (*t).into(),
+                k1.clone().into(),
+                k2.clone().into(),
+                (**n).into(),
+            ]);
         }
         q.on_conflict(
-            OnConflict::columns([a("theme_id"), a("customer_id"), a("day")])
-                .values([plus(CUSTOMER_DAYS, "items")])
+            OnConflict::columns(key.map(a))
+                .values([plus(table, "items")])
                 .to_owned(),
         );
         exec(db, db.get_database_backend().build(&q)).await?;
     }
     let themes: BTreeSet<i64> = rows.iter().map(|r| r.0 .0).collect();
-    delete_empty(db, CUSTOMER_DAYS, &themes, &["items"]).await
+    delete_empty(db, table, &themes, &["items"]).await
+}
+
+/// A theme × customer pair as `backlog_pairs` holds it.
+#[derive(PartialEq)]
+struct Pair {
+    last_day: i32,
+    segment: String,
+    value: f64,
 }
 
 /// Adds to the per-theme customer counts, records each pair's customer as it is now and
@@ -294,6 +329,9 @@ async fn add_customer_days<C: ConnectionTrait>(
 /// upsert, which holds the rows' locks: no other writer can change them in between). A
 /// pair's last day only moves forward with added items (`latest`, kept by the upsert
 /// itself); only pairs that lost items (`shrunk`) read it again from the customer days.
+/// The upsert also returns the row as it was (the `prev_*` columns it sets from the row it
+/// replaces), from which `backlog_last_days` moves each pair from its old last day, segment
+/// and value to its new ones.
 async fn add_pairs<C: ConnectionTrait>(
     db: &C,
     deltas: &BTreeMap<(i64, i64), i64>,
@@ -308,19 +346,22 @@ async fn add_pairs<C: ConnectionTrait>(
     };
     let rows: Vec<_> = deltas.iter().collect();
     let mut out = HashMap::with_capacity(rows.len());
+    let mut before: HashMap<(i64, i64), Pair> = HashMap::new();
+    let mut after: HashMap<(i64, i64), Pair> = HashMap::new();
+    let state = ["items", "segment", "value", "last_day"];
+    let read = |r: &sea_orm::QueryResult, at: usize| -> std::result::Result<_, sea_orm::DbErr> {
+        let items: i64 = r.try_get_by_index(at)?;
+        let pair = Pair {
+            segment: r.try_get_by_index(at + 1)?,
+            value: r.try_get_by_index(at + 2)?,
+            last_day: r.try_get_by_index(at + 3)?,
+        };
+        Ok((items, pair))
+    };
     for chunk in crate::db::chunks_for(&rows, 6) {
         let mut q = Query::insert();
-        q.into_table(a(PAIRS)).columns(
-            [
-                "theme_id",
-                "customer_id",
-                "items",
-                "segment",
-                "value",
-                "last_day",
-            ]
-            .map(a),
-        );
+        q.into_table(a(PAIRS))
+            .columns(["theme_id", "customer_id"].into_iter().chain(state).map(a));
         for (key, n) in chunk {
             let who = who_after.get(&key.1).or(who_before.get(&key.1));
             q.values_panic([
@@ -332,26 +373,48 @@ async fn add_pairs<C: ConnectionTrait>(
                 latest.get(key).copied().unwrap_or(0).into(),
             ]);
         }
+        let mut set = vec![
+            plus(PAIRS, "items"),
+            (
+                a("segment"),
+                Expr::col((a("excluded"), a("segment"))).into(),
+            ),
+            (a("value"), Expr::col((a("excluded"), a("value"))).into()),
+            (
+                a("last_day"),
+                Expr::cust(format!("{later}({PAIRS}.last_day, excluded.last_day)")),
+            ),
+        ];
+        // Every right-hand side reads the row being replaced.
+        for c in state {
+            set.push((a(&format!("prev_{c}")), Expr::col((a(PAIRS), a(c))).into()));
+        }
+        let prev = state.map(|c| format!("prev_{c}"));
         q.on_conflict(
             OnConflict::columns([a("theme_id"), a("customer_id")])
-                .values([
-                    plus(PAIRS, "items"),
-                    (
-                        a("segment"),
-                        Expr::col((a("excluded"), a("segment"))).into(),
-                    ),
-                    (a("value"), Expr::col((a("excluded"), a("value"))).into()),
-                    (
-                        a("last_day"),
-                        Expr::cust(format!("{later}({PAIRS}.last_day, excluded.last_day)")),
-                    ),
-                ])
+                .values(set)
                 .to_owned(),
         )
-        .returning(Query::returning().columns(["theme_id", "customer_id", "items"].map(a)));
+        .returning(
+            Query::returning().columns(
+                ["theme_id", "customer_id"]
+                    .into_iter()
+                    .chain(state)
+                    .chain(prev.iter().map(String::as_str))
+                    .map(a),
+            ),
+        );
         for r in db.query_all(backend.build(&q)).await? {
             let key = (r.try_get_by_index(0)?, r.try_get_by_index(1)?);
-            out.insert(key, r.try_get_by_index(2)?);
+            let (items, now) = read(&r, 2)?;
+            let (had, was) = read(&r, 6)?;
+            out.insert(key, items);
+            if had > 0 {
+                before.insert(key, was);
+            }
+            if items > 0 {
+                after.insert(key, now);
+            }
         }
     }
     let shrunk: Vec<(i64, i64)> = shrunk.iter().copied().collect();
@@ -373,12 +436,68 @@ async fn add_pairs<C: ConnectionTrait>(
                 ]),
             )
             .and_where(pair_in(chunk))
+            .returning(Query::returning().columns(["theme_id", "customer_id", "last_day"].map(a)))
             .to_owned();
-        exec(db, backend.build(&update)).await?;
+        for r in db.query_all(backend.build(&update)).await? {
+            let key = (r.try_get_by_index(0)?, r.try_get_by_index(1)?);
+            if let Some(p) = after.get_mut(&key) {
+                p.last_day = r.try_get_by_index(2)?;
+            }
+        }
     }
     let themes: BTreeSet<i64> = deltas.keys().map(|k| k.0).collect();
     delete_empty(db, PAIRS, &themes, &["items"]).await?;
+    add_last_days(db, &before, &after).await?;
     Ok(out)
+}
+
+/// Moves each pair in `backlog_last_days` from its state `before` to its state `after`
+/// (absent: not a pair).
+async fn add_last_days<C: ConnectionTrait>(
+    db: &C,
+    before: &HashMap<(i64, i64), Pair>,
+    after: &HashMap<(i64, i64), Pair>,
+) -> Result<()> {
+    let mut rows: BTreeMap<(i64, i32, String), (i64, f64)> = BTreeMap::new();
+    for (states, sign) in [(before, -1), (after, 1)] {
+        for (&(theme, customer), p) in states {
+            let other = if sign < 0 { after } else { before };
+            if other.get(&(theme, customer)) == Some(p) {
+                continue;
+            }
+            for seg in [p.segment.as_str(), ALL_SEGMENTS] {
+                let e = rows
+                    .entry((theme, p.last_day, seg.to_string()))
+                    .or_default();
+                e.0 += sign;
+                e.1 += sign as f64 * p.value;
+            }
+        }
+    }
+    rows.retain(|_, (n, v)| *n != 0 || *v != 0.0);
+    let rows: Vec<_> = rows.iter().collect();
+    for chunk in crate::db::chunks_for(&rows, 5) {
+        let mut q = Query::insert();
+        q.into_table(a(LAST_DAYS))
+            .columns(["theme_id", "last_day", "segment", "customers", "value"].map(a));
+        for ((t, d, s), (n, v)) in chunk {
+            q.values_panic([
+                (*t).into(),
+                (*d).into(),
+                s.as_str().into(),
+                (*n).into(),
+                (*v).into(),
+            ]);
+        }
+        q.on_conflict(
+            OnConflict::columns([a("theme_id"), a("last_day"), a("segment")])
+                .values([plus(LAST_DAYS, "customers"), plus(LAST_DAYS, "value")])
+                .to_owned(),
+        );
+        exec(db, db.get_database_backend().build(&q)).await?;
+    }
+    let themes: BTreeSet<i64> = rows.iter().map(|r| r.0 .0).collect();
+    delete_empty(db, LAST_DAYS, &themes, &["customers"]).await
 }
 
 async fn delete_empty<C: ConnectionTrait>(

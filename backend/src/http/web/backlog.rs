@@ -91,17 +91,25 @@ async fn load(
     by_area: bool,
 ) -> crate::Result<BacklogPage> {
     let weights = ctx.config.backlog_weights.clone();
-    let (groups, entries) = if by_area {
-        (
-            backlog::by_area(&ctx.db, &weights, &filter).await?,
-            Vec::new(),
-        )
-    } else {
-        (Vec::new(), backlog::rank(&ctx.db, &weights, &filter).await?)
+    let ranked = async {
+        Ok(if by_area {
+            (
+                backlog::by_area(&ctx.db, &weights, &filter).await?,
+                Vec::new(),
+            )
+        } else {
+            (Vec::new(), backlog::rank(&ctx.db, &weights, &filter).await?)
+        })
     };
+    // Independent reads, at once on the pool.
+    let ((groups, entries), segments, areas) = tokio::try_join!(
+        ranked,
+        customers::segments(&ctx.db),
+        crate::themes::areas::live(&ctx.db),
+    )?;
     Ok(BacklogPage {
-        segments: customers::segments(&ctx.db).await?,
-        areas: crate::themes::areas::live(&ctx.db).await?,
+        segments,
+        areas,
         filter,
         form,
         by_area,

@@ -99,21 +99,27 @@ async fn load(ctx: &ApiContext, id: i64, page_at: Page, role: Role) -> crate::Re
     if let Some(into) = t.merged_into {
         return Ok(Loaded::MergedInto(into));
     }
-    let entry = backlog::entry(&ctx.db, &ctx.config.backlog_weights, t).await?;
     let first = Page {
         limit: QUOTES,
         offset: 0,
     };
-    let mut others = edits::live_labels(&ctx.db).await?;
+    // Independent reads, at once on the pool.
+    let (entry, mut others, changes, theme_edits, items, quotes, contributors, similar) = tokio::try_join!(
+        backlog::entry(&ctx.db, &ctx.config.backlog_weights, t),
+        edits::live_labels(&ctx.db),
+        workflow::named_history(&ctx.db, id, Some(HISTORY)),
+        edits::history(&ctx.db, id, Some(HISTORY)),
+        members(&ctx.db, Some(id), page_at),
+        members(&ctx.db, Some(id), first),
+        customers::contributors(&ctx.db, id, 10),
+        ctx.search_engines().similar_to_theme(&ctx.db, id, 5),
+    )?;
     others.retain(|(t, _)| *t != id);
     let now = chrono::Utc::now();
-    let changes = workflow::named_history(&ctx.db, id, Some(HISTORY)).await?;
-    let theme_edits = edits::history(&ctx.db, id, Some(HISTORY)).await?;
     Ok(Loaded::Page(Box::new(ThemePage {
-        items: members(&ctx.db, Some(id), page_at).await?,
-        quotes: members(&ctx.db, Some(id), first).await?.items,
-        contributors: customers::contributors(&ctx.db, id, 10)
-            .await?
+        items,
+        quotes: quotes.items,
+        contributors: contributors
             .into_iter()
             .map(|c| {
                 if role.sees_customer_contact() {
@@ -123,10 +129,7 @@ async fn load(ctx: &ApiContext, id: i64, page_at: Page, role: Role) -> crate::Re
                 }
             })
             .collect(),
-        similar: ctx
-            .search_engines()
-            .similar_to_theme(&ctx.db, id, 5)
-            .await?,
+        similar,
         others,
         actors: actors::names(&ctx.db, theme_edits.iter().map(|e| e.actor.as_str())).await?,
         changes,
