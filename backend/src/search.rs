@@ -176,7 +176,9 @@ impl Engines {
         limit: usize,
     ) -> Result<Vec<SearchHit>> {
         let theme = crate::themes::edits::live(db, id).await?;
-        if self.vectors.is_none() || theme.centroid.is_empty() {
+        // No graph, or one that holds nothing yet: nothing to find, and no reason to read
+        // the theme's members (tens of thousands in a large theme).
+        if self.vectors.as_ref().is_none_or(|g| g.is_empty()) || theme.centroid.is_empty() {
             return Ok(Vec::new());
         }
         let members = crate::themes::edits::members(db, id).await?;

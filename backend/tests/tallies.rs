@@ -31,6 +31,7 @@ struct Rig {
     rng: StdRng,
     items: Vec<i64>,
     themes: Vec<i64>,
+    bulk: bool,
 }
 
 async fn rig(database_url: Option<String>, seed: u64) -> Rig {
@@ -52,6 +53,7 @@ async fn rig(database_url: Option<String>, seed: u64) -> Rig {
         rng: StdRng::seed_from_u64(seed),
         items: Vec::new(),
         themes: Vec::new(),
+        bulk: false,
     }
 }
 
@@ -131,8 +133,10 @@ impl Rig {
     }
 
     /// Moves `n` random items the way a theme rebuild does: placements written, then the
-    /// stored facts moved to the new themes, in one transaction.
+    /// stored facts moved to the new themes, in one transaction — as a bulk move (rollups
+    /// refilled after) every other time.
     async fn retheme(&mut self, n: usize) {
+        self.bulk = !self.bulk;
         let rows = self.random_placements(n);
         let moves = rows
             .iter()
@@ -140,7 +144,8 @@ impl Rig {
             .collect();
         let txn = db::begin_write(&self.db).await.unwrap();
         write_placements(&txn, rows).await.unwrap();
-        tallies::retheme(&txn, &moves).await.unwrap();
+        let bulk = if self.bulk { 0 } else { usize::MAX };
+        tallies::retheme_with(&txn, &moves, bulk).await.unwrap();
         txn.commit().await.unwrap();
     }
 

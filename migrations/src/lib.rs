@@ -21,6 +21,10 @@ mod m20261203_000012_outbox_log;
 mod m20261203_000013_member_order;
 mod m20261203_000014_backlog_rollups;
 
+/// How the backlog's rollups are filled from the tallies they roll up (also after a bulk
+/// move, which defers them).
+pub use m20261203_000014_backlog_rollups::{FILL_LAST_DAYS, FILL_WEEKS};
+
 pub struct Migrator;
 
 #[async_trait::async_trait]

@@ -52,6 +52,24 @@ enum BacklogPairs {
     PrevValue,
 }
 
+/// Fills `backlog_weeks` (empty) from `backlog_days`. Days are never negative in practice;
+/// the CASE keeps weeks floored if they were.
+pub const FILL_WEEKS: &str = "INSERT INTO backlog_weeks (theme_id, week, segment, items)
+    SELECT theme_id, CASE WHEN day >= 0 THEN day / 7 ELSE (day - 6) / 7 END AS wk,
+           segment, SUM(items)
+    FROM backlog_days WHERE theme_id <> 0
+    GROUP BY theme_id, CASE WHEN day >= 0 THEN day / 7 ELSE (day - 6) / 7 END, segment
+    HAVING SUM(items) <> 0";
+
+/// Fills `backlog_last_days` (empty) from `backlog_pairs`.
+pub const FILL_LAST_DAYS: &str =
+    "INSERT INTO backlog_last_days (theme_id, last_day, segment, customers, value)
+    SELECT theme_id, last_day, segment, COUNT(*), SUM(value)
+    FROM backlog_pairs WHERE items > 0 GROUP BY theme_id, last_day, segment
+    UNION ALL
+    SELECT theme_id, last_day, '*', COUNT(*), SUM(value)
+    FROM backlog_pairs WHERE items > 0 GROUP BY theme_id, last_day";
+
 fn id(name: impl IntoIden) -> ColumnDef {
     ColumnDef::new(name).big_integer().not_null().to_owned()
 }
@@ -159,27 +177,10 @@ impl MigrationTrait for Migration {
             .await?;
         }
 
-        // Filled from the tallies as they stand (days are never negative in practice; the
-        // CASE keeps weeks floored if they were).
+        // Filled from the tallies as they stand.
         let db = m.get_connection();
-        db.execute_unprepared(
-            "INSERT INTO backlog_weeks (theme_id, week, segment, items)
-             SELECT theme_id, CASE WHEN day >= 0 THEN day / 7 ELSE (day - 6) / 7 END AS wk,
-                    segment, SUM(items)
-             FROM backlog_days WHERE theme_id <> 0
-             GROUP BY theme_id, CASE WHEN day >= 0 THEN day / 7 ELSE (day - 6) / 7 END, segment
-             HAVING SUM(items) <> 0",
-        )
-        .await?;
-        db.execute_unprepared(
-            "INSERT INTO backlog_last_days (theme_id, last_day, segment, customers, value)
-             SELECT theme_id, last_day, segment, COUNT(*), SUM(value)
-             FROM backlog_pairs WHERE items > 0 GROUP BY theme_id, last_day, segment
-             UNION ALL
-             SELECT theme_id, last_day, '*', COUNT(*), SUM(value)
-             FROM backlog_pairs WHERE items > 0 GROUP BY theme_id, last_day",
-        )
-        .await?;
+        db.execute_unprepared(FILL_WEEKS).await?;
+        db.execute_unprepared(FILL_LAST_DAYS).await?;
         Ok(())
     }
 

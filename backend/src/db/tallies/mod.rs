@@ -34,7 +34,7 @@ use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
 use super::customers::MAX_ACCOUNT_VALUE;
 use crate::Result;
 pub use read::*;
-use write::apply;
+use write::{apply, Rollups};
 
 /// The theme id under which every item is tallied.
 pub const ALL: i64 = 0;
@@ -374,8 +374,13 @@ pub async fn commit<C: ConnectionTrait>(db: &C, snap: Snapshot) -> Result<()> {
         }
     }
     removed.extend(before.into_values());
-    apply(db, &removed, &added).await
+    apply(db, &removed, &added, Rollups::Kept).await
 }
+
+/// Moves from which [`retheme`] refills the rollups once instead of moving them with each
+/// fact (at a million moves: seconds instead of tens of seconds; the refill itself costs
+/// a few seconds whatever the number of moves).
+const BULK_MOVES: usize = 20_000;
 
 /// Facts read and moved per step of [`retheme`].
 const RETHEME_PAGE: u64 = 50_000;
@@ -386,9 +391,23 @@ const RETHEME_PAGE: u64 = 50_000;
 /// `backlog_facts` replaces the three-table join of [`snapshot`] and [`commit`], which is
 /// what keeps a rebuild that moves a million items to seconds.
 pub async fn retheme<C: ConnectionTrait>(db: &C, moves: &HashMap<i64, Option<i64>>) -> Result<()> {
+    retheme_with(db, moves, BULK_MOVES).await
+}
+
+/// [`retheme`], refilling the rollups once when there are more than `bulk` moves.
+pub async fn retheme_with<C: ConnectionTrait>(
+    db: &C,
+    moves: &HashMap<i64, Option<i64>>,
+    bulk: usize,
+) -> Result<()> {
     if moves.is_empty() {
         return Ok(());
     }
+    let rollups = if moves.len() > bulk {
+        Rollups::Deferred
+    } else {
+        Rollups::Kept
+    };
     let mut after = (i64::MIN, i64::MIN);
     loop {
         let page = stored_facts_after(db, after, RETHEME_PAGE).await?;
@@ -404,8 +423,35 @@ pub async fn retheme<C: ConnectionTrait>(db: &C, moves: &HashMap<i64, Option<i64
                 _ => {}
             }
         }
-        apply(db, &removed, &added).await?;
+        apply(db, &removed, &added, rollups).await?;
     }
+    if rollups == Rollups::Deferred {
+        refill_rollups(db).await?;
+    }
+    Ok(())
+}
+
+/// Fills the rollups again from the day and pair tallies they roll up, after a bulk change
+/// that deferred them ([`Rollups::Deferred`]), in its transaction. In PostgreSQL the two
+/// tables are locked against other writers (readers go on) until that transaction ends: a
+/// writer waiting meanwhile applies its change after it, to the refilled rows.
+pub(super) async fn refill_rollups<C: ConnectionTrait>(db: &C) -> Result<()> {
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db.execute_unprepared(&format!(
+            "LOCK TABLE {WEEKS}, {LAST_DAYS} IN EXCLUSIVE MODE"
+        ))
+        .await?;
+    }
+    for t in [WEEKS, LAST_DAYS] {
+        exec(
+            db,
+            db.get_database_backend()
+                .build(&Query::delete().from_table(a(t)).to_owned()),
+        )
+        .await?;
+    }
+    db.execute_unprepared(migration::FILL_WEEKS).await?;
+    db.execute_unprepared(migration::FILL_LAST_DAYS).await?;
     Ok(())
 }
 
@@ -428,8 +474,9 @@ pub async fn rebuild<C: ConnectionTrait>(db: &C) -> Result<()> {
         let page = read_facts(db, &q).await?;
         let Some(last) = page.last() else { break };
         after = last.item_id;
-        apply(db, &[], &page).await?;
+        apply(db, &[], &page, Rollups::Deferred).await?;
     }
+    refill_rollups(db).await?;
     let q = Query::insert()
         .into_table(a(STATE))
         .columns([a("id"), a("built_at")])

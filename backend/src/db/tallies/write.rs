@@ -22,11 +22,23 @@ struct Who {
     value: f64,
 }
 
+/// Whether a change keeps the rollups (`backlog_weeks`, `backlog_last_days`) itself.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Rollups {
+    /// Moves them with the change (every write but a bulk one).
+    Kept,
+    /// Leaves them for [`super::refill_rollups`] once the bulk change is done: a rebuild
+    /// that moves a million items refills them from the day and pair tallies in seconds,
+    /// instead of moving them a row at a time.
+    Deferred,
+}
+
 /// Applies `removed` (subtracted) and `added` (added) to every tally.
 pub(super) async fn apply<C: ConnectionTrait>(
     db: &C,
     removed: &[ItemFact],
     added: &[ItemFact],
+    rollups: Rollups,
 ) -> Result<()> {
     if removed.is_empty() && added.is_empty() {
         return Ok(());
@@ -59,7 +71,7 @@ pub(super) async fn apply<C: ConnectionTrait>(
                         .add(&sums);
                 }
             }
-            if let Some(t) = f.theme {
+            if let (Some(t), Rollups::Kept) = (f.theme, rollups) {
                 for seg in [key.as_str(), ALL_SEGMENTS] {
                     *weeks
                         .entry((t, week_of_day(day), seg.to_string()))
@@ -99,7 +111,7 @@ pub(super) async fn apply<C: ConnectionTrait>(
     // The customer days first: a pair's last day is read from them.
     add_customer_days(db, &customer_days).await?;
     let who = (&who_before, &who_after);
-    let counts = add_pairs(db, &pairs, &latest, &shrunk, who).await?;
+    let counts = add_pairs(db, &pairs, &latest, &shrunk, who, rollups).await?;
     let mut count = |theme: i64, who: &Who, sign: i64| {
         for seg in [who.segment.as_str(), ALL_SEGMENTS] {
             let e = totals
@@ -338,7 +350,9 @@ async fn add_pairs<C: ConnectionTrait>(
     latest: &HashMap<(i64, i64), i32>,
     shrunk: &BTreeSet<(i64, i64)>,
     (who_before, who_after): (&HashMap<i64, Who>, &HashMap<i64, Who>),
+    rollups: Rollups,
 ) -> Result<HashMap<(i64, i64), i64>> {
+    let kept = rollups == Rollups::Kept;
     let backend = db.get_database_backend();
     let later = match backend {
         sea_orm::DbBackend::Postgres => "GREATEST",
@@ -386,10 +400,14 @@ async fn add_pairs<C: ConnectionTrait>(
             ),
         ];
         // Every right-hand side reads the row being replaced.
-        for c in state {
-            set.push((a(&format!("prev_{c}")), Expr::col((a(PAIRS), a(c))).into()));
+        let prev: Vec<String> = if kept {
+            state.map(|c| format!("prev_{c}")).into()
+        } else {
+            Vec::new()
+        };
+        for (p, c) in prev.iter().zip(state) {
+            set.push((a(p), Expr::col((a(PAIRS), a(c))).into()));
         }
-        let prev = state.map(|c| format!("prev_{c}"));
         q.on_conflict(
             OnConflict::columns([a("theme_id"), a("customer_id")])
                 .values(set)
@@ -407,8 +425,11 @@ async fn add_pairs<C: ConnectionTrait>(
         for r in db.query_all(backend.build(&q)).await? {
             let key = (r.try_get_by_index(0)?, r.try_get_by_index(1)?);
             let (items, now) = read(&r, 2)?;
-            let (had, was) = read(&r, 6)?;
             out.insert(key, items);
+            if !kept {
+                continue;
+            }
+            let (had, was) = read(&r, 6)?;
             if had > 0 {
                 before.insert(key, was);
             }
@@ -447,7 +468,9 @@ async fn add_pairs<C: ConnectionTrait>(
     }
     let themes: BTreeSet<i64> = deltas.keys().map(|k| k.0).collect();
     delete_empty(db, PAIRS, &themes, &["items"]).await?;
-    add_last_days(db, &before, &after).await?;
+    if kept {
+        add_last_days(db, &before, &after).await?;
+    }
     Ok(out)
 }
 

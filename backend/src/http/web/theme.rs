@@ -103,6 +103,7 @@ async fn load(ctx: &ApiContext, id: i64, page_at: Page, role: Role) -> crate::Re
         limit: QUOTES,
         offset: 0,
     };
+    let engines = ctx.search_engines();
     // Independent reads, at once on the pool.
     let (entry, mut others, changes, theme_edits, items, quotes, contributors, similar) = tokio::try_join!(
         backlog::entry(&ctx.db, &ctx.config.backlog_weights, t),
@@ -112,7 +113,7 @@ async fn load(ctx: &ApiContext, id: i64, page_at: Page, role: Role) -> crate::Re
         members(&ctx.db, Some(id), page_at),
         members(&ctx.db, Some(id), first),
         customers::contributors(&ctx.db, id, 10),
-        ctx.search_engines().similar_to_theme(&ctx.db, id, 5),
+        engines.similar_to_theme(&ctx.db, id, 5),
     )?;
     others.retain(|(t, _)| *t != id);
     let now = chrono::Utc::now();
