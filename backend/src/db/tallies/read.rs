@@ -122,7 +122,7 @@ pub async fn weekly_counts<C: ConnectionTrait>(
     segment: Option<&str>,
 ) -> Result<Vec<(i64, i64, i64)>> {
     // Per trend week: the stored weeks and the days (with a sign) that make it up.
-    let mut parts: Vec<(i64, Vec<i32>, Vec<(i32, i64)>)> = Vec::new();
+    let mut parts: Vec<TrendWeek> = Vec::new();
     let mut w = (week_of - to_day) / 7;
     loop {
         let lo = (week_of - 7 * w - 6).max(from_day);
@@ -134,22 +134,34 @@ pub async fn weekly_counts<C: ConnectionTrait>(
         for stored in week_of_day(lo)..=week_of_day(hi) {
             let (start, end) = (stored * 7, stored * 7 + 6);
             let (a, b) = (lo.max(start), hi.min(end));
-            if b - a + 1 <= 3 {
+            if b - a < 3 {
                 days.extend((a..=b).map(|d| (d, 1)));
             } else {
                 weeks.push(stored);
                 days.extend((start..a).chain(b + 1..=end).map(|d| (d, -1)));
             }
         }
-        parts.push((i64::from(w), weeks, days));
+        parts.push(TrendWeek {
+            week: i64::from(w),
+            weeks,
+            days,
+        });
         w += 1;
     }
-    let all_weeks: BTreeSet<i32> = parts.iter().flat_map(|p| p.1.iter().copied()).collect();
-    let all_days: BTreeSet<i32> = parts.iter().flat_map(|p| p.2.iter().map(|d| d.0)).collect();
+    let all_weeks: BTreeSet<i32> = parts.iter().flat_map(|p| p.weeks.iter().copied()).collect();
+    let all_days: BTreeSet<i32> = parts
+        .iter()
+        .flat_map(|p| p.days.iter().map(|d| d.0))
+        .collect();
     let by_week = item_counts(db, WEEKS, "week", &all_weeks, segment).await?;
     let by_day = item_counts(db, DAYS, "day", &all_days, segment).await?;
     let mut out = Vec::new();
-    for (w, weeks, days) in parts {
+    for TrendWeek {
+        week: w,
+        weeks,
+        days,
+    } in parts
+    {
         let mut sums: HashMap<i64, i64> = HashMap::new();
         for stored in weeks {
             for (theme, n) in by_week.get(&stored).into_iter().flatten() {
@@ -164,6 +176,14 @@ pub async fn weekly_counts<C: ConnectionTrait>(
         out.extend(sums.into_iter().map(|(theme, n)| (theme, w, n)));
     }
     Ok(out)
+}
+
+/// One week of the trend: the stored weeks it covers whole, and days added (1) or taken
+/// away (-1) at its ends.
+struct TrendWeek {
+    week: i64,
+    weeks: Vec<i32>,
+    days: Vec<(i32, i64)>,
 }
 
 /// Themed items per theme in each of `keys` (weeks or days, the column `key` of `table`).
