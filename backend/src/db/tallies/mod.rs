@@ -442,14 +442,7 @@ pub(super) async fn refill_rollups<C: ConnectionTrait>(db: &C) -> Result<()> {
         ))
         .await?;
     }
-    for t in [WEEKS, LAST_DAYS] {
-        exec(
-            db,
-            db.get_database_backend()
-                .build(&Query::delete().from_table(a(t)).to_owned()),
-        )
-        .await?;
-    }
+    clear(db, &[WEEKS, LAST_DAYS]).await?;
     db.execute_unprepared(migration::FILL_WEEKS).await?;
     db.execute_unprepared(migration::FILL_LAST_DAYS).await?;
     Ok(())
@@ -457,14 +450,7 @@ pub(super) async fn refill_rollups<C: ConnectionTrait>(db: &C) -> Result<()> {
 
 /// Recounts every tally from the items (in pages of 20,000, so memory stays flat).
 pub async fn rebuild<C: ConnectionTrait>(db: &C) -> Result<()> {
-    for t in TABLES {
-        exec(
-            db,
-            db.get_database_backend()
-                .build(&Query::delete().from_table(a(t)).to_owned()),
-        )
-        .await?;
-    }
+    clear(db, &TABLES).await?;
     let mut after = 0i64;
     loop {
         let mut q = facts_query();
@@ -526,6 +512,15 @@ pub async fn recount(db: &sea_orm::DatabaseConnection) -> Result<()> {
     }
     rebuild(&txn).await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// Empties `tables`.
+async fn clear<C: ConnectionTrait>(db: &C, tables: &[&str]) -> Result<()> {
+    for t in tables {
+        let q = Query::delete().from_table(a(t)).to_owned();
+        exec(db, db.get_database_backend().build(&q)).await?;
+    }
     Ok(())
 }
 
