@@ -8,7 +8,8 @@ BANKING77 (PolyAI, CC BY 4.0, https://github.com/PolyAI-LDN/task-specific-datase
 customer-support messages to a bank, labelled with 77 intents. We sample messages from a
 subset of intents with uneven volumes (so some themes are clearly bigger), turn them into
 tickets, star-rating comments and NPS survey comments, and spread them over 12 weeks with a
-few intents rising in the last weeks. Customers, scores and dates are invented
+few intents rising in the last weeks, and one shipped fix whose reports fell after its
+rollout (`rollout.json`, loaded by `triage demo`). Customers, scores and dates are invented
 (seeded, reproducible). The `category` column is kept in a separate labels file for
 evaluating theme discovery; it is not part of what triage imports.
 """
@@ -77,6 +78,23 @@ for cat in chosen:
                               "comment": text, "created_at": when(cat), **c})
         labels.append({"external_id": ext, "category": cat})
 
+# A shipped fix with a known effect, so the demo shows impact (docs/impact.md): the fix for
+# the first intent reached smb customers 35 days before the reference and everyone 14 days
+# before; after it, 3 in 4 of those reports did not happen — their dates move into the four
+# weeks before the rollout that reached their customer. A separate seed leaves every other
+# row as it was.
+FIX = {"intent": chosen[0], "note": "ATM card-return fix",
+       "rollouts": [{"days_before": 35, "segments": ["smb"]}, {"days_before": 14, "segments": None}]}
+fx = random.Random(17)
+for rows in (tickets, ratings, responses):
+    for r in rows:
+        if f"-{FIX['intent']}-" not in r["external_id"]:
+            continue
+        cut = 35 if r["customer_segment"] == "smb" else 14
+        at = datetime.strptime(r["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        if (REFERENCE - at).total_seconds() < cut * 86400 and fx.random() < 0.75:
+            r["created_at"] = (REFERENCE - timedelta(days=fx.uniform(cut, cut + 28))).strftime("%Y-%m-%dT%H:%M:%SZ")
+
 def write(name, rows):
     with open(f"{out}/{name}", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
@@ -84,4 +102,7 @@ def write(name, rows):
 
 write("tickets.csv", tickets); write("ratings.csv", ratings)
 write("survey_responses.csv", responses); write("labels.csv", labels)
+import json
+with open(f"{out}/rollout.json", "w") as f:
+    json.dump(FIX, f, indent=2); f.write("\n")
 print(f"{len(tickets)} tickets, {len(ratings)} ratings, {len(responses)} survey responses, {len(chosen)} intents")

@@ -13,6 +13,7 @@
 //!   by meaning.
 //! * [`jobs`]: the outbox workers (index, embeddings, graph, theme rebuilds).
 //! * [`backlog`]: themes ranked by an explainable score, and the PM workflow.
+//! * [`impact`]: what a shipped theme's rollouts did to its feedback, per cohort.
 //! * [`digest`]: weekly email digests and close-the-loop notes, through a mail outbox;
 //!   [`privacy`]: a customer's data exported or erased on request, and retention.
 //! * [`http`]: the axum API and the web UI; [`cli`] and [`bench`]: the `triage` command and
@@ -27,6 +28,7 @@ pub mod digest;
 pub mod embed;
 mod error;
 pub mod http;
+pub mod impact;
 pub mod intake;
 pub mod jobs;
 pub mod privacy;

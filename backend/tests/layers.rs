@@ -17,6 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["embed", "themes", "search"],
     &["jobs"],
     &["backlog"],
+    &["impact"],
     &["digest", "privacy"],
     &["http", "cli", "bench", "server"],
 ];

@@ -458,7 +458,9 @@ async fn a_second_rebuild_over_the_same_items_moves_none_and_keeps_the_tallies()
         as_of: chrono::Utc::now(),
         since: None,
     };
-    let stored = tallied::load(&db, window, None).await.unwrap();
+    let stored = tallied::load(&db, window, None, tallied::Trends::Every)
+        .await
+        .unwrap();
     let full = facts::tallies(&db, window, None).await.unwrap();
     assert!(!full.themes.is_empty());
     assert_eq!(stored, full);

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use triage::backlog::score::{Tallies, Window};
-use triage::backlog::{facts, tallied};
+use triage::backlog::tallied::{self, Trends};
+use triage::backlog::{self, facts, Weights};
 use triage::config::Settings;
 use triage::db::entity::item_theme;
 use triage::db::{self, actors::Actor, customers, customers::CustomerPatch, tallies};
@@ -190,14 +191,44 @@ impl Rig {
             let segment =
                 [None, Some("enterprise"), Some("smb"), Some("other")][self.rng.random_range(0..4)];
             let window = Window { as_of, since };
-            let stored = tallied::load(&self.db, window, segment).await.unwrap();
+            let stored = tallied::load(&self.db, window, segment, Trends::Every)
+                .await
+                .unwrap();
             let full = facts::tallies(&self.db, window, segment).await.unwrap();
-            assert_same(&stored, &full, &format!("{step}: {window:?} {segment:?}"));
+            let context = format!("{step}: {window:?} {segment:?}");
+            assert_same(&stored, &full, &context);
+            // One theme's trend (its page): the same figures, the other trends left out.
+            let theme = self.themes[self.rng.random_range(0..self.themes.len())];
+            let one = tallied::load(&self.db, window, segment, Trends::Of(theme))
+                .await
+                .unwrap();
+            assert_same(&one, &only_trend_of(full, theme), &format!("{context} trend of {theme}"));
         }
         for &theme in &self.themes {
             check_contributors(&self.db, theme, step).await;
         }
         check_rollups(&self.db, step).await;
+        self.check_entries(step).await;
+    }
+
+    /// A theme's own entry (its page) scores it as the whole ranking does.
+    async fn check_entries(&mut self, step: &str) {
+        let as_of = [self.now, self.when()][self.rng.random_range(0..2)];
+        let weights = Weights::default();
+        let ranked = backlog::rank(&self.db, &weights, &backlog::Filter::new(as_of))
+            .await
+            .unwrap();
+        for e in ranked.iter().take(4) {
+            let one = backlog::entry(&self.db, &weights, e.theme.clone(), as_of)
+                .await
+                .unwrap();
+            assert_eq!(
+                (&one.score, &one.workflow),
+                (&e.score, &e.workflow),
+                "{step}: entry of theme {} at {as_of}",
+                e.theme.id
+            );
+        }
     }
 }
 
@@ -281,6 +312,17 @@ const COUNT_PER_CUSTOMER: &str = "SELECT i.customer_id, COUNT(*) FROM item_theme
 async fn created_at(db: &DatabaseConnection, id: i64) -> Option<DateTime<Utc>> {
     let f = tallies::facts_of(db, &[id]).await.unwrap();
     f.first().map(|f| f.at)
+}
+
+/// `full` with every trend but `theme`'s left out (and themes left with nothing dropped).
+fn only_trend_of(mut full: Tallies, theme: i64) -> Tallies {
+    for (t, tally) in full.themes.iter_mut() {
+        if *t != theme {
+            tally.weekly = Default::default();
+        }
+    }
+    full.themes.retain(|_, t| *t != Default::default());
+    full
 }
 
 /// Equal, counts exactly; account values (floating-point sums in another order) to 1e-9.
@@ -396,9 +438,13 @@ async fn exercise(database_url: Option<String>, seed: u64) {
         as_of: r.now,
         since: None,
     };
-    let before = tallied::load(&r.db, all_time, None).await.unwrap();
+    let before = tallied::load(&r.db, all_time, None, Trends::Every)
+        .await
+        .unwrap();
     tallies::recount(&r.db).await.unwrap();
-    let after = tallied::load(&r.db, all_time, None).await.unwrap();
+    let after = tallied::load(&r.db, all_time, None, Trends::Every)
+        .await
+        .unwrap();
     assert_same(&after, &before, "recount");
     r.check("recounted").await;
     // A recount while items arrive and move: each write lands before or after it, whole.

@@ -20,6 +20,7 @@ mod m20261203_000011_backlog_tallies;
 mod m20261203_000012_outbox_log;
 mod m20261203_000013_member_order;
 mod m20261203_000014_backlog_rollups;
+mod m20261204_000015_impact;
 
 /// How the backlog's rollups are filled from the tallies they roll up (also after a bulk
 /// move, which defers them).
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_outbox_log::Migration),
             Box::new(m20261203_000013_member_order::Migration),
             Box::new(m20261203_000014_backlog_rollups::Migration),
+            Box::new(m20261204_000015_impact::Migration),
         ]
     }
 }

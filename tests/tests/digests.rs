@@ -215,6 +215,10 @@ fn a_digest_has_both_parts_links_and_one_click_unsubscribe(r: &Mailroom, got: &[
     assert!(text.contains("Top of the backlog") && html.contains("Top of the backlog"));
     assert!(text.contains("Volume by channel"));
     assert!(
+        text.contains("Shipped and measured") && html.contains("Shipped and measured"),
+        "the demo's shipped fix is measured"
+    );
+    assert!(
         html.contains(&format!("href=\"{base}/themes/")),
         "links into the web UI"
     );
@@ -440,4 +444,69 @@ fn planned_and_shipped_tell_each_opted_in_customer_once(r: &Mailroom, first: i64
         !shipped.contains(&gone),
         "an opted-out customer hears nothing"
     );
+    customers_answer_whether_it_is_fixed(r, first);
+}
+
+/// The shipped note's links: "Fixed for me" / "Still a problem", signed per customer and
+/// theme. A forged one is refused; opening one records nothing; the button records; a
+/// replay records nothing new; a second answer replaces the first; a sentence becomes one
+/// ticket in the theme.
+fn customers_answer_whether_it_is_fixed(r: &Mailroom, theme: i64) {
+    let raw = received(&r.mail)
+        .into_iter()
+        .find(|raw| subject(&parse(raw)).contains("fixed"))
+        .expect("a shipped note");
+    let m = parse(&raw);
+    let text = m.body_text(0).unwrap().to_string();
+    let html = m.body_html(0).unwrap().to_string();
+    let link = |label: &str| -> String {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .unwrap_or_else(|| panic!("no {label} link in {text}"))
+            .trim()
+            .to_string()
+    };
+    let (fixed, still) = (link("Fixed for me:"), link("Still a problem:"));
+    assert!(fixed.starts_with(&format!("{}/fixed?customer=", r.base)), "{fixed}");
+    assert!(html.contains(&fixed.replace('&', "&amp;")), "the HTML part has the same link");
+    let s = r.env.serve();
+    let answers = |s: &Server| s.get(&format!("/api/v1/themes/{theme}/impact"), &r.pm).body["answers"].clone();
+    // Forged: another signature, or this signature for another theme.
+    let forged = s.client.get(fixed.replace("sig=", "sig=00")).send().unwrap();
+    assert_eq!(forged.status(), 400);
+    let other_theme = fixed.replace(&format!("theme={theme}&"), &format!("theme={}&", theme + 1));
+    assert_eq!(s.client.post(&other_theme).send().unwrap().status(), 400);
+    // Opening the link only shows a button.
+    let opened = s.client.get(&fixed).send().unwrap();
+    assert_eq!(opened.status(), 200);
+    assert!(opened.text().unwrap().contains("method=\"post\""));
+    assert_eq!(answers(&s)["answered"], 0);
+    for _ in 0..2 {
+        let sent = s.client.post(&fixed).send().unwrap();
+        assert_eq!(sent.status(), 200);
+        assert!(sent.text().unwrap().contains("Fixed for me"));
+    }
+    assert_eq!((answers(&s)["answered"].clone(), answers(&s)["fixed"].clone()), (json!(1), json!(1)));
+    // Changed their mind, with a sentence — sent twice.
+    for _ in 0..2 {
+        let sent = s
+            .client
+            .post(&still)
+            .form(&[("comment", "The ATM kept my card again on Monday")])
+            .send()
+            .unwrap();
+        assert_eq!(sent.status(), 200);
+    }
+    let a = answers(&s);
+    assert_eq!((a["answered"].clone(), a["fixed"].clone(), a["still_a_problem"].clone()), (json!(1), json!(0), json!(1)));
+    let newest = s.get("/api/v1/tickets?limit=20", &r.pm).body;
+    let follow_ups: Vec<_> = newest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["body"].as_str().is_some_and(|b| b.contains("kept my card again")))
+        .collect();
+    assert_eq!(follow_ups.len(), 1, "one ticket, not one per click: {newest}");
+    assert!(follow_ups[0]["subject"].as_str().unwrap().starts_with("Still a problem: "));
+    s.stop();
 }

@@ -97,7 +97,35 @@ try {
   const filtered = await page.locator('table.stack > tbody > tr').count();
   check(filtered === areaThemes, `the area filter shows that area's ${areaThemes} themes, got ${filtered}`);
   done.areas = areaCount;
-  await page.goto(`${base}/backlog?period=90d&status=all`);
+
+  step = 'impact of the shipped fix';
+  await page.goto(`${base}/backlog?status=shipped&period=all`);
+  const shippedRow = page.locator('table.stack > tbody > tr').first();
+  const impactCell = (await shippedRow.locator('td[data-label=Impact]').textContent()).trim();
+  check(/^[−-]\d+ %/.test(impactCell), `the backlog shows the shipped theme's measured fall, got "${impactCell}"`);
+  await shippedRow.locator('td[data-label=Theme] > a').click();
+  await page.waitForURL(/\/themes\/\d+/);
+  const impactCard = page.locator('section[aria-labelledby=impact-h]');
+  check(await impactCard.isVisible(), 'the theme page has an impact card');
+  const cohorts = await impactCard.locator('h3').allTextContents();
+  check(cohorts.some((h) => h.startsWith('smb — from')) && cohorts.some((h) => h.startsWith('everyone else')),
+    `one section per cohort: ${cohorts}`);
+  check((await impactCard.textContent()).includes('Reports fell'), 'the effect in one sentence');
+  check(await impactCard.locator('svg[role=img]').count() >= 1, 'a before/after chart');
+  await impactCard.screenshot({ path: `${shots}/theme-impact.png` });
+  step = 'recording a rollout in the browser';
+  // Enterprise 20 days ago: before everyone (14 days ago), so its own cohort, with 6 days
+  // until everyone else was reached — less than the week it needs.
+  const day = new Date(Date.now() - 20 * 86400e3).toISOString().slice(0, 10);
+  await page.getByLabel('Reached customers on').fill(day);
+  await page.getByLabel(/Segments/).fill('enterprise');
+  await page.getByRole('button', { name: 'Record rollout' }).click();
+  await page.waitForURL(/done=Rollout/);
+  check((await impactCard.textContent()).includes('Not measured yet in enterprise'), 'a new cohort waits a week');
+  check((await page.locator('#hist-h + ul').textContent()).includes(`rollout: — → enterprise from ${day}`), 'the rollout is in the history');
+  done.rollout_theme = Number(page.url().match(/\/themes\/(\d+)/)[1]);
+
+  await page.goto(`${base}/backlog?period=90d&status=open`);
 
   step = 'a theme page and a status change';
   const firstLink = rows.first().locator('td[data-label=Theme] > a');
@@ -118,7 +146,7 @@ try {
   done.planned_theme = targetId;
 
   step = 'a merge';
-  await page.goto(`${base}/backlog?status=all&period=90d`);
+  await page.goto(`${base}/backlog?status=open&period=90d`);
   const secondLink = page.locator('table.stack > tbody > tr').nth(1).locator('td[data-label=Theme] > a');
   await secondLink.click();
   await page.waitForURL(/\/themes\/\d+/);
@@ -188,6 +216,9 @@ try {
   await page.getByRole('heading', { name: /Digest preview/ }).waitFor();
   const frame = page.frameLocator('iframe[title="The HTML part"]');
   check(await frame.getByText('Top of the backlog').count() === 1, 'the preview shows the HTML part');
+  check(await frame.getByText('Shipped and measured').count() === 1, 'the digest reports the shipped fix');
+  await frame.getByText('Shipped and measured').scrollIntoViewIfNeeded();
+  await page.locator('iframe[title="The HTML part"]').screenshot({ path: `${shots}/digest-measured.png` });
   check((await page.locator('pre').textContent()).includes('Unsubscribe: http'), 'and the text part');
   await page.screenshot({ path: `${shots}/digest-preview.png` });
 

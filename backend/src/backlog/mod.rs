@@ -144,29 +144,32 @@ pub async fn by_area<C: ConnectionTrait>(
     Ok(groups)
 }
 
-/// One theme's backlog entry, scored over the last 28 days like the backlog's default
-/// view. Scores are relative to the other themes, so this ranks them all; a theme the
-/// ranking leaves out (one with no items) gets an empty score and its stored workflow.
+/// One theme's backlog entry, scored over the 28 days before `as_of` like the backlog's
+/// default view — the same score [`rank`] gives it. Scores are relative to the other themes, so
+/// this reads every theme's figures for the period, but only this theme's trend, first
+/// item and workflow.
 pub async fn entry<C: ConnectionTrait>(
     db: &C,
     weights: &Weights,
     theme: theme::Model,
+    as_of: DateTime<Utc>,
 ) -> Result<Entry> {
-    let f = Filter::new(Utc::now());
-    let found = rank(db, weights, &f)
-        .await?
+    let window = Filter::new(as_of).window();
+    let id = theme.id;
+    let just_this = [id].into();
+    let (tallies, first_seen, workflow) = tokio::try_join!(
+        tallied::load(db, window, None, tallied::Trends::Of(id)),
+        crate::db::tallies::first_seen_of(db, &just_this),
+        async { Ok(backlog_entry::Entity::find_by_id(id).one(db).await?) },
+    )?;
+    let score = score::score(&tallies, &first_seen, window, weights)
         .into_iter()
-        .find(|e| e.theme.id == theme.id);
-    Ok(match found {
-        Some(e) => e,
-        None => Entry {
-            workflow: backlog_entry::Entity::find_by_id(theme.id)
-                .one(db)
-                .await?
-                .unwrap_or_else(|| workflow::blank(theme.id)),
-            score: ThemeScore::empty(theme.id),
-            theme,
-        },
+        .find(|s| s.theme_id == id)
+        .unwrap_or_else(|| ThemeScore::empty(id));
+    Ok(Entry {
+        workflow: workflow.unwrap_or_else(|| workflow::blank(id)),
+        score,
+        theme,
     })
 }
 
@@ -183,7 +186,7 @@ pub async fn rank<C: ConnectionTrait>(
         .filter(theme::Column::Size.gt(0))
         .all(db);
     let (tallies, first_seen, mut workflows, themes) = tokio::try_join!(
-        tallied::load(db, window, filter.segment.as_deref()),
+        tallied::load(db, window, filter.segment.as_deref(), tallied::Trends::Every),
         crate::db::tallies::first_seen(db),
         workflow::entries(db),
         async { Ok(themes.await?) },

@@ -27,11 +27,31 @@ use super::score::{Tallies, Tally, Window, WEEKS};
 use crate::db::tallies::{self, day_of, day_start, ItemFact, Sums, ALL};
 use crate::Result;
 
-/// The tallies of `window` for customers in `segment` (all items when `None`).
+/// Whose weekly trend [`load`] reads: every theme's (the backlog), or one theme's (its
+/// page — the other themes' figures are still needed, since volume, customers, rating
+/// impact and value are scaled against the largest, but their trends are not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trends {
+    Every,
+    Of(i64),
+}
+
+impl Trends {
+    fn theme(self) -> Option<i64> {
+        match self {
+            Self::Every => None,
+            Self::Of(t) => Some(t),
+        }
+    }
+}
+
+/// The tallies of `window` for customers in `segment` (all items when `None`), with the
+/// weekly trends of `trends` (the others left at zero).
 pub async fn load<C: ConnectionTrait>(
     db: &C,
     window: Window,
     segment: Option<&str>,
+    trends: Trends,
 ) -> Result<Tallies> {
     let as_of = window.as_of;
     let today = day_of(as_of);
@@ -74,7 +94,7 @@ pub async fn load<C: ConnectionTrait>(
                 tallies::stored_facts(db, today_start, as_of, segment),
                 tallies::stored_facts(db, day_start(first), first_end, segment),
                 period_customers,
-                weekly(db, as_of, segment),
+                weekly(db, as_of, segment, trends),
             )?;
             add_facts(&mut sums, &today_items, 1);
             let (before_since, after_since): (Vec<_>, Vec<_>) =
@@ -87,7 +107,7 @@ pub async fn load<C: ConnectionTrait>(
         None if settled => {
             let totals;
             (totals, weekly_counts) =
-                tokio::try_join!(tallies::totals(db, segment), weekly(db, as_of, segment))?;
+                tokio::try_join!(tallies::totals(db, segment), weekly(db, as_of, segment, trends))?;
             sums = HashMap::new();
             customers = HashMap::new();
             for (theme, (s, n, v)) in totals {
@@ -99,7 +119,7 @@ pub async fn load<C: ConnectionTrait>(
             let today_items;
             (today_items, weekly_counts) = tokio::try_join!(
                 tallies::stored_facts(db, today_start, as_of, segment),
-                weekly(db, as_of, segment)
+                weekly(db, as_of, segment, trends)
             )?;
             sums = HashMap::new();
             customers = all_time_before(db, today, &today_items, segment, &mut sums).await?;
@@ -226,6 +246,7 @@ async fn weekly<C: ConnectionTrait>(
     db: &C,
     as_of: DateTime<Utc>,
     segment: Option<&str>,
+    trends: Trends,
 ) -> Result<HashMap<i64, [i64; WEEKS]>> {
     let today = day_of(as_of);
     let weeks = WEEKS as i32;
@@ -257,8 +278,8 @@ async fn weekly<C: ConnectionTrait>(
         })
         .collect();
     let (whole_days, edges) = tokio::try_join!(
-        tallies::weekly_counts(db, today - 7 * weeks, today, week_of, segment),
-        tallies::counts_in(db, &ranges, segment),
+        tallies::weekly_counts(db, today - 7 * weeks, today, week_of, segment, trends.theme()),
+        tallies::counts_in(db, &ranges, segment, trends.theme()),
     )?;
     for (theme, week, n) in whole_days {
         slots.entry(theme).or_insert([0; WEEKS + 2])[(week + shift) as usize] += n;

@@ -83,6 +83,27 @@ pub async fn update(
     actor: &str,
     base_url: &str,
 ) -> Result<(backlog_entry::Model, Vec<backlog_change::Model>)> {
+    apply(db, theme_id, change, actor, Some(base_url)).await
+}
+
+/// [`update`] without telling customers: for data whose customers are invented (`triage
+/// demo`), who must never be mailed.
+pub async fn update_without_notices(
+    db: &DatabaseConnection,
+    theme_id: i64,
+    change: EntryChange,
+    actor: &str,
+) -> Result<(backlog_entry::Model, Vec<backlog_change::Model>)> {
+    apply(db, theme_id, change, actor, None).await
+}
+
+async fn apply(
+    db: &DatabaseConnection,
+    theme_id: i64,
+    change: EntryChange,
+    actor: &str,
+    notices_linking_to: Option<&str>,
+) -> Result<(backlog_entry::Model, Vec<backlog_change::Model>)> {
     let status = change
         .status
         .as_deref()
@@ -170,7 +191,7 @@ pub async fn update(
         txn.commit().await?;
         return Ok((before, changes));
     }
-    if before.status != after.status {
+    if let (true, Some(base_url)) = (before.status != after.status, notices_linking_to) {
         // The one upward call in the crate (backlog → digest; allowed by name in
         // tests/layers.rs): the notices are queued in this transaction, so a status change
         // is never recorded without them, nor they without it.

@@ -19,6 +19,9 @@ use crate::{db, Config, Error, Result};
 const TICKETS: &str = include_str!("../../demo/tickets.csv");
 const RATINGS: &str = include_str!("../../demo/ratings.csv");
 const RESPONSES: &str = include_str!("../../demo/survey_responses.csv");
+/// The demo's shipped fix: which intent's theme, and its rollouts (days before the newest
+/// item; segments, or null for everyone).
+const FIX: &str = include_str!("../../demo/rollout.json");
 const REFERENCE: &str = "2026-11-23T12:00:00Z";
 const SURVEY_TITLE: &str = "How are we doing? (NPS)";
 /// The demo login, printed by `triage demo`. Only for the demo data dir.
@@ -61,6 +64,7 @@ pub async fn load(config: &Config) -> Result<()> {
             report.items, report.themes, report.unthemed
         );
     }
+    demo_fix(&db).await?;
     let token = demo_token(config, &db).await?;
     demo_user(&db).await?;
     let base = &config.base_url;
@@ -70,6 +74,78 @@ pub async fn load(config: &Config) -> Result<()> {
     println!("  survey:   {base}/s/{survey_id}  (what customers see)");
     println!("  API:      curl -H 'Authorization: Bearer {token}' '{base}/api/v1/backlog?limit=5'");
     println!();
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct Fix {
+    intent: String,
+    note: String,
+    rollouts: Vec<FixRollout>,
+}
+
+#[derive(serde::Deserialize)]
+struct FixRollout {
+    days_before: i64,
+    segments: Option<Vec<String>>,
+}
+
+/// Marks the theme most of the fixed intent's tickets are in as shipped and records its
+/// rollouts (once: skipped when any rollout exists), so the theme page shows impact.
+async fn demo_fix(db: &sea_orm::DatabaseConnection) -> Result<()> {
+    use crate::db::entity::{item_theme, rollout, ticket};
+    use crate::db::items::ItemKind;
+    use sea_orm::QuerySelect;
+    if rollout::Entity::find().one(db).await?.is_some() {
+        return Ok(());
+    }
+    let fix: Fix = serde_json::from_str(FIX).map_err(Error::failed("demo/rollout.json"))?;
+    let sources: Vec<i64> = ticket::Entity::find()
+        .select_only()
+        .column(ticket::Column::Id)
+        .filter(ticket::Column::ExternalId.like(format!("demo-ticket-{}-%", fix.intent)))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let items: Vec<i64> = crate::db::items::ids_by_source(db, ItemKind::Ticket, &sources)
+        .await?
+        .into_values()
+        .collect();
+    let mut votes: std::collections::HashMap<i64, usize> = Default::default();
+    for p in item_theme::Entity::find()
+        .filter(item_theme::Column::ItemId.is_in(items))
+        .all(db)
+        .await?
+    {
+        if let Some(t) = p.theme_id {
+            *votes.entry(t).or_default() += 1;
+        }
+    }
+    let Some((theme, _)) = votes.into_iter().max_by_key(|(t, n)| (*n, -*t)) else {
+        return Ok(());
+    };
+    let actor = crate::db::actors::Actor::Cli.stored();
+    // The demo's customers are invented: they are not told.
+    crate::backlog::workflow::update_without_notices(
+        db,
+        theme,
+        crate::backlog::workflow::EntryChange {
+            status: Some("shipped".into()),
+            ..Default::default()
+        },
+        &actor,
+    )
+    .await?;
+    let today = Utc::now().date_naive();
+    for r in fix.rollouts {
+        let input = crate::impact::rollouts::RolloutInput {
+            starts_on: Some((today - chrono::Duration::days(r.days_before)).to_string()),
+            segments: Some(r.segments),
+            note: Some(fix.note.clone()),
+        };
+        crate::impact::rollouts::add(db, theme, input, &actor).await?;
+    }
+    println!("demo: theme {theme} shipped with {} rollouts (see its impact)", FIX.matches("days_before").count());
     Ok(())
 }
 

@@ -102,6 +102,9 @@ pub struct Config {
     /// Items older than this many days are erased by a daily job (`TRIAGE_RETENTION_DAYS`;
     /// unset keeps them).
     pub retention_days: Option<u32>,
+    /// Weeks before and after a rollout that its impact compares (`TRIAGE_IMPACT_WEEKS`,
+    /// default 4, at most 26).
+    pub impact_weeks: u32,
 }
 
 /// The raw settings, as given by flags or environment: every variable is read here, in
@@ -132,6 +135,7 @@ pub struct Settings {
     pub intake_batch: Option<String>,
     pub redact: Option<String>,
     pub retention_days: Option<String>,
+    pub impact_weeks: Option<String>,
 }
 
 impl Settings {
@@ -163,6 +167,7 @@ impl Settings {
             intake_batch: var("TRIAGE_INTAKE_BATCH"),
             redact: var("TRIAGE_REDACT"),
             retention_days: var("TRIAGE_RETENTION_DAYS"),
+            impact_weeks: var("TRIAGE_IMPACT_WEEKS"),
         }
     }
 }
@@ -286,6 +291,14 @@ impl Config {
                 None => Redact::default(),
             },
             retention_days: privacy::retention_days(s.retention_days)?,
+            impact_weeks: match positive("TRIAGE_IMPACT_WEEKS", s.impact_weeks, 4)? {
+                w if w <= 26 => w,
+                w => {
+                    return Err(Error::Config(format!(
+                        "TRIAGE_IMPACT_WEEKS must be at most 26, got {w}"
+                    )))
+                }
+            },
         })
     }
 

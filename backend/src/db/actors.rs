@@ -1,7 +1,7 @@
 //! Who did something, as history records it: a stable id, never an email.
 //!
 //! Backlog changes, theme edits, a backlog entry's `updated_by` and erasure receipts
-//! store an [`Actor`] as `user:<id>`, `token:<id>`, `cli` or `retention`. Pages and
+//! store an [`Actor`] as `user:<id>`, `token:<id>`, `cli`, `retention` or `customer`. Pages and
 //! digests show the user's (or token's) current name through [`names`]; once a user is
 //! deleted their rows read "former user", and no email is ever written into history.
 
@@ -22,6 +22,9 @@ pub enum Actor {
     Cli,
     /// The daily retention job.
     Retention,
+    /// A customer, through a signed link in a mail (which customer is not history's
+    /// business: an erased customer leaves no id behind).
+    Customer,
 }
 
 impl Actor {
@@ -32,6 +35,7 @@ impl Actor {
             Actor::Token(id) => format!("token:{id}"),
             Actor::Cli => "cli".into(),
             Actor::Retention => "retention".into(),
+            Actor::Customer => "customer".into(),
         }
     }
 
@@ -45,6 +49,7 @@ impl Actor {
             _ => match stored {
                 "cli" => Some(Actor::Cli),
                 "retention" => Some(Actor::Retention),
+                "customer" => Some(Actor::Customer),
                 _ => None,
             },
         }
@@ -98,6 +103,7 @@ pub async fn names<'a, C: ConnectionTrait>(
                 Some(Actor::Token(id)) => tokens.get(&id).map(|n| format!("token {n}")),
                 Some(Actor::Cli) => Some("command line".into()),
                 Some(Actor::Retention) => Some("retention".into()),
+                Some(Actor::Customer) => Some("a customer".into()),
                 None => None,
             };
             (s.to_string(), name.unwrap_or_else(|| FORMER_USER.into()))

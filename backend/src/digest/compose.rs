@@ -16,6 +16,7 @@ use crate::backlog::{self, Filter, Weights};
 use crate::db::entity::backlog_entry::Status;
 use crate::db::entity::{backlog_change, customer, feedback_item as item, item_theme};
 use crate::db::items;
+use crate::impact;
 use crate::db::items::ItemKind;
 use crate::themes::edits::labels_of;
 use crate::Result;
@@ -62,12 +63,24 @@ pub struct Volume {
     pub last_week: i64,
 }
 
+/// A shipped theme whose rollout was measured (or whose reports came back).
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub id: i64,
+    pub label: String,
+    /// "Reports fell 71 % in enterprise (95 % CI 55–82 %) while the rest fell 6 % …"
+    pub sentence: String,
+    pub reopened: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Content {
     pub week: IsoWeek,
     pub top: Vec<ThemeLine>,
     pub new: Vec<ThemeLine>,
     pub rising: Vec<ThemeLine>,
+    /// "Shipped and measured": shipped themes with a measured rollout, reopened ones first.
+    pub measured: Vec<Measured>,
     pub status_changes: Vec<StatusChange>,
     pub volume: Vec<Volume>,
 }
@@ -75,6 +88,7 @@ pub struct Content {
 pub async fn gather<C: ConnectionTrait>(
     db: &C,
     weights: &Weights,
+    impact_weeks: u32,
     week: IsoWeek,
     scope: &Scope,
 ) -> Result<Content> {
@@ -123,14 +137,46 @@ pub async fn gather<C: ConnectionTrait>(
     {
         l.quotes = quotes(db, l.id).await?;
     }
+    let measured = measured(db, &now, impact_weeks, week).await?;
     Ok(Content {
         week,
         top,
         new,
         rising,
+        measured,
         status_changes: status_changes(db, week).await?,
         volume: volume(db, week, scope.segment.as_deref()).await?,
     })
+}
+
+/// The shipped themes among `ranked` whose rollouts have a measured effect, or whose
+/// reports came back, as of the end of `week`.
+async fn measured<C: ConnectionTrait>(
+    db: &C,
+    ranked: &[backlog::Entry],
+    weeks: u32,
+    week: IsoWeek,
+) -> Result<Vec<Measured>> {
+    let mut shipped: Vec<backlog::Entry> = ranked
+        .iter()
+        .filter(|e| e.workflow.status == Status::Shipped)
+        .cloned()
+        .collect();
+    let headlines = impact::on_backlog(db, &mut shipped, "score", weeks, week.end()).await?;
+    let mut out: Vec<Measured> = shipped
+        .iter()
+        .filter_map(|e| {
+            let h = headlines.get(&e.theme.id)?;
+            (h.effect.is_some() || h.reopened).then(|| Measured {
+                id: e.theme.id,
+                label: e.label().to_string(),
+                sentence: h.sentence.clone(),
+                reopened: h.reopened,
+            })
+        })
+        .collect();
+    out.sort_by_key(|m| !m.reopened);
+    Ok(out)
 }
 
 /// The theme's best-fitting items' texts.

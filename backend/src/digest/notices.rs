@@ -11,6 +11,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 
 use super::signing;
 use crate::db::entity::backlog_entry::Status;
+use crate::db::entity::fix_answer::Answer;
 use crate::db::entity::{customer, feedback_item as item, item_theme, theme};
 use crate::db::mail::{self, NewMail};
 use crate::Result;
@@ -19,6 +20,21 @@ use crate::Result;
 pub fn opt_out_url(base_url: &str, key: &str, customer_id: i64) -> String {
     let sig = signing::sign(key, &format!("notice:{customer_id}"));
     format!("{base_url}/unsubscribe?customer={customer_id}&sig={sig}")
+}
+
+/// What an answer link signs: the customer and the theme (the answer itself is a choice
+/// the customer makes, so it is not signed).
+pub fn fixed_message(customer_id: i64, theme_id: i64) -> String {
+    format!("fixed:{customer_id}:{theme_id}")
+}
+
+/// The signed link by which a customer says whether a shipped fix worked for them.
+pub fn fixed_url(base_url: &str, key: &str, customer_id: i64, theme_id: i64, answer: Answer) -> String {
+    let sig = signing::sign(key, &fixed_message(customer_id, theme_id));
+    format!(
+        "{base_url}/fixed?customer={customer_id}&theme={theme_id}&answer={}&sig={sig}",
+        answer.as_str()
+    )
 }
 
 /// Queues the notices for `theme` reaching `status`; returns how many were new.
@@ -66,7 +82,10 @@ pub async fn queue<C: ConnectionTrait>(
                 continue;
             };
             let opt_out = opt_out_url(base_url, &key, c.id);
-            let m = notice(&c, &email, &label, status, &opt_out, t.id);
+            let answer = |a| fixed_url(base_url, &key, c.id, t.id, a);
+            let ask = (status == Status::Shipped)
+                .then(|| (answer(Answer::Fixed), answer(Answer::StillAProblem)));
+            let m = notice(&c, &email, &label, status, &opt_out, ask, t.id);
             if mail::enqueue(db, m).await? {
                 queued += 1;
             }
@@ -81,6 +100,7 @@ fn notice(
     label: &str,
     status: Status,
     opt_out: &str,
+    ask: Option<(String, String)>,
     theme_id: i64,
 ) -> NewMail {
     let news = if status == Status::Shipped {
@@ -92,15 +112,21 @@ fn notice(
         .name
         .as_deref()
         .map_or("Hello".to_string(), |n| format!("Hello {n}"));
+    let ask_text = ask.as_ref().map_or(String::new(), |(fixed, still)| {
+        format!("Did it work for you? One click tells us:\n  Fixed for me: {fixed}\n  Still a problem: {still}\n\n")
+    });
     let text = format!(
         "{hello},\n\nyou told us about this, so we wanted you to know: “{label}” {news}.\n\
-         Thank you for taking the time to write to us.\n\n\
+         Thank you for taking the time to write to us.\n\n{ask_text}\
          Stop these notes: {opt_out}\n"
     );
     let html = html! {
         p { (hello) "," }
         p { "you told us about this, so we wanted you to know: “" strong { (label) } "” " (news) "." }
         p { "Thank you for taking the time to write to us." }
+        @if let Some((fixed, still)) = &ask {
+            p { "Did it work for you? " a href=(fixed) { "Fixed for me" } " · " a href=(still) { "Still a problem" } }
+        }
         p style="font-size:12px;color:#5b6474;" { a href=(opt_out) style="color:#5b6474;" { "Stop these notes" } }
     }
     .into_string();

@@ -85,6 +85,17 @@ fn text(c: &Content, name: &str, links: &Links) -> String {
     text_themes(&mut out, "Top of the backlog", &c.top, links.base_url);
     text_themes(&mut out, "New this week", &c.new, links.base_url);
     text_themes(&mut out, "Rising", &c.rising, links.base_url);
+    if !c.measured.is_empty() {
+        out.push_str("\nShipped and measured\n--------------------\n");
+        for m in &c.measured {
+            let flag = if m.reopened { " [REOPENED]" } else { "" };
+            let _ = writeln!(
+                out,
+                "{}{flag}: {}\n   {}/themes/{}",
+                m.label, m.sentence, links.base_url, m.id
+            );
+        }
+    }
     if !c.status_changes.is_empty() {
         out.push_str("\nStatus changes\n--------------\n");
         for s in &c.status_changes {
@@ -161,6 +172,17 @@ fn html(c: &Content, name: &str, links: &Links) -> Markup {
                             (html_themes("Top of the backlog", &c.top, base))
                             (html_themes("New this week", &c.new, base))
                             (html_themes("Rising", &c.rising, base))
+                            @if !c.measured.is_empty() {
+                                h2 style=(H2) { "Shipped and measured" }
+                                @for m in &c.measured {
+                                    p style="margin:4px 0;" {
+                                        a href={(base) "/themes/" (m.id)} style="color:#2456c9;font-weight:bold;" { (m.label) }
+                                        @if m.reopened { " " span style="color:#c0392b;font-weight:bold;" { "reopened" } }
+                                        br;
+                                        span style="font-size:14px;" { (m.sentence) }
+                                    }
+                                }
+                            }
                             @if !c.status_changes.is_empty() {
                                 h2 style=(H2) { "Status changes" }
                                 @for s in &c.status_changes {

@@ -88,7 +88,14 @@ impl Composer {
         let content = match self.gathered.get(&key) {
             Some(c) => c,
             None => {
-                let c = gather(db, &config.backlog_weights, week, &key.1).await?;
+                let c = gather(
+                    db,
+                    &config.backlog_weights,
+                    config.impact_weeks,
+                    week,
+                    &key.1,
+                )
+                .await?;
                 self.gathered.entry(key).or_insert(c)
             }
         };

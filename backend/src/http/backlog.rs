@@ -18,6 +18,7 @@ use super::{ApiContext, Auth, Editor, JsonBody, Params, PathIds};
 use crate::backlog::workflow::{self, Effort, EntryChange, Status};
 use crate::backlog::{self, Entry, Filter, COMPONENTS};
 use crate::db::entity::{backlog_change, backlog_entry};
+use crate::impact;
 use crate::Result;
 
 pub fn router() -> OpenApiRouter<ApiContext> {
@@ -48,10 +49,11 @@ pub struct BacklogQuery {
         pattern = r"^\s*(open|all|new|under_review|planned|in_progress|shipped|declined)?\s*(,\s*(open|all|new|under_review|planned|in_progress|shipped|declined)?\s*)*$"
     )]
     pub status: Option<String>,
-    /// `score` (default) or a component: volume, unique_customers, velocity, rating_impact,
+    /// `score` (default), `impact` (measured themes first, the largest fall first) or a
+    /// component: volume, unique_customers, velocity, rating_impact,
     /// customer_value, ticket_priority.
     #[param(
-        pattern = r"^(\s*|score|volume|unique_customers|velocity|rating_impact|customer_value|ticket_priority)$"
+        pattern = r"^(\s*|score|impact|volume|unique_customers|velocity|rating_impact|customer_value|ticket_priority)$"
     )]
     pub sort: Option<String>,
     /// Rank as of this time (RFC 3339 or YYYY-MM-DD); default now.
@@ -86,6 +88,8 @@ pub struct EntryView {
     weekly: Vec<u32>,
     updated_at: Option<chrono::DateTime<chrono::Utc>>,
     updated_by: Option<String>,
+    /// What its rollouts did (themes with a rollout; `GET /themes/{id}/impact` has detail).
+    impact: Option<impact::Headline>,
 }
 
 fn named(values: &[f64; 6]) -> Map<String, Value> {
@@ -96,9 +100,10 @@ fn named(values: &[f64; 6]) -> Map<String, Value> {
         .collect()
 }
 
-pub fn view(rank: usize, e: Entry) -> EntryView {
+fn view(rank: usize, e: Entry, impact: Option<impact::Headline>) -> EntryView {
     let touched = !e.workflow.updated_by.is_empty();
     EntryView {
+        impact,
         rank,
         theme_id: e.theme.id,
         label: e.label().to_string(),
@@ -148,15 +153,21 @@ async fn list(
     mut params: Params,
 ) -> Result<Json<BacklogPage>> {
     let page = params.page(50, 500)?;
-    let (f, entries) = ranked(&ctx, &mut params).await?;
+    let (f, mut entries) = ranked(&ctx, &mut params).await?;
     params.finish()?;
+    let mut impacts =
+        impact::on_backlog(&ctx.db, &mut entries, &f.sort, ctx.config.impact_weeks, f.as_of)
+            .await?;
     let total = entries.len();
     let items = entries
         .into_iter()
         .enumerate()
         .skip(page.offset as usize)
         .take(page.limit as usize)
-        .map(|(i, e)| view(i + 1, e))
+        .map(|(i, e)| {
+            let h = impacts.remove(&e.theme.id);
+            view(i + 1, e, h)
+        })
         .collect();
     Ok(Json(BacklogPage {
         items,

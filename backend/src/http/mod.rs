@@ -8,6 +8,7 @@ mod customers;
 mod error;
 mod extract;
 mod health;
+mod impact;
 mod limits;
 pub mod listen;
 mod openapi;
@@ -150,6 +151,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(search::router())
         .merge(themes::router())
         .merge(backlog::router())
+        .merge(impact::router())
         .merge(areas::router())
         .merge(tokens::router());
     // The router and the OpenAPI document come out of the same list of handlers.

@@ -120,12 +120,14 @@ pub fn backlog_filter(p: &mut Params) -> Result<Filter> {
         f.statuses = workflow::parse_statuses(&status)?;
     }
     if let Some(sort) = p.text("sort") {
-        if sort != "score" && !COMPONENTS.contains(&sort.as_str()) {
+        // `impact`: measured themes first, the largest fall first (the ranking's own order
+        // is by score; `impact::sort_by_effect` reorders it).
+        if sort != "score" && sort != "impact" && !COMPONENTS.contains(&sort.as_str()) {
             return Err(Error::invalid(
                 "invalid_value",
                 "sort",
                 format!(
-                    "sort must be score or one of {}, got {sort:?}",
+                    "sort must be score, impact or one of {}, got {sort:?}",
                     COMPONENTS.join(", ")
                 ),
             ));

@@ -12,7 +12,7 @@ use sea_orm::{
 
 use super::Actor;
 use crate::db::entity::erasure::{self, Reason};
-use crate::db::entity::{consent_event, customer, theme};
+use crate::db::entity::{consent_event, customer, fix_answer, theme};
 use crate::db::erase::{self, Removed};
 use crate::jobs::{index_sync::IndexSync, vector_sync};
 use crate::{Config, Error, Result};
@@ -43,6 +43,10 @@ pub async fn customer(db: &DatabaseConnection, id: i64, actor: &Actor) -> Result
     let scrubbed = erase::scrub_mail_quoting(&txn, &removed.texts).await?;
     consent_event::Entity::delete_many()
         .filter(consent_event::Column::CustomerId.eq(id))
+        .exec(&txn)
+        .await?;
+    fix_answer::Entity::delete_many()
+        .filter(fix_answer::Column::CustomerId.eq(id))
         .exec(&txn)
         .await?;
     customer::Entity::delete_by_id(id).exec(&txn).await?;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::entity::{
-    consent_event, customer, feedback_item, item_theme, mail, rating, survey, survey_answer,
+    consent_event, customer, feedback_item, fix_answer, item_theme, mail, rating, survey, survey_answer,
     survey_question, survey_response, theme, ticket,
 };
 use crate::db::erase::items_of_customer;
@@ -100,6 +100,8 @@ pub struct Consent {
     /// Requests to hear back made on the public survey page, and when each was confirmed
     /// through the mailed link (double opt-in).
     pub survey_requests: Vec<ConsentRequest>,
+    /// Their answers to "did the fix work for you?" after a theme they reported shipped.
+    pub fix_answers: Vec<fix_answer::Model>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -271,6 +273,11 @@ pub async fn export<C: ConnectionTrait>(db: &C, id: i64) -> Result<CustomerExpor
                 .all(db)
                 .await?,
             survey_requests,
+            fix_answers: fix_answer::Entity::find()
+                .filter(fix_answer::Column::CustomerId.eq(id))
+                .order_by_asc(fix_answer::Column::Id)
+                .all(db)
+                .await?,
         },
         customer,
         tickets,

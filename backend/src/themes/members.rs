@@ -13,7 +13,7 @@ use crate::db::{Listing, Page};
 use crate::Result;
 
 /// An item as a member of a theme (or of the unthemed queue).
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct MemberView {
     pub item_id: i64,
     pub kind: ItemKind,

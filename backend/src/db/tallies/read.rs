@@ -120,6 +120,7 @@ pub async fn weekly_counts<C: ConnectionTrait>(
     to_day: i32,
     week_of: i32,
     segment: Option<&str>,
+    theme: Option<i64>,
 ) -> Result<Vec<(i64, i64, i64)>> {
     // Per trend week: the stored weeks and the days (with a sign) that make it up.
     let mut parts: Vec<TrendWeek> = Vec::new();
@@ -153,8 +154,8 @@ pub async fn weekly_counts<C: ConnectionTrait>(
         .iter()
         .flat_map(|p| p.days.iter().map(|d| d.0))
         .collect();
-    let by_week = item_counts(db, WEEKS, "week", &all_weeks, segment).await?;
-    let by_day = item_counts(db, DAYS, "day", &all_days, segment).await?;
+    let by_week = item_counts(db, WEEKS, "week", &all_weeks, segment, theme).await?;
+    let by_day = item_counts(db, DAYS, "day", &all_days, segment, theme).await?;
     let mut out = Vec::new();
     for TrendWeek {
         week: w,
@@ -186,13 +187,15 @@ struct TrendWeek {
     days: Vec<(i32, i64)>,
 }
 
-/// Themed items per theme in each of `keys` (weeks or days, the column `key` of `table`).
+/// Themed items per theme (only `theme`'s when given) in each of `keys` (weeks or days,
+/// the column `key` of `table`).
 async fn item_counts<C: ConnectionTrait>(
     db: &C,
     table: &str,
     key: &str,
     keys: &BTreeSet<i32>,
     segment: Option<&str>,
+    theme: Option<i64>,
 ) -> Result<HashMap<i32, Vec<(i64, i64)>>> {
     let mut out: HashMap<i32, Vec<(i64, i64)>> = HashMap::new();
     let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
@@ -205,6 +208,9 @@ async fn item_counts<C: ConnectionTrait>(
         .and_where(Expr::col(a(key)).lte(*last))
         .and_where(Expr::col(a(key)).is_in(keys.iter().copied()))
         .and_where(Expr::col(a("theme_id")).ne(ALL));
+    if let Some(t) = theme {
+        q.and_where(Expr::col(a("theme_id")).eq(t));
+    }
     tally_segment(&mut q, segment);
     for r in db.query_all(db.get_database_backend().build(&q)).await? {
         out.entry(r.try_get_by_index(0)?)
@@ -374,12 +380,13 @@ pub type Range = (
     std::ops::Bound<DateTime<Utc>>,
 );
 
-/// Themed items per theme in each of `ranges`, only those of customers in `segment` when
-/// given: one query over `backlog_facts`, one count per range.
+/// Themed items per theme (only `theme`'s when given) in each of `ranges`, only those of
+/// customers in `segment` when given: one query over `backlog_facts`, one count per range.
 pub async fn counts_in<C: ConnectionTrait>(
     db: &C,
     ranges: &[Range],
     segment: Option<&str>,
+    theme: Option<i64>,
 ) -> Result<HashMap<i64, Vec<i64>>> {
     use std::ops::Bound;
     let at = || Expr::col(a("at_ns"));
@@ -410,7 +417,10 @@ pub async fn counts_in<C: ConnectionTrait>(
         any = any.add(within(r));
     }
     q.from(a(FACTS))
-        .and_where(Expr::col(a("theme_id")).is_not_null())
+        .and_where(match theme {
+            Some(t) => Expr::col(a("theme_id")).eq(t),
+            None => Expr::col(a("theme_id")).is_not_null(),
+        })
         .cond_where(any)
         .group_by_col(a("theme_id"));
     fact_segment(&mut q, segment);
@@ -542,7 +552,8 @@ pub async fn first_seen<C: ConnectionTrait>(db: &C) -> Result<HashMap<i64, DateT
     Ok(read_first_seen(db, &q).await?.into_iter().collect())
 }
 
-pub(super) async fn first_seen_of<C: ConnectionTrait>(
+/// The oldest item of each of `themes`.
+pub async fn first_seen_of<C: ConnectionTrait>(
     db: &C,
     themes: &BTreeSet<i64>,
 ) -> Result<HashMap<i64, DateTime<Utc>>> {
@@ -565,5 +576,72 @@ async fn read_first_seen<C: ConnectionTrait>(
         .await?
         .iter()
         .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+        .collect()
+}
+
+/// Items per theme (of `themes`; [`ALL`] for every item), day in `[from_day, to_day)` and
+/// segment key — each segment's own rows, not their sum: `(theme, day, key, items)`.
+pub async fn items_per_day<C: ConnectionTrait>(
+    db: &C,
+    themes: &[i64],
+    from_day: i32,
+    to_day: i32,
+) -> Result<Vec<(i64, i32, String, i64)>> {
+    let q = Query::select()
+        .columns([a("theme_id"), a("day"), a("segment"), a("items")])
+        .from(a(DAYS))
+        .and_where(Expr::col(a("theme_id")).is_in(themes.iter().copied()))
+        .and_where(Expr::col(a("day")).gte(from_day))
+        .and_where(Expr::col(a("day")).lt(to_day))
+        .and_where(Expr::col(a("segment")).ne(ALL_SEGMENTS))
+        .to_owned();
+    db.query_all(db.get_database_backend().build(&q))
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get_by_index(0)?,
+                r.try_get_by_index(1)?,
+                r.try_get_by_index(2)?,
+                r.try_get_by_index(3)?,
+            ))
+        })
+        .collect()
+}
+
+/// The scored items in `[from, to)` of the customers with an item in `theme` on a day
+/// before `before_day`: `(customer, segment key, time, score in twentieths)`.
+pub async fn scores_of_reporters<C: ConnectionTrait>(
+    db: &C,
+    theme: i64,
+    before_day: i32,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(i64, String, DateTime<Utc>, i64)>> {
+    let reporters = Query::select()
+        .column(a("customer_id"))
+        .from(a(CUSTOMER_DAYS))
+        .and_where(Expr::col(a("theme_id")).eq(theme))
+        .and_where(Expr::col(a("day")).lt(before_day))
+        .to_owned();
+    let q = Query::select()
+        .columns([a("customer_id"), a("segment"), a("at_ns"), a("score")])
+        .from(a(FACTS))
+        .and_where(Expr::col(a("at_ns")).gte(nanos(from)))
+        .and_where(Expr::col(a("at_ns")).lt(nanos(to)))
+        .and_where(Expr::col(a("score")).is_not_null())
+        .and_where(Expr::col(a("customer_id")).in_subquery(reporters))
+        .to_owned();
+    db.query_all(db.get_database_backend().build(&q))
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get_by_index(0)?,
+                r.try_get_by_index(1)?,
+                DateTime::from_timestamp_nanos(r.try_get_by_index(2)?),
+                r.try_get_by_index(3)?,
+            ))
+        })
         .collect()
 }

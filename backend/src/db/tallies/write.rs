@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, Func, JoinType, OnConflict, Query, SimpleExpr};
+use sea_orm::sea_query::{
+    Alias, Expr, Func, JoinType, OnConflict, Query, SimpleExpr, Value, ValueTuple,
+};
 use sea_orm::ConnectionTrait;
 
 use super::read::first_seen_of;
@@ -244,8 +246,11 @@ async fn add_days<C: ConnectionTrait>(
         );
         exec(db, db.get_database_backend().build(&q)).await?;
     }
-    let themes: BTreeSet<i64> = days.keys().map(|k| k.0).collect();
-    delete_empty(db, DAYS, &themes, &["items"]).await
+    let emptied = days
+        .iter()
+        .filter(|(_, s)| s.items < 0)
+        .map(|((t, d, s), _)| ValueTuple::Three((*t).into(), (*d).into(), s.as_str().into()));
+    delete_emptied(db, DAYS, &["theme_id", "day", "segment"], emptied, &["items"]).await
 }
 
 async fn add_totals<C: ConnectionTrait>(
@@ -280,8 +285,11 @@ async fn add_totals<C: ConnectionTrait>(
         exec(db, db.get_database_backend().build(&q)).await?;
     }
     // A total is empty when it counts no item and no customer.
-    let themes: BTreeSet<i64> = totals.keys().map(|k| k.0).collect();
-    delete_empty(db, TOTALS, &themes, &["items", "customers"]).await
+    let emptied = totals
+        .iter()
+        .filter(|(_, (sums, n, _))| sums.items < 0 || *n < 0)
+        .map(|((t, s), _)| ValueTuple::Two((*t).into(), s.as_str().into()));
+    delete_emptied(db, TOTALS, &["theme_id", "segment"], emptied, &["items", "customers"]).await
 }
 
 async fn add_customer_days<C: ConnectionTrait>(
@@ -301,8 +309,8 @@ async fn add_counts<C, K1, K2>(
 ) -> Result<()>
 where
     C: ConnectionTrait,
-    K1: Clone + Into<SimpleExpr>,
-    K2: Clone + Into<SimpleExpr>,
+    K1: Clone + Into<Value>,
+    K2: Clone + Into<Value>,
 {
     let rows: Vec<_> = rows.iter().collect();
     for chunk in crate::db::chunks_for(&rows, 4) {
@@ -312,8 +320,8 @@ where
         for ((t, k1, k2), n) in chunk {
             q.values_panic([
                 (*t).into(),
-                k1.clone().into(),
-                k2.clone().into(),
+                SimpleExpr::Value(k1.clone().into()),
+                SimpleExpr::Value(k2.clone().into()),
                 (**n).into(),
             ]);
         }
@@ -324,8 +332,10 @@ where
         );
         exec(db, db.get_database_backend().build(&q)).await?;
     }
-    let themes: BTreeSet<i64> = rows.iter().map(|r| r.0 .0).collect();
-    delete_empty(db, table, &themes, &["items"]).await
+    let emptied = rows.iter().filter(|(_, n)| **n < 0).map(|((t, k1, k2), _)| {
+        ValueTuple::Three((*t).into(), k1.clone().into(), k2.clone().into())
+    });
+    delete_emptied(db, table, &key, emptied, &["items"]).await
 }
 
 /// A theme × customer pair as `backlog_pairs` holds it.
@@ -466,8 +476,11 @@ async fn add_pairs<C: ConnectionTrait>(
             }
         }
     }
-    let themes: BTreeSet<i64> = deltas.keys().map(|k| k.0).collect();
-    delete_empty(db, PAIRS, &themes, &["items"]).await?;
+    let emptied = deltas
+        .iter()
+        .filter(|(_, n)| **n < 0)
+        .map(|(&(t, c), _)| ValueTuple::Two(t.into(), c.into()));
+    delete_emptied(db, PAIRS, &["theme_id", "customer_id"], emptied, &["items"]).await?;
     if kept {
         add_last_days(db, &before, &after).await?;
     }
@@ -519,20 +532,30 @@ async fn add_last_days<C: ConnectionTrait>(
         );
         exec(db, db.get_database_backend().build(&q)).await?;
     }
-    let themes: BTreeSet<i64> = rows.iter().map(|r| r.0 .0).collect();
-    delete_empty(db, LAST_DAYS, &themes, &["customers"]).await
+    let emptied = rows.iter().filter(|(_, (n, _))| *n < 0).map(|((t, d, s), _)| {
+        ValueTuple::Three((*t).into(), (*d).into(), s.as_str().into())
+    });
+    delete_emptied(db, LAST_DAYS, &["theme_id", "last_day", "segment"], emptied, &["customers"]).await
 }
 
-async fn delete_empty<C: ConnectionTrait>(
+/// Removes the rows among `keys` (the rows a change took something from: only they can have
+/// become empty) that now count nothing. Looked up by key rather than by scanning every row
+/// of the themes touched, which a bulk move (a rebuild's pages of 50,000 facts, touching
+/// every theme) would otherwise do once per page over the large tables.
+async fn delete_emptied<C: ConnectionTrait>(
     db: &C,
     table: &str,
-    themes: &BTreeSet<i64>,
+    key: &[&str],
+    keys: impl Iterator<Item = ValueTuple>,
     counts: &[&str],
 ) -> Result<()> {
-    for chunk in themes.iter().copied().collect::<Vec<_>>().chunks(10_000) {
+    let keys: Vec<ValueTuple> = keys.collect();
+    for chunk in keys.chunks(5_000) {
         let mut q = Query::delete();
-        q.from_table(a(table))
-            .and_where(Expr::col(a("theme_id")).is_in(chunk.iter().copied()));
+        q.from_table(a(table)).and_where(
+            Expr::tuple(key.iter().map(|c| Expr::col(a(c)).into()))
+                .in_tuples(chunk.iter().cloned()),
+        );
         for c in counts {
             q.and_where(Expr::col(a(c)).lte(0));
         }

@@ -67,6 +67,8 @@ struct BacklogPage {
     by_area: bool,
     groups: Vec<backlog::AreaEntry>,
     entries: Vec<backlog::Entry>,
+    /// What the rollouts of themes that have them did.
+    impacts: std::collections::HashMap<i64, crate::impact::Headline>,
     weights: backlog::Weights,
     segments: Vec<String>,
     areas: Vec<(i64, String)>,
@@ -102,12 +104,24 @@ async fn load(
         })
     };
     // Independent reads, at once on the pool.
-    let ((groups, entries), segments, areas) = tokio::try_join!(
+    let ((groups, mut entries), segments, areas) = tokio::try_join!(
         ranked,
         customers::segments(&ctx.db),
         crate::themes::areas::live(&ctx.db),
     )?;
+    // By area, the themes are in the groups (and keep their order there).
+    let mut in_groups: Vec<backlog::Entry> =
+        groups.iter().flat_map(|g| g.themes.iter().cloned()).collect();
+    let (listed, sort) = if by_area {
+        (&mut in_groups, "score")
+    } else {
+        (&mut entries, filter.sort.as_str())
+    };
+    let impacts =
+        crate::impact::on_backlog(&ctx.db, listed, sort, ctx.config.impact_weeks, filter.as_of)
+            .await?;
     Ok(BacklogPage {
+        impacts,
         segments,
         areas,
         filter,
@@ -163,6 +177,7 @@ fn render(p: &BacklogPage) -> Markup {
             div { label for="sort" { "Sort by" }
                 select #sort name="sort" {
                     option value="score" { "score" }
+                    option value="impact" selected[p.form[3].1 == "impact"] { "impact (shipped)" }
                     @for c in COMPONENTS { option value=(c) selected[p.form[3].1 == c] { (c.replace('_', " ")) } }
                 } }
             button type="submit" { "Apply" }
@@ -180,8 +195,8 @@ fn render(p: &BacklogPage) -> Markup {
                         " " span.muted.small { (format!("{:.1}", g.score)) " points · " (g.themes.len()) " themes · " (g.volume) " items" }
                     }
                     table.stack {
-                        thead { tr { th.num { "#" } th { "Theme" } th { "Score" } th { "Trend, 12 weeks" } th { "Status" } th { "Owner" } } }
-                        tbody { @for (i, e) in g.themes.iter().enumerate() { (row(i + 1, e)) } }
+                        thead { tr { th.num { "#" } th { "Theme" } th { "Score" } th { "Trend, 12 weeks" } th { "Status" } th { "Impact" } th { "Owner" } } }
+                        tbody { @for (i, e) in g.themes.iter().enumerate() { (row(i + 1, e, p.impacts.get(&e.theme.id))) } }
                     }
                 }
             }
@@ -189,16 +204,16 @@ fn render(p: &BacklogPage) -> Markup {
             p.card { "No themes match. Themes appear once feedback has been embedded and clustered (" code { "triage themes rebuild" } ")." }
         } @else {
             table.stack.card {
-                thead { tr { th.num { "#" } th { "Theme" } th { "Score" } th { "Trend, 12 weeks" } th { "Status" } th { "Owner" } } }
+                thead { tr { th.num { "#" } th { "Theme" } th { "Score" } th { "Trend, 12 weeks" } th { "Status" } th { "Impact" } th { "Owner" } } }
                 tbody {
-                    @for (i, e) in p.entries.iter().enumerate() { (row(i + 1, e)) }
+                    @for (i, e) in p.entries.iter().enumerate() { (row(i + 1, e, p.impacts.get(&e.theme.id))) }
                 }
             }
         }
     }
 }
 
-fn row(rank: usize, e: &backlog::Entry) -> Markup {
+fn row(rank: usize, e: &backlog::Entry, impact: Option<&crate::impact::Headline>) -> Markup {
     let s = &e.score;
     html! {
         tr {
@@ -219,8 +234,28 @@ fn row(rank: usize, e: &backlog::Entry) -> Markup {
                 }
             }
             td data-label="Trend" { (sparkline(&s.weekly)) }
+ 
             td data-label="Status" { (status(e.workflow.status)) }
+            td data-label="Impact" { (impact_cell(impact)) }
             td data-label="Owner" { (e.workflow.owner.as_deref().unwrap_or("—")) }
+        }
+    }
+}
+
+/// "−71 %" with its sentence on hover, "reopened" when reports came back; "—" without a
+/// rollout or a measurement yet.
+fn impact_cell(h: Option<&crate::impact::Headline>) -> Markup {
+    html! {
+        @match h {
+            Some(h) => {
+                @match h.effect {
+                    Some(e) => span title=(h.sentence) { (format!("{:+.0} %", e.value * 100.0))
+                        @if !e.excludes_zero() { span.muted.small { " (unclear)" } } },
+                    None => span.muted title=(h.sentence) { "not yet" },
+                }
+                @if h.reopened { " " span.badge.rising { "reopened" } }
+            }
+            None => span.muted { "—" },
         }
     }
 }
@@ -256,6 +291,7 @@ mod tests {
             ],
             by_area: false,
             groups: Vec::new(),
+            impacts: Default::default(),
             entries,
             weights: backlog::Weights::default(),
             segments: vec!["enterprise".into(), "smb".into()],

@@ -15,6 +15,7 @@
 mod backlog;
 #[cfg(test)]
 mod fixtures;
+mod impact;
 mod item;
 mod layout;
 mod login;
@@ -41,6 +42,7 @@ pub fn router() -> Router<ApiContext> {
         .merge(login::router())
         .merge(backlog::router())
         .merge(theme::router())
+        .merge(impact::router())
         .merge(search::router())
         .merge(item::router())
         .merge(tickets::router())

@@ -49,6 +49,8 @@ struct ThemePage {
     quotes: Vec<MemberView>,
     contributors: Vec<customers::Contributor>,
     similar: Vec<triage_index::SearchHit>,
+    /// What its rollouts did.
+    impact: crate::impact::Impact,
     /// Every other live theme, by label, for the merge and move menus.
     others: Vec<(i64, String)>,
     changes: Vec<workflow::NamedChange>,
@@ -99,27 +101,36 @@ async fn load(ctx: &ApiContext, id: i64, page_at: Page, role: Role) -> crate::Re
     if let Some(into) = t.merged_into {
         return Ok(Loaded::MergedInto(into));
     }
-    let first = Page {
+    // The quotes are the best-fitting members: the listed page's first ones, unless it
+    // is a later page.
+    let quotes_page = (page_at.offset > 0 || page_at.limit < QUOTES).then_some(Page {
         limit: QUOTES,
         offset: 0,
+    });
+    let quotes = async {
+        match quotes_page {
+            Some(p) => members(&ctx.db, Some(id), p).await.map(|l| Some(l.items)),
+            None => Ok(None),
+        }
     };
     let engines = ctx.search_engines();
     // Independent reads, at once on the pool.
-    let (entry, mut others, changes, theme_edits, items, quotes, contributors, similar) = tokio::try_join!(
-        backlog::entry(&ctx.db, &ctx.config.backlog_weights, t),
+    let (entry, mut others, changes, theme_edits, items, quotes, contributors, similar, impact) = tokio::try_join!(
+        backlog::entry(&ctx.db, &ctx.config.backlog_weights, t, chrono::Utc::now()),
         edits::live_labels(&ctx.db),
         workflow::named_history(&ctx.db, id, Some(HISTORY)),
         edits::history(&ctx.db, id, Some(HISTORY)),
         members(&ctx.db, Some(id), page_at),
-        members(&ctx.db, Some(id), first),
+        quotes,
         customers::contributors(&ctx.db, id, 10),
         engines.similar_to_theme(&ctx.db, id, 5),
+        crate::impact::of(&ctx.db, id, ctx.config.impact_weeks, chrono::Utc::now()),
     )?;
     others.retain(|(t, _)| *t != id);
     let now = chrono::Utc::now();
     Ok(Loaded::Page(Box::new(ThemePage {
+        quotes: quotes.unwrap_or_else(|| items.items.iter().take(QUOTES as usize).cloned().collect()),
         items,
-        quotes: quotes.items,
         contributors: contributors
             .into_iter()
             .map(|c| {
@@ -131,6 +142,7 @@ async fn load(ctx: &ApiContext, id: i64, page_at: Page, role: Role) -> crate::Re
             })
             .collect(),
         similar,
+        impact,
         others,
         actors: actors::names(&ctx.db, theme_edits.iter().map(|e| e.actor.as_str())).await?,
         changes,
@@ -153,6 +165,8 @@ fn render(p: &ThemePage, viewer: &Viewer, message: Option<&str>) -> Markup {
     let id = p.entry.theme.id;
     let s = &p.entry.score;
     let label = p.entry.label();
+    let recordable = viewer.can_edit()
+        && matches!(p.entry.workflow.status, Status::InProgress | Status::Shipped);
     html! {
         (flash(message))
         p.small { a href="/backlog" { "← Backlog" } }
@@ -185,6 +199,9 @@ fn render(p: &ThemePage, viewer: &Viewer, message: Option<&str>) -> Markup {
             }
             div {
                 @if viewer.can_edit() { (workflow_form(viewer, &p.entry)) }
+                @if !p.impact.rollouts.is_empty() || recordable {
+                    (super::impact::card(viewer, &p.impact, recordable))
+                }
                 section.card aria-labelledby="cust-h" {
                     h2 #cust-h { "Customers" }
                     @if p.contributors.is_empty() { p.muted { "No identified customers." } }
@@ -427,6 +444,15 @@ mod tests {
             },
             contributors: Vec::new(),
             similar: Vec::new(),
+            impact: crate::impact::Impact {
+                theme_id: 7,
+                weeks: 4,
+                rollouts: Vec::new(),
+                cohorts: Vec::new(),
+                answers: Default::default(),
+                reopened: false,
+                as_of: chrono::Utc::now(),
+            },
             others: vec![(8, "Refunds".into())],
             changes: Vec::new(),
             edits: Vec::new(),
