@@ -79,20 +79,20 @@ for cat in chosen:
         labels.append({"external_id": ext, "category": cat})
 
 # A shipped fix with a known effect, so the demo shows impact (docs/impact.md): the fix for
-# the first intent reached smb customers 35 days before the reference and everyone 14 days
-# before; after it, 3 in 4 of those reports did not happen — their dates move into the four
-# weeks before the rollout that reached their customer. A separate seed leaves every other
-# row as it was.
+# the first intent reached consumer customers (the largest segment, so its counts are not
+# tiny) 35 days before the reference and everyone 14 days before; after it, 4 in 5 of those
+# reports did not happen — their dates move into the four weeks before the rollout that
+# reached their customer. A separate seed leaves every other row as it was.
 FIX = {"intent": chosen[0], "note": "ATM card-return fix",
-       "rollouts": [{"days_before": 35, "segments": ["smb"]}, {"days_before": 14, "segments": None}]}
+       "rollouts": [{"days_before": 35, "segments": ["consumer"]}, {"days_before": 14, "segments": None}]}
 fx = random.Random(17)
 for rows in (tickets, ratings, responses):
     for r in rows:
         if f"-{FIX['intent']}-" not in r["external_id"]:
             continue
-        cut = 35 if r["customer_segment"] == "smb" else 14
+        cut = 35 if r["customer_segment"] == "consumer" else 14
         at = datetime.strptime(r["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-        if (REFERENCE - at).total_seconds() < cut * 86400 and fx.random() < 0.75:
+        if (REFERENCE - at).total_seconds() < cut * 86400 and fx.random() < 0.8:
             r["created_at"] = (REFERENCE - timedelta(days=fx.uniform(cut, cut + 28))).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 def write(name, rows):

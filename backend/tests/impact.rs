@@ -304,6 +304,18 @@ async fn reports_coming_back_reopen_a_shipped_theme() {
     let shipped = [t, back].into();
     let h = impact::headlines(db, &shipped, 4, s.now).await.unwrap();
     assert!(h[&back].reopened && !h[&t].reopened);
+
+    // The backlog sorted by impact: the theme whose reports fell before the one whose rose.
+    triage::themes::assign::refresh_sizes(db).await.unwrap();
+    let filter = triage::backlog::Filter::new(s.now);
+    let weights = triage::backlog::Weights::default();
+    let mut ranked = triage::backlog::rank(db, &weights, &filter).await.unwrap();
+    let h = impact::on_backlog(db, &mut ranked, "impact", 4, s.now)
+        .await
+        .unwrap();
+    let order: Vec<i64> = ranked.iter().map(|e| e.theme.id).collect();
+    assert_eq!(order, [t, back], "{h:?}");
+    assert!(h[&t].effect.unwrap().value < 0.0 && h[&back].effect.unwrap().value > 0.0);
 }
 
 #[tokio::test]

@@ -264,8 +264,26 @@ async fn check_contributors(db: &DatabaseConnection, theme: i64, step: &str) {
 }
 
 /// The rollups equal what they roll up: `backlog_weeks` the themed day rows by week,
-/// `backlog_last_days` the pairs by last day (per segment key and for all together).
+/// `backlog_last_days` the pairs by last day (per segment key and for all together); and no
+/// tally keeps a row that counts nothing (a change removes the rows it empties).
 async fn check_rollups(db: &DatabaseConnection, step: &str) {
+    for empty in [
+        "SELECT COUNT(*) FROM backlog_days WHERE items <= 0",
+        "SELECT COUNT(*) FROM backlog_weeks WHERE items <= 0",
+        "SELECT COUNT(*) FROM backlog_customer_days WHERE items <= 0",
+        "SELECT COUNT(*) FROM backlog_pairs WHERE items <= 0",
+        "SELECT COUNT(*) FROM backlog_totals WHERE items <= 0 AND customers <= 0",
+        "SELECT COUNT(*) FROM backlog_last_days WHERE customers <= 0",
+    ] {
+        let n: i64 = db
+            .query_one(Statement::from_string(db.get_database_backend(), empty))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index(0)
+            .unwrap();
+        assert_eq!(n, 0, "{step}: {empty}");
+    }
     for (stored, counted) in [
         (
             "SELECT theme_id, week, segment, items FROM backlog_weeks",

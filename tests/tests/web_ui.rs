@@ -126,7 +126,7 @@ fn web_ui_in_chromium() {
     let segments: Vec<_> = rollouts.as_array().unwrap().iter().map(|r| r["segments"].clone()).collect();
     assert_eq!(
         segments,
-        [serde_json::json!(["smb"]), serde_json::json!(["enterprise"]), Value::Null],
+        [serde_json::json!(["consumer"]), serde_json::json!(["enterprise"]), Value::Null],
         "the demo's two rollouts and the one recorded in the browser, by day"
     );
     let planned = s

@@ -108,7 +108,7 @@ try {
   const impactCard = page.locator('section[aria-labelledby=impact-h]');
   check(await impactCard.isVisible(), 'the theme page has an impact card');
   const cohorts = await impactCard.locator('h3').allTextContents();
-  check(cohorts.some((h) => h.startsWith('smb — from')) && cohorts.some((h) => h.startsWith('everyone else')),
+  check(cohorts.some((h) => h.startsWith('consumer — from')) && cohorts.some((h) => h.startsWith('everyone else')),
     `one section per cohort: ${cohorts}`);
   check((await impactCard.textContent()).includes('Reports fell'), 'the effect in one sentence');
   check(await impactCard.locator('svg[role=img]').count() >= 1, 'a before/after chart');
