@@ -67,17 +67,29 @@ async fn scenario() -> Scenario {
         let at = rollout_day + Duration::days(d) + Duration::hours(9);
         let after = usize::from(d >= 0);
         for (group, n, reports, stars, segment) in [
-            (0, 20, if d >= 0 { 1 } else { 2 }, if d >= 0 { 4 } else { 3 }, Some("enterprise")),
+            (
+                0,
+                20,
+                if d >= 0 { 1 } else { 2 },
+                if d >= 0 { 4 } else { 3 },
+                Some("enterprise"),
+            ),
             (1, 40, 2, 3, None),
         ] {
             let mut other = 0;
             for i in 0..n {
                 // Which items are reports turns with the day, so every customer reports.
                 let report = (i as i64 + d).rem_euclid(n as i64) < reports as i64;
-                let who = if group == 0 { format!("e{}", i % 10) } else { format!("r{}", i % 20) };
+                let who = if group == 0 {
+                    format!("e{}", i % 10)
+                } else {
+                    format!("r{}", i % 20)
+                };
                 let customer = CustomerInput {
                     external_id: Some(who),
-                    segment: segment.map(str::to_string).or((i % 2 == 0).then(|| "smb".into())),
+                    segment: segment
+                        .map(str::to_string)
+                        .or((i % 2 == 0).then(|| "smb".into())),
                     ..Default::default()
                 };
                 in_theme.push(report);
@@ -107,7 +119,9 @@ async fn scenario() -> Scenario {
         .zip(&in_theme)
         .filter(|(_, t)| **t)
         .map(|(o, _)| match o {
-            Outcome::Created { item_id, .. } => placement(*item_id, Some(theme), Some(0.9), false, now),
+            Outcome::Created { item_id, .. } => {
+                placement(*item_id, Some(theme), Some(0.9), false, now)
+            }
             other => panic!("not stored: {other:?}"),
         })
         .collect();
@@ -180,9 +194,14 @@ async fn rollouts_need_a_theme_in_progress_valid_input_and_keep_history() {
         let e = rollouts::add(db, t, bad, "cli").await.unwrap_err();
         assert_eq!(field_of(e), field);
     }
-    let r = rollouts::add(db, t, input(&day, Some(&["enterprise", "enterprise"])), "cli")
-        .await
-        .unwrap();
+    let r = rollouts::add(
+        db,
+        t,
+        input(&day, Some(&["enterprise", "enterprise"])),
+        "cli",
+    )
+    .await
+    .unwrap();
     assert_eq!(r.segments, Some(vec!["enterprise".to_string()]));
     let moved = rollouts::update(
         db,
@@ -196,7 +215,10 @@ async fn rollouts_need_a_theme_in_progress_valid_input_and_keep_history() {
     )
     .await
     .unwrap();
-    assert_eq!((moved.starts_on, moved.note.as_str()), (r.starts_on, "beta flag"));
+    assert_eq!(
+        (moved.starts_on, moved.note.as_str()),
+        (r.starts_on, "beta flag")
+    );
     // Another theme's rollout id is not this theme's.
     let other = create_theme(db, "other".into(), None, "[]".into(), &[0.0; 4], 0)
         .await
@@ -214,7 +236,10 @@ async fn rollouts_need_a_theme_in_progress_valid_input_and_keep_history() {
         .filter(|c| c.field == "rollout")
         .collect();
     assert_eq!(history.len(), 2, "{history:?}");
-    assert_eq!(history[0].after.as_deref(), Some(format!("enterprise from {day}").as_str()));
+    assert_eq!(
+        history[0].after.as_deref(),
+        Some(format!("enterprise from {day}").as_str())
+    );
     assert_eq!(
         history[1].after.as_deref(),
         Some(format!("enterprise from {day} (beta flag)").as_str())
@@ -228,9 +253,14 @@ async fn a_known_effect_is_read_back_exactly() {
     let s = scenario().await;
     let (db, t) = (&s.db, s.theme);
     set_status(db, t, "shipped").await;
-    rollouts::add(db, t, input(&s.rolled_out.to_string(), Some(&["enterprise"])), "cli")
-        .await
-        .unwrap();
+    rollouts::add(
+        db,
+        t,
+        input(&s.rolled_out.to_string(), Some(&["enterprise"])),
+        "cli",
+    )
+    .await
+    .unwrap();
     let got = impact::of(db, t, 4, s.now).await.unwrap();
     assert_eq!(got.cohorts.len(), 1, "{got:?}");
     let c = &got.cohorts[0];
@@ -248,7 +278,11 @@ async fn a_known_effect_is_read_back_exactly() {
     let (comparison, effect) = (rates.comparison.unwrap(), rates.effect.unwrap());
     assert!(comparison.value.abs() < 1e-9 && (effect.value + 0.5).abs() < 1e-9);
     assert!(effect.high < 0.0 && effect.contains(-0.5), "{effect:?}");
-    assert!(c.sentence.starts_with("Reports fell 50 % in enterprise"), "{}", c.sentence);
+    assert!(
+        c.sentence.starts_with("Reports fell 50 % in enterprise"),
+        "{}",
+        c.sentence
+    );
     // 3★ → 4★ is 50 → 75 on the 0–100 scale; the rest stay at 50.
     let sat = c.satisfaction.as_ref().unwrap();
     assert_eq!((sat.treated_before, sat.treated_after), (50.0, 75.0));
@@ -263,12 +297,17 @@ async fn a_known_effect_is_read_back_exactly() {
     // Everyone a week ago: the enterprise cohort's after window stops there (its comparison
     // group is reached), and everyone else is measured before/after with no comparison.
     let week_ago = (s.now - Duration::days(7)).date_naive().to_string();
-    rollouts::add(db, t, input(&week_ago, None), "cli").await.unwrap();
+    rollouts::add(db, t, input(&week_ago, None), "cli")
+        .await
+        .unwrap();
     let got = impact::of(db, t, 4, s.now).await.unwrap();
     assert_eq!(got.cohorts.len(), 2);
     assert_eq!(got.cohorts[0].days_after, AFTER - 7);
     let rest = &got.cohorts[1];
-    assert_eq!((rest.cohort.as_str(), rest.days_after), ("everyone else", 7));
+    assert_eq!(
+        (rest.cohort.as_str(), rest.days_after),
+        ("everyone else", 7)
+    );
     assert!(rest.compared_with.is_none() && rest.sentence.contains("no comparison group"));
 }
 
@@ -279,7 +318,9 @@ async fn reports_coming_back_reopen_a_shipped_theme() {
     let day = s.rolled_out.to_string();
     // The scenario's theme: 4 reports of 60 items a day before, 3 after — not reopened.
     set_status(db, t, "shipped").await;
-    rollouts::add(db, t, input(&day, None), "cli").await.unwrap();
+    rollouts::add(db, t, input(&day, None), "cli")
+        .await
+        .unwrap();
     assert!(!impact::of(db, t, 4, s.now).await.unwrap().reopened);
     // Another theme: 1 report a day before its rollout, 2 a day in the last two weeks.
     let back = create_theme(db, "came back".into(), None, "[]".into(), &[0.0; 4], 0)
@@ -294,7 +335,9 @@ async fn reports_coming_back_reopen_a_shipped_theme() {
         .collect();
     save_placements(db, rows).await.unwrap();
     set_status(db, back, "in_progress").await;
-    rollouts::add(db, back, input(&day, None), "cli").await.unwrap();
+    rollouts::add(db, back, input(&day, None), "cli")
+        .await
+        .unwrap();
     assert!(
         !impact::of(db, back, 4, s.now).await.unwrap().reopened,
         "only a shipped theme can be reopened"
@@ -338,9 +381,16 @@ async fn answers_replace_each_other_and_a_comment_becomes_one_ticket_in_the_them
         .unwrap();
     assert_eq!(fixed.answer, Answer::Fixed);
     // A comment only goes with "still a problem".
-    let e = answers::record(db, customer, t, Answer::Fixed, Some("hm".into()), Redact::all())
-        .await
-        .unwrap_err();
+    let e = answers::record(
+        db,
+        customer,
+        t,
+        Answer::Fixed,
+        Some("hm".into()),
+        Redact::all(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(field_of(e), "comment");
     for _ in 0..2 {
         let still = answers::record(
@@ -357,7 +407,10 @@ async fn answers_replace_each_other_and_a_comment_becomes_one_ticket_in_the_them
         assert!(still.item_id.is_some());
     }
     let tally = answers::tally(db, t).await.unwrap();
-    assert_eq!((tally.answered, tally.fixed, tally.still_a_problem), (1, 0, 1));
+    assert_eq!(
+        (tally.answered, tally.fixed, tally.still_a_problem),
+        (1, 0, 1)
+    );
     assert_eq!(
         tally.sentence().unwrap(),
         "confirmed fixed by 0 % of the 1 customer who answered"
@@ -371,7 +424,11 @@ async fn answers_replace_each_other_and_a_comment_becomes_one_ticket_in_the_them
         .filter(|i| i.text.contains("Still waiting"))
         .collect();
     assert_eq!(follow_ups.len(), 1);
-    assert!(!follow_ups[0].text.contains("7946"), "{}", follow_ups[0].text);
+    assert!(
+        !follow_ups[0].text.contains("7946"),
+        "{}",
+        follow_ups[0].text
+    );
     let placed = item_theme::Entity::find_by_id(follow_ups[0].id)
         .one(db)
         .await

@@ -202,7 +202,11 @@ impl Rig {
             let one = tallied::load(&self.db, window, segment, Trends::Of(theme))
                 .await
                 .unwrap();
-            assert_same(&one, &only_trend_of(full, theme), &format!("{context} trend of {theme}"));
+            assert_same(
+                &one,
+                &only_trend_of(full, theme),
+                &format!("{context} trend of {theme}"),
+            );
         }
         for &theme in &self.themes {
             check_contributors(&self.db, theme, step).await;

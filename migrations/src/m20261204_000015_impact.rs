@@ -72,12 +72,7 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(Rollouts::ThemeId).big_integer().not_null())
                 .col(ColumnDef::new(Rollouts::StartsOn).date().not_null())
                 .col(ColumnDef::new(Rollouts::Segments).text().null())
-                .col(
-                    ColumnDef::new(Rollouts::Note)
-                        .text()
-                        .not_null()
-                        .default(""),
-                )
+                .col(ColumnDef::new(Rollouts::Note).text().not_null().default(""))
                 .col(
                     ColumnDef::new(Rollouts::CreatedAt)
                         .timestamp_with_time_zone()

@@ -467,12 +467,24 @@ fn customers_answer_whether_it_is_fixed(r: &Mailroom, theme: i64) {
             .to_string()
     };
     let (fixed, still) = (link("Fixed for me:"), link("Still a problem:"));
-    assert!(fixed.starts_with(&format!("{}/fixed?customer=", r.base)), "{fixed}");
-    assert!(html.contains(&fixed.replace('&', "&amp;")), "the HTML part has the same link");
+    assert!(
+        fixed.starts_with(&format!("{}/fixed?customer=", r.base)),
+        "{fixed}"
+    );
+    assert!(
+        html.contains(&fixed.replace('&', "&amp;")),
+        "the HTML part has the same link"
+    );
     let s = r.env.serve();
-    let answers = |s: &Server| s.get(&format!("/api/v1/themes/{theme}/impact"), &r.pm).body["answers"].clone();
+    let answers = |s: &Server| {
+        s.get(&format!("/api/v1/themes/{theme}/impact"), &r.pm).body["answers"].clone()
+    };
     // Forged: another signature, or this signature for another theme.
-    let forged = s.client.get(fixed.replace("sig=", "sig=00")).send().unwrap();
+    let forged = s
+        .client
+        .get(fixed.replace("sig=", "sig=00"))
+        .send()
+        .unwrap();
     assert_eq!(forged.status(), 400);
     let other_theme = fixed.replace(&format!("theme={theme}&"), &format!("theme={}&", theme + 1));
     assert_eq!(s.client.post(&other_theme).send().unwrap().status(), 400);
@@ -486,7 +498,13 @@ fn customers_answer_whether_it_is_fixed(r: &Mailroom, theme: i64) {
         assert_eq!(sent.status(), 200);
         assert!(sent.text().unwrap().contains("Fixed for me"));
     }
-    assert_eq!((answers(&s)["answered"].clone(), answers(&s)["fixed"].clone()), (json!(1), json!(1)));
+    assert_eq!(
+        (
+            answers(&s)["answered"].clone(),
+            answers(&s)["fixed"].clone()
+        ),
+        (json!(1), json!(1))
+    );
     // Changed their mind, with a sentence — sent twice.
     for _ in 0..2 {
         let sent = s
@@ -498,15 +516,33 @@ fn customers_answer_whether_it_is_fixed(r: &Mailroom, theme: i64) {
         assert_eq!(sent.status(), 200);
     }
     let a = answers(&s);
-    assert_eq!((a["answered"].clone(), a["fixed"].clone(), a["still_a_problem"].clone()), (json!(1), json!(0), json!(1)));
+    assert_eq!(
+        (
+            a["answered"].clone(),
+            a["fixed"].clone(),
+            a["still_a_problem"].clone()
+        ),
+        (json!(1), json!(0), json!(1))
+    );
     let newest = s.get("/api/v1/tickets?limit=20", &r.pm).body;
     let follow_ups: Vec<_> = newest["items"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|t| t["body"].as_str().is_some_and(|b| b.contains("kept my card again")))
+        .filter(|t| {
+            t["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("kept my card again"))
+        })
         .collect();
-    assert_eq!(follow_ups.len(), 1, "one ticket, not one per click: {newest}");
-    assert!(follow_ups[0]["subject"].as_str().unwrap().starts_with("Still a problem: "));
+    assert_eq!(
+        follow_ups.len(),
+        1,
+        "one ticket, not one per click: {newest}"
+    );
+    assert!(follow_ups[0]["subject"]
+        .as_str()
+        .unwrap()
+        .starts_with("Still a problem: "));
     s.stop();
 }

@@ -121,12 +121,24 @@ fn web_ui_in_chromium() {
     // What the browser did is in the database, as the API sees it.
     let token = env.token("admin");
     let rollouts = s
-        .get(&format!("/api/v1/backlog/{}/rollouts", done["rollout_theme"]), &token)
+        .get(
+            &format!("/api/v1/backlog/{}/rollouts", done["rollout_theme"]),
+            &token,
+        )
         .body;
-    let segments: Vec<_> = rollouts.as_array().unwrap().iter().map(|r| r["segments"].clone()).collect();
+    let segments: Vec<_> = rollouts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["segments"].clone())
+        .collect();
     assert_eq!(
         segments,
-        [serde_json::json!(["consumer"]), serde_json::json!(["enterprise"]), Value::Null],
+        [
+            serde_json::json!(["consumer"]),
+            serde_json::json!(["enterprise"]),
+            Value::Null
+        ],
         "the demo's two rollouts and the one recorded in the browser, by day"
     );
     let planned = s

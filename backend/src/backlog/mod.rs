@@ -186,7 +186,12 @@ pub async fn rank<C: ConnectionTrait>(
         .filter(theme::Column::Size.gt(0))
         .all(db);
     let (tallies, first_seen, mut workflows, themes) = tokio::try_join!(
-        tallied::load(db, window, filter.segment.as_deref(), tallied::Trends::Every),
+        tallied::load(
+            db,
+            window,
+            filter.segment.as_deref(),
+            tallied::Trends::Every
+        ),
         crate::db::tallies::first_seen(db),
         workflow::entries(db),
         async { Ok(themes.await?) },

@@ -106,8 +106,10 @@ pub async fn load<C: ConnectionTrait>(
         }
         None if settled => {
             let totals;
-            (totals, weekly_counts) =
-                tokio::try_join!(tallies::totals(db, segment), weekly(db, as_of, segment, trends))?;
+            (totals, weekly_counts) = tokio::try_join!(
+                tallies::totals(db, segment),
+                weekly(db, as_of, segment, trends)
+            )?;
             sums = HashMap::new();
             customers = HashMap::new();
             for (theme, (s, n, v)) in totals {
@@ -278,7 +280,14 @@ async fn weekly<C: ConnectionTrait>(
         })
         .collect();
     let (whole_days, edges) = tokio::try_join!(
-        tallies::weekly_counts(db, today - 7 * weeks, today, week_of, segment, trends.theme()),
+        tallies::weekly_counts(
+            db,
+            today - 7 * weeks,
+            today,
+            week_of,
+            segment,
+            trends.theme()
+        ),
         tallies::counts_in(db, &ranges, segment, trends.theme()),
     )?;
     for (theme, week, n) in whole_days {

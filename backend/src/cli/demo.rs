@@ -145,7 +145,10 @@ async fn demo_fix(db: &sea_orm::DatabaseConnection) -> Result<()> {
         };
         crate::impact::rollouts::add(db, theme, input, &actor).await?;
     }
-    println!("demo: theme {theme} shipped with {} rollouts (see its impact)", FIX.matches("days_before").count());
+    println!(
+        "demo: theme {theme} shipped with {} rollouts (see its impact)",
+        FIX.matches("days_before").count()
+    );
     Ok(())
 }
 

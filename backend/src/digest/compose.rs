@@ -16,8 +16,8 @@ use crate::backlog::{self, Filter, Weights};
 use crate::db::entity::backlog_entry::Status;
 use crate::db::entity::{backlog_change, customer, feedback_item as item, item_theme};
 use crate::db::items;
-use crate::impact;
 use crate::db::items::ItemKind;
+use crate::impact;
 use crate::themes::edits::labels_of;
 use crate::Result;
 

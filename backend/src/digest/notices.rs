@@ -29,7 +29,13 @@ pub fn fixed_message(customer_id: i64, theme_id: i64) -> String {
 }
 
 /// The signed link by which a customer says whether a shipped fix worked for them.
-pub fn fixed_url(base_url: &str, key: &str, customer_id: i64, theme_id: i64, answer: Answer) -> String {
+pub fn fixed_url(
+    base_url: &str,
+    key: &str,
+    customer_id: i64,
+    theme_id: i64,
+    answer: Answer,
+) -> String {
     let sig = signing::sign(key, &fixed_message(customer_id, theme_id));
     format!(
         "{base_url}/fixed?customer={customer_id}&theme={theme_id}&answer={}&sig={sig}",

@@ -155,9 +155,14 @@ async fn list(
     let page = params.page(50, 500)?;
     let (f, mut entries) = ranked(&ctx, &mut params).await?;
     params.finish()?;
-    let mut impacts =
-        impact::on_backlog(&ctx.db, &mut entries, &f.sort, ctx.config.impact_weeks, f.as_of)
-            .await?;
+    let mut impacts = impact::on_backlog(
+        &ctx.db,
+        &mut entries,
+        &f.sort,
+        ctx.config.impact_weeks,
+        f.as_of,
+    )
+    .await?;
     let total = entries.len();
     let items = entries
         .into_iter()

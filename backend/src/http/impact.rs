@@ -23,7 +23,11 @@ pub fn router() -> OpenApiRouter<ApiContext> {
 #[utoipa::path(get, path = "/backlog/{theme_id}/rollouts", tag = "impact",
     params(("theme_id" = i64, Path)),
     responses((status = 200, description = "the rollouts", body = Vec<Rollout>)))]
-async fn list(State(ctx): State<ApiContext>, _auth: Auth, ids: PathIds) -> Result<Json<Vec<Rollout>>> {
+async fn list(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    ids: PathIds,
+) -> Result<Json<Vec<Rollout>>> {
     live(&ctx.db, ids.first()).await?;
     Ok(Json(rollouts::list(&ctx.db, ids.first()).await?))
 }
@@ -76,7 +80,11 @@ async fn remove(State(ctx): State<ApiContext>, auth: Editor, ids: PathIds) -> Re
 #[utoipa::path(get, path = "/themes/{id}/impact", tag = "impact",
     params(("id" = i64, Path)),
     responses((status = 200, description = "the impact", body = Impact)))]
-async fn measured(State(ctx): State<ApiContext>, _auth: Auth, ids: PathIds) -> Result<Json<Impact>> {
+async fn measured(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    ids: PathIds,
+) -> Result<Json<Impact>> {
     live(&ctx.db, ids.first()).await?;
     Ok(Json(
         impact::of(

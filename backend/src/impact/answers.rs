@@ -10,8 +10,8 @@
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, Func, OnConflict, SimpleExpr};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 use serde::Serialize;
 
@@ -56,7 +56,10 @@ pub async fn tally<C: ConnectionTrait>(db: &C, theme_id: i64) -> Result<Tally> {
     let rows: Vec<(Answer, i64)> = fix_answer::Entity::find()
         .select_only()
         .column(fix_answer::Column::Answer)
-        .column_as(SimpleExpr::from(Func::count(Expr::col(fix_answer::Column::Id))), "n")
+        .column_as(
+            SimpleExpr::from(Func::count(Expr::col(fix_answer::Column::Id))),
+            "n",
+        )
         .filter(fix_answer::Column::ThemeId.eq(theme_id))
         .group_by(fix_answer::Column::Answer)
         .into_tuple()
@@ -111,7 +114,9 @@ pub async fn record(
         .await?
         .ok_or_else(|| Error::not_found("customer", customer_id))?;
     let item_id = match comment {
-        Some(text) => Some(follow_up(db, &who, theme.display_label(), theme_id, text, redact).await?),
+        Some(text) => {
+            Some(follow_up(db, &who, theme.display_label(), theme_id, text, redact).await?)
+        }
         None => None,
     };
     let row = fix_answer::ActiveModel {

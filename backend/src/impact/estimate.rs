@@ -288,9 +288,8 @@ pub fn satisfaction(
 ) -> Result<SatisfactionImpact, TooLittle> {
     let treated: Vec<CustomerScores> = scored(treated);
     enough(&treated)?;
-    let comparison: Option<Vec<CustomerScores>> = comparison
-        .map(scored)
-        .filter(|c| enough(c).is_ok());
+    let comparison: Option<Vec<CustomerScores>> =
+        comparison.map(scored).filter(|c| enough(c).is_ok());
     let (Some(tb), Some(ta)) = means(treated.iter()) else {
         unreachable!("enough() found scores in both phases")
     };
@@ -404,7 +403,10 @@ mod tests {
             // change = effect, since nothing else changes).
             alone += usize::from(rates(&t, None).unwrap().treated.contains(effect));
         }
-        assert!(n as u64 >= SEEDS * 9 / 10, "{n} of {SEEDS} seeds had enough data");
+        assert!(
+            n as u64 >= SEEDS * 9 / 10,
+            "{n} of {SEEDS} seeds had enough data"
+        );
         (covered as f64 / n as f64, alone as f64 / n as f64)
     }
 
@@ -417,7 +419,10 @@ mod tests {
                  differences), {before_after:.3} (before/after, no comparison), {SEEDS} seeds"
             );
             assert!(did >= 0.90, "coverage {did} for effect {effect}");
-            assert!(before_after >= 0.90, "coverage {before_after} for effect {effect}");
+            assert!(
+                before_after >= 0.90,
+                "coverage {before_after} for effect {effect}"
+            );
         }
     }
 
@@ -429,14 +434,20 @@ mod tests {
                 rates(&t, Some(&c)).is_ok_and(|r| r.effect.unwrap().high < 0.0)
             })
             .count();
-        assert!(found as u64 >= SEEDS * 9 / 10, "a 70 % drop found in {found} of {SEEDS}");
+        assert!(
+            found as u64 >= SEEDS * 9 / 10,
+            "a 70 % drop found in {found} of {SEEDS}"
+        );
         let false_alarms = (0..SEEDS)
             .filter(|&s| {
                 let (t, c) = scenario(s, 0.0);
                 rates(&t, Some(&c)).is_ok_and(|r| r.effect.unwrap().excludes_zero())
             })
             .count();
-        assert!(false_alarms as u64 <= SEEDS / 10, "{false_alarms} false alarms");
+        assert!(
+            false_alarms as u64 <= SEEDS / 10,
+            "{false_alarms} false alarms"
+        );
     }
 
     #[test]
@@ -513,7 +524,9 @@ mod tests {
                 let mut rng = StdRng::seed_from_u64(1_000 + seed);
                 let t = customers(&mut rng, gain);
                 let c = customers(&mut rng, 0.0);
-                let Ok(s) = satisfaction(&t, Some(&c), seed) else { continue };
+                let Ok(s) = satisfaction(&t, Some(&c), seed) else {
+                    continue;
+                };
                 n += 1;
                 // Clamping at 0 and 100 trims a little of the gain: allow half a point.
                 let e = s.effect.unwrap();
@@ -521,7 +534,10 @@ mod tests {
             }
             let rate = covered as f64 / n as f64;
             println!("satisfaction, true gain {gain}: coverage {rate:.3} over {n} seeds");
-            assert!(n >= 90 && rate >= 0.90, "coverage {rate} over {n} for gain {gain}");
+            assert!(
+                n >= 90 && rate >= 0.90,
+                "coverage {rate} over {n} for gain {gain}"
+            );
         }
     }
 

@@ -163,7 +163,8 @@ impl DayCounts {
             let end = (start + 7).min(to);
             w.theme
                 .push((start..end).map(|d| self.sum(theme, d, counts)).sum());
-            w.all.push((start..end).map(|d| self.sum(ALL, d, counts)).sum());
+            w.all
+                .push((start..end).map(|d| self.sum(ALL, d, counts)).sum());
             start = end;
         }
         w
@@ -219,8 +220,7 @@ pub fn measure(
             let w = window(&cohorts, i, weeks, today);
             let treated_key = |k: &str| cohort_of(&cohorts, k) == Some(i);
             let untreated_key = |k: &str| {
-                cohort_of(&cohorts, k)
-                    .is_none_or(|j| day_number(cohorts[j].starts_on) > w.start)
+                cohort_of(&cohorts, k).is_none_or(|j| day_number(cohorts[j].starts_on) > w.start)
             };
             let phases = |counts_key: &dyn Fn(&str) -> bool| Phases {
                 before: counts.weeks(theme, w.before, w.start, &counts_key),

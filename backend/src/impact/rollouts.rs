@@ -178,9 +178,10 @@ pub async fn add(
     input: RolloutInput,
     actor: &str,
 ) -> Result<Rollout> {
-    let day = starts_on(input.starts_on.as_deref().ok_or_else(|| {
-        Error::invalid("missing_field", "starts_on", "starts_on is required")
-    })?)?;
+    let day =
+        starts_on(input.starts_on.as_deref().ok_or_else(|| {
+            Error::invalid("missing_field", "starts_on", "starts_on is required")
+        })?)?;
     let segs = segments(input.segments.flatten())?;
     let note = note(input.note)?.unwrap_or_default();
     let txn = crate::db::begin_write(db).await?;
@@ -250,7 +251,14 @@ pub async fn update(
         // Nothing changed: no history row, and the stored row as it was.
         return Ok(before);
     }
-    record(&txn, theme_id, Some(before.describe()), Some(after.describe()), actor).await?;
+    record(
+        &txn,
+        theme_id,
+        Some(before.describe()),
+        Some(after.describe()),
+        actor,
+    )
+    .await?;
     txn.commit().await?;
     Ok(after)
 }

@@ -8,8 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::entity::{
-    consent_event, customer, feedback_item, fix_answer, item_theme, mail, rating, survey, survey_answer,
-    survey_question, survey_response, theme, ticket,
+    consent_event, customer, feedback_item, fix_answer, item_theme, mail, rating, survey,
+    survey_answer, survey_question, survey_response, theme, ticket,
 };
 use crate::db::erase::items_of_customer;
 use crate::db::items::ItemKind;

@@ -250,7 +250,14 @@ async fn add_days<C: ConnectionTrait>(
         .iter()
         .filter(|(_, s)| s.items < 0)
         .map(|((t, d, s), _)| ValueTuple::Three((*t).into(), (*d).into(), s.as_str().into()));
-    delete_emptied(db, DAYS, &["theme_id", "day", "segment"], emptied, &["items"]).await
+    delete_emptied(
+        db,
+        DAYS,
+        &["theme_id", "day", "segment"],
+        emptied,
+        &["items"],
+    )
+    .await
 }
 
 async fn add_totals<C: ConnectionTrait>(
@@ -289,7 +296,14 @@ async fn add_totals<C: ConnectionTrait>(
         .iter()
         .filter(|(_, (sums, n, _))| sums.items < 0 || *n < 0)
         .map(|((t, s), _)| ValueTuple::Two((*t).into(), s.as_str().into()));
-    delete_emptied(db, TOTALS, &["theme_id", "segment"], emptied, &["items", "customers"]).await
+    delete_emptied(
+        db,
+        TOTALS,
+        &["theme_id", "segment"],
+        emptied,
+        &["items", "customers"],
+    )
+    .await
 }
 
 async fn add_customer_days<C: ConnectionTrait>(
@@ -332,9 +346,12 @@ where
         );
         exec(db, db.get_database_backend().build(&q)).await?;
     }
-    let emptied = rows.iter().filter(|(_, n)| **n < 0).map(|((t, k1, k2), _)| {
-        ValueTuple::Three((*t).into(), k1.clone().into(), k2.clone().into())
-    });
+    let emptied = rows
+        .iter()
+        .filter(|(_, n)| **n < 0)
+        .map(|((t, k1, k2), _)| {
+            ValueTuple::Three((*t).into(), k1.clone().into(), k2.clone().into())
+        });
     delete_emptied(db, table, &key, emptied, &["items"]).await
 }
 
@@ -532,10 +549,18 @@ async fn add_last_days<C: ConnectionTrait>(
         );
         exec(db, db.get_database_backend().build(&q)).await?;
     }
-    let emptied = rows.iter().filter(|(_, (n, _))| *n < 0).map(|((t, d, s), _)| {
-        ValueTuple::Three((*t).into(), (*d).into(), s.as_str().into())
-    });
-    delete_emptied(db, LAST_DAYS, &["theme_id", "last_day", "segment"], emptied, &["customers"]).await
+    let emptied = rows
+        .iter()
+        .filter(|(_, (n, _))| *n < 0)
+        .map(|((t, d, s), _)| ValueTuple::Three((*t).into(), (*d).into(), s.as_str().into()));
+    delete_emptied(
+        db,
+        LAST_DAYS,
+        &["theme_id", "last_day", "segment"],
+        emptied,
+        &["customers"],
+    )
+    .await
 }
 
 /// Removes the rows among `keys` (the rows a change took something from: only they can have

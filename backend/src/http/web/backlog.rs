@@ -110,8 +110,10 @@ async fn load(
         crate::themes::areas::live(&ctx.db),
     )?;
     // By area, the themes are in the groups (and keep their order there).
-    let mut in_groups: Vec<backlog::Entry> =
-        groups.iter().flat_map(|g| g.themes.iter().cloned()).collect();
+    let mut in_groups: Vec<backlog::Entry> = groups
+        .iter()
+        .flat_map(|g| g.themes.iter().cloned())
+        .collect();
     let (listed, sort) = if by_area {
         (&mut in_groups, "score")
     } else {
@@ -234,7 +236,7 @@ fn row(rank: usize, e: &backlog::Entry, impact: Option<&crate::impact::Headline>
                 }
             }
             td data-label="Trend" { (sparkline(&s.weekly)) }
- 
+
             td data-label="Status" { (status(e.workflow.status)) }
             td data-label="Impact" { (impact_cell(impact)) }
             td data-label="Owner" { (e.workflow.owner.as_deref().unwrap_or("—")) }

@@ -29,7 +29,10 @@ use crate::Error;
 pub fn router() -> Router<ApiContext> {
     Router::new()
         .route("/themes/{id}/rollouts", post(add_rollout))
-        .route("/themes/{id}/rollouts/{rollout_id}/delete", post(remove_rollout))
+        .route(
+            "/themes/{id}/rollouts/{rollout_id}/delete",
+            post(remove_rollout),
+        )
         .route("/fixed", get(fixed_page).post(fixed_answer))
 }
 
@@ -106,11 +109,7 @@ fn rate_chart(treated: &Phases, comparison: Option<&Phases>, label: &str) -> Mar
             .collect()
     };
     let (t, r) = (rates(Some(treated)), rates(comparison));
-    let max = t
-        .iter()
-        .chain(&r)
-        .flatten()
-        .fold(1.0_f64, |m, v| m.max(*v));
+    let max = t.iter().chain(&r).flatten().fold(1.0_f64, |m, v| m.max(*v));
     let (bar, gap, h) = (12.0, 8.0, 100.0);
     let slot = 2.0 * bar + gap;
     let split = treated.before.all.len() as f64 * slot - gap / 2.0;
@@ -167,7 +166,10 @@ async fn add_rollout(
         note: f.text("note"),
     };
     rollouts::add(&ctx.db, ids.first(), input, &viewer.actor()).await?;
-    Ok(done(&format!("/themes/{}", ids.first()), "Rollout recorded."))
+    Ok(done(
+        &format!("/themes/{}", ids.first()),
+        "Rollout recorded.",
+    ))
 }
 
 async fn remove_rollout(
@@ -178,7 +180,10 @@ async fn remove_rollout(
     viewer.require_editor()?;
     let rollout = ids.0.get(1).copied().unwrap_or_default();
     rollouts::remove(&ctx.db, ids.first(), rollout, &viewer.actor()).await?;
-    Ok(done(&format!("/themes/{}", ids.first()), "Rollout removed."))
+    Ok(done(
+        &format!("/themes/{}", ids.first()),
+        "Rollout removed.",
+    ))
 }
 
 /// A verified answer link: who, about which theme, and what they clicked.

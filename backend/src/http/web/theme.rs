@@ -129,7 +129,8 @@ async fn load(ctx: &ApiContext, id: i64, page_at: Page, role: Role) -> crate::Re
     others.retain(|(t, _)| *t != id);
     let now = chrono::Utc::now();
     Ok(Loaded::Page(Box::new(ThemePage {
-        quotes: quotes.unwrap_or_else(|| items.items.iter().take(QUOTES as usize).cloned().collect()),
+        quotes: quotes
+            .unwrap_or_else(|| items.items.iter().take(QUOTES as usize).cloned().collect()),
         items,
         contributors: contributors
             .into_iter()
@@ -166,7 +167,10 @@ fn render(p: &ThemePage, viewer: &Viewer, message: Option<&str>) -> Markup {
     let s = &p.entry.score;
     let label = p.entry.label();
     let recordable = viewer.can_edit()
-        && matches!(p.entry.workflow.status, Status::InProgress | Status::Shipped);
+        && matches!(
+            p.entry.workflow.status,
+            Status::InProgress | Status::Shipped
+        );
     html! {
         (flash(message))
         p.small { a href="/backlog" { "← Backlog" } }
