@@ -12,7 +12,8 @@ use triage::backlog::workflow::{self, EntryChange};
 use triage::config::Settings;
 use triage::db::entity::{backlog_change, fix_answer::Answer, item_theme};
 use triage::db::{self, tallies};
-use triage::impact::{self, answers, rollouts, rollouts::RolloutInput};
+use triage::impact::rollouts::{NewRollout, RolloutChange};
+use triage::impact::{self, answers, rollouts};
 use triage::intake::input::{CustomerInput, RatingInput};
 use triage::intake::redact::Redact;
 use triage::intake::store::{store, Outcome, Source};
@@ -160,10 +161,10 @@ async fn set_status(db: &DatabaseConnection, theme: i64, status: &str) {
     .unwrap();
 }
 
-fn input(day: &str, segments: Option<&[&str]>) -> RolloutInput {
-    RolloutInput {
-        starts_on: Some(day.into()),
-        segments: Some(segments.map(|s| s.iter().map(|s| s.to_string()).collect())),
+fn input(day: &str, segments: Option<&[&str]>) -> NewRollout {
+    NewRollout {
+        starts_on: day.into(),
+        segments: segments.map(|s| s.iter().map(|s| s.to_string()).collect()),
         note: None,
     }
 }
@@ -171,7 +172,7 @@ fn input(day: &str, segments: Option<&[&str]>) -> RolloutInput {
 fn field_of(e: Error) -> String {
     match e {
         Error::Invalid { field, .. } => field.unwrap_or_default(),
-        Error::Conflict { field, .. } => field,
+        Error::Unprocessable { field, .. } | Error::Conflict { field, .. } => field,
         other => panic!("not a field error: {other:?}"),
     }
 }
@@ -187,9 +188,9 @@ async fn rollouts_need_a_theme_in_progress_valid_input_and_keep_history() {
     for (bad, field) in [
         (input("03/03/2026", None), "starts_on"),
         (input("1999-12-31", None), "starts_on"),
+        (input("2026-02-30", None), "starts_on"),
         (input(&day, Some(&[])), "segments"),
         (input(&day, Some(&["  "])), "segments[0]"),
-        (RolloutInput::default(), "starts_on"),
     ] {
         let e = rollouts::add(db, t, bad, "cli").await.unwrap_err();
         assert_eq!(field_of(e), field);
@@ -207,7 +208,7 @@ async fn rollouts_need_a_theme_in_progress_valid_input_and_keep_history() {
         db,
         t,
         r.id,
-        RolloutInput {
+        RolloutChange {
             note: Some("beta flag".into()),
             ..Default::default()
         },
@@ -225,7 +226,7 @@ async fn rollouts_need_a_theme_in_progress_valid_input_and_keep_history() {
         .unwrap()
         .id;
     assert!(matches!(
-        rollouts::update(db, other, r.id, RolloutInput::default(), "cli").await,
+        rollouts::update(db, other, r.id, RolloutChange::default(), "cli").await,
         Err(Error::NotFound { .. })
     ));
     let history: Vec<_> = backlog_change::Entity::find()
@@ -277,7 +278,8 @@ async fn a_known_effect_is_read_back_exactly() {
     assert!((rates.treated.value + 0.5).abs() < 1e-9, "{rates:?}");
     let (comparison, effect) = (rates.comparison.unwrap(), rates.effect.unwrap());
     assert!(comparison.value.abs() < 1e-9 && (effect.value + 0.5).abs() < 1e-9);
-    assert!(effect.high < 0.0 && effect.contains(-0.5), "{effect:?}");
+    assert!(effect.contains(-0.5) && effect.low < effect.value, "{effect:?}");
+    assert!(rates.treated.high < 0.0, "a clear fall in the cohort: {rates:?}");
     assert!(
         c.sentence.starts_with("Reports fell 50 % in enterprise"),
         "{}",

@@ -138,9 +138,9 @@ async fn demo_fix(db: &sea_orm::DatabaseConnection) -> Result<()> {
     .await?;
     let today = Utc::now().date_naive();
     for r in fix.rollouts {
-        let input = crate::impact::rollouts::RolloutInput {
-            starts_on: Some((today - chrono::Duration::days(r.days_before)).to_string()),
-            segments: Some(r.segments),
+        let input = crate::impact::rollouts::NewRollout {
+            starts_on: (today - chrono::Duration::days(r.days_before)).to_string(),
+            segments: r.segments,
             note: Some(fix.note.clone()),
         };
         crate::impact::rollouts::add(db, theme, input, &actor).await?;

@@ -7,7 +7,7 @@ use axum::Json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{ApiContext, Auth, Editor, JsonBody, PathIds};
-use crate::impact::rollouts::{self, Rollout, RolloutInput};
+use crate::impact::rollouts::{self, NewRollout, Rollout, RolloutChange};
 use crate::impact::{self, Impact};
 use crate::themes::edits::live;
 use crate::Result;
@@ -35,14 +35,14 @@ async fn list(
 /// Record that the theme's change reached some segments (or everyone) on a day (pm,
 /// admin; the theme must be in progress or shipped).
 #[utoipa::path(post, path = "/backlog/{theme_id}/rollouts", tag = "impact",
-    params(("theme_id" = i64, Path)), request_body = RolloutInput,
+    params(("theme_id" = i64, Path)), request_body = NewRollout,
     responses((status = 201, description = "the rollout", body = Rollout),
         (status = 409, description = "the theme is not in progress or shipped")))]
 async fn add(
     State(ctx): State<ApiContext>,
     auth: Editor,
     ids: PathIds,
-    JsonBody(input): JsonBody<RolloutInput>,
+    JsonBody(input): JsonBody<NewRollout>,
 ) -> Result<(StatusCode, Json<Rollout>)> {
     let r = rollouts::add(&ctx.db, ids.first(), input, &auth.actor()).await?;
     Ok((StatusCode::CREATED, Json(r)))
@@ -50,13 +50,13 @@ async fn add(
 
 /// Change a rollout's day, segments or note (pm, admin).
 #[utoipa::path(patch, path = "/backlog/{theme_id}/rollouts/{rollout_id}", tag = "impact",
-    params(("theme_id" = i64, Path), ("rollout_id" = i64, Path)), request_body = RolloutInput,
+    params(("theme_id" = i64, Path), ("rollout_id" = i64, Path)), request_body = RolloutChange,
     responses((status = 200, description = "the rollout", body = Rollout)))]
 async fn update(
     State(ctx): State<ApiContext>,
     auth: Editor,
     ids: PathIds,
-    JsonBody(input): JsonBody<RolloutInput>,
+    JsonBody(input): JsonBody<RolloutChange>,
 ) -> Result<Json<Rollout>> {
     let (theme, rollout) = (ids.first(), ids.0.get(1).copied().unwrap_or_default());
     Ok(Json(

@@ -153,8 +153,8 @@ fn log_change(p: &Phases) -> Result<(f64, f64), TooLittle> {
 }
 
 /// Pearson χ² over its degrees of freedom across every week of `groups`, each phase with
-/// its own rate; at least 1.
-fn dispersion(groups: &[&Phases]) -> f64 {
+/// its own rate (at least 1), and those degrees of freedom.
+fn dispersion(groups: &[&Phases]) -> (f64, usize) {
     let (mut chi2, mut weeks, mut params) = (0.0, 0usize, 0usize);
     for phases in groups {
         for w in [&phases.before, &phases.after] {
@@ -177,15 +177,32 @@ fn dispersion(groups: &[&Phases]) -> f64 {
             }
         }
     }
-    if weeks > params {
-        (chi2 / (weeks - params) as f64).max(1.0)
+    let df = weeks.saturating_sub(params);
+    if df > 0 {
+        ((chi2 / df as f64).max(1.0), df)
     } else {
-        1.0
+        (1.0, 0)
     }
 }
 
-fn relative(log: f64, var: f64) -> Estimate {
-    let half = Z95 * var.sqrt();
+/// The two-sided 95 % quantile of Student's t with `df` degrees of freedom: the dispersion
+/// is estimated from a handful of weeks, so its interval is a t interval (as in any
+/// quasi-likelihood model), which a normal one would make too narrow. Beyond 30 degrees of
+/// freedom, and without any, the normal quantile.
+fn t95(df: usize) -> f64 {
+    const T: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+        2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    ];
+    match df {
+        1..=30 => T[df - 1],
+        _ => Z95,
+    }
+}
+
+fn relative(log: f64, var: f64, quantile: f64) -> Estimate {
+    let half = quantile * var.sqrt();
     Estimate {
         value: log.exp() - 1.0,
         low: (log - half).exp() - 1.0,
@@ -202,11 +219,12 @@ pub fn rates(treated: &Phases, comparison: Option<&Phases>) -> Result<RateImpact
     let groups: Vec<&Phases> = std::iter::once(treated)
         .chain(c.as_ref().map(|(p, _)| *p))
         .collect();
-    let phi = dispersion(&groups);
+    let (phi, df) = dispersion(&groups);
+    let q = t95(df);
     Ok(RateImpact {
-        treated: relative(t, t_var * phi),
-        comparison: c.map(|(_, (c, c_var))| relative(c, c_var * phi)),
-        effect: c.map(|(_, (c, c_var))| relative(t - c, (t_var + c_var) * phi)),
+        treated: relative(t, t_var * phi, q),
+        comparison: c.map(|(_, (c, c_var))| relative(c, c_var * phi, q)),
+        effect: c.map(|(_, (c, c_var))| relative(t - c, (t_var + c_var) * phi, q)),
         dispersion: phi,
     })
 }
@@ -434,8 +452,12 @@ mod tests {
                 rates(&t, Some(&c)).is_ok_and(|r| r.effect.unwrap().high < 0.0)
             })
             .count();
+        // Power, not coverage: with these bursts (the comparison group's reports vary about
+        // twice as much week to week as independent items would) a 70 % fall is told from
+        // no change about 4 times in 5.
+        println!("a 70 % fall found in {found} of {SEEDS} seeds");
         assert!(
-            found as u64 >= SEEDS * 9 / 10,
+            found as u64 >= SEEDS * 7 / 10,
             "a 70 % drop found in {found} of {SEEDS}"
         );
         let false_alarms = (0..SEEDS)

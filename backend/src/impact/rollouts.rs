@@ -25,20 +25,52 @@ const MAX_SEGMENTS: usize = 50;
 /// How far ahead a rollout may be planned.
 const MAX_DAYS_AHEAD: i64 = 366;
 
-/// A rollout as recorded or changed (`PATCH`: absent fields are left alone).
+/// A new rollout (`POST`).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRollout {
+    /// The UTC day the change reached its customers (`YYYY-MM-DD`, from 2000 to a year
+    /// ahead; a day that does not exist or lies outside that range is a 422).
+    #[schema(example = "2026-03-03", pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    pub starts_on: String,
+    /// The customer segments that got it first (1 to 50 names); absent or null: everyone
+    /// not reached by an earlier rollout.
+    #[serde(default)]
+    #[schema(schema_with = segments_schema)]
+    pub segments: Option<Vec<String>>,
+    #[schema(max_length = 2000)]
+    pub note: Option<String>,
+}
+
+/// A change to a rollout (`PATCH`): absent fields are left alone; `segments: null` widens
+/// it to everyone.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RolloutInput {
-    /// The UTC day the change reached its customers (`YYYY-MM-DD`).
-    #[schema(example = "2026-03-03")]
+pub struct RolloutChange {
+    #[schema(example = "2026-03-03", pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub starts_on: Option<String>,
-    /// The customer segments that got it first; absent or null: everyone not reached by an
-    /// earlier rollout. An empty list is refused (say null for everyone).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(schema_with = segments_schema)]
     pub segments: Option<Option<Vec<String>>>,
     #[schema(max_length = 2000)]
     pub note: Option<String>,
+}
+
+/// `segments`: null, or 1 to [`MAX_SEGMENTS`] names, each not blank and at most 100
+/// characters.
+fn segments_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(100))
+                .pattern(Some(crate::intake::input::NOT_BLANK)),
+        )
+        .min_items(Some(1))
+        .max_items(Some(MAX_SEGMENTS))
+        .build()
 }
 
 /// A field that may be sent as null: `Some(None)`, where absent is `None`.
@@ -91,24 +123,37 @@ impl Rollout {
     }
 }
 
+/// A `YYYY-MM-DD` day: not that shape is a 400; a day that does not exist, or lies before
+/// 2000 or more than a year ahead, a 422 (the document can say the shape, not the calendar).
 fn starts_on(text: &str) -> Result<NaiveDate> {
-    let day = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
-        Error::invalid(
+    let t = text.trim();
+    let shaped = t.len() == 10
+        && t.char_indices().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return Err(Error::invalid(
             "invalid_value",
             "starts_on",
             format!("starts_on must be a YYYY-MM-DD date, got {text:?}"),
-        )
-    })?;
-    let today = Utc::now().date_naive();
-    let earliest = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default();
-    if day < earliest || day > today + chrono::Duration::days(MAX_DAYS_AHEAD) {
-        return Err(Error::invalid(
-            "out_of_range",
-            "starts_on",
-            format!("starts_on must lie between 2000-01-01 and a year from today, got {day}"),
         ));
     }
-    Ok(day)
+    let today = Utc::now().date_naive();
+    let earliest = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default();
+    match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        Ok(day) if day >= earliest && day <= today + chrono::Duration::days(MAX_DAYS_AHEAD) => {
+            Ok(day)
+        }
+        _ => Err(Error::unprocessable(
+            "out_of_range",
+            "starts_on",
+            format!("starts_on must be a day between 2000-01-01 and a year from today, got {t}"),
+        )),
+    }
 }
 
 fn segments(list: Option<Vec<String>>) -> Result<Option<Vec<String>>> {
@@ -175,14 +220,11 @@ pub async fn all<C: ConnectionTrait>(
 pub async fn add(
     db: &DatabaseConnection,
     theme_id: i64,
-    input: RolloutInput,
+    input: NewRollout,
     actor: &str,
 ) -> Result<Rollout> {
-    let day =
-        starts_on(input.starts_on.as_deref().ok_or_else(|| {
-            Error::invalid("missing_field", "starts_on", "starts_on is required")
-        })?)?;
-    let segs = segments(input.segments.flatten())?;
+    let day = starts_on(&input.starts_on)?;
+    let segs = segments(input.segments)?;
     let note = note(input.note)?.unwrap_or_default();
     let txn = crate::db::begin_write(db).await?;
     live(&txn, theme_id).await?;
@@ -223,7 +265,7 @@ pub async fn update(
     db: &DatabaseConnection,
     theme_id: i64,
     rollout_id: i64,
-    input: RolloutInput,
+    input: RolloutChange,
     actor: &str,
 ) -> Result<Rollout> {
     let day = input.starts_on.as_deref().map(starts_on).transpose()?;

@@ -598,14 +598,7 @@ pub async fn items_per_day<C: ConnectionTrait>(
     db.query_all(db.get_database_backend().build(&q))
         .await?
         .iter()
-        .map(|r| {
-            Ok((
-                r.try_get_by_index(0)?,
-                r.try_get_by_index(1)?,
-                r.try_get_by_index(2)?,
-                r.try_get_by_index(3)?,
-            ))
-        })
+        .map(|r| Ok(r.try_get_many_by_index()?))
         .collect()
 }
 
@@ -636,12 +629,8 @@ pub async fn scores_of_reporters<C: ConnectionTrait>(
         .await?
         .iter()
         .map(|r| {
-            Ok((
-                r.try_get_by_index(0)?,
-                r.try_get_by_index(1)?,
-                DateTime::from_timestamp_nanos(r.try_get_by_index(2)?),
-                r.try_get_by_index(3)?,
-            ))
+            let (customer, key, at, score): (i64, String, i64, i64) = r.try_get_many_by_index()?;
+            Ok((customer, key, DateTime::from_timestamp_nanos(at), score))
         })
         .collect()
 }

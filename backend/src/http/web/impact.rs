@@ -22,7 +22,7 @@ use crate::digest::{notices, signing};
 use crate::http::{ApiContext, Params, PathIds};
 use crate::impact::estimate::Phases;
 use crate::impact::measure::CohortImpact;
-use crate::impact::rollouts::{self, RolloutInput};
+use crate::impact::rollouts::{self, NewRollout};
 use crate::impact::{answers, Impact};
 use crate::Error;
 
@@ -160,9 +160,9 @@ async fn add_rollout(
             .filter(|p| !p.is_empty())
             .collect::<Vec<_>>()
     });
-    let input = RolloutInput {
-        starts_on: Some(f.required("starts_on")?),
-        segments: Some(segments.filter(|s| !s.is_empty())),
+    let input = NewRollout {
+        starts_on: f.required("starts_on")?,
+        segments: segments.filter(|s| !s.is_empty()),
         note: f.text("note"),
     };
     rollouts::add(&ctx.db, ids.first(), input, &viewer.actor()).await?;
