@@ -185,7 +185,8 @@ fn the_check_sees_grouped_and_inline_paths_and_ignores_comments() {
     );
     assert_eq!(rank("embed::vectors"), Some(0));
     assert_eq!(rank("embed::minilm"), Some(3));
-    assert_eq!(rank("digest"), Some(6));
+    assert_eq!(rank("impact"), Some(6));
+    assert_eq!(rank("digest"), Some(7));
     assert_eq!(
         module_of(Path::new("db/entity/theme.rs")).as_deref(),
         Some("db::entity")
