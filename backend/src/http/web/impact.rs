@@ -73,7 +73,12 @@ fn cohort(c: &CohortImpact, weeks: u32) -> Markup {
     html! {
         h3 { (c.cohort) " — from " (c.starts_on) }
         p { (c.sentence) }
-        @if c.rates.is_some() { (rate_chart(&c.treated, c.comparison.as_ref(), &c.cohort)) }
+        @if c.rates.is_some() {
+            (rate_chart(&c.treated, c.comparison.as_ref(), &c.cohort))
+            p.small.muted { "Reports per 1,000 items, week by week: "
+                span style="color:#5b8def" { "■ " (c.cohort) }
+                @if c.comparison.is_some() { " " span style="color:#8a93a3" { "■ the rest" } } }
+        }
         @if let Some(s) = &c.satisfaction {
             p.small {
                 "Satisfaction of the " (s.customers) " customers who had reported it: "

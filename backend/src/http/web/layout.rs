@@ -35,6 +35,8 @@ textarea{min-height:6rem}
 button,.button{padding:.45rem .9rem;border-radius:6px;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;display:inline-block}
 button.secondary,.button.secondary{background:#fff;color:var(--accent)}
 button.danger{background:var(--bad);border-color:var(--bad)}
+form.inline{display:inline;margin-left:.5rem}
+button.link{background:none;border:none;padding:0;color:var(--accent);text-decoration:underline;font-size:.85rem}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.5rem;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-size:.85rem;color:var(--muted);font-weight:600}
