@@ -278,8 +278,14 @@ async fn a_known_effect_is_read_back_exactly() {
     assert!((rates.treated.value + 0.5).abs() < 1e-9, "{rates:?}");
     let (comparison, effect) = (rates.comparison.unwrap(), rates.effect.unwrap());
     assert!(comparison.value.abs() < 1e-9 && (effect.value + 0.5).abs() < 1e-9);
-    assert!(effect.contains(-0.5) && effect.low < effect.value, "{effect:?}");
-    assert!(rates.treated.high < 0.0, "a clear fall in the cohort: {rates:?}");
+    assert!(
+        effect.contains(-0.5) && effect.low < effect.value,
+        "{effect:?}"
+    );
+    assert!(
+        rates.treated.high < 0.0,
+        "a clear fall in the cohort: {rates:?}"
+    );
     assert!(
         c.sentence.starts_with("Reports fell 50 % in enterprise"),
         "{}",
@@ -437,4 +443,19 @@ async fn answers_replace_each_other_and_a_comment_becomes_one_ticket_in_the_them
         .unwrap()
         .unwrap();
     assert_eq!((placed.theme_id, placed.by_human), (Some(t), true));
+
+    // The answer is the customer's data: in their export, and gone with their erasure.
+    let export = triage::privacy::export::export(db, customer).await.unwrap();
+    assert_eq!(export.consent.fix_answers.len(), 1);
+    triage::privacy::erase::customer(db, customer, &triage::db::actors::Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(answers::tally(db, t).await.unwrap().answered, 0);
+    assert!(
+        triage::db::entity::feedback_item::Entity::find_by_id(follow_ups[0].id)
+            .one(db)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -198,7 +198,9 @@ impl Rig {
             let context = format!("{step}: {window:?} {segment:?}");
             assert_same(&stored, &full, &context);
             // One theme's trend (its page): the same figures, the other trends left out.
-            let Some(&theme) = self.themes.get(self.rng.random_range(0..self.themes.len().max(1)))
+            let Some(&theme) = self
+                .themes
+                .get(self.rng.random_range(0..self.themes.len().max(1)))
             else {
                 continue;
             };

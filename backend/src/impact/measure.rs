@@ -179,6 +179,9 @@ pub fn day_number(d: NaiveDate) -> i32 {
 /// One customer's scored items: `(customer, segment key, time, score in twentieths)`.
 pub type Score = (i64, String, DateTime<Utc>, i64);
 
+/// Reads the scored items of a cohort's earlier reporters (see [`measure`]).
+pub type ReadScores<'a> = &'a dyn Fn(&Cohort) -> Vec<Score>;
+
 /// The window of a cohort: days `[before, start)` and `[start, end)`.
 struct Window {
     before: i32,
@@ -208,7 +211,7 @@ pub fn measure(
     theme: i64,
     rollouts: &[Rollout],
     counts: &DayCounts,
-    scores: Option<&dyn Fn(&Cohort) -> Vec<Score>>,
+    scores: Option<ReadScores>,
     weeks: u32,
     today: i32,
 ) -> Vec<CohortImpact> {
