@@ -130,7 +130,10 @@ impl Rig {
     /// Places `n` random items: in a random theme, or unthemed one time in eight.
     async fn place(&mut self, n: usize) {
         let rows = self.random_placements(n);
-        save_placements(&self.db, rows).await.unwrap();
+        // As the embedding worker places new items: in one transaction with their tallies.
+        let txn = db::begin_write(&self.db).await.unwrap();
+        save_placements(&txn, rows).await.unwrap();
+        txn.commit().await.unwrap();
     }
 
     /// Moves `n` random items the way a theme rebuild does: placements written, then the

@@ -135,7 +135,12 @@ impl EmbedSync {
             .collect();
         let vectors = self.embed(rows).await?;
         self.store(&vectors).await?;
-        assign::on_arrival(&self.db, &vectors).await
+        // One transaction: the placements and the tallies they move are read and written
+        // together, so a recount or another writer between them cannot count a move twice.
+        let txn = crate::db::begin_write(&self.db).await?;
+        assign::on_arrival(&txn, &vectors).await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     /// Runs the model on the low-priority embedding thread.

@@ -121,7 +121,9 @@ pub fn placement(
     }
 }
 
-/// Writes placements, replacing earlier machine placements of the same items.
+/// Writes placements, replacing earlier machine placements of the same items, and moves the
+/// tallies with them. Call it inside a transaction: the tallies' snapshot, the placements and
+/// the commit must not interleave with another writer.
 pub async fn save_placements<C: ConnectionTrait>(
     db: &C,
     rows: Vec<item_theme::ActiveModel>,
