@@ -133,6 +133,38 @@ enum Command {
         #[command(subcommand)]
         command: bench::BenchCommand,
     },
+    /// Print shell completions for bash, zsh, fish, elvish or powershell, e.g.
+    /// `triage completions bash > /etc/bash_completion.d/triage`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `triage man > /usr/local/share/man/man1/triage.1`.
+    Man,
+}
+
+/// Shell completions or the manual page, generated from the command definitions above (so
+/// they never fall out of step with them), written to `out`.
+fn describe(command: &Command, out: &mut dyn std::io::Write) -> Result<()> {
+    use clap::CommandFactory;
+    let mut cli = Cli::command();
+    // Rendered whole first: the generator panics on a failed write, and a reader that stops
+    // early (`| head`) is not an error.
+    let mut text = Vec::new();
+    match command {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut cli, "triage", &mut text)
+        }
+        _ => clap_mangen::Man::new(cli)
+            .render(&mut text)
+            .map_err(|e| Error::io("the manual page", e))?,
+    }
+    match out.write_all(&text).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("standard output", e))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -176,6 +208,9 @@ pub async fn run() -> Result<()> {
         }
     };
     match cli.command {
+        ref c @ (Command::Completions { .. } | Command::Man) => {
+            describe(c, &mut std::io::stdout().lock())
+        }
         Command::Serve { ref bind, web_only } => {
             let processes = if web_only {
                 server::Processes::WebOnly
@@ -319,4 +354,35 @@ async fn token_command(db: &sea_orm::DatabaseConnection, command: &TokenCommand)
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn described(command: Command) -> String {
+        let mut out = Vec::new();
+        describe(&command, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn completions_and_the_manual_come_from_the_command_definitions() {
+        let bash = described(Command::Completions {
+            shell: clap_complete::Shell::Bash,
+        });
+        for word in ["serve", "reindex", "--tallies", "--data-dir", "completions"] {
+            assert!(bash.contains(word), "bash completion lacks {word}");
+        }
+        let fish = described(Command::Completions {
+            shell: clap_complete::Shell::Fish,
+        });
+        assert!(fish.contains("complete -c triage") && fish.contains("worker"));
+        let man = described(Command::Man);
+        assert!(
+            man.starts_with(".ie") || man.contains(".TH triage"),
+            "{man}"
+        );
+        assert!(man.contains("Customer feedback triage") && man.contains("serve"));
+    }
 }
