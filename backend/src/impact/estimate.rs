@@ -395,25 +395,55 @@ mod tests {
         w
     }
 
+    /// The sizes of a generated scenario: items a week and report share of the cohort and of
+    /// the comparison group, the burst factor's σ, and the weeks before and after.
+    struct Shape {
+        cohort: (u64, f64),
+        rest: (u64, f64),
+        burst: f64,
+        weeks: (usize, usize),
+    }
+
+    /// The shape the interval method was chosen on …
+    const MAIN: Shape = Shape {
+        cohort: (400, 0.04),
+        rest: (1_200, 0.02),
+        burst: 0.25,
+        weeks: (4, 4),
+    };
+    /// … and one it was not: a small cohort with a common theme beside a large comparison
+    /// group with a rare one, burstier weeks, a longer before and a shorter after.
+    const HELD_OUT: Shape = Shape {
+        cohort: (150, 0.08),
+        rest: (3_000, 0.01),
+        burst: 0.4,
+        weeks: (6, 3),
+    };
+
     /// A cohort whose report share goes from `share` to `share × (1 + effect)`, and a
     /// comparison group whose share is unchanged.
-    fn scenario(seed: u64, effect: f64) -> (Phases, Phases) {
+    fn scenario_of(shape: &Shape, seed: u64, effect: f64) -> (Phases, Phases) {
         let mut rng = StdRng::seed_from_u64(seed);
+        let ((n, p), (m, q), b, (wb, wa)) = (shape.cohort, shape.rest, shape.burst, shape.weeks);
         let treated = Phases {
-            before: weeks(&mut rng, 4, 400, 0.04, 0.25),
-            after: weeks(&mut rng, 4, 400, 0.04 * (1.0 + effect), 0.25),
+            before: weeks(&mut rng, wb, n, p, b),
+            after: weeks(&mut rng, wa, n, p * (1.0 + effect), b),
         };
         let rest = Phases {
-            before: weeks(&mut rng, 4, 1_200, 0.02, 0.25),
-            after: weeks(&mut rng, 4, 1_200, 0.02, 0.25),
+            before: weeks(&mut rng, wb, m, q, b),
+            after: weeks(&mut rng, wa, m, q, b),
         };
         (treated, rest)
     }
 
-    fn coverage(effect: f64) -> (f64, f64) {
+    fn scenario(seed: u64, effect: f64) -> (Phases, Phases) {
+        scenario_of(&MAIN, seed, effect)
+    }
+
+    fn coverage(shape: &Shape, effect: f64) -> (f64, f64) {
         let (mut covered, mut alone, mut n) = (0, 0, 0);
         for seed in 0..SEEDS {
-            let (t, c) = scenario(seed, effect);
+            let (t, c) = scenario_of(shape, seed, effect);
             let Ok(r) = rates(&t, Some(&c)) else { continue };
             n += 1;
             covered += usize::from(r.effect.unwrap().contains(effect));
@@ -430,17 +460,20 @@ mod tests {
 
     #[test]
     fn rate_intervals_cover_a_known_drop_and_no_effect() {
-        for effect in [-0.5, 0.0] {
-            let (did, before_after) = coverage(effect);
-            println!(
-                "report rate, true effect {effect:+.2}: coverage {did:.3} (difference in \
-                 differences), {before_after:.3} (before/after, no comparison), {SEEDS} seeds"
-            );
-            assert!(did >= 0.90, "coverage {did} for effect {effect}");
-            assert!(
-                before_after >= 0.90,
-                "coverage {before_after} for effect {effect}"
-            );
+        for (name, shape) in [("main", &MAIN), ("held-out", &HELD_OUT)] {
+            for effect in [-0.5, 0.0] {
+                let (did, before_after) = coverage(shape, effect);
+                println!(
+                    "report rate, {name} shape, true effect {effect:+.2}: coverage {did:.3} \
+                     (difference in differences), {before_after:.3} (before/after, no \
+                     comparison), {SEEDS} seeds"
+                );
+                assert!(did >= 0.90, "{name}: coverage {did} for effect {effect}");
+                assert!(
+                    before_after >= 0.90,
+                    "{name}: coverage {before_after} for effect {effect}"
+                );
+            }
         }
     }
 
