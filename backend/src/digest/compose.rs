@@ -157,14 +157,11 @@ async fn measured<C: ConnectionTrait>(
     weeks: u32,
     week: IsoWeek,
 ) -> Result<Vec<Measured>> {
-    let mut shipped: Vec<backlog::Entry> = ranked
+    let shipped = impact::shipped(ranked);
+    let headlines = impact::headlines(db, &shipped, weeks, week.end()).await?;
+    let mut out: Vec<Measured> = ranked
         .iter()
-        .filter(|e| e.workflow.status == Status::Shipped)
-        .cloned()
-        .collect();
-    let headlines = impact::on_backlog(db, &mut shipped, "score", weeks, week.end()).await?;
-    let mut out: Vec<Measured> = shipped
-        .iter()
+        .filter(|e| shipped.contains(&e.theme.id))
         .filter_map(|e| {
             let h = headlines.get(&e.theme.id)?;
             (h.effect.is_some() || h.reopened).then(|| Measured {

@@ -183,13 +183,15 @@ pub type Score = (i64, String, DateTime<Utc>, i64);
 pub type ReadScores<'a> = &'a dyn Fn(&Cohort) -> Vec<Score>;
 
 /// The window of a cohort: days `[before, start)` and `[start, end)`.
-struct Window {
-    before: i32,
-    start: i32,
-    end: i32,
+pub(super) struct Window {
+    pub(super) before: i32,
+    pub(super) start: i32,
+    pub(super) end: i32,
 }
 
-fn window(cohorts: &[Cohort], i: usize, weeks: u32, today: i32) -> Window {
+/// Cohort `i`'s window: `weeks` weeks either side of its day, the after part cut where the
+/// next cohort is reached and at `today`.
+pub(super) fn window(cohorts: &[Cohort], i: usize, weeks: u32, today: i32) -> Window {
     let start = day_number(cohorts[i].starts_on);
     let next = cohorts
         .iter()

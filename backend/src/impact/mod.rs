@@ -74,15 +74,14 @@ pub async fn of<C: ConnectionTrait>(
     // arithmetic is synchronous).
     let cohorts = measure::cohorts(&out.rollouts);
     let mut scores = HashMap::new();
-    for c in &cohorts {
-        let start = measure::day_number(c.starts_on);
-        let span = 7 * weeks as i32;
+    for (i, c) in cohorts.iter().enumerate() {
+        let w = measure::window(&cohorts, i, weeks, today);
         let read = tallies::scores_of_reporters(
             db,
             theme_id,
-            start,
-            tallies::day_start(start - span),
-            tallies::day_start((start + span).min(today)),
+            w.start,
+            tallies::day_start(w.before),
+            tallies::day_start(w.end),
         )
         .await?;
         scores.insert(c.starts_on, read);
@@ -162,17 +161,23 @@ pub async fn on_backlog<C: ConnectionTrait>(
     weeks: u32,
     now: DateTime<Utc>,
 ) -> Result<HashMap<i64, Headline>> {
-    use crate::backlog::workflow::Status;
-    let shipped = entries
-        .iter()
-        .filter(|e| e.workflow.status == Status::Shipped)
-        .map(|e| e.theme.id)
-        .collect();
-    let found = headlines(db, &shipped, weeks, now).await?;
+    let found = headlines(db, &shipped(entries.iter()), weeks, now).await?;
     if sort == "impact" {
         sort_by_effect(entries, &found);
     }
     Ok(found)
+}
+
+/// The ids of the shipped themes among `entries` (only they can be reopened).
+pub fn shipped<'a>(
+    entries: impl IntoIterator<Item = &'a crate::backlog::Entry>,
+) -> std::collections::HashSet<i64> {
+    use crate::backlog::workflow::Status;
+    entries
+        .into_iter()
+        .filter(|e| e.workflow.status == Status::Shipped)
+        .map(|e| e.theme.id)
+        .collect()
 }
 
 /// Pinned themes first as always; then themes with a measured effect, the largest fall

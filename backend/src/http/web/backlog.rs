@@ -109,19 +109,14 @@ async fn load(
         customers::segments(&ctx.db),
         crate::themes::areas::live(&ctx.db),
     )?;
-    // By area, the themes are in the groups (and keep their order there).
-    let mut in_groups: Vec<backlog::Entry> = groups
-        .iter()
-        .flat_map(|g| g.themes.iter().cloned())
-        .collect();
-    let (listed, sort) = if by_area {
-        (&mut in_groups, "score")
+    let (weeks, as_of) = (ctx.config.impact_weeks, filter.as_of);
+    let impacts = if by_area {
+        // The themes are in the groups, and keep their order there.
+        let shipped = crate::impact::shipped(groups.iter().flat_map(|g| &g.themes));
+        crate::impact::headlines(&ctx.db, &shipped, weeks, as_of).await?
     } else {
-        (&mut entries, filter.sort.as_str())
+        crate::impact::on_backlog(&ctx.db, &mut entries, &filter.sort, weeks, as_of).await?
     };
-    let impacts =
-        crate::impact::on_backlog(&ctx.db, listed, sort, ctx.config.impact_weeks, filter.as_of)
-            .await?;
     Ok(BacklogPage {
         impacts,
         segments,
