@@ -124,4 +124,10 @@ if ! .deps/py/bin/schemathesis --version 2>/dev/null | grep -q "4.32.5"; then
   .deps/py/bin/pip install --quiet schemathesis==4.32.5
 fi
 
+# --- Metrics tests: the Prometheus client's own OpenMetrics parser (PyPI) ----------------
+if ! .deps/py/bin/python -c "import prometheus_client" 2>/dev/null; then
+  say "installing prometheus-client (PyPI, for the metrics test)…"
+  .deps/py/bin/pip install --quiet prometheus-client==0.21.1
+fi
+
 say "ready (libtorch: $LT, model: $MODEL, browser: $(/usr/bin/chromium --version 2>/dev/null | head -1))"

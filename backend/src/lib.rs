@@ -6,7 +6,8 @@
 //!
 //! Modules, from the bottom layer up (a module uses only its layer and those below it;
 //! `tests/layers.rs` checks, docs/architecture.md draws it):
-//! * [`Error`], [`config`], [`validate`]: the error type, settings, field checks.
+//! * [`Error`], [`config`], [`validate`], [`metrics`]: the error type, settings, field
+//!   checks, the process metrics registry.
 //! * [`db`]: entities, connection, queries, pagination, the outbox.
 //! * [`intake`]: validation and storage of new feedback, customers, CSV/JSONL import.
 //! * [`embed`], [`themes`], [`search`]: vectors, recurring themes, search by words and
@@ -15,7 +16,8 @@
 //! * [`backlog`]: themes ranked by an explainable score, and the PM workflow.
 //! * [`impact`]: what a shipped theme's rollouts did to its feedback, per cohort.
 //! * [`digest`]: weekly email digests and close-the-loop notes, through a mail outbox;
-//!   [`privacy`]: a customer's data exported or erased on request, and retention.
+//!   [`privacy`]: a customer's data exported or erased on request, and retention;
+//!   [`webhooks`]: events sent to other systems, signed, with retries.
 //! * [`http`]: the axum API and the web UI; [`cli`] and [`bench`]: the `triage` command and
 //!   its benchmarks; [`server`]: `triage serve`.
 
@@ -31,11 +33,13 @@ pub mod http;
 pub mod impact;
 pub mod intake;
 pub mod jobs;
+pub mod metrics;
 pub mod privacy;
 pub mod search;
 pub mod server;
 pub mod themes;
 pub mod validate;
+pub mod webhooks;
 
 pub use config::Config;
 pub use error::{Error, Result};

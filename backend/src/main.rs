@@ -4,13 +4,21 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TRIAGE_LOG")
-                .unwrap_or_else(|_| "warn,triage=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRIAGE_LOG")
+        .unwrap_or_else(|_| "warn,triage=info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // Read here rather than in `Config`: logging starts before the configuration is read,
+    // so that reading it can log.
+    match std::env::var("TRIAGE_LOG_FORMAT").as_deref().map(str::trim) {
+        Err(_) | Ok("") | Ok("text") => logs.init(),
+        Ok("json") => logs.json().init(),
+        Ok(other) => {
+            eprintln!("error: TRIAGE_LOG_FORMAT must be text or json, got {other:?}");
+            return ExitCode::from(2);
+        }
+    }
     match triage::cli::run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

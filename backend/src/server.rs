@@ -60,6 +60,7 @@ pub async fn run_with(config: Config, listener: TcpListener, processes: Processe
     let shutdown = shutdown_signal();
     let db = db::connect(&config).await?;
     let leases = Leases::new(&config);
+    let metrics = Arc::new(crate::metrics::Metrics::new());
     let mut sync = IndexSync::open(&config, db.clone()).await?;
     let wake = Arc::new(Notify::new());
     let embed_wake = Arc::new(Notify::new());
@@ -68,12 +69,15 @@ pub async fn run_with(config: Config, listener: TcpListener, processes: Processe
         Processes::AllInOne => match start_embedder(&config, &db).await {
             Ok(embed) => {
                 let vectors = open_graph(&config, &db, &**embed.embedder(), &mut background)?;
-                let embed = embed.with_vectors(vectors.clone());
+                let embed = embed
+                    .with_vectors(vectors.clone())
+                    .with_metrics(metrics.clone());
                 background.push(tokio::spawn(crate::jobs::themes_job::run(
                     db.clone(),
                     embed.embedder().clone(),
                     config.themes_every,
                     leases.clone(),
+                    metrics.clone(),
                 )));
                 // Searches and draft suggestions get a model of their own, on one math
                 // thread: the worker's runs one batch of 256 at a time (about half a
@@ -111,14 +115,17 @@ pub async fn run_with(config: Config, listener: TcpListener, processes: Processe
         &db,
         &leases,
         [wake.clone(), embed_wake.clone()],
+        &metrics,
     )?);
     let ctx = ApiContext {
         index_wake: wake,
         embed_wake,
         embedder,
         vectors: vectors.clone(),
+        metrics,
         ..ApiContext::new(config, db, sync.index())?
     };
+    background.push(http::metrics::serve_separately(ctx.metrics_source()).await?);
     let limits = ctx.config.serve_limits;
     http::listen::serve(listener, http::router(ctx), limits, shutdown).await;
     for w in background {
@@ -156,7 +163,10 @@ pub async fn worker(config: Config) -> Result<()> {
     let shutdown = shutdown_signal();
     let db = db::connect(&config).await?;
     let leases = Leases::new(&config);
-    let embed = start_embedder(&config, &db).await?;
+    let metrics = Arc::new(crate::metrics::Metrics::new());
+    let embed = start_embedder(&config, &db)
+        .await?
+        .with_metrics(metrics.clone());
     let wake = Arc::new(Notify::new());
     let mut background = vec![
         tokio::spawn(crate::jobs::themes_job::run(
@@ -164,10 +174,27 @@ pub async fn worker(config: Config) -> Result<()> {
             embed.embedder().clone(),
             config.themes_every,
             leases.clone(),
+            metrics.clone(),
         )),
         tokio::spawn(embed.run(wake.clone())),
     ];
-    background.extend(shared_work(&config, &db, &leases, [wake.clone(), wake])?);
+    background.extend(shared_work(
+        &config,
+        &db,
+        &leases,
+        [wake.clone(), wake],
+        &metrics,
+    )?);
+    // A worker has no API: with TRIAGE_METRICS_BIND it serves its own figures there.
+    background.push(
+        http::metrics::serve_separately(http::metrics::Source {
+            metrics,
+            db: db.clone(),
+            config: Arc::new(config.clone()),
+            has_index: false,
+        })
+        .await?,
+    );
     println!("triage worker is running");
     shutdown.await;
     for w in background {
@@ -179,12 +206,15 @@ pub async fn worker(config: Config) -> Result<()> {
 }
 
 /// What every process runs: mail (digests queued under a lease, sent by whoever claims
-/// them), the hourly sweep of expired sessions, and retention (leased) when configured.
+/// them), webhooks (sent by whoever claims them; rising and measured themes looked for
+/// under a lease), the hourly sweep of expired sessions, and retention (leased) when
+/// configured.
 fn shared_work(
     config: &Config,
     db: &sea_orm::DatabaseConnection,
     leases: &Leases,
     wake: [Arc<Notify>; 2],
+    metrics: &Arc<crate::metrics::Metrics>,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>> {
     let mut out = vec![tokio::spawn(crate::digest::run(
         db.clone(),
@@ -195,6 +225,13 @@ fn shared_work(
         ),
         leases.clone(),
     ))];
+    let deliverer = crate::webhooks::deliver::Deliverer::new(db.clone(), config, metrics.clone())?;
+    out.push(tokio::spawn(deliverer.run(Arc::new(Notify::new()))));
+    out.push(tokio::spawn(crate::webhooks::watch::run(
+        db.clone(),
+        Arc::new(config.clone()),
+        leases.clone(),
+    )));
     // Expired sessions are deleted every hour (and at each sign-in and sign-out).
     let sweep_db = db.clone();
     out.push(tokio::spawn(async move {

@@ -11,14 +11,14 @@ use std::path::{Path, PathBuf};
 /// Lowest first. A module may use its own layer and those below; a few shared leaves
 /// (error, configuration, field checks, the vector buffer) are at the bottom.
 const LAYERS: &[&[&str]] = &[
-    &["error", "config", "validate", "embed::vectors"],
+    &["error", "config", "validate", "metrics", "embed::vectors"],
     &["db"],
     &["intake"],
     &["embed", "themes", "search"],
     &["jobs"],
     &["backlog"],
     &["impact"],
-    &["digest", "privacy"],
+    &["digest", "privacy", "webhooks"],
     &["http", "cli", "bench", "server"],
 ];
 

@@ -21,6 +21,7 @@ mod m20261203_000012_outbox_log;
 mod m20261203_000013_member_order;
 mod m20261203_000014_backlog_rollups;
 mod m20261204_000015_impact;
+mod m20261205_000016_webhooks;
 
 /// How the backlog's rollups are filled from the tallies they roll up (also after a bulk
 /// move, which defers them).
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_member_order::Migration),
             Box::new(m20261203_000014_backlog_rollups::Migration),
             Box::new(m20261204_000015_impact::Migration),
+            Box::new(m20261205_000016_webhooks::Migration),
         ]
     }
 }

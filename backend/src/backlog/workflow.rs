@@ -97,6 +97,43 @@ pub async fn update_without_notices(
     apply(db, theme_id, change, actor, None).await
 }
 
+/// Webhooks out: `theme.status_changed`, queued in the change's transaction; the change's
+/// row id keeps the event's id stable.
+async fn status_event<C: ConnectionTrait>(
+    txn: &C,
+    theme: &crate::db::entity::theme::Model,
+    change: &backlog_change::Model,
+    base_url: Option<&str>,
+) -> Result<()> {
+    use crate::db::entity::webhook_subscription::EventType;
+    let label = theme.display_label();
+    let (from, to) = (change.before.clone(), change.after.clone());
+    let url = base_url.map(|b| format!("{b}/themes/{}", theme.id));
+    crate::db::webhooks::emit(
+        txn,
+        &[crate::db::webhooks::Event::new(
+            EventType::ThemeStatusChanged,
+            change.id,
+            serde_json::json!({
+                "theme_id": theme.id,
+                "label": label,
+                "from": from,
+                "to": to,
+                "changed_by": change.actor,
+                "url": url,
+            }),
+            format!(
+                "\"{label}\" moved from {} to {}{}",
+                from.as_deref().unwrap_or("-"),
+                to.as_deref().unwrap_or("-"),
+                url.as_deref().map(|u| format!(" {u}")).unwrap_or_default()
+            ),
+        )],
+    )
+    .await?;
+    Ok(())
+}
+
 async fn apply(
     db: &DatabaseConnection,
     theme_id: i64,
@@ -196,6 +233,9 @@ async fn apply(
         // tests/layers.rs): the notices are queued in this transaction, so a status change
         // is never recorded without them, nor they without it.
         crate::digest::notices::queue(&txn, base_url, &theme, after.status).await?;
+    }
+    if let Some(change) = changes.iter().find(|c| c.field == "status") {
+        status_event(&txn, &theme, change, notices_linking_to).await?;
     }
     after.updated_at = now;
     after.updated_by = actor.into();

@@ -238,6 +238,7 @@ async fn generate(
             kind,
             format: Format::Jsonl,
             survey_id: None,
+            from: None,
         };
         import_file(config, file, &opts, true).await?;
     }

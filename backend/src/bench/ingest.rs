@@ -90,6 +90,7 @@ fn ticket_jsonl() -> ImportOptions {
         kind: ImportKind::Ticket,
         format: Format::Jsonl,
         survey_id: None,
+        from: None,
     }
 }
 

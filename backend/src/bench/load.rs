@@ -111,6 +111,11 @@ async fn one_run(o: &LoadOptions, batch: u32) -> Result<Value> {
         .env("DATABASE_URL", &config.database_url)
         .env("TRIAGE_BIND", "127.0.0.1:0")
         .env("TRIAGE_INTAKE_BATCH", batch.to_string())
+        // One access line per request would be the bench's main cost (and flood the screen).
+        .env(
+            "TRIAGE_LOG",
+            std::env::var("TRIAGE_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)

@@ -66,6 +66,7 @@ pub async fn run(o: &SearchBench, json_out: bool) -> Result<()> {
         kind: ImportKind::Ticket,
         format: Format::Jsonl,
         survey_id: None,
+        from: None,
     };
     import_file(&config, &file, &opts, true).await?;
     let build_s = started.elapsed().as_secs_f64();

@@ -64,6 +64,7 @@ pub async fn run(
         kind: ImportKind::Ticket,
         format: Format::Jsonl,
         survey_id: None,
+        from: None,
     };
     import_file(&config, &file, &opts, true).await?;
 

@@ -49,6 +49,7 @@ pub async fn load(config: &Config) -> Result<()> {
             kind,
             format: Format::Csv,
             survey_id: Some(survey_id),
+            from: None,
         };
         let r = import_file(config, &path, &opts, false).await?;
         println!(

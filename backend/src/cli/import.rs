@@ -2,29 +2,12 @@
 
 use std::path::Path;
 
-use crate::intake::import::{Format, ImportKind, ImportOptions};
+use crate::intake::import::ImportOptions;
 use crate::jobs::import::import_file;
 use crate::{Config, Error, Result};
 
-pub async fn run(
-    config: &Config,
-    file: &Path,
-    kind: ImportKind,
-    format: Format,
-    survey_id: Option<i64>,
-    json: bool,
-) -> Result<()> {
-    let report = import_file(
-        config,
-        file,
-        &ImportOptions {
-            kind,
-            format,
-            survey_id,
-        },
-        json,
-    )
-    .await?;
+pub async fn run(config: &Config, file: &Path, opts: &ImportOptions, json: bool) -> Result<()> {
+    let report = import_file(config, file, opts, json).await?;
     if json {
         println!(
             "{}",

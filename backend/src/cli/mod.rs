@@ -19,7 +19,8 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
 use crate::db::tokens;
-use crate::intake::import::{Format, ImportKind};
+use crate::intake::import::{Format, ImportKind, ImportOptions};
+use crate::intake::sources::{Source, SourceOptions, SurveyOptions, Timezone};
 use crate::{bench, db, server, Config, Error, Result};
 
 #[derive(Parser, Debug)]
@@ -63,17 +64,37 @@ enum Command {
         #[arg(long)]
         no_serve: bool,
     },
-    /// Import tickets, ratings or survey responses from a CSV or JSONL file.
+    /// Import tickets, ratings or survey responses: triage's own CSV/JSONL columns
+    /// (`--kind`), or another tool's export (`--from`; docs/import.md).
     Import {
         file: PathBuf,
+        /// What the rows are (triage's own columns).
+        #[arg(
+            long,
+            value_enum,
+            required_unless_present = "from",
+            conflicts_with = "from"
+        )]
+        kind: Option<ImportKind>,
+        /// The tool the file was exported from; the kind of rows follows from it.
         #[arg(long, value_enum)]
-        kind: ImportKind,
+        from: Option<Source>,
         /// Default: from the file extension (.csv, .jsonl).
-        #[arg(long, value_enum)]
+        #[arg(long, value_enum, conflicts_with = "from")]
         format: Option<Format>,
         /// Survey for survey-response rows without a survey_id column.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "from")]
         survey: Option<i64>,
+        /// With --from typeform|survey-monkey: the survey's title (default: the file name).
+        #[arg(long, requires = "from")]
+        title: Option<String>,
+        /// With --from typeform|survey-monkey: a question column's kind instead of the
+        /// one its values suggest, as HEADER=nps|csat|text|skip (repeatable).
+        #[arg(long = "question", value_name = "HEADER=KIND", value_parser = header_kind, requires = "from")]
+        questions: Vec<(String, String)>,
+        /// The time zone of dates the export writes without one (default UTC).
+        #[arg(long, default_value = "UTC", requires = "from")]
+        timezone: Timezone,
         #[arg(long)]
         json: bool,
     },
@@ -231,16 +252,38 @@ pub async fn run() -> Result<()> {
         Command::Import {
             ref file,
             kind,
+            from,
             format,
             survey,
+            ref title,
+            ref questions,
+            timezone,
             json,
         } => {
             let config = Config::from_settings(settings(None))?;
-            let format = match format {
-                Some(f) => f,
-                None => Format::from_path(file)?,
+            let opts = match (from, kind) {
+                (Some(source), _) => ImportOptions::from_source(
+                    source,
+                    SourceOptions {
+                        timezone,
+                        survey: SurveyOptions {
+                            title: title.clone(),
+                            questions: questions.clone(),
+                        },
+                    },
+                ),
+                (None, kind) => ImportOptions {
+                    // clap requires --kind when --from is absent.
+                    kind: kind.unwrap_or(ImportKind::Ticket),
+                    format: match format {
+                        Some(f) => f,
+                        None => Format::from_path(file)?,
+                    },
+                    survey_id: survey,
+                    from: None,
+                },
             };
-            import::run(&config, file, kind, format, survey, json).await
+            import::run(&config, file, &opts, json).await
         }
         Command::Reindex {
             embeddings,
@@ -354,6 +397,14 @@ async fn token_command(db: &sea_orm::DatabaseConnection, command: &TokenCommand)
         }
     }
     Ok(())
+}
+
+/// `--question HEADER=KIND`: split at the last `=` (headers may hold one).
+fn header_kind(s: &str) -> std::result::Result<(String, String), String> {
+    match s.rsplit_once('=') {
+        Some((h, k)) if !h.trim().is_empty() => Ok((h.trim().to_string(), k.trim().to_lowercase())),
+        _ => Err(format!("expected HEADER=nps|csat|text|skip, got {s:?}")),
+    }
 }
 
 #[cfg(test)]

@@ -105,6 +105,19 @@ pub struct Config {
     /// Weeks before and after a rollout that its impact compares (`TRIAGE_IMPACT_WEEKS`,
     /// default 4, at most 26).
     pub impact_weeks: u32,
+    /// A second address serving only `GET /metrics`, without a token
+    /// (`TRIAGE_METRICS_BIND`, e.g. `10.0.0.5:9464`; unset: `/metrics` on the API address,
+    /// admin token required).
+    pub metrics_bind: Option<SocketAddr>,
+    /// First pause after a failed webhook delivery, doubling to an hour
+    /// (`TRIAGE_WEBHOOK_RETRY_SECONDS`, default 5).
+    pub webhook_retry: Duration,
+    /// Failed webhook deliveries in a row after which a subscription is disabled
+    /// (`TRIAGE_WEBHOOK_DISABLE_AFTER`, default 20).
+    pub webhook_disable_after: u32,
+    /// How long a webhook receiver has to answer (`TRIAGE_WEBHOOK_TIMEOUT_SECONDS`,
+    /// default 10).
+    pub webhook_timeout: Duration,
 }
 
 /// The raw settings, as given by flags or environment: every variable is read here, in
@@ -136,6 +149,10 @@ pub struct Settings {
     pub redact: Option<String>,
     pub retention_days: Option<String>,
     pub impact_weeks: Option<String>,
+    pub metrics_bind: Option<String>,
+    pub webhook_retry_seconds: Option<String>,
+    pub webhook_disable_after: Option<String>,
+    pub webhook_timeout_seconds: Option<String>,
 }
 
 impl Settings {
@@ -168,6 +185,10 @@ impl Settings {
             redact: var("TRIAGE_REDACT"),
             retention_days: var("TRIAGE_RETENTION_DAYS"),
             impact_weeks: var("TRIAGE_IMPACT_WEEKS"),
+            metrics_bind: var("TRIAGE_METRICS_BIND"),
+            webhook_retry_seconds: var("TRIAGE_WEBHOOK_RETRY_SECONDS"),
+            webhook_disable_after: var("TRIAGE_WEBHOOK_DISABLE_AFTER"),
+            webhook_timeout_seconds: var("TRIAGE_WEBHOOK_TIMEOUT_SECONDS"),
         }
     }
 }
@@ -291,6 +312,29 @@ impl Config {
                 None => Redact::default(),
             },
             retention_days: privacy::retention_days(s.retention_days)?,
+            metrics_bind: match s.metrics_bind {
+                Some(a) => Some(a.trim().parse().map_err(|_| {
+                    Error::Config(format!(
+                        "TRIAGE_METRICS_BIND must be an address like 127.0.0.1:9464, got {a:?}"
+                    ))
+                })?),
+                None => None,
+            },
+            webhook_retry: Duration::from_secs(u64::from(positive(
+                "TRIAGE_WEBHOOK_RETRY_SECONDS",
+                s.webhook_retry_seconds,
+                5,
+            )?)),
+            webhook_disable_after: positive(
+                "TRIAGE_WEBHOOK_DISABLE_AFTER",
+                s.webhook_disable_after,
+                20,
+            )?,
+            webhook_timeout: Duration::from_secs(u64::from(positive(
+                "TRIAGE_WEBHOOK_TIMEOUT_SECONDS",
+                s.webhook_timeout_seconds,
+                10,
+            )?)),
             impact_weeks: match positive("TRIAGE_IMPACT_WEEKS", s.impact_weeks, 4)? {
                 w if w <= 26 => w,
                 w => {

@@ -164,3 +164,17 @@ pub async fn count<C: ConnectionTrait>(db: &C, state: MailState) -> Result<u64> 
         .count(db)
         .await?)
 }
+
+/// Mails in each state (states without any are left out).
+pub async fn count_by_state<C: ConnectionTrait>(db: &C) -> Result<Vec<(MailState, u64)>> {
+    use sea_orm::QuerySelect;
+    let rows: Vec<(MailState, i64)> = Mails::find()
+        .select_only()
+        .column(Column::State)
+        .column_as(Column::Id.count(), "n")
+        .group_by(Column::State)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(s, n)| (s, n as u64)).collect())
+}

@@ -19,6 +19,7 @@ pub mod tallies;
 pub mod tokens;
 pub mod trouble;
 pub mod users;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -54,6 +55,24 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
     Migrator::up(&db, None).await?;
     tallies::ensure_built(&db).await?;
     Ok(db)
+}
+
+/// Connections of the pool: (in use, idle, most allowed).
+pub fn pool_usage(db: &DatabaseConnection) -> (u64, u64, u64) {
+    fn of<DB: sea_orm::sqlx::Database>(p: &sea_orm::sqlx::Pool<DB>) -> (u64, u64, u64) {
+        let size = u64::from(p.size());
+        let idle = p.num_idle() as u64;
+        (
+            size.saturating_sub(idle),
+            idle,
+            u64::from(p.options().get_max_connections()),
+        )
+    }
+    match db {
+        DatabaseConnection::SqlxSqlitePoolConnection(_) => of(db.get_sqlite_connection_pool()),
+        DatabaseConnection::SqlxPostgresPoolConnection(_) => of(db.get_postgres_connection_pool()),
+        _ => (0, 0, 0),
+    }
 }
 
 /// The URL with any password removed, for messages.

@@ -207,6 +207,24 @@ pub async fn pending<C: ConnectionTrait>(db: &C, topic: &str) -> Result<u64> {
     count(db, topic, Column::DeadAt.is_null()).await
 }
 
+/// Live jobs of `topic` not yet done, and when the oldest of them was written.
+pub async fn waiting<C: ConnectionTrait>(
+    db: &C,
+    topic: &str,
+) -> Result<(u64, Option<chrono::DateTime<Utc>>)> {
+    use sea_orm::QuerySelect;
+    let row: Option<(i64, Option<chrono::DateTime<Utc>>)> = Jobs::find()
+        .select_only()
+        .column_as(Column::Id.count(), "n")
+        .column_as(Column::CreatedAt.min(), "oldest")
+        .filter(Column::Topic.eq(topic))
+        .filter(Column::DeadAt.is_null())
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(row.map_or((0, None), |(n, oldest)| (n as u64, oldest)))
+}
+
 /// Jobs of `topic` that match `state`.
 async fn count<C: ConnectionTrait>(
     db: &C,

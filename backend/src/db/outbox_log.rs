@@ -85,16 +85,31 @@ pub async fn read<C: ConnectionTrait>(
 
 /// Jobs of `topic` after `after` (finished or not): how far behind a reader is.
 pub async fn behind<C: ConnectionTrait>(db: &C, topic: &str, after: Position) -> Result<u64> {
+    Ok(waiting(db, topic, after).await?.0)
+}
+
+/// How many jobs of `topic` come after `after`, and when the oldest of them was written.
+pub async fn waiting<C: ConnectionTrait>(
+    db: &C,
+    topic: &str,
+    after: Position,
+) -> Result<(u64, Option<DateTime<Utc>>)> {
     let backend = db.get_database_backend();
     let row = db
         .query_one(Statement::from_sql_and_values(
             backend,
-            "SELECT COUNT(*) AS n FROM outbox_jobs WHERE topic = $1 \
+            "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox_jobs WHERE topic = $1 \
              AND (txid > $2 OR (txid = $2 AND id > $3))",
             [topic.into(), after.txid.into(), after.job_id.into()],
         ))
         .await?;
-    Ok(row.map_or(Ok(0), |r| r.try_get::<i64>("", "n"))? as u64)
+    let Some(r) = row else {
+        return Ok((0, None));
+    };
+    Ok((
+        r.try_get::<i64>("", "n")? as u64,
+        r.try_get::<Option<DateTime<Utc>>>("", "oldest")?,
+    ))
 }
 
 /// Where a reader that has just read the whole database stands: after every job that no

@@ -24,6 +24,11 @@ pub struct ErrorDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub field: Option<String>,
+    /// The request's `x-request-id` (added on the way out, see `http::observe`): quote it
+    /// to find the server's log lines for this request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub request_id: Option<String>,
 }
 
 impl Error {
@@ -94,6 +99,7 @@ impl IntoResponse for Error {
                 code: code.to_string(),
                 message,
                 field,
+                request_id: None,
             },
         };
         let mut response = (status, Json(body)).into_response();

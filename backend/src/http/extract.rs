@@ -218,10 +218,11 @@ impl Params {
             .filter(|v| !v.trim().is_empty())
     }
 
-    /// A yes/no parameter: `true`/`1` or `false`/`0`; absent (or blank) is false.
+    /// A yes/no parameter: `true`/`1` or `false`/`0`; absent is false, and so is blank on
+    /// the web pages (on the API a blank is not a boolean: 400, as for numbers).
     pub fn flag(&mut self, name: &str) -> Result<bool> {
         match self.typed(name).as_deref().map(str::trim) {
-            None | Some("") | Some("false") | Some("0") => Ok(false),
+            None | Some("false") | Some("0") => Ok(false),
             Some("true") | Some("1") => Ok(true),
             Some(other) => Err(Error::invalid(
                 "invalid_type",

@@ -8,9 +8,12 @@ mod customers;
 mod error;
 mod extract;
 mod health;
+mod hooks;
 mod impact;
 mod limits;
 pub mod listen;
+pub mod metrics;
+mod observe;
 mod openapi;
 pub(crate) mod queries;
 mod ratings;
@@ -20,6 +23,7 @@ mod themes;
 mod tickets;
 mod tokens;
 pub(crate) mod web;
+mod webhooks;
 
 /// The web UI's session cookie (without the `__Host-` prefix it gets behind https).
 pub use web::session::COOKIE as SESSION_COOKIE;
@@ -61,6 +65,8 @@ pub struct ApiContext {
     pub passwords: Arc<crate::db::users::PasswordChecker>,
     /// Where posted items are stored (group commit).
     pub writes: Arc<crate::intake::group::Writers>,
+    /// This process's figures for `GET /metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Password checks at once: argon2id takes about 19 MiB each, so a sign-in flood costs at
@@ -91,7 +97,18 @@ impl ApiContext {
             embed_wake: Arc::new(Notify::new()),
             embedder: None,
             vectors: None,
+            metrics: Arc::new(crate::metrics::Metrics::new()),
         })
+    }
+
+    /// What `GET /metrics` reads.
+    pub fn metrics_source(&self) -> metrics::Source {
+        metrics::Source {
+            metrics: self.metrics.clone(),
+            db: self.db.clone(),
+            config: self.config.clone(),
+            has_index: true,
+        }
     }
 
     /// Runs a search for the API or the search page, a few at a time (see `http::limits`);
@@ -153,25 +170,32 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(backlog::router())
         .merge(impact::router())
         .merge(areas::router())
-        .merge(tokens::router());
+        .merge(tokens::router())
+        .merge(webhooks::router())
+        .merge(hooks::router());
     // The router and the OpenAPI document come out of the same list of handlers.
     let (routes, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", api)
         .merge(health::router())
         .split_for_parts();
-    routes
+    let routes = routes
         .merge(openapi::router(doc))
-        .merge(web::router())
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(ctx.config.max_body_bytes))
-        // A request (its body included) gets this long; a client that trickles its body,
-        // or a handler stuck on a lock, does not hold a connection for ever.
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            ctx.config.serve_limits.request_timeout,
-        ))
-        .layer(axum::middleware::map_response(security_headers))
-        .with_state(ctx)
+        .merge(metrics::router())
+        .merge(web::router());
+    observe::wrap(
+        routes
+            .fallback(not_found)
+            .layer(DefaultBodyLimit::max(ctx.config.max_body_bytes))
+            // A request (its body included) gets this long; a client that trickles its body,
+            // or a handler stuck on a lock, does not hold a connection for ever.
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                axum::http::StatusCode::REQUEST_TIMEOUT,
+                ctx.config.serve_limits.request_timeout,
+            ))
+            .layer(axum::middleware::map_response(security_headers)),
+        ctx.metrics.clone(),
+    )
+    .with_state(ctx)
 }
 
 /// The Content-Security-Policy of every response: scripts only from files of this site

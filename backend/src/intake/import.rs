@@ -1,4 +1,5 @@
-//! Bulk import of CSV and JSONL files.
+//! Bulk import of CSV and JSONL files — triage's own columns, or another tool's export
+//! read through [`super::sources`].
 //!
 //! Rows stream through in batches of [`BATCH_ROWS`], so memory stays flat whatever the file
 //! size. Each batch is validated row by row — a bad row is reported with its line number
@@ -23,7 +24,8 @@ use sha2::{Digest, Sha256};
 
 use super::input::{RatingInput, SurveyResponseInput, TicketInput};
 use super::json;
-use super::store::{self, Intake, Outcome, Source};
+use super::sources::{self, Source, SourceOptions, Yields};
+use super::store::{self, Intake, Outcome};
 use super::surveys::ResponseValidator;
 use super::validate;
 use crate::{Error, Result};
@@ -73,6 +75,24 @@ pub struct ImportOptions {
     pub format: Format,
     /// Survey for survey-response rows that do not name one.
     pub survey_id: Option<i64>,
+    /// Another tool's export instead of triage's own columns (`--from`).
+    pub from: Option<(Source, SourceOptions)>,
+}
+
+impl ImportOptions {
+    /// Options for an export of `source` (the kind of rows follows from the source).
+    pub fn from_source(source: Source, options: SourceOptions) -> Self {
+        Self {
+            kind: match source.yields() {
+                Yields::Tickets => ImportKind::Ticket,
+                Yields::Ratings => ImportKind::Rating,
+                Yields::SurveyResponses => ImportKind::SurveyResponse,
+            },
+            format: Format::Csv,
+            survey_id: None,
+            from: Some((source, options)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -117,9 +137,18 @@ pub async fn import(
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let counter = CountingReader::new(BufReader::with_capacity(1 << 20, file));
     let bytes = counter.counter();
-    let rows: Box<dyn Iterator<Item = (u64, Result<Value>)>> = match opts.format {
-        Format::Csv => Box::new(csv_rows(counter, opts.kind)?),
-        Format::Jsonl => Box::new(jsonl_rows(counter)),
+    let rows: Box<dyn Iterator<Item = (u64, Result<Value>)>> = match (&opts.from, opts.format) {
+        (Some((source, options)), _) => {
+            let survey = match source.yields() {
+                Yields::SurveyResponses => {
+                    Some(sources::prepare_survey(db, *source, path, options).await?)
+                }
+                _ => None,
+            };
+            sources::rows(*source, counter, options, survey)?
+        }
+        (None, Format::Csv) => Box::new(csv_rows(counter, opts.kind)?),
+        (None, Format::Jsonl) => Box::new(jsonl_rows(counter)),
     };
     let mut report = ImportReport::default();
     match opts.kind {
@@ -287,7 +316,7 @@ async fn flush<T: Intake>(
     if batch.is_empty() {
         return Ok(());
     }
-    for outcome in store::store(db, batch, Source::Import, redact).await? {
+    for outcome in store::store(db, batch, store::Source::Import, redact).await? {
         match outcome {
             Outcome::Created { .. } => report.imported += 1,
             Outcome::Duplicate { .. } => report.skipped += 1,

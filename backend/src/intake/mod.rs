@@ -14,15 +14,18 @@
 //!    Single items posted to the API or the web pages go through [`group`], which lets
 //!    concurrent posts share one transaction (group commit).
 //!
-//! [`import`] streams CSV/JSONL files through the same steps in batches.
+//! [`import`] streams CSV/JSONL files through the same steps in batches; [`sources`] reads
+//! other tools' exports (Zendesk, app stores, survey tools, …) as such files.
 
 pub mod customers;
 pub mod group;
+pub mod hooks;
 pub mod import;
 pub mod input;
 pub mod json;
 pub mod redact;
 pub mod score;
+pub mod sources;
 pub mod store;
 pub mod surveys;
 pub mod validate;

@@ -29,6 +29,8 @@ pub enum Source {
     Api,
     Import,
     Web,
+    /// A webhook call from another tool (`POST /api/v1/hooks/{name}`).
+    Hook,
 }
 
 impl Source {
@@ -37,6 +39,7 @@ impl Source {
             Source::Api => "api",
             Source::Import => "import",
             Source::Web => "web",
+            Source::Hook => "hook",
         }
     }
 }
@@ -121,6 +124,7 @@ pub async fn store<T: Intake>(
     outbox::enqueue(&txn, outbox::TOPIC_EMBED, &new_ids).await?;
     outbox::enqueue(&txn, outbox::TOPIC_INDEX, &new_ids).await?;
     tallies::commit(&txn, tallies::Snapshot::new_items(new_ids)).await?;
+    item_created_events(&txn, &rows, &source_ids, &item_by_source, source).await?;
     txn.commit().await?;
 
     Ok(batch
@@ -135,6 +139,61 @@ pub async fn store<T: Intake>(
             },
         )
         .collect())
+}
+
+/// Webhooks out: `item.created` for every new item, queued in its transaction (nothing is
+/// built when no subscription wants it).
+async fn item_created_events<T: Intake, C: ConnectionTrait>(
+    txn: &C,
+    rows: &[(&T, Option<i64>)],
+    source_ids: &[Option<i64>],
+    item_by_source: &HashMap<i64, i64>,
+    source: Source,
+) -> Result<()> {
+    use crate::db::entity::webhook_subscription::EventType;
+    use crate::db::webhooks::{self, Event};
+    if item_by_source.is_empty()
+        || webhooks::wanting(txn, EventType::ItemCreated)
+            .await?
+            .is_empty()
+    {
+        return Ok(());
+    }
+    let mut events = Vec::new();
+    for ((input, customer_id), source_id) in rows.iter().zip(source_ids) {
+        let Some(item_id) = source_id.and_then(|s| item_by_source.get(&s).copied()) else {
+            continue;
+        };
+        let c = input.content();
+        let kind = T::KIND.as_str();
+        let summary = format!(
+            "New {}: {}",
+            kind.replace('_', " "),
+            c.subject
+                .as_deref()
+                .unwrap_or(&c.text)
+                .chars()
+                .take(200)
+                .collect::<String>()
+        );
+        events.push(Event::new(
+            EventType::ItemCreated,
+            item_id,
+            serde_json::json!({
+                "item_id": item_id,
+                "kind": kind,
+                "source": source.as_str(),
+                "subject": c.subject,
+                "text": c.text,
+                "score": c.score,
+                "customer_id": customer_id,
+                "created_at": input.meta().created_at,
+            }),
+            summary,
+        ));
+    }
+    webhooks::emit(txn, &events).await?;
+    Ok(())
 }
 
 /// Stores one item (an API request) in its own transaction. Fails with 409 `conflict` on

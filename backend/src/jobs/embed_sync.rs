@@ -49,6 +49,8 @@ pub struct EmbedSync {
     jobs: std::sync::mpsc::Sender<EmbedJob>,
     /// The nearest-neighbour graph of search by meaning, when this process serves search.
     vectors: Option<Arc<VectorIndex>>,
+    /// Counts the items embedded (`triage_items_embedded_total`).
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl EmbedSync {
@@ -65,12 +67,19 @@ impl EmbedSync {
             consumer,
             jobs,
             vectors: None,
+            metrics: None,
         })
     }
 
     /// Also adds every vector stored from now on to this graph.
     pub fn with_vectors(mut self, vectors: Arc<VectorIndex>) -> Self {
         self.vectors = Some(vectors);
+        self
+    }
+
+    /// Also counts the items embedded into `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
         self
     }
 
@@ -85,6 +94,9 @@ impl EmbedSync {
         .await?;
         if let Some(graph) = &self.vectors {
             vector_sync::add(graph, vectors.to_vec()).await?;
+        }
+        if let Some(m) = &self.metrics {
+            m.embedded(vectors.len() as u64);
         }
         Ok(())
     }

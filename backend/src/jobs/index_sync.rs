@@ -323,8 +323,16 @@ pub fn instance_id(data_dir: &Path) -> Result<String> {
 /// Index jobs the index of `data_dir` has not read yet (all of them before its first
 /// rebuild).
 pub async fn pending(db: &DatabaseConnection, data_dir: &Path) -> Result<u64> {
+    Ok(waiting(db, data_dir).await?.0)
+}
+
+/// [`pending`], with when the oldest of those jobs was written (for `/metrics`).
+pub async fn waiting(
+    db: &DatabaseConnection,
+    data_dir: &Path,
+) -> Result<(u64, Option<chrono::DateTime<chrono::Utc>>)> {
     let at = outbox_log::cursor(db, &instance_id(data_dir)?)
         .await?
         .unwrap_or(Position { txid: 0, job_id: 0 });
-    outbox_log::behind(db, TOPIC_INDEX, at).await
+    outbox_log::waiting(db, TOPIC_INDEX, at).await
 }

@@ -26,6 +26,8 @@ pub enum Work {
     ThemeRebuild,
     DigestSchedule,
     Retention,
+    /// Looking for rising and measured themes to tell webhook subscribers about.
+    WebhookWatch,
 }
 
 impl Work {
@@ -37,6 +39,7 @@ impl Work {
             Work::ThemeRebuild => 1,
             Work::DigestSchedule => 2,
             Work::Retention => 3,
+            Work::WebhookWatch => 4,
         }
     }
 }

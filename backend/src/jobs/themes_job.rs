@@ -31,6 +31,7 @@ pub async fn run(
     embedder: SharedEmbedder,
     every: Duration,
     leases: Leases,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 ) {
     let model = embedder.model_name().to_string();
     loop {
@@ -40,12 +41,15 @@ pub async fn run(
             // One replica at a time: the others find the themes fresh afterwards.
             Ok(true) if !leases.holds(Work::ThemeRebuild).await => {}
             Ok(true) => match rebuild(&db, &model, &opts, Some(embedder.clone())).await {
-                Ok(r) => tracing::info!(
-                    themes = r.themes,
-                    items = r.items,
-                    seconds = r.seconds,
-                    "rebuilt themes"
-                ),
+                Ok(r) => {
+                    metrics.theme_rebuild(r.seconds);
+                    tracing::info!(
+                        themes = r.themes,
+                        items = r.items,
+                        seconds = r.seconds,
+                        "rebuilt themes"
+                    )
+                }
                 Err(e) => tracing::error!(error = %e, "rebuilding themes failed; will retry"),
             },
             Ok(false) => {}

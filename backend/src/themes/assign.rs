@@ -85,7 +85,7 @@ pub async fn create_theme<C: ConnectionTrait>(
 ) -> Result<theme::Model> {
     use sea_orm::ActiveModelTrait;
     let now = Utc::now();
-    Ok(theme::ActiveModel {
+    let made = theme::ActiveModel {
         label: Set(label),
         custom_label: Set(custom_label),
         keywords: Set(keywords),
@@ -97,7 +97,21 @@ pub async fn create_theme<C: ConnectionTrait>(
         ..Default::default()
     }
     .insert(db)
-    .await?)
+    .await?;
+    // Webhooks out, in the transaction that made the theme.
+    use crate::db::entity::webhook_subscription::EventType;
+    let label = made.display_label().to_string();
+    crate::db::webhooks::emit(
+        db,
+        &[crate::db::webhooks::Event::new(
+            EventType::ThemeCreated,
+            made.id,
+            serde_json::json!({"theme_id": made.id, "label": label, "size": made.size}),
+            format!("New theme: \"{label}\" ({} items)", made.size),
+        )],
+    )
+    .await?;
+    Ok(made)
 }
 
 fn item_ids_of(vectors: &[(i64, Vec<f32>)]) -> Vec<i64> {

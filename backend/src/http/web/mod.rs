@@ -26,6 +26,7 @@ mod survey;
 mod theme;
 mod tickets;
 mod unthemed;
+mod webhooks;
 mod widgets;
 
 use axum::http::StatusCode;
@@ -49,6 +50,7 @@ pub fn router() -> Router<ApiContext> {
         .merge(unthemed::router())
         .merge(survey::router())
         .merge(settings::router())
+        .merge(webhooks::router())
 }
 
 /// An HTML page as a response.

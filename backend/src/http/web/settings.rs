@@ -107,6 +107,10 @@ async fn show(
             (csrf(&viewer.csrf))
             button type="submit" { "Sign out everywhere" }
         }
+        @if viewer.role == crate::db::tokens::Role::Admin {
+            h2 { "Integrations" }
+            p { a href="/settings/webhooks" { "Webhooks" } ": send triage's events to other systems." }
+        }
     };
     Ok(Html(page("Digest settings", &viewer, "/settings", body)))
 }
