@@ -105,8 +105,8 @@ if ! [ -x /usr/bin/chromium ]; then
   say "installing chromium (Debian package, for the browser tests)…"
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
-if ! [ -d tests/ui/node_modules/playwright-core ]; then
-  say "installing playwright-core (npm, for the browser tests)…"
+if ! [ -d tests/ui/node_modules/playwright-core ] || ! [ -d tests/ui/node_modules/axe-core ]; then
+  say "installing playwright-core and axe-core (npm, for the browser and accessibility tests)…"
   npm ci --prefix tests/ui --no-audit --no-fund --silent
 fi
 

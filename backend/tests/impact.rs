@@ -302,6 +302,58 @@ async fn a_known_effect_is_read_back_exactly() {
     let h = impact::headlines(db, &shipped, 4, s.now).await.unwrap();
     assert_eq!(h[&t].effect, rates.effect);
 
+    // Webhook subscribers hear of the measured effect once per rollout.
+    use triage::webhooks::{EventType, WebhookFormat};
+    let sub = triage::db::webhooks::NewSubscription {
+        url: "http://127.0.0.1:9/impact".into(),
+        events: vec![EventType::ThemeImpactMeasured],
+        format: WebhookFormat::Standard,
+        description: String::new(),
+    };
+    let made = triage::db::webhooks::create_subscription(db, sub)
+        .await
+        .unwrap();
+    // The backlog lists themes with members; this scenario places items without counting.
+    use sea_orm::sea_query::Expr;
+    use sea_orm::QueryFilter;
+    triage::db::entity::theme::Entity::update_many()
+        .col_expr(triage::db::entity::theme::Column::Size, Expr::value(60))
+        .filter(sea_orm::ColumnTrait::eq(
+            &triage::db::entity::theme::Column::Id,
+            t,
+        ))
+        .exec(db)
+        .await
+        .unwrap();
+    let config = Config::from_settings(Settings::default()).unwrap();
+    let found = triage::webhooks::watch::look(db, &config, s.now)
+        .await
+        .unwrap();
+    assert_eq!(found, 1);
+    assert_eq!(
+        triage::webhooks::watch::look(db, &config, s.now)
+            .await
+            .unwrap(),
+        0
+    );
+    let (sent, _) = triage::db::webhooks::deliveries(
+        db,
+        made.id,
+        triage::db::Page {
+            limit: 10,
+            offset: 0,
+        },
+    )
+    .await
+    .unwrap();
+    let body: serde_json::Value = serde_json::from_str(&sent[0].payload).unwrap();
+    assert_eq!(body["type"], "theme.impact_measured");
+    assert_eq!(body["data"]["theme_id"], t);
+    assert!(body["data"]["sentence"]
+        .as_str()
+        .unwrap()
+        .starts_with("Reports fell 50 %"));
+
     // Everyone a week ago: the enterprise cohort's after window stops there (its comparison
     // group is reached), and everyone else is measured before/after with no comparison.
     let week_ago = (s.now - Duration::days(7)).date_naive().to_string();

@@ -1275,3 +1275,171 @@ async fn every_change_of_consent_is_in_the_export_and_erasure_removes_it() {
         .unwrap()
         .is_empty());
 }
+
+/// Webhooks out: events are queued in the transaction of their change, once per
+/// subscription that wants them, and the states (rising) are found once per week.
+#[tokio::test]
+async fn webhook_events_are_queued_with_their_changes() {
+    use chrono::{Duration, Utc};
+    use triage::backlog::workflow::{self, EntryChange};
+    use triage::db::entity::webhook_delivery;
+    use triage::db::webhooks::{self, NewSubscription, SubscriptionChange};
+    use triage::webhooks::{EventType, WebhookFormat};
+    let (_dir, config, db) = sqlite_with_config().await;
+    let all = webhooks::create_subscription(
+        &db,
+        NewSubscription {
+            url: "http://127.0.0.1:9/all".into(),
+            events: EventType::ALL.to_vec(),
+            format: WebhookFormat::Standard,
+            description: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let off = webhooks::create_subscription(
+        &db,
+        NewSubscription {
+            url: "http://127.0.0.1:9/off".into(),
+            events: vec![EventType::ItemCreated, EventType::ThemeCreated],
+            format: WebhookFormat::Slack,
+            description: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let change = SubscriptionChange {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    webhooks::update_subscription(&db, off.id, change)
+        .await
+        .unwrap();
+    let of = |kind: EventType| {
+        let db = db.clone();
+        async move {
+            webhook_delivery::Entity::find()
+                .all(&db)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|d| d.event_type == kind)
+                .collect::<Vec<_>>()
+        }
+    };
+
+    // One theme rising: 2 items a week for 8 weeks, then 12 this week; two steady ones.
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+    let now = Utc::now();
+    let mut rows = Vec::new();
+    let mut n = 0;
+    for (g, topic) in ["refund late", "card blocked", "app crashes"]
+        .iter()
+        .enumerate()
+    {
+        let mut when: Vec<chrono::DateTime<Utc>> = Vec::new();
+        for w in 1..=8 {
+            when.extend([now - Duration::weeks(w) - Duration::hours(1); 2]);
+        }
+        let this_week = if g == 0 { 12 } else { 2 };
+        when.extend(std::iter::repeat_n(now - Duration::hours(2), this_week));
+        let batch: Vec<_> = when
+            .iter()
+            .map(|t| {
+                n += 1;
+                validate::ticket(TicketInput {
+                    subject: topic.to_string(),
+                    body: "body".into(),
+                    priority: None,
+                    status: None,
+                    tags: None,
+                    external_id: Some(format!("w-{n}")),
+                    customer: None,
+                    created_at: Some(t.to_rfc3339()),
+                })
+                .unwrap()
+            })
+            .collect();
+        for id in created(&db, &batch).await {
+            let mut v: Vec<f32> = (0..16).map(|_| rng.random_range(-0.05..0.05)).collect();
+            v[g] += 1.0;
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            rows.push((id, v.iter().map(|x| x / norm).collect::<Vec<f32>>()));
+        }
+    }
+    let items = rows.len();
+    assert_eq!(
+        of(EventType::ItemCreated).await.len(),
+        items,
+        "one per item, none for the disabled subscription"
+    );
+    db::embeddings::upsert(&db, "test-model", "f32", &rows)
+        .await
+        .unwrap();
+    let opts = triage::themes::discover::DiscoverOptions::default();
+    triage::themes::rebuild::rebuild(&db, "test-model", &opts, None)
+        .await
+        .unwrap();
+    let themes = triage::db::entity::theme::Entity::find()
+        .all(&db)
+        .await
+        .unwrap();
+    let created_events = of(EventType::ThemeCreated).await;
+    assert_eq!(
+        created_events.len(),
+        themes.len(),
+        "one theme.created per theme"
+    );
+    assert!(created_events.iter().all(|d| d.subscription_id == all.id));
+    // A second rebuild over the same items makes no theme, so no event.
+    triage::themes::rebuild::rebuild(&db, "test-model", &opts, None)
+        .await
+        .unwrap();
+    assert_eq!(of(EventType::ThemeCreated).await.len(), themes.len());
+
+    // A status change is an event with before and after; an owner change is not.
+    let theme = themes[0].id;
+    let plan = EntryChange {
+        status: Some("planned".into()),
+        ..Default::default()
+    };
+    workflow::update(&db, theme, plan, "pm@corp.test", "http://t")
+        .await
+        .unwrap();
+    let owner = EntryChange {
+        owner: Some("Pat".into()),
+        ..Default::default()
+    };
+    workflow::update(&db, theme, owner, "pm@corp.test", "http://t")
+        .await
+        .unwrap();
+    let status = of(EventType::ThemeStatusChanged).await;
+    assert_eq!(status.len(), 1);
+    let body: serde_json::Value = serde_json::from_str(&status[0].payload).unwrap();
+    assert_eq!(body["type"], "theme.status_changed");
+    assert_eq!(
+        (body["data"]["from"].as_str(), body["data"]["to"].as_str()),
+        (Some("new"), Some("planned"))
+    );
+    assert_eq!(body["data"]["url"], format!("http://t/themes/{theme}"));
+
+    // The rising theme is found once, however often the watcher looks.
+    let found = triage::webhooks::watch::look(&db, &config, Utc::now())
+        .await
+        .unwrap();
+    assert!(found >= 1, "the spiking theme is rising");
+    let again = triage::webhooks::watch::look(&db, &config, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(again, 0, "the same week's rising theme is not queued twice");
+    let rising = of(EventType::ThemeRising).await;
+    let body: serde_json::Value = serde_json::from_str(&rising[0].payload).unwrap();
+    let spiking = theme_of(&db, rows[0].0).await.unwrap();
+    assert!(
+        rising
+            .iter()
+            .any(|d| d.payload.contains(&format!("\"theme_id\":{spiking}"))),
+        "{body}"
+    );
+}

@@ -118,6 +118,36 @@ fn web_ui_in_chromium() {
     );
     let done: Value = serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
 
+    // Accessibility on the same data: axe-core finds no WCAG 2.1 A/AA violation on the
+    // main pages for any role, and the daily work needs no mouse (tests/ui/a11y.mjs).
+    create_user(&env, "admin@demo.example", "admin", "admin-password-1");
+    let a11y = Command::new("node")
+        .arg(ui.join("a11y.mjs"))
+        .env("TRIAGE_URL", &s.url)
+        .env("PM_EMAIL", "pm@demo.example")
+        .env("PM_PASSWORD", "triage-demo")
+        .env("SUPPORT_EMAIL", "support@demo.example")
+        .env("SUPPORT_PASSWORD", "support-password-1")
+        .env("ADMIN_EMAIL", "admin@demo.example")
+        .env("ADMIN_PASSWORD", "admin-password-1")
+        .env("SURVEY_ID", &survey_id)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("running node");
+    let a11y_out = String::from_utf8_lossy(&a11y.stdout);
+    assert!(
+        a11y.status.success(),
+        "accessibility test failed:\n{}\n{a11y_out}",
+        String::from_utf8_lossy(&a11y.stderr)
+    );
+    let checked: Value = serde_json::from_str(a11y_out.lines().last().unwrap_or("")).unwrap();
+    assert!(
+        checked["audited"].as_array().unwrap().len() >= 17,
+        "{checked}"
+    );
+    // The keyboard-only ticket is stored, as the API sees it.
+    let kb_ticket = checked["keyboard"]["ticket_id"].as_i64().unwrap();
+
     // What the browser did is in the database, as the API sees it.
     let token = env.token("admin");
     let rollouts = s
@@ -175,6 +205,8 @@ fn web_ui_in_chromium() {
         .get(&format!("/api/v1/tickets/{}", done["ticket_id"]), &token)
         .body;
     assert_eq!(ticket["subject"], "Card not arrived");
+    let kb = s.get(&format!("/api/v1/tickets/{kb_ticket}"), &token).body;
+    assert_eq!(kb["subject"], "Keyboard only: transfer stuck");
     // The email typed on the survey page is kept on the answer, unconfirmed: it makes no
     // customer (double opt-in, tests/tests/hardening.rs follows the link).
     let customers = s.get("/api/v1/customers?limit=500", &token).body;

@@ -69,15 +69,23 @@ pub fn card(viewer: &Viewer, impact: &Impact, can_record: bool) -> Markup {
     }
 }
 
+/// A colour key for a chart's legend.
+fn swatch(color: &str) -> Markup {
+    html! {
+        span style=(format!("display:inline-block;width:.8em;height:.8em;background:{color};vertical-align:-.1em;border-radius:2px")) {}
+    }
+}
+
 fn cohort(c: &CohortImpact, weeks: u32) -> Markup {
     html! {
         h3 { (c.cohort) " — from " (c.starts_on) }
         p { (c.sentence) }
         @if c.rates.is_some() {
             (rate_chart(&c.treated, c.comparison.as_ref(), &c.cohort))
+            // Swatches without text: the legend's words keep the page's contrast.
             p.small.muted { "Reports per 1,000 items, week by week: "
-                span style="color:#5b8def" { "■ " (c.cohort) }
-                @if c.comparison.is_some() { " " span style="color:#8a93a3" { "■ the rest" } } }
+                (swatch("#5b8def")) " " (c.cohort)
+                @if c.comparison.is_some() { " " (swatch("#b8bfcc")) " the rest" } }
         }
         @if let Some(s) = &c.satisfaction {
             p.small {
