@@ -4,8 +4,15 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Benchmarks drive the router in process: one access line per measured request would
+    // be noise on the screen and a cost in the figures.
+    let default = if std::env::args().nth(1).as_deref() == Some("bench") {
+        "warn,triage=info,triage::access=warn"
+    } else {
+        "warn,triage=info"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRIAGE_LOG")
-        .unwrap_or_else(|_| "warn,triage=info".into());
+        .unwrap_or_else(|_| default.into());
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

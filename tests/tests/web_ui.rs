@@ -131,6 +131,7 @@ fn web_ui_in_chromium() {
         .env("ADMIN_EMAIL", "admin@demo.example")
         .env("ADMIN_PASSWORD", "admin-password-1")
         .env("SURVEY_ID", &survey_id)
+        .env("SCREENSHOTS", &shots)
         .env("CHROMIUM", &chromium)
         .output()
         .expect("running node");

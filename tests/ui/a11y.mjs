@@ -6,7 +6,7 @@
 // the same demo data.
 //
 // Input (environment): TRIAGE_URL, PM_EMAIL, PM_PASSWORD, SUPPORT_EMAIL, SUPPORT_PASSWORD,
-// ADMIN_EMAIL, ADMIN_PASSWORD, SURVEY_ID, CHROMIUM. Output: one JSON line on stdout; any
+// ADMIN_EMAIL, ADMIN_PASSWORD, SURVEY_ID, CHROMIUM, SCREENSHOTS (optional). Output: one JSON line on stdout; any
 // violation or failed step throws, printing what and where, and exits non-zero.
 
 import { chromium } from 'playwright-core';
@@ -119,6 +119,7 @@ try {
   await admin.waitForURL(/done=Webhook/);
   check(await admin.getByRole('heading', { name: 'http://127.0.0.1:9/triage' }).isVisible(), 'the subscription is listed');
   violations.push(...await audit(admin, 'admin', '/settings/webhooks'));
+  if (process.env.SCREENSHOTS) await admin.screenshot({ path: `${process.env.SCREENSHOTS}/webhooks.png`, fullPage: true });
 
   check(violations.length === 0, `no WCAG 2.1 A/AA violations, found ${violations.length}:\n  ${violations.join('\n  ')}`);
 

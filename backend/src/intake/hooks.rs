@@ -435,6 +435,12 @@ impl Mapping {
                         })
                         .collect(),
                 ),
+                // Form tools often send numbers as text ("4").
+                ("score", Value::String(t)) => t
+                    .trim()
+                    .parse::<i64>()
+                    .map(Value::from)
+                    .unwrap_or_else(|_| Value::String(t.clone())),
                 ("score", v) => v.clone(),
                 (_, v) => match scalar_text(v) {
                     Some(t) => Value::String(t),
@@ -612,6 +618,30 @@ mod tests {
             receive(&hk, &none, body, now),
             Err(Error::Unauthorized(_))
         ));
+    }
+
+    #[test]
+    fn a_rating_hook_reads_a_score_sent_as_text() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let h = hook(
+            HookSource::Generic,
+            HookItemKind::Rating,
+            Some(r#"{"external_id": "$.id", "score": "$.stars", "comment": "$.text"}"#),
+            secret,
+        );
+        let body = br#"{"id": "r-9", "stars": "4", "text": "Good app"}"#;
+        let now = Utc::now();
+        let sig = sign_standard(secret, "m", now.timestamp(), body).unwrap();
+        let headers = H(vec![
+            ("webhook-id", "m".into()),
+            ("webhook-timestamp", now.timestamp().to_string()),
+            ("webhook-signature", sig),
+        ]);
+        let Received::Rating(r) = receive(&h, &headers, body, now).unwrap() else {
+            panic!("a rating")
+        };
+        assert_eq!(r.score, 4);
+        assert_eq!(r.meta.external_id.as_deref(), Some("gh:r-9"));
     }
 
     #[test]
