@@ -30,7 +30,7 @@ h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
 .row select{max-width:18rem;text-overflow:ellipsis}
 label{display:block;font-size:.85rem;color:var(--muted);margin-bottom:.15rem}
 input,select,textarea,button{font:inherit;max-width:100%}
-input[type=text],input[type=email],input[type=password],input[type=search],input[type=date],input[type=number],select,textarea{padding:.4rem .5rem;border:1px solid var(--line);border-radius:6px;background:#fff;width:100%}
+input[type=text],input[type=url],input[type=email],input[type=password],input[type=search],input[type=date],input[type=number],select,textarea{padding:.4rem .5rem;border:1px solid var(--line);border-radius:6px;background:#fff;width:100%}
 textarea{min-height:6rem}
 button,.button{padding:.45rem .9rem;border-radius:6px;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;display:inline-block}
 button.secondary,.button.secondary{background:#fff;color:var(--accent)}

@@ -81,7 +81,7 @@ async fn show(
                         button type="submit" name="action" value="enable" { "Turn on again" }
                     }
                     " "
-                    button type="submit" name="action" value="delete" { "Remove" }
+                    button.danger type="submit" name="action" value="delete" { "Remove" }
                 }
                 @if log.items.is_empty() {
                     p.muted { "Nothing sent yet." }
