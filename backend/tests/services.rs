@@ -889,6 +889,18 @@ async fn erasing_a_customer_removes_their_items_everywhere_and_keeps_a_receipt()
     use triage::db::entity::{embedding, mail, theme};
     use triage::privacy::{self, Actor};
     let (_dir, config, db) = sqlite_with_config().await;
+    // A webhook subscriber gets every new item: its queue holds their words too.
+    triage::db::webhooks::create_subscription(
+        &db,
+        triage::db::webhooks::NewSubscription {
+            url: "http://127.0.0.1:9/items".into(),
+            events: vec![triage::webhooks::EventType::ItemCreated],
+            format: triage::webhooks::WebhookFormat::Standard,
+            description: String::new(),
+        },
+    )
+    .await
+    .unwrap();
     // Two tickets of the customer to erase, with a word nobody else uses, in the refund
     // group (vectors on its axis), before the themes are built.
     let theirs: Vec<validate::NewTicket> = (0..2)
@@ -1004,6 +1016,13 @@ async fn erasing_a_customer_removes_their_items_everywhere_and_keeps_a_receipt()
         .unwrap();
     let r = &erased.receipt;
     assert_eq!((r.items, r.tickets, r.ratings), (2, 2, 0));
+    // Their webhook deliveries left the outbox and its log; everyone else's stay.
+    let deliveries = triage::db::entity::webhook_delivery::Entity::find()
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(deliveries.len(), groups.iter().flatten().count());
+    assert!(deliveries.iter().all(|d| !d.payload.contains("zorblax")));
     assert_eq!(
         (r.mails_cancelled, r.mails_removed, r.mails_scrubbed),
         (1, 1, 1)

@@ -115,6 +115,7 @@ pub async fn remove_items<C: ConnectionTrait>(db: &C, item_ids: &[i64]) -> Resul
     let mut removed = Removed::default();
     let mut themes: BTreeSet<i64> = BTreeSet::new();
     for chunk in item_ids.chunks(CHUNK) {
+        super::webhooks::forget_items(db, chunk).await?;
         let refs = ItemRef::find_by_statement(Statement::from_string(
             db.get_database_backend(),
             format!(

@@ -40,12 +40,35 @@ pub struct Event {
 impl Event {
     pub fn new(kind: EventType, key: impl std::fmt::Display, data: Value, summary: String) -> Self {
         Self {
-            id: format!("evt_{}_{key}", kind.as_str().replace('.', "_")),
+            id: event_id(kind, key),
             kind,
             data,
             summary,
         }
     }
+}
+
+/// An event's id: `evt_item_created_42`.
+pub fn event_id(kind: EventType, key: impl std::fmt::Display) -> String {
+    format!("evt_{}_{key}", kind.as_str().replace('.', "_"))
+}
+
+/// Erasure: the deliveries of these items' `item.created` events (their payload holds the
+/// item's words) leave the outbox and its log, sent or not.
+pub async fn forget_items<C: ConnectionTrait>(db: &C, item_ids: &[i64]) -> Result<u64> {
+    let ids: Vec<String> = item_ids
+        .iter()
+        .map(|i| event_id(EventType::ItemCreated, i))
+        .collect();
+    let mut removed = 0;
+    for chunk in ids.chunks(1000) {
+        removed += webhook_delivery::Entity::delete_many()
+            .filter(webhook_delivery::Column::EventId.is_in(chunk.to_vec()))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    Ok(removed)
 }
 
 /// Enabled subscriptions that want `kind`.
