@@ -448,15 +448,20 @@ pub async fn record<C: ConnectionTrait>(
             .await?;
         return Ok(false);
     }
-    let run = subscription(db, delivery.subscription_id)
-        .await?
-        .consecutive_failures
-        + 1;
+    // Counted in the database (two processes failing at once both count), then read back
+    // for the pause.
     webhook_subscription::Entity::update_many()
         .col_expr(
             webhook_subscription::Column::ConsecutiveFailures,
-            Expr::value(run),
+            Expr::col(webhook_subscription::Column::ConsecutiveFailures).add(1),
         )
+        .filter(s.eq(delivery.subscription_id))
+        .exec(db)
+        .await?;
+    let run = subscription(db, delivery.subscription_id)
+        .await?
+        .consecutive_failures;
+    webhook_subscription::Entity::update_many()
         .col_expr(
             webhook_subscription::Column::PausedUntil,
             Expr::value(now + backoff(retry_base, run)),
