@@ -348,6 +348,34 @@ fn hooks_take_signed_calls_only(env: &Env) {
         (no_secret.status, no_secret.error_field()),
         (400, Some("secret"))
     );
+    // Over the documented 200 characters (counted as characters, not bytes): refused,
+    // nothing made.
+    let long_secret = "é".repeat(150) + &"k".repeat(51);
+    let too_long = s.post(
+        "/api/v1/hooks",
+        &admin,
+        &json!({"name": "zd3", "source": "zendesk", "secret": long_secret}),
+    );
+    assert_eq!(
+        (too_long.status, too_long.error_field()),
+        (400, Some("secret")),
+        "{:?}",
+        too_long.body
+    );
+    let just_fits = s.post(
+        "/api/v1/hooks",
+        &admin,
+        &json!({"name": "zd4", "source": "zendesk", "secret": "é".repeat(200)}),
+    );
+    assert_eq!(just_fits.status, 201, "{:?}", just_fits.body);
+    let listed = s.get("/api/v1/hooks", &admin).body;
+    let names: Vec<&str> = listed
+        .as_array()
+        .expect("a list of hooks")
+        .iter()
+        .filter_map(|h| h["name"].as_str())
+        .collect();
+    assert!(names.contains(&"zd4") && !names.contains(&"zd3"), "{names:?}");
     assert_eq!(
         s.post(
             "/api/v1/hooks",

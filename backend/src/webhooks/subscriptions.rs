@@ -92,8 +92,9 @@ pub fn url(field: &str, raw: &str) -> Result<String> {
     let parsed = reqwest::Url::parse(t).map_err(|e| {
         Error::invalid("invalid_value", field, format!("{field} is not a URL: {e}"))
     })?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() || t.len() > 2000
-    {
+    // Counted as the schema counts: characters of what was sent, spaces included.
+    let too_long = raw.chars().count() > 2000;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() || too_long {
         return Err(Error::invalid(
             "invalid_value",
             field,
