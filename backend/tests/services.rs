@@ -85,6 +85,105 @@ async fn a_batch_stores_items_jobs_and_reports_duplicates() {
     assert_eq!(db::items::count(&db).await.unwrap(), 4);
 }
 
+/// A helpdesk's later state of a stored ticket: status, priority and tags follow the newest
+/// `updated_at`; subject and body stay; an older or equal one changes nothing; masking
+/// applies to the new tags as at intake.
+#[tokio::test]
+async fn a_newer_helpdesk_state_updates_a_ticket_and_an_older_one_does_not() {
+    use triage::db::entity::ticket;
+    use triage::intake::store::{update_ticket, TicketUpdate};
+    let (_dir, db) = sqlite().await;
+    let first = ticket(Some("zendesk:7"), "Card declined", "x@y.co", "smb");
+    let out = store(
+        &db,
+        std::slice::from_ref(&first),
+        Source::Hook,
+        Redact::all(),
+    )
+    .await
+    .unwrap();
+    let Outcome::Created { id, item_id } = out[0] else {
+        panic!("{out:?}")
+    };
+    let stored = |db: DatabaseConnection| async move {
+        ticket::Entity::find_by_id(id)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let t0 = chrono::Utc::now();
+    let later = |secs: i64, priority: &str, status: &str, tags: &[&str]| {
+        let mut t = ticket(Some("zendesk:7"), "Edited subject", "x@y.co", "smb");
+        t.body = "a later comment".into();
+        t.priority = priority.into();
+        t.status = status.into();
+        t.tags = tags.iter().map(|s| s.to_string()).collect();
+        t.source_updated_at = Some(t0 + chrono::Duration::seconds(secs));
+        t
+    };
+    let up = |t: validate::NewTicket| {
+        let db = db.clone();
+        async move { update_ticket(&db, &t, Redact::all()).await.unwrap() }
+    };
+
+    let newer = later(
+        60,
+        "urgent",
+        "solved",
+        &["cards", "call me on +44 20 7946 0958"],
+    );
+    assert_eq!(up(newer.clone()).await, TicketUpdate::Updated { item_id });
+    let now = stored(db.clone()).await;
+    assert_eq!(
+        (now.priority.as_str(), now.status.as_str()),
+        ("urgent", "solved")
+    );
+    assert_eq!(
+        now.tags, r#"["cards","call me on [phone]"]"#,
+        "tags masked like intake"
+    );
+    assert_eq!(
+        (now.subject.as_str(), now.body.as_str()),
+        ("Card declined", "body")
+    );
+    assert_eq!(
+        now.source_updated_at.map(|t| t.timestamp()),
+        Some((t0 + chrono::Duration::seconds(60)).timestamp())
+    );
+
+    // The same update again, and an older one delivered late: nothing changes.
+    assert_eq!(up(newer).await, TicketUpdate::Stale { item_id });
+    let older = later(30, "low", "open", &[]);
+    assert_eq!(up(older).await, TicketUpdate::Stale { item_id });
+    assert_eq!(stored(db.clone()).await, now);
+
+    // Newer but the same state: unchanged, the time moves on.
+    let same = later(
+        90,
+        "urgent",
+        "solved",
+        &["cards", "call me on +44 20 7946 0958"],
+    );
+    assert_eq!(up(same).await, TicketUpdate::Unchanged { item_id });
+    assert_eq!(
+        stored(db.clone())
+            .await
+            .source_updated_at
+            .map(|t| t.timestamp()),
+        Some((t0 + chrono::Duration::seconds(90)).timestamp())
+    );
+    // Without a time (a tool that sends none): applied in arrival order.
+    let mut untimed = later(0, "high", "pending", &[]);
+    untimed.source_updated_at = None;
+    assert_eq!(up(untimed).await, TicketUpdate::Updated { item_id });
+    assert_eq!(stored(db.clone()).await.priority, "high");
+    // An external id never stored is not an update.
+    let mut unknown = later(100, "high", "open", &[]);
+    unknown.meta.external_id = Some("zendesk:8".into());
+    assert!(update_ticket(&db, &unknown, Redact::all()).await.is_err());
+}
+
 #[tokio::test]
 async fn intake_keeps_a_customer_and_a_segment_change_requeues_their_items() {
     let (_dir, db) = sqlite().await;

@@ -32,6 +32,8 @@ struct Rig {
     rng: StdRng,
     items: Vec<i64>,
     themes: Vec<i64>,
+    /// External ids of the tickets stored (a helpdesk's ids).
+    tickets: Vec<String>,
     bulk: bool,
 }
 
@@ -54,6 +56,7 @@ async fn rig(database_url: Option<String>, seed: u64) -> Rig {
         rng: StdRng::seed_from_u64(seed),
         items: Vec::new(),
         themes: Vec::new(),
+        tickets: Vec::new(),
         bulk: false,
     }
 }
@@ -85,6 +88,8 @@ impl Rig {
             let created_at = Some(self.when().to_rfc3339());
             let customer = self.customer();
             if self.rng.random_bool(0.5) {
+                let external_id = format!("zendesk:{}", self.tickets.len());
+                self.tickets.push(external_id.clone());
                 tickets.push(
                     validate::ticket(TicketInput {
                         subject: format!("subject {i}"),
@@ -92,7 +97,7 @@ impl Rig {
                         priority: Some(["low", "normal", "high", "urgent"][i % 4].into()),
                         status: None,
                         tags: None,
-                        external_id: None,
+                        external_id: Some(external_id),
                         customer,
                         created_at,
                     })
@@ -436,6 +441,70 @@ async fn exercise(database_url: Option<String>, seed: u64) {
         db::customers::update(&r.db, id, &patch).await.unwrap();
     }
     r.check("customers changed").await;
+    // One customer changed by several requests at once: each applies to what the last left.
+    let id = customer_id(&r.db, "c4").await;
+    let mut burst = tokio::task::JoinSet::new();
+    for k in 0..8 {
+        let patch = CustomerPatch {
+            segment: Some(["enterprise", "smb", "startup"][k % 3].into()),
+            account_value: Some(1_000.0 * k as f64),
+            ..Default::default()
+        };
+        let db = r.db.clone();
+        burst.spawn(async move { db::customers::update(&db, id, &patch).await });
+    }
+    while let Some(done) = burst.join_next().await {
+        done.unwrap().unwrap();
+    }
+    r.check("one customer changed by a burst").await;
+
+    // The helpdesk changes tickets' priorities (webhook updates), some twice, some out of
+    // order (an older update changes nothing).
+    for k in 0..60 {
+        let ext = r.tickets[r.rng.random_range(0..r.tickets.len())].clone();
+        let mut t = validate::ticket(TicketInput {
+            subject: "ignored".into(),
+            body: "ignored".into(),
+            priority: Some(["low", "normal", "high", "urgent"][r.rng.random_range(0..4)].into()),
+            status: Some("solved".into()),
+            tags: None,
+            external_id: Some(ext),
+            customer: None,
+            created_at: None,
+        })
+        .unwrap();
+        let back = if k % 5 == 4 { -100 } else { k };
+        t.source_updated_at = Some(r.now + Duration::seconds(back));
+        triage::intake::store::update_ticket(&r.db, &t, Redact::none())
+            .await
+            .unwrap();
+    }
+    r.check("tickets updated by their helpdesk").await;
+    // Updates of one ticket at once (a burst of events): each applies to what the last left.
+    let ext = r.tickets[0].clone();
+    let mut burst = tokio::task::JoinSet::new();
+    for k in 0..8 {
+        let mut t = validate::ticket(TicketInput {
+            subject: "ignored".into(),
+            body: "ignored".into(),
+            priority: Some(["low", "urgent"][k % 2].into()),
+            status: None,
+            tags: None,
+            external_id: Some(ext.clone()),
+            customer: None,
+            created_at: None,
+        })
+        .unwrap();
+        t.source_updated_at = Some(r.now + Duration::seconds(1_000 + k as i64));
+        let db = r.db.clone();
+        burst.spawn(
+            async move { triage::intake::store::update_ticket(&db, &t, Redact::none()).await },
+        );
+    }
+    while let Some(done) = burst.join_next().await {
+        done.unwrap().unwrap();
+    }
+    r.check("one ticket updated by a burst").await;
 
     let gone = customer_id(&r.db, "c2").await;
     triage::privacy::erase::customer(&r.db, gone, &Actor::Cli)

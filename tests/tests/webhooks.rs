@@ -20,7 +20,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
-use triage_e2e::{free_port, json_line, on_both, Env, Server};
+use triage_e2e::{free_port, json_line, on_both, Env, Reply, Server};
 
 on_both!(
     events_reach_receivers_signed_and_retried,
@@ -295,7 +295,7 @@ fn zendesk_call(
     body: &str,
     at: chrono::DateTime<chrono::Utc>,
     tamper: bool,
-) -> u16 {
+) -> Reply {
     let ts = at.to_rfc3339();
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(ts.as_bytes());
@@ -304,16 +304,30 @@ fn zendesk_call(
     if tamper {
         sig = sig.replacen(|c: char| c.is_ascii_alphabetic(), "0", 1);
     }
-    s.client
+    let r = s
+        .client
         .post(format!("{}/api/v1/hooks/{hook}", s.url))
         .header("x-zendesk-webhook-signature", sig)
         .header("x-zendesk-webhook-signature-timestamp", ts)
         .header("content-type", "application/json")
         .body(body.to_string())
         .send()
-        .unwrap()
-        .status()
-        .as_u16()
+        .unwrap();
+    Reply {
+        status: r.status().as_u16(),
+        body: r.json().unwrap_or(Value::Null),
+    }
+}
+
+fn ticket_by_external_id(s: &Server, token: &str, external_id: &str) -> Value {
+    let list = s.get("/api/v1/tickets?limit=100", token);
+    list.body["items"]
+        .as_array()
+        .expect("tickets")
+        .iter()
+        .find(|t| t["external_id"] == external_id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no ticket {external_id}: {}", list.body))
 }
 
 fn ticket_count(s: &Server, token: &str) -> u64 {
@@ -375,7 +389,10 @@ fn hooks_take_signed_calls_only(env: &Env) {
         .iter()
         .filter_map(|h| h["name"].as_str())
         .collect();
-    assert!(names.contains(&"zd4") && !names.contains(&"zd3"), "{names:?}");
+    assert!(
+        names.contains(&"zd4") && !names.contains(&"zd3"),
+        "{names:?}"
+    );
     assert_eq!(
         s.post(
             "/api/v1/hooks",
@@ -393,7 +410,10 @@ fn hooks_take_signed_calls_only(env: &Env) {
                    "created_at": now.to_rfc3339()}}).to_string();
     let before = ticket_count(&s, &admin);
     // Wrong signature, stale timestamp, none at all: 401, nothing stored.
-    assert_eq!(zendesk_call(&s, "zendesk", secret, &event, now, true), 401);
+    assert_eq!(
+        zendesk_call(&s, "zendesk", secret, &event, now, true).status,
+        401
+    );
     assert_eq!(
         zendesk_call(
             &s,
@@ -402,11 +422,12 @@ fn hooks_take_signed_calls_only(env: &Env) {
             &event,
             now - chrono::Duration::minutes(10),
             false
-        ),
+        )
+        .status,
         401
     );
     assert_eq!(
-        zendesk_call(&s, "zendesk", "another secret", &event, now, false),
+        zendesk_call(&s, "zendesk", "another secret", &event, now, false).status,
         401
     );
     let bare = s
@@ -417,17 +438,117 @@ fn hooks_take_signed_calls_only(env: &Env) {
         .unwrap();
     assert_eq!(bare.status().as_u16(), 401);
     assert_eq!(ticket_count(&s, &admin), before);
-    // Signed: stored once; the replay and a ticket imported before are duplicates.
-    assert_eq!(zendesk_call(&s, "zendesk", secret, &event, now, false), 201);
-    assert_eq!(zendesk_call(&s, "zendesk", secret, &event, now, false), 200);
+    // Signed: stored once; the replay and a ticket imported before (same state; the labels
+    // read from fields a trigger body lacks are kept) are duplicates.
+    let created = zendesk_call(&s, "zendesk", secret, &event, now, false);
+    assert_eq!(
+        (created.status, &created.body["status"]),
+        (201, &json!("created"))
+    );
+    let item_id = created.body["item_id"].as_i64().expect("the new item's id");
+    let replay = zendesk_call(&s, "zendesk", secret, &event, now, false);
+    assert_eq!(
+        (
+            replay.status,
+            &replay.body["status"],
+            replay.body["item_id"].as_i64()
+        ),
+        (200, &json!("duplicate"), Some(item_id))
+    );
     let trigger = json!({"ticket": {"id": "35436", "subject": "Card declined at the supermarket", "description": "again",
         "priority": "High", "status": "Open", "tags": "cards declined"}}).to_string();
+    let again = zendesk_call(&s, "zendesk", secret, &trigger, now, false);
     assert_eq!(
-        zendesk_call(&s, "zendesk", secret, &trigger, now, false),
-        200
+        (again.status, &again.body["status"]),
+        (200, &json!("duplicate")),
+        "{:?}",
+        again.body
     );
     assert_eq!(ticket_count(&s, &admin), before + 1);
-    assert_eq!(zendesk_call(&s, "nope", secret, &event, now, false), 404);
+    let imported = ticket_by_external_id(&s, &admin, "zendesk:35436");
+    assert_eq!(
+        imported["tags"],
+        json!(["cards", "declined", "channel:email", "satisfaction:bad"])
+    );
+
+    // Zendesk's later events about the ticket: the newer state is taken (status, priority,
+    // tags; subject and body stay as filed), an older one delivered late changes nothing.
+    let changed = |status: &str, priority: &str, tags: Value, at: chrono::DateTime<chrono::Utc>| {
+        json!({"type": "zen:event-type:ticket.status_changed", "id": format!("01H-{status}"), "time": at.to_rfc3339(),
+            "detail": {"id": "99001", "subject": "Renamed by an agent", "description": "an agent's note",
+                       "priority": priority, "status": status, "tags": tags, "requester_id": "555",
+                       "created_at": now.to_rfc3339(), "updated_at": at.to_rfc3339()}})
+        .to_string()
+    };
+    let solved = changed(
+        "SOLVED",
+        "URGENT",
+        json!(["statements", "vip"]),
+        now + chrono::Duration::seconds(60),
+    );
+    let up = zendesk_call(&s, "zendesk", secret, &solved, now, false);
+    assert_eq!(
+        (up.status, &up.body["status"], up.body["item_id"].as_i64()),
+        (200, &json!("updated"), Some(item_id)),
+        "{:?}",
+        up.body
+    );
+    let late = changed(
+        "OPEN",
+        "LOW",
+        json!([]),
+        now + chrono::Duration::seconds(30),
+    );
+    let stale = zendesk_call(&s, "zendesk", secret, &late, now, false);
+    assert_eq!(
+        (stale.status, &stale.body["status"]),
+        (200, &json!("duplicate"))
+    );
+    let t = ticket_by_external_id(&s, &admin, "zendesk:99001");
+    assert_eq!(
+        (
+            &t["status"],
+            &t["priority"],
+            &t["tags"],
+            &t["subject"],
+            &t["body"]
+        ),
+        (
+            &json!("solved"),
+            &json!("urgent"),
+            &json!(["statements", "vip"]),
+            &json!("Statement missing"),
+            &json!("My March statement is not in the app")
+        )
+    );
+    assert!(t["source_updated_at"].is_string(), "{t}");
+    assert_eq!(ticket_count(&s, &admin), before + 1);
+    // A bad updated_at is 400 naming it, nothing changed.
+    let bad_time = changed(
+        "OPEN",
+        "LOW",
+        json!([]),
+        now + chrono::Duration::seconds(90),
+    )
+    .replace(
+        &(now + chrono::Duration::seconds(90)).to_rfc3339(),
+        "yesterday",
+    );
+    let refused = zendesk_call(&s, "zendesk", secret, &bad_time, now, false);
+    assert_eq!(
+        (refused.status, refused.error_field()),
+        (400, Some("updated_at")),
+        "{:?}",
+        refused.body
+    );
+    assert_eq!(
+        ticket_by_external_id(&s, &admin, "zendesk:99001")["status"],
+        "solved"
+    );
+    assert_eq!(
+        zendesk_call(&s, "nope", secret, &event, now, false).status,
+        404
+    );
 
     // A generic hook with a field map, signed per Standard Webhooks.
     let made = s.post("/api/v1/hooks", &admin, &json!({"name": "forms", "source": "generic",

@@ -81,6 +81,9 @@ pub async fn update(
     patch: &CustomerPatch,
 ) -> Result<customer::Model> {
     let txn = super::begin_write(db).await?;
+    // Two changes of one customer apply one after the other (the tallies snapshot below
+    // must read what the other left).
+    super::lock_rows(&txn, "customers", "id", id.into()).await?;
     let m = Customers::find_by_id(id)
         .one(&txn)
         .await?

@@ -173,6 +173,28 @@ where
     Ok((rows, total))
 }
 
+/// Takes the write lock on the rows of `table` whose `column` is `value`, before the
+/// transaction reads them: a change that snapshots what it changes (the backlog tallies)
+/// must not read a row another transaction is about to change. A write that changes
+/// nothing takes PostgreSQL's row locks; on SQLite [`begin_write`] already holds the
+/// database's one write lock. Returns how many rows there are.
+pub async fn lock_rows<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    table: &str,
+    column: &str,
+    value: sea_orm::Value,
+) -> Result<u64> {
+    let sql = format!("UPDATE {table} SET {column} = {column} WHERE {column} = $1");
+    let done = txn
+        .execute(sea_orm::Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            sql,
+            [value],
+        ))
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Begins a transaction that will write.
 ///
 /// On SQLite it takes the write lock at once, as `BEGIN IMMEDIATE` would (sea-orm cannot

@@ -1,8 +1,9 @@
 //! Webhooks in: `POST /api/v1/hooks/{name}` takes another tool's calls (signed, no token;
 //! see `intake::hooks`), and `/api/v1/hooks` (admin) makes, lists and removes hooks.
 //!
-//! A new record answers 201 with its item id; a record already stored (a replay, a
-//! repeated event, a ticket imported before) answers 200 `duplicate` and changes nothing.
+//! A new record answers 201 with its item id; a later state of a stored ticket (newer
+//! status, priority or tags) answers 200 `updated`; a record already stored as it is (a
+//! replay, a repeated event, an older update) answers 200 `duplicate` and changes nothing.
 //! A bad or missing signature is 401 with nothing stored.
 
 use std::collections::BTreeMap;
@@ -17,9 +18,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{AdminOnly, ApiContext, JsonBody};
 use crate::db::entity::inbound_hook::{HookItemKind, HookSource};
-use crate::intake::hooks::{self, HookView, NewHookInput, Received};
-use crate::intake::store::Source;
-use crate::{Error, Result};
+use crate::intake::hooks::{self, HookView, NewHookInput, Taken};
+use crate::Result;
 
 pub fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new()
@@ -89,9 +89,18 @@ async fn delete(
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum ReceiptStatus {
+    Created,
+    Updated,
+    Duplicate,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 struct Receipt {
-    /// `created` or `duplicate`.
-    status: &'static str,
+    /// `created` (201), `updated` (a stored ticket took the newer status, priority or tags)
+    /// or `duplicate` (nothing changed).
+    status: ReceiptStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     item_id: Option<i64>,
 }
@@ -106,12 +115,13 @@ impl hooks::Headers for Headers<'_> {
 
 /// A call from another tool: no token, signed with the hook's secret (Zendesk's scheme for
 /// `zendesk` hooks, Standard Webhooks for `generic` ones). 201 with the new item, 200
-/// `duplicate` when its record is already stored, 401 when the signature is missing,
-/// wrong or more than 5 minutes old.
+/// `updated` when a stored ticket took the call's newer status, priority or tags, 200
+/// `duplicate` when nothing changed, 401 when the signature is missing, wrong or more than
+/// 5 minutes old.
 #[utoipa::path(post, path = "/hooks/{name}", tag = "hooks", params(("name" = String, Path)),
     request_body(content = Object, description = "the tool's own payload"),
     responses((status = 201, description = "stored", body = Receipt),
-              (status = 200, description = "already stored", body = Receipt)))]
+              (status = 200, description = "already stored: `updated` or `duplicate`", body = Receipt)))]
 async fn receive(
     State(ctx): State<ApiContext>,
     Path(name): Path<String>,
@@ -119,28 +129,23 @@ async fn receive(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Receipt>)> {
     let hook = crate::db::webhooks::hook(&ctx.db, &name).await?;
-    let stored = match hooks::receive(&hook, &Headers(&headers), &body, Utc::now())? {
-        Received::Ticket(t) => ctx.writes.tickets.store(t, Source::Hook).await,
-        Received::Rating(r) => ctx.writes.ratings.store(r, Source::Hook).await,
-    };
-    match stored {
-        Ok((_, item_id)) => {
+    let taken = hooks::take(
+        &ctx.db,
+        &ctx.writes,
+        ctx.config.redact,
+        &hook,
+        &Headers(&headers),
+        &body,
+        Utc::now(),
+    )
+    .await?;
+    let (code, status, item_id) = match taken {
+        Taken::Created { item_id } => {
             ctx.wake_workers();
-            Ok((
-                StatusCode::CREATED,
-                Json(Receipt {
-                    status: "created",
-                    item_id: Some(item_id),
-                }),
-            ))
+            (StatusCode::CREATED, ReceiptStatus::Created, Some(item_id))
         }
-        Err(Error::Conflict { field, .. }) if field == "external_id" => Ok((
-            StatusCode::OK,
-            Json(Receipt {
-                status: "duplicate",
-                item_id: None,
-            }),
-        )),
-        Err(e) => Err(e),
-    }
+        Taken::Updated { item_id } => (StatusCode::OK, ReceiptStatus::Updated, Some(item_id)),
+        Taken::Duplicate { item_id } => (StatusCode::OK, ReceiptStatus::Duplicate, item_id),
+    };
+    Ok((code, Json(Receipt { status, item_id })))
 }

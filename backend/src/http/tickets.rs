@@ -38,6 +38,8 @@ pub struct TicketView {
     customer_id: Option<i64>,
     external_id: Option<String>,
     created_at: chrono::DateTime<chrono::Utc>,
+    /// When its helpdesk last changed it (tickets kept up to date by a webhook).
+    source_updated_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl TicketView {
@@ -53,6 +55,7 @@ impl TicketView {
             customer_id: t.customer_id,
             external_id: t.external_id,
             created_at: t.created_at,
+            source_updated_at: t.source_updated_at,
         }
     }
 }

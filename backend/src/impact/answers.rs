@@ -170,6 +170,7 @@ async fn follow_up(
         priority: "normal".into(),
         status: "open".into(),
         tags: vec!["still-a-problem".into()],
+        source_updated_at: None,
     };
     let outcome = store(db, std::slice::from_ref(&ticket), Source::Web, redact).await?;
     let item_id = match outcome.first() {

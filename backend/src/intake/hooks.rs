@@ -15,8 +15,11 @@
 //!   picked from the body by the hook's mapping (`{"subject": "$.issue.title", ...}`).
 //!
 //! The record's own id becomes the item's `external_id` (`zendesk:123`, `<hook name>:<id>`),
-//! so a replayed or repeated call stores nothing new. Anything wrong with the signature is
-//! 401 before the body is read as JSON.
+//! so a replayed or repeated call stores nothing new. A later call for a stored ticket (a
+//! Zendesk `ticket.updated`, a status change) brings its status, priority and tags up to
+//! date — unless its `updated_at` is not newer than the one stored, so updates delivered
+//! out of order cannot roll a ticket back. Subject and body stay as first filed. Anything
+//! wrong with the signature is 401 before the body is read as JSON.
 
 use std::collections::BTreeMap;
 
@@ -26,8 +29,11 @@ use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
+use super::group::Writers;
 use super::input::{RatingInput, TicketInput};
 use super::json;
+use super::redact::Redact;
+use super::store::{self, Source, TicketUpdate};
 use super::validate::{self, NewRating, NewTicket};
 use crate::db::entity::inbound_hook::{self, HookItemKind, HookSource};
 use crate::{Error, Result};
@@ -66,9 +72,9 @@ pub fn receive(
                 .unwrap_or(&payload);
             let ticket = tags_as_list(ticket.clone());
             let row = super::sources::zendesk_ticket(&ticket, &Default::default())?;
-            Ok(Received::Ticket(validate::ticket(json::from_value::<
-                TicketInput,
-            >(row)?)?))
+            let mut made = validate::ticket(json::from_value::<TicketInput>(row)?)?;
+            made.source_updated_at = updated_at(ticket.get("updated_at"))?;
+            Ok(Received::Ticket(made))
         }
         HookSource::Generic => {
             verify_standard(&hook.secret, headers, body, now)?;
@@ -79,16 +85,72 @@ pub fn receive(
                 let id = format!("{}:{id}", hook.name);
                 row.insert("external_id".into(), id.into());
             }
+            let changed_at = updated_at(row.remove("updated_at").as_ref())?;
             let row = Value::Object(row);
             Ok(match hook.item_kind {
                 HookItemKind::Ticket => {
-                    Received::Ticket(validate::ticket(json::from_value::<TicketInput>(row)?)?)
+                    let mut made = validate::ticket(json::from_value::<TicketInput>(row)?)?;
+                    made.source_updated_at = changed_at;
+                    Received::Ticket(made)
                 }
                 HookItemKind::Rating => {
                     Received::Rating(validate::rating(json::from_value::<RatingInput>(row)?)?)
                 }
             })
         }
+    }
+}
+
+/// When the tool last changed the record (`updated_at`, RFC 3339 as Zendesk sends it), which
+/// orders updates of one ticket; absent or blank is none, anything else is 400.
+fn updated_at(v: Option<&Value>) -> Result<Option<DateTime<Utc>>> {
+    match v.and_then(Value::as_str).map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => crate::validate::timestamp("updated_at", t).map(Some),
+    }
+}
+
+/// What a call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// A new item.
+    Created { item_id: i64 },
+    /// A stored ticket's status, priority or tags changed to the tool's newer state.
+    Updated { item_id: i64 },
+    /// Already stored as it is (a replay, a repeated event, an older update; for ratings,
+    /// any repeat): nothing changed.
+    Duplicate { item_id: Option<i64> },
+}
+
+/// Takes one call for `hook`: checks it ([`receive`]), stores a new record through the
+/// group-commit intake, and lets a repeated ticket bring the stored one up to date
+/// ([`store::update_ticket`]).
+pub async fn take(
+    db: &sea_orm::DatabaseConnection,
+    writers: &Writers,
+    redact: Redact,
+    hook: &inbound_hook::Model,
+    headers: &(dyn Headers + Sync),
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Taken> {
+    let repeated = |e: &Error| matches!(e, Error::Conflict { field, .. } if field == "external_id");
+    match receive(hook, headers, body, now)? {
+        Received::Ticket(t) => match writers.tickets.store(t.clone(), Source::Hook).await {
+            Ok((_, item_id)) => Ok(Taken::Created { item_id }),
+            Err(e) if repeated(&e) => Ok(match store::update_ticket(db, &t, redact).await? {
+                TicketUpdate::Updated { item_id } => Taken::Updated { item_id },
+                other => Taken::Duplicate {
+                    item_id: Some(other.item_id()),
+                },
+            }),
+            Err(e) => Err(e),
+        },
+        Received::Rating(r) => match writers.ratings.store(r, Source::Hook).await {
+            Ok((_, item_id)) => Ok(Taken::Created { item_id }),
+            Err(e) if repeated(&e) => Ok(Taken::Duplicate { item_id: None }),
+            Err(e) => Err(e),
+        },
     }
 }
 
@@ -345,6 +407,7 @@ const TICKET_FIELDS: &[&str] = &[
     "status",
     "tags",
     "created_at",
+    "updated_at",
     "customer.external_id",
     "customer.email",
     "customer.name",

@@ -8,10 +8,12 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::SubsecRound;
+
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, Statement, TryInsertResult,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, QueryFilter, Statement, TryInsertResult,
 };
 
 use super::customers;
@@ -212,6 +214,104 @@ pub async fn store_one<T: Intake>(
     created_or_conflict(db, item, outcome).await
 }
 
+/// What a helpdesk's later word on a stored ticket did ([`update_ticket`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketUpdate {
+    /// Status, priority or tags changed.
+    Updated { item_id: i64 },
+    /// Nothing to change (a replay, or a change to fields triage does not keep).
+    Unchanged { item_id: i64 },
+    /// Older than the state already stored (updates delivered out of order).
+    Stale { item_id: i64 },
+}
+
+impl TicketUpdate {
+    pub fn item_id(self) -> i64 {
+        match self {
+            Self::Updated { item_id } | Self::Unchanged { item_id } | Self::Stale { item_id } => {
+                item_id
+            }
+        }
+    }
+}
+
+/// Applies a helpdesk's newer state of the stored ticket with `t`'s external id: its status,
+/// priority and tags. Subject and body stay as first filed — they are what was embedded,
+/// themed and perhaps quoted; a ticket's later comments are not feedback triage reads.
+/// `source_updated_at` orders updates: one not newer than the stored one changes nothing.
+/// A priority change moves the backlog tallies in the same transaction.
+pub async fn update_ticket(
+    db: &DatabaseConnection,
+    t: &NewTicket,
+    redact: Redact,
+) -> Result<TicketUpdate> {
+    let Some(ext) = t.meta.external_id.clone() else {
+        return Err(Error::Internal(
+            "a ticket update without an external id".into(),
+        ));
+    };
+    let mut t = t.redacted(redact);
+    // As precise as both databases keep it (PostgreSQL: microseconds), so a repeat compares
+    // equal to what was stored.
+    t.source_updated_at = t.source_updated_at.map(|at| at.trunc_subsecs(6));
+    let txn = crate::db::begin_write(db).await?;
+    // Two updates of one ticket apply one after the other, each to what the other left.
+    crate::db::lock_rows(&txn, "tickets", "external_id", ext.clone().into()).await?;
+    let stored = ticket::Entity::find()
+        .filter(ticket::Column::ExternalId.eq(ext.clone()))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::not_found("ticket", ext.clone()))?;
+    let item_id = items::by_source(&txn, ItemKind::Ticket, stored.id)
+        .await?
+        .map(|i| i.id)
+        .ok_or_else(|| Error::Internal(format!("ticket {} has no item", stored.id)))?;
+    if let (Some(new), Some(old)) = (t.source_updated_at, stored.source_updated_at) {
+        if new <= old {
+            return Ok(TicketUpdate::Stale { item_id });
+        }
+    }
+    let tags =
+        serde_json::to_string(&tags_after(&stored.tags, &t.tags)).unwrap_or_else(|_| "[]".into());
+    let changed = stored.priority != t.priority || stored.status != t.status || stored.tags != tags;
+    let snap = if stored.priority != t.priority {
+        Some(tallies::snapshot(&txn, &[item_id]).await?)
+    } else {
+        None
+    };
+    let mut am = stored.into_active_model();
+    am.priority = Set(t.priority.clone());
+    am.status = Set(t.status.clone());
+    am.tags = Set(tags);
+    if t.source_updated_at.is_some() {
+        am.source_updated_at = Set(t.source_updated_at);
+    }
+    am.update(&txn).await?;
+    if let Some(snap) = snap {
+        tallies::commit(&txn, snap).await?;
+    }
+    txn.commit().await?;
+    Ok(if changed {
+        TicketUpdate::Updated { item_id }
+    } else {
+        TicketUpdate::Unchanged { item_id }
+    })
+}
+
+/// A ticket's tags after an update to `new`: the update's, plus the stored labels of a
+/// [`DERIVED_LABELS`](super::sources::DERIVED_LABELS) kind the update says nothing about.
+fn tags_after(stored: &str, new: &[String]) -> Vec<String> {
+    let old: Vec<String> = serde_json::from_str(stored).unwrap_or_default();
+    let mut tags = new.to_vec();
+    for prefix in super::sources::DERIVED_LABELS {
+        if !new.iter().any(|t| t.starts_with(prefix)) {
+            tags.extend(old.iter().filter(|t| t.starts_with(prefix)).cloned());
+        }
+    }
+    tags.truncate(super::validate::MAX_TAGS);
+    tags
+}
+
 /// One input's outcome as a single request sees it: the new ids, or 409 naming the item that
 /// already holds the external id.
 pub(crate) async fn created_or_conflict<T: Intake>(
@@ -348,6 +448,7 @@ impl Intake for NewTicket {
             customer_id: Set(customer_id),
             external_id: Set(t.meta.external_id.clone()),
             created_at: Set(t.meta.created_at),
+            source_updated_at: Set(t.source_updated_at),
             ..Default::default()
         };
         insert_skipping_duplicates(
@@ -355,7 +456,7 @@ impl Intake for NewTicket {
             rows,
             to_model,
             |m: &ticket::Model| (m.external_id.clone(), m.id),
-            8,
+            9,
         )
         .await
     }

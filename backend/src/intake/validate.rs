@@ -46,6 +46,8 @@ pub struct NewTicket {
     pub priority: String,
     pub status: String,
     pub tags: Vec<String>,
+    /// When the helpdesk last changed it (webhooks; none from the API or a file).
+    pub source_updated_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -113,6 +115,7 @@ pub fn ticket(input: TicketInput) -> Result<NewTicket> {
         status: one_of("status", input.status.as_deref(), &STATUSES, "open")?,
         tags: clean_tags,
         meta: meta(input.external_id, input.customer, input.created_at)?,
+        source_updated_at: None,
     })
 }
 

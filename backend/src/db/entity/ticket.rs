@@ -17,6 +17,8 @@ pub struct Model {
     pub customer_id: Option<i64>,
     pub external_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When the source (a helpdesk's webhook) last changed it; none for triage's own.
+    pub source_updated_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -118,7 +118,7 @@ pub fn zendesk_ticket(
         .and_then(|v| v.get("channel"))
         .and_then(Value::as_str)
     {
-        labels.push(format!("channel:{channel}"));
+        labels.push(format!("{}{channel}", super::DERIVED_LABELS[0]));
     }
     if let Some(score) = obj
         .get("satisfaction_rating")
@@ -126,7 +126,7 @@ pub fn zendesk_ticket(
         .and_then(Value::as_str)
         .filter(|s| matches!(*s, "good" | "bad"))
     {
-        labels.push(format!("satisfaction:{score}"));
+        labels.push(format!("{}{score}", super::DERIVED_LABELS[1]));
     }
     row.insert("tags".into(), tags(labels));
     if let Some(created) = text("created_at") {
@@ -374,7 +374,7 @@ fn csv_ticket(p: &Profile, at: &Located, rec: &StringRecord, tz: Timezone) -> Re
         .map(|t| t.split([',', ';']).map(str::to_string).collect())
         .unwrap_or_default();
     if let Some(c) = at.get(rec, CHANNEL) {
-        labels.push(format!("channel:{}", c.to_lowercase()));
+        labels.push(format!("{}{}", super::DERIVED_LABELS[0], c.to_lowercase()));
     }
     if let Some(r) = at.get(rec, RATING) {
         labels.push(format!("rating:{}", r.to_lowercase()));

@@ -27,6 +27,11 @@ use serde_json::{Map, Value};
 use crate::{Error, Result};
 pub use columns::Timezone;
 pub use helpdesk::zendesk_ticket;
+
+/// Labels a source adds from fields other than its tags (`channel:email` from Zendesk's
+/// `via`, `satisfaction:bad` from its rating). A later state of a ticket that does not carry
+/// those fields (a trigger body) keeps them.
+pub const DERIVED_LABELS: [&str; 2] = ["channel:", "satisfaction:"];
 pub use survey_tools::SurveyPlan;
 
 /// Where an export comes from.
