@@ -458,6 +458,69 @@ async fn exercise(database_url: Option<String>, seed: u64) {
     }
     r.check("one customer changed by a burst").await;
 
+    // A public-page answer (no customer) in a theme; its respondent confirms their email,
+    // and the answer becomes that customer's.
+    let survey = triage::intake::surveys::create(
+        &r.db,
+        validate::NewSurvey {
+            title: "How are we doing?".into(),
+            questions: vec![("text".into(), "What went wrong?".into())],
+        },
+    )
+    .await
+    .unwrap();
+    let answer = validate::NewResponse {
+        meta: validate::ItemMeta {
+            external_id: None,
+            customer: None,
+            created_at: r.when(),
+        },
+        survey_id: survey.survey.id,
+        survey_title: survey.survey.title.clone(),
+        answers: vec![validate::NewAnswer {
+            question_id: survey.questions[0].id,
+            kind: "text".into(),
+            number: None,
+            text: Some("The card reader keeps failing".into()),
+        }],
+        respondent: Some(validate::Respondent {
+            email: "reader@example.com".into(),
+            notify: true,
+        }),
+    };
+    let Outcome::Created {
+        id: response_id,
+        item_id,
+    } = store(&r.db, &[answer], Source::Web, Redact::none())
+        .await
+        .unwrap()[0]
+    else {
+        panic!("the answer was not stored")
+    };
+    let txn = db::begin_write(&r.db).await.unwrap();
+    save_placements(
+        &txn,
+        vec![placement(
+            item_id,
+            Some(r.themes[0]),
+            Some(0.9),
+            false,
+            r.now,
+        )],
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+    r.items.push(item_id);
+    r.check("an unconfirmed answer placed").await;
+    let key = triage::digest::signing::key(&r.db).await.unwrap();
+    let link = triage::digest::consent::confirm_url("", &key, response_id, "reader@example.com");
+    let sig = link.rsplit("sig=").next().unwrap();
+    triage::digest::consent::confirm(&r.db, response_id, sig)
+        .await
+        .unwrap();
+    r.check("the answer confirmed by its respondent").await;
+
     // The helpdesk changes tickets' priorities (webhook updates), some twice, some out of
     // order (an older update changes nothing).
     for k in 0..60 {

@@ -138,21 +138,25 @@ pub async fn confirm(db: &DatabaseConnection, response_id: i64, sig: &str) -> Re
     let of_response = sea_orm::Condition::all()
         .add(feedback_item::Column::Kind.eq(ItemKind::SurveyResponse))
         .add(feedback_item::Column::SourceId.eq(response_id));
+    let ids: Vec<i64> = feedback_item::Entity::find()
+        .select_only()
+        .column(feedback_item::Column::Id)
+        .filter(of_response.clone())
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    // The answer now counts in the customer's share of the backlog (customers, value,
+    // segment): the tallies move in this transaction like every change of an item's facts.
+    let snap = crate::db::tallies::snapshot(&txn, &ids).await?;
     feedback_item::Entity::update_many()
         .col_expr(
             feedback_item::Column::CustomerId,
             sea_orm::sea_query::Expr::value(customer_id),
         )
-        .filter(of_response.clone())
+        .filter(of_response)
         .exec(&txn)
         .await?;
-    let ids: Vec<i64> = feedback_item::Entity::find()
-        .select_only()
-        .column(feedback_item::Column::Id)
-        .filter(of_response)
-        .into_tuple()
-        .all(&txn)
-        .await?;
+    crate::db::tallies::commit(&txn, snap).await?;
     outbox::enqueue(&txn, outbox::TOPIC_INDEX, &ids).await?;
     txn.commit().await?;
     Ok(Confirmed::Now)
