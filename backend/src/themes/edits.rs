@@ -127,13 +127,27 @@ pub async fn merge(
         }
         other => other,
     })?;
-    let moved = members(&txn, from).await?;
-    let snap = crate::db::tallies::snapshot(&txn, &moved).await?;
-    item_theme::Entity::update_many()
-        .col_expr(item_theme::Column::ThemeId, Expr::value(into))
-        .filter(item_theme::Column::ThemeId.eq(from))
-        .exec(&txn)
-        .await?;
+    // Only members whose facts were snapshotted (and so locked) move; an item a concurrent
+    // move put into `from` after they were read is found by the next round, so none moves
+    // without the tallies moving with it.
+    let mut moved = Vec::new();
+    loop {
+        let round = members(&txn, from).await?;
+        if round.is_empty() {
+            break;
+        }
+        let snap = crate::db::tallies::snapshot(&txn, &round).await?;
+        for chunk in round.chunks(10_000) {
+            item_theme::Entity::update_many()
+                .col_expr(item_theme::Column::ThemeId, Expr::value(into))
+                .filter(item_theme::Column::ThemeId.eq(from))
+                .filter(item_theme::Column::ItemId.is_in(chunk.to_vec()))
+                .exec(&txn)
+                .await?;
+        }
+        crate::db::tallies::commit(&txn, snap).await?;
+        moved.extend(round);
+    }
     theme::Entity::update_many()
         .col_expr(theme::Column::MergedInto, Expr::value(into))
         .col_expr(theme::Column::Size, Expr::value(0))
@@ -145,7 +159,6 @@ pub async fn merge(
     am.updated_at = Set(Utc::now());
     let target = am.update(&txn).await?;
     outbox::enqueue(&txn, outbox::TOPIC_INDEX, &moved).await?;
-    crate::db::tallies::commit(&txn, snap).await?;
     record(
         &txn,
         into,
