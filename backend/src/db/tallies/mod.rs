@@ -20,7 +20,9 @@
 //! * a customer's segment and account value are read when the fact is, so a change to the
 //!   customer is a snapshot/commit of their items;
 //! * in PostgreSQL, concurrent writers serialize on the rows they add to (upserts), and
-//!   rows are touched in key order, so two writers cannot deadlock on them.
+//!   rows are touched in key order, so two writers cannot deadlock on them;
+//! * a [`snapshot`] locks its items' rows (PostgreSQL, id order) before reading them, so two
+//!   changes of the same item cannot both start from the same "before".
 
 mod read;
 mod write;
