@@ -174,25 +174,27 @@ where
 }
 
 /// Takes the write lock on the rows of `table` whose `column` is `value`, before the
-/// transaction reads them: a change that snapshots what it changes (the backlog tallies)
-/// must not read a row another transaction is about to change. A write that changes
-/// nothing takes PostgreSQL's row locks; on SQLite [`begin_write`] already holds the
-/// database's one write lock. Returns how many rows there are.
+/// transaction reads them: a change that decides from what it reads (the backlog tallies'
+/// "before") must not read a row another transaction is about to change. PostgreSQL:
+/// `SELECT … FOR UPDATE`; SQLite: nothing to do, a transaction begun with [`begin_write`]
+/// already holds the database's one write lock.
 pub async fn lock_rows<C: sea_orm::ConnectionTrait>(
     txn: &C,
     table: &str,
     column: &str,
     value: sea_orm::Value,
-) -> Result<u64> {
-    let sql = format!("UPDATE {table} SET {column} = {column} WHERE {column} = $1");
-    let done = txn
-        .execute(sea_orm::Statement::from_sql_and_values(
-            txn.get_database_backend(),
-            sql,
-            [value],
-        ))
-        .await?;
-    Ok(done.rows_affected())
+) -> Result<()> {
+    if txn.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Ok(());
+    }
+    let sql = format!("SELECT 1 FROM {table} WHERE {column} = $1 FOR UPDATE");
+    txn.query_all(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        sql,
+        [value],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Begins a transaction that will write.

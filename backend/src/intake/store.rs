@@ -274,6 +274,10 @@ pub async fn update_ticket(
     let tags =
         serde_json::to_string(&tags_after(&stored.tags, &t.tags)).unwrap_or_else(|_| "[]".into());
     let changed = stored.priority != t.priority || stored.status != t.status || stored.tags != tags;
+    if !changed && t.source_updated_at.is_none() {
+        // A repeat without a time (a trigger body sent again): nothing to write.
+        return Ok(TicketUpdate::Unchanged { item_id });
+    }
     let snap = if stored.priority != t.priority {
         Some(tallies::snapshot(&txn, &[item_id]).await?)
     } else {
