@@ -98,50 +98,42 @@ fn web_ui_in_chromium() {
         ui.join("node_modules/playwright-core").exists(),
         "playwright-core is missing: run scripts/setup.sh (npm ci in tests/ui)"
     );
-    let out = Command::new("node")
-        .arg(ui.join("run.mjs"))
-        .env("TRIAGE_URL", &s.url)
-        .env("PM_EMAIL", "pm@demo.example")
-        .env("PM_PASSWORD", "triage-demo")
-        .env("SUPPORT_EMAIL", "support@demo.example")
-        .env("SUPPORT_PASSWORD", "support-password-1")
-        .env("SURVEY_ID", &survey_id)
-        .env("SCREENSHOTS", &shots)
-        .env("CHROMIUM", &chromium)
-        .output()
-        .expect("running node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "browser test failed:\n{}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let done: Value = serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
+    // A script in tests/ui run against this server as the demo's users; what it did is the
+    // JSON on its last line.
+    let run_script = |script: &str, extra: &[(&str, &str)]| -> Value {
+        let out = Command::new("node")
+            .arg(ui.join(script))
+            .env("TRIAGE_URL", &s.url)
+            .env("PM_EMAIL", "pm@demo.example")
+            .env("PM_PASSWORD", "triage-demo")
+            .env("SUPPORT_EMAIL", "support@demo.example")
+            .env("SUPPORT_PASSWORD", "support-password-1")
+            .env("SURVEY_ID", &survey_id)
+            .env("SCREENSHOTS", &shots)
+            .env("CHROMIUM", &chromium)
+            .envs(extra.iter().copied())
+            .output()
+            .expect("running node");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{script} failed:\n{}\n{stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap()
+    };
+    let done = run_script("run.mjs", &[]);
 
     // Accessibility on the same data: axe-core finds no WCAG 2.1 A/AA violation on the
     // main pages for any role, and the daily work needs no mouse (tests/ui/a11y.mjs).
     create_user(&env, "admin@demo.example", "admin", "admin-password-1");
-    let a11y = Command::new("node")
-        .arg(ui.join("a11y.mjs"))
-        .env("TRIAGE_URL", &s.url)
-        .env("PM_EMAIL", "pm@demo.example")
-        .env("PM_PASSWORD", "triage-demo")
-        .env("SUPPORT_EMAIL", "support@demo.example")
-        .env("SUPPORT_PASSWORD", "support-password-1")
-        .env("ADMIN_EMAIL", "admin@demo.example")
-        .env("ADMIN_PASSWORD", "admin-password-1")
-        .env("SURVEY_ID", &survey_id)
-        .env("SCREENSHOTS", &shots)
-        .env("CHROMIUM", &chromium)
-        .output()
-        .expect("running node");
-    let a11y_out = String::from_utf8_lossy(&a11y.stdout);
-    assert!(
-        a11y.status.success(),
-        "accessibility test failed:\n{}\n{a11y_out}",
-        String::from_utf8_lossy(&a11y.stderr)
+    let checked = run_script(
+        "a11y.mjs",
+        &[
+            ("ADMIN_EMAIL", "admin@demo.example"),
+            ("ADMIN_PASSWORD", "admin-password-1"),
+        ],
     );
-    let checked: Value = serde_json::from_str(a11y_out.lines().last().unwrap_or("")).unwrap();
     assert!(
         checked["audited"].as_array().unwrap().len() >= 17,
         "{checked}"
