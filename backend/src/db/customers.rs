@@ -83,7 +83,7 @@ pub async fn update(
     let txn = super::begin_write(db).await?;
     // Two changes of one customer apply one after the other (the tallies snapshot below
     // must read what the other left).
-    super::lock_rows(&txn, "customers", "id", id.into()).await?;
+    super::lock_rows(&txn, "customers", "id", [id]).await?;
     let m = Customers::find_by_id(id)
         .one(&txn)
         .await?

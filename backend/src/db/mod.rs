@@ -173,27 +173,39 @@ where
     Ok((rows, total))
 }
 
-/// Takes the write lock on the rows of `table` whose `column` is `value`, before the
+/// Takes the write lock on the rows of `table` whose `column` is one of `values`, before the
 /// transaction reads them: a change that decides from what it reads (the backlog tallies'
 /// "before") must not read a row another transaction is about to change. PostgreSQL:
-/// `SELECT … FOR UPDATE`; SQLite: nothing to do, a transaction begun with [`begin_write`]
-/// already holds the database's one write lock.
-pub async fn lock_rows<C: sea_orm::ConnectionTrait>(
+/// `SELECT … ORDER BY column FOR UPDATE`, so rows are locked in `column` order within a
+/// statement — callers pass many values sorted, so statements follow one another in that
+/// order too and two lockers cannot deadlock on each other. SQLite: nothing to do, a
+/// transaction begun with [`begin_write`] already holds the database's one write lock.
+pub async fn lock_rows<C, V>(
     txn: &C,
     table: &str,
     column: &str,
-    value: sea_orm::Value,
-) -> Result<()> {
+    values: impl IntoIterator<Item = V>,
+) -> Result<()>
+where
+    C: sea_orm::ConnectionTrait,
+    V: Into<sea_orm::Value>,
+{
+    use sea_orm::sea_query::{Alias, Expr, LockType, Order, Query};
     if txn.get_database_backend() != sea_orm::DbBackend::Postgres {
         return Ok(());
     }
-    let sql = format!("SELECT 1 FROM {table} WHERE {column} = $1 FOR UPDATE");
-    txn.query_all(sea_orm::Statement::from_sql_and_values(
-        sea_orm::DbBackend::Postgres,
-        sql,
-        [value],
-    ))
-    .await?;
+    let values: Vec<sea_orm::Value> = values.into_iter().map(Into::into).collect();
+    for chunk in values.chunks(10_000) {
+        let q = Query::select()
+            .column(Alias::new(column))
+            .from(Alias::new(table))
+            .and_where(Expr::col(Alias::new(column)).is_in(chunk.iter().cloned()))
+            .order_by(Alias::new(column), Order::Asc)
+            .lock(LockType::Update)
+            .to_owned();
+        txn.query_all(sea_orm::DbBackend::Postgres.build(&q))
+            .await?;
+    }
     Ok(())
 }
 

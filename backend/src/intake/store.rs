@@ -256,7 +256,7 @@ pub async fn update_ticket(
     t.source_updated_at = t.source_updated_at.map(|at| at.trunc_subsecs(6));
     let txn = crate::db::begin_write(db).await?;
     // Two updates of one ticket apply one after the other, each to what the other left.
-    crate::db::lock_rows(&txn, "tickets", "external_id", ext.clone().into()).await?;
+    crate::db::lock_rows(&txn, "tickets", "external_id", [ext.clone()]).await?;
     let stored = ticket::Entity::find()
         .filter(ticket::Column::ExternalId.eq(ext.clone()))
         .one(&txn)

@@ -354,32 +354,14 @@ impl Snapshot {
 /// change twice. SQLite needs nothing: [`begin_write`](crate::db::begin_write) holds its one
 /// write lock.
 pub async fn snapshot<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<Snapshot> {
-    lock_items(db, ids).await?;
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    super::lock_rows(db, "feedback_items", "id", sorted).await?;
     Ok(Snapshot {
         ids: ids.to_vec(),
         before: facts_of(db, ids).await?,
     })
-}
-
-/// Locks the rows of items `ids` for this transaction (PostgreSQL), lowest id first.
-async fn lock_items<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<()> {
-    if db.get_database_backend() != sea_orm::DbBackend::Postgres || ids.is_empty() {
-        return Ok(());
-    }
-    let mut sorted = ids.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    for chunk in sorted.chunks(10_000) {
-        let q = Query::select()
-            .column(a("id"))
-            .from(a("feedback_items"))
-            .and_where(Expr::col(a("id")).is_in(chunk.iter().copied()))
-            .order_by(a("id"), sea_orm::sea_query::Order::Asc)
-            .lock(sea_orm::sea_query::LockType::Update)
-            .to_owned();
-        db.query_all(db.get_database_backend().build(&q)).await?;
-    }
-    Ok(())
 }
 
 /// Reads the facts of the snapshot's items again and applies the difference (an item gone
