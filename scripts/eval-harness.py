@@ -12,6 +12,13 @@ and scores on each, with the same vectors:
 * BERTopic with its defaults (../shared/peers/bertopic_peer.py), including its default topic
   names scored for `label_similarity` the same way triage's labels are.
 
+`--sets agnews,tweet,...` (or `--sets all`) runs the other development sets of
+../shared/data instead — broad topics, fine topics, long tails, titles, snippets, tweets —
+each in three shapes: a random 2,000 (seeds 1..N), a long tail of 3,000 (Zipf s = 1 over
+its categories) and the whole set. `--answers 0,10,20,50` runs `triage eval --answers N`
+for each N: triage asks N "same problem?" questions and an oracle answers each from the
+labels of the asked pair only (the pairs and answers are logged beside the cell's files).
+
 One JSON line per cell and method goes to stdout; `--markdown FILE` also writes the table.
 The peers need the venv of ../shared/peers/setup.sh (`--python`, default .peers-venv);
 `--no-peers` runs triage alone. Cells are deterministic: the same seed gives the same rows.
@@ -29,7 +36,6 @@ from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-DATA = os.path.join(ROOT, "..", "shared", "data", "banking77", "train.csv")
 PEERS = os.path.join(ROOT, "..", "shared", "peers")
 
 # name: (items, intents, shape, zipf exponent). "all" takes every row.
@@ -52,6 +58,11 @@ HELD_OUT = {
 }
 CELLS.update(HELD_OUT)
 REQUIRED = [c for c in CELLS if c not in HELD_OUT]
+DATA_DIR = os.path.join(ROOT, "..", "shared", "data")
+OTHER_SETS = ["agnews", "searchsnippets", "stackoverflow", "biomedical", "tweet", "googlenews_ts",
+              "googlenews_t", "googlenews_s"]
+# Shapes of every other set: (items, shape, zipf exponent).
+SET_SHAPES = {"n2000": (2000, "random", 0), "z3000": (3000, "zipf", 1.0), "all": (None, "all", 0)}
 
 
 def zipf_sizes(total, avail, s):
@@ -73,6 +84,29 @@ def zipf_sizes(total, avail, s):
             sizes[i] += 1
         r += 1
     return sizes
+
+
+def cut_set(rows, set_name, shape_name, seed):
+    """Row indices of one shape of another development set: a random sample, a long tail
+    over all its categories (largest first in a seeded order), or everything."""
+    items, shape, s = SET_SHAPES[shape_name]
+    rng = random.Random(f"{set_name}:{shape_name}:{seed}")
+    if shape == "all" or len(rows) <= (items or 0):
+        return list(range(len(rows)))
+    if shape == "random":
+        picked = rng.sample(range(len(rows)), items)
+        return picked
+    by_label = defaultdict(list)
+    for i, r in enumerate(rows):
+        by_label[r["category"]].append(i)
+    labels = sorted(by_label)
+    rng.shuffle(labels)
+    sizes = zipf_sizes(min(items, len(rows)), [len(by_label[l]) for l in labels], s)
+    picked = []
+    for label, size in zip(labels, sizes):
+        picked += rng.sample(by_label[label], size)
+    rng.shuffle(picked)
+    return picked
 
 
 def cut(rows, cell, seed):
@@ -116,7 +150,12 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cells", default=",".join(REQUIRED),
                    help=f"comma-separated, or 'held-out' for {', '.join(HELD_OUT)}")
+    p.add_argument("--sets", help=f"other development sets instead of BANKING77 cells: "
+                                  f"comma-separated or 'all' ({', '.join(OTHER_SETS)})")
+    p.add_argument("--shapes", default=",".join(SET_SHAPES), help="shapes of --sets")
     p.add_argument("--seeds", type=int, default=1, help="subsamples per cell (seeds 1..N)")
+    p.add_argument("--answers", default="0", help="comma-separated numbers of oracle answers")
+    p.add_argument("--no-fixed", action="store_true", help="skip triage --clusters N")
     p.add_argument("--triage", default=os.path.join(ROOT, "target", "release", "triage"))
     p.add_argument("--python", default=os.path.join(ROOT, ".peers-venv", "bin", "python"))
     p.add_argument("--work", default=os.path.join(ROOT, "target", "harness"))
@@ -126,61 +165,106 @@ def main():
     a = p.parse_args()
 
     os.makedirs(a.work, exist_ok=True)
-    rows = list(csv.DictReader(open(DATA, newline="")))
-    full_csv = os.path.join(a.work, "banking77.csv")
-    full_npy = os.path.join(a.work, "banking77.npy")
-    write_csv(full_csv, rows, range(len(rows)))
-    if not os.path.exists(full_npy):
-        print("harness: embedding BANKING77 once (a few minutes)…", file=sys.stderr)
-        subprocess.run([a.triage, "eval", full_csv, "--vectors", full_npy, "--json"], check=True,
-                       stdout=subprocess.DEVNULL)
     import numpy as np  # the venv's or the system's; only for slicing the vector cache
 
-    full = np.load(full_npy)
     results = []
-    cells = list(HELD_OUT) if a.cells == "held-out" else a.cells.split(",")
-    for cell in cells:
-        seeds = [1] if CELLS[cell][2] == "all" else range(1, a.seeds + 1)
-        for seed in seeds:
-            idx = cut(rows, cell, seed)
-            name = f"{cell}_s{seed}"
-            csv_path = os.path.join(a.work, name + ".csv")
-            npy_path = os.path.join(a.work, name + ".npy")
-            write_csv(csv_path, rows, idx)
-            np.save(npy_path, full[idx])
-            labels = {rows[i]["category"] for i in idx}
-            sizes = sorted((sum(1 for i in idx if rows[i]["category"] == l) for l in labels), reverse=True)
-            shape = {"cell": cell, "seed": seed, "n": len(idx), "true": len(labels),
-                     "largest": sizes[0], "smallest": sizes[-1]}
-            extra = a.triage_args.split()
-            for mode in ["auto", str(len(labels))]:
-                themes_out = os.path.join(a.work, f"{name}_{mode}_themes.json")
-                assign = os.path.join(a.work, f"{name}_{mode}_assign.csv")
-                r = run_json([a.triage, "eval", csv_path, "--vectors", npy_path, "--clusters", mode,
-                              "--themes-out", themes_out, "--assignments", assign, "--json", *extra])
-                method = "triage auto" if mode == "auto" else "triage N"
-                named = mode == "auto" and not a.no_peers
-                emit(results, shape, method, r, quiet=named)
-                if named:
-                    # BERTopic's default names for triage's own clusters: the label baseline.
-                    r2 = run_json([a.python, os.path.join(HERE, "harness_peers.py"), "names", csv_path,
-                                   assign, npy_path])
-                    results[-1]["label_similarity_bertopic_names"] = r2["label_similarity"]
-                    print(json.dumps(results[-1]), flush=True)
-            if not a.no_peers:
-                r = run_json([a.python, os.path.join(HERE, "harness_peers.py"), "kmeans", csv_path,
-                              npy_path, str(len(labels))])
-                emit(results, shape, "KMeans N", r)
-                r = run_json([a.python, os.path.join(PEERS, "bertopic_peer.py"), csv_path, "--npy", npy_path])
-                emit(results, shape, "BERTopic", r)
+    answers = [int(x) for x in a.answers.split(",")]
+    if a.sets:
+        sets = OTHER_SETS if a.sets == "all" else a.sets.split(",")
+        jobs = []
+        for set_name in sets:
+            rows, full = load_set(a, set_name)
+            for shape in a.shapes.split(","):
+                seeds = [1] if SET_SHAPES[shape][1] == "all" else range(1, a.seeds + 1)
+                for seed in seeds:
+                    jobs.append((rows, full, f"{set_name}:{shape}", seed, cut_set(rows, set_name, shape, seed)))
+    else:
+        rows, full = load_set(a, "banking77")
+        cells = list(HELD_OUT) if a.cells == "held-out" else a.cells.split(",")
+        jobs = [(rows, full, cell, seed, cut(rows, cell, seed)) for cell in cells
+                for seed in ([1] if CELLS[cell][2] == "all" else range(1, a.seeds + 1))]
+    for rows, full, cell, seed, idx in jobs:
+        run_cell(a, np, results, rows, full, cell, seed, idx, answers)
     if a.markdown:
         with open(a.markdown, "w") as f:
             f.write(table(results))
+            f.write("\n" + bar(results))
+
+
+def bar(results):
+    """Each triage run against the bar: count within 0.6×–1.6× of the truth, at most 20 %
+    unthemed, NMI and ARI at least BERTopic's on the same cell."""
+    peers = {(r["cell"], r["seed"]): r for r in results if r["method"] == "BERTopic"}
+    out = ["| cell | method | × true | unthemed | NMI − BERTopic | ARI − BERTopic | bar |",
+           "|---|---|---|---|---|---|---|"]
+    for r in results:
+        if not r["method"].startswith("triage") or r["method"] == "triage N":
+            continue
+        ratio = r["clusters"] / r["true"]
+        peer = peers.get((r["cell"], r["seed"]))
+        dn = r["nmi"] - peer["nmi"] if peer else float("nan")
+        da = r["ari"] - peer["ari"] if peer else float("nan")
+        ok = 0.6 <= ratio <= 1.6 and r["unthemed_fraction"] <= 0.2 and dn >= 0 and da >= 0
+        out.append(f"| {r['cell']} s{r['seed']} | {r['method']} | {ratio:.2f}× | "
+                   f"{100 * r['unthemed_fraction']:.1f} % | {dn:+.2f} | {da:+.2f} | {'✓' if ok else '✗'} |")
+    return "\n".join(out) + "\n"
+
+
+def load_set(a, set_name):
+    """The rows of a development set and its embeddings (computed once, cached as .npy)."""
+    rows = list(csv.DictReader(open(os.path.join(DATA_DIR, set_name, "train.csv"), newline="")))
+    full_csv = os.path.join(a.work, f"{set_name}.csv")
+    full_npy = os.path.join(a.work, f"{set_name}.npy")
+    write_csv(full_csv, rows, range(len(rows)))
+    if not os.path.exists(full_npy):
+        print(f"harness: embedding {set_name} once (a few minutes)…", file=sys.stderr)
+        subprocess.run([a.triage, "eval", full_csv, "--vectors", full_npy, "--json"], check=True,
+                       stdout=subprocess.DEVNULL)
+    import numpy as np
+    return rows, np.load(full_npy)
+
+
+def run_cell(a, np, results, rows, full, cell, seed, idx, answers):
+    name = f"{cell.replace(':', '_')}_s{seed}"
+    csv_path = os.path.join(a.work, name + ".csv")
+    npy_path = os.path.join(a.work, name + ".npy")
+    write_csv(csv_path, rows, idx)
+    np.save(npy_path, full[idx])
+    labels = {rows[i]["category"] for i in idx}
+    sizes = sorted((sum(1 for i in idx if rows[i]["category"] == l) for l in labels), reverse=True)
+    shape = {"cell": cell, "seed": seed, "n": len(idx), "true": len(labels),
+             "largest": sizes[0], "smallest": sizes[-1]}
+    extra = a.triage_args.split()
+    modes = [("auto", n) for n in answers] + ([] if a.no_fixed else [(str(len(labels)), 0)])
+    for mode, n in modes:
+        tag = f"{mode}_a{n}" if mode == "auto" else mode
+        themes_out = os.path.join(a.work, f"{name}_{tag}_themes.json")
+        assign = os.path.join(a.work, f"{name}_{tag}_assign.csv")
+        cmd = [a.triage, "eval", csv_path, "--vectors", npy_path, "--clusters", mode,
+               "--themes-out", themes_out, "--assignments", assign, "--json", *extra]
+        if n:
+            cmd += ["--answers", str(n), "--answers-log", os.path.join(a.work, f"{name}_{tag}_answers.jsonl")]
+        r = run_json(cmd)
+        method = ("triage auto" if n == 0 else f"triage {n} answers") if mode == "auto" else "triage N"
+        named = mode == "auto" and n == 0 and not a.no_peers
+        emit(results, shape, method, r, quiet=named)
+        if named:
+            # BERTopic's default names for triage's own clusters: the label baseline.
+            r2 = run_json([a.python, os.path.join(HERE, "harness_peers.py"), "names", csv_path,
+                           assign, npy_path])
+            results[-1]["label_similarity_bertopic_names"] = r2["label_similarity"]
+            print(json.dumps(results[-1]), flush=True)
+    if not a.no_peers:
+        r = run_json([a.python, os.path.join(HERE, "harness_peers.py"), "kmeans", csv_path,
+                      npy_path, str(len(labels))])
+        emit(results, shape, "KMeans N", r)
+        r = run_json([a.python, os.path.join(PEERS, "bertopic_peer.py"), csv_path, "--npy", npy_path])
+        emit(results, shape, "BERTopic", r)
 
 
 def emit(results, shape, method, r, quiet=False):
     keep = {k: r.get(k) for k in ("clusters", "unthemed_fraction", "nmi", "ari", "acc", "label_similarity",
-                                  "label_similarity_keywords", "seconds")}
+                                  "label_similarity_keywords", "answers", "seconds")}
     line = {**shape, "method": method, **{k: v for k, v in keep.items() if v is not None}}
     results.append(line)
     if not quiet:

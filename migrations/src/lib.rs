@@ -23,6 +23,7 @@ mod m20261203_000014_backlog_rollups;
 mod m20261204_000015_impact;
 mod m20261205_000016_webhooks;
 mod m20261206_000017_ticket_updates;
+mod m20261207_000018_granularity;
 
 /// How the backlog's rollups are filled from the tallies they roll up (also after a bulk
 /// move, which defers them).
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000015_impact::Migration),
             Box::new(m20261205_000016_webhooks::Migration),
             Box::new(m20261206_000017_ticket_updates::Migration),
+            Box::new(m20261207_000018_granularity::Migration),
         ]
     }
 }

@@ -117,6 +117,7 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     let areas_before = areas_group_every_theme_once(&s, &token, list.len());
     let edits = a_pm_renames_merges_splits_and_moves(env, &s, &token, &list);
     a_rebuild_keeps_every_edit_and_a_locked_theme(env, &s, &token, &list, &edits);
+    answers_set_the_granularity(env, &s, &token);
     let areas_after = areas_keep_their_ids_through_a_rebuild(&s, &token, &areas_before);
     search_filters_by_theme_and_by_area(&s, &token, &areas_after, edits.trio);
     a_new_item_joins_the_theme_of_its_neighbours(&s, &token, &list);
@@ -369,6 +370,109 @@ fn a_rebuild_keeps_every_edit_and_a_locked_theme(
         .unwrap()
         .iter()
         .any(|i| i["item_id"] == moved_item && i["placed_by_person"] == true));
+}
+
+/// Teaching: the edits above already count as answers; "same" to every question lowers the
+/// theme count the next rebuild makes, a withdrawn answer stops counting, support may not
+/// teach, bad input is a 4xx naming the field, and the answers survive a rebuild.
+fn answers_set_the_granularity(env: &Env, s: &Server, token: &str) {
+    let listed = s.get("/api/v1/themes/answers?limit=500", token).body;
+    let sources: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["source"].as_str().unwrap())
+        .collect();
+    for edit in ["merge", "split", "move"] {
+        assert!(
+            sources.contains(&edit),
+            "no answer from the {edit}: {sources:?}"
+        );
+    }
+    let start = s.get("/api/v1/themes/questions", token);
+    assert_eq!(start.status, 200, "{:?}", start.body);
+    assert_eq!(start.body["ready"], true);
+    let before = start.body["themes"].as_u64().unwrap();
+    let support = env.token("support");
+    assert_eq!(s.get("/api/v1/themes/questions", &support).status, 403);
+    let q = &start.body["question"];
+    let (a, b) = (
+        q["a"]["item_id"].as_i64().unwrap(),
+        q["b"]["item_id"].as_i64().unwrap(),
+    );
+    assert!(!q["a"]["text"].as_str().unwrap().is_empty());
+    let by_support = s.post(
+        "/api/v1/themes/questions",
+        &support,
+        &json!({"a": a, "b": b, "answer": "same"}),
+    );
+    assert_eq!(by_support.status, 403);
+    for (body, field) in [
+        (json!({"a": a, "b": a, "answer": "same"}), "b"),
+        (json!({"a": 999_999_999, "b": b, "answer": "same"}), "a"),
+        (json!({"a": a, "b": b, "answer": "maybe"}), "answer"),
+    ] {
+        let r = s.post("/api/v1/themes/questions", token, &body);
+        assert!((400..500).contains(&r.status), "{body}: {:?}", r.body);
+        assert!(r.body.to_string().contains(field), "{body}: {:?}", r.body);
+    }
+    // "Same" to every question: coarser themes.
+    let mut now = start.body.clone();
+    let mut ids = Vec::new();
+    for _ in 0..8 {
+        let Some(q) = now["question"].as_object().cloned() else {
+            break;
+        };
+        let r = s.post(
+            "/api/v1/themes/questions",
+            token,
+            &json!({"a": q["a"]["item_id"], "b": q["b"]["item_id"], "answer": "same"}),
+        );
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        assert!(r.body["themes_before"].is_u64());
+        now = r.body;
+    }
+    let taught = now["themes"].as_u64().unwrap();
+    assert!(taught < before, "8 × same: {taught} themes, was {before}");
+    assert!(now["answers"].as_u64().unwrap() >= 8);
+    let listed = s.get("/api/v1/themes/answers", token).body;
+    for a in listed["items"].as_array().unwrap().iter().take(8) {
+        assert_eq!(a["source"], "question");
+        assert!(a["actor"].as_str().unwrap().starts_with("token:"));
+        ids.push(a["id"].as_i64().unwrap());
+    }
+    // Withdrawn: counts no more; twice is a conflict.
+    let w = s.delete(&format!("/api/v1/themes/answers/{}", ids[0]), token);
+    assert_eq!(w.status, 200, "{:?}", w.body);
+    assert!(w.body["withdrawn_at"].is_string());
+    assert_eq!(
+        s.delete(&format!("/api/v1/themes/answers/{}", ids[0]), token)
+            .status,
+        409
+    );
+    assert_eq!(
+        s.delete(&format!("/api/v1/themes/answers/{}", ids[1]), &support)
+            .status,
+        403
+    );
+    let after = s.get("/api/v1/themes/questions", token).body;
+    assert_eq!(
+        after["answers"].as_u64(),
+        now["answers"].as_u64().map(|n| n - 1)
+    );
+    // The next rebuild makes the coarser themes, and the answers hold on its new tree.
+    let r = json_line(&env.run_ok(&["themes", "rebuild", "--json"]));
+    let live = r["themes"].as_u64().unwrap();
+    assert!(
+        live < before,
+        "rebuilt into {live} themes; the tree had {before} untaught"
+    );
+    let again = s.get("/api/v1/themes/questions", token).body;
+    assert_eq!(again["answers"], after["answers"]);
+    assert!(
+        again["themes"].as_u64().unwrap() < again["themes_default"].as_u64().unwrap(),
+        "{again}"
+    );
 }
 
 /// Areas keep their ids through the rebuild when their themes mostly stay.

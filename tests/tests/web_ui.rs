@@ -194,6 +194,20 @@ fn web_ui_in_chromium() {
         409,
         "merged away"
     );
+    assert_eq!(done["taught"], true);
+    let answers = s.get("/api/v1/themes/answers", &token).body;
+    let from_page: Vec<&serde_json::Value> = answers["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["source"] == "question" && a["answer"] == "same")
+        .collect();
+    assert_eq!(
+        from_page.len(),
+        1,
+        "the Teach page's answer is stored: {answers}"
+    );
+    assert!(from_page[0]["actor"].as_str().unwrap().starts_with("user:"));
     let ticket = s
         .get(&format!("/api/v1/tickets/{}", done["ticket_id"]), &token)
         .body;

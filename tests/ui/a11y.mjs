@@ -106,7 +106,7 @@ try {
   await pm.goto(`${base}/search?q=card`);
   const item = await pm.locator('ol[aria-label=Results] > li a[href^="/items/"]').first().getAttribute('href');
   for (const path of ['/backlog', '/backlog?view=areas', shipped, item, '/search?q=card+declined',
-    '/unthemed', '/settings', '/digest/preview', '/tickets/new']) {
+    '/unthemed', '/teach', '/settings', '/digest/preview', '/tickets/new']) {
     violations.push(...await audit(pm, 'pm', path));
   }
 

@@ -204,6 +204,20 @@ try {
   check(await page.getByRole('heading', { name: 'Unthemed feedback' }).isVisible(), 'queue page');
   await page.screenshot({ path: `${shots}/unthemed.png` });
 
+  step = 'teaching the granularity';
+  await page.goto(`${base}/teach`);
+  await page.getByRole('heading', { name: 'Teach triage' }).waitFor();
+  check(await page.getByRole('heading', { name: /^Now \d+ themes$/ }).isVisible(), 'the page says how many themes now');
+  check(await page.getByRole('heading', { name: 'Same problem?' }).isVisible(), 'a question is asked');
+  check(await page.locator('blockquote').count() === 2, 'with two customer messages');
+  await page.screenshot({ path: `${shots}/teach.png`, fullPage: true });
+  await page.getByRole('button', { name: 'Yes, same problem' }).click();
+  await page.waitForURL(/\/teach\?done=/);
+  const taught = await flash(page);
+  check(/Recorded\. (Now \d+ themes, was \d+|Still \d+ themes)\./.test(taught), `the answer is confirmed with the count: ${taught}`);
+  check(await page.getByRole('button', { name: /^Withdraw answer/ }).count() >= 1, 'the answer is listed, with Withdraw');
+  done.taught = true;
+
   step = 'digest settings and preview';
   await page.goto(`${base}/settings`);
   check(await page.getByLabel(/Email me the weekly digest/).isChecked(), 'a new PM is subscribed by default');

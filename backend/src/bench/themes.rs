@@ -116,6 +116,35 @@ pub async fn run(
     let rebuild_s = started.elapsed().as_secs_f64();
     let rss_after_rebuild = peak_rss_mb();
 
+    // Teaching after the rebuild: 20 answers through the service the API and the page
+    // call (store the answer, re-read the tree and every answer, re-choose the cut, pick the
+    // next question); each must take well under the 200 ms a person would notice.
+    let mut answer_ms = Vec::new();
+    let mut view = crate::themes::teach::view(&db).await?;
+    for k in 0..20 {
+        let Some(q) = view.question.clone() else {
+            break;
+        };
+        let answer = if k % 3 == 2 {
+            crate::db::entity::theme_answer::Answer::Different
+        } else {
+            crate::db::entity::theme_answer::Answer::Same
+        };
+        let started = Instant::now();
+        let (now, _) =
+            crate::themes::teach::answer(&db, q.a.item_id, q.b.item_id, answer, "cli").await?;
+        answer_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        view = now;
+    }
+    answer_ms.sort_by(f64::total_cmp);
+    let teach = json!({
+        "answers": answer_ms.len(),
+        "answer_ms_p50": answer_ms.get(answer_ms.len() / 2).map(|v| (v * 10.0).round() / 10.0),
+        "answer_ms_max": answer_ms.last().map(|v| (v * 10.0).round() / 10.0),
+        "themes_default": view.themes_default,
+        "themes_taught": view.themes,
+    });
+
     let (_, vectors) = embeddings::load_all(&db, MODEL_NAME).await?;
     let started = Instant::now();
     let found = discover(&vectors, &DiscoverOptions::default());
@@ -158,6 +187,7 @@ pub async fn run(
             "peak_rss_mb": rss_after_rebuild,
             "reference_discover_only_seconds": r2(discover_s),
             "reference_themes": found.themes,
+            "teach": teach,
             "backlog_themes": ranked,
             "backlog_rank_seconds": r3(backlog_s),
             "reference_count_by_theme_seconds": r3(count_s),

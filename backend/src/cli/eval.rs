@@ -13,9 +13,10 @@ use serde_json::json;
 
 use crate::embed::embed_sorted;
 use crate::embed::minilm::MiniLm;
+use crate::embed::vectors::Rows;
 use crate::embed::vectors::{closest, dot, Compact, Vectors};
-use crate::themes::discover::{discover, DiscoverOptions};
-use crate::themes::{labels, metrics};
+use crate::themes::discover::{discover, hierarchy, DiscoverOptions, Discovery};
+use crate::themes::{granularity, labels, metrics};
 use crate::{Config, Error, Result};
 
 #[derive(clap::Args, Debug)]
@@ -61,6 +62,22 @@ pub struct EvalArgs {
     /// them, rather than full precision: shows what the rounding costs.
     #[arg(long)]
     compact: bool,
+    /// `--clusters auto`: ask this many "same problem?" questions and answer each from the
+    /// labels of the asked pair only (an oracle standing in for a product manager), then
+    /// cut the theme tree where the answers say.
+    #[arg(long, default_value_t = 0)]
+    answers: usize,
+    /// Share of answers the granularity treats as saying nothing (default: production's).
+    #[arg(long, hide = true)]
+    answer_lapse: Option<f64>,
+    /// Write the asked pairs, their labels and answers (one JSON object per line) here.
+    #[arg(long)]
+    answers_log: Option<PathBuf>,
+    /// Write the automatic count's merge tree here, one JSON line per merge (level, sizes of
+    /// the two sides, themes after it, the labels of its two representatives): how the
+    /// labels line up with the tree's levels, for studying a data set.
+    #[arg(long, hide = true)]
+    tree_out: Option<PathBuf>,
     /// Cache of the embeddings (.npy): read if it exists, written otherwise.
     #[arg(long)]
     vectors: Option<PathBuf>,
@@ -109,14 +126,54 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<()> {
         seed: args.seed.unwrap_or(defaults.seed),
         ..defaults
     };
+    if args.answers > 0 && clusters.is_some() {
+        return Err(Error::invalid(
+            "invalid_value",
+            "answers",
+            "--answers needs --clusters auto (the answers choose the count)",
+        ));
+    }
+    if let Some(path) = &args.tree_out {
+        let h = hierarchy(&vectors, &opts);
+        let t = &h.tree;
+        let label = |node: u32| labels[h.sample[t.representative[node as usize] as usize]].as_str();
+        let lines: Vec<String> = t
+            .merges
+            .iter()
+            .enumerate()
+            .map(|(k, m)| {
+                json!({"level": m.level, "a_size": t.size[m.a as usize], "b_size": t.size[m.b as usize],
+                       "themes_after": t.themes_after[k + 1], "a_label": label(m.a), "b_label": label(m.b),
+                       "default_cut": k + 1 == t.default_merges as usize})
+                .to_string()
+            })
+            .collect();
+        std::fs::write(path, lines.join("\n") + "\n").map_err(|e| Error::io(path, e))?;
+    }
+    let mut asked = Vec::new();
     let found = if args.compact {
         let mut c = Compact::with_capacity(vectors.dims, vectors.len());
         (0..vectors.len()).for_each(|i| c.push(vectors.row(i)));
-        discover(&c, &opts)
+        discover_taught(&c, &opts, &labels, args, &mut asked)
     } else {
-        discover(&vectors, &opts)
+        discover_taught(&vectors, &opts, &labels, args, &mut asked)
     };
     let seconds = started.elapsed().as_secs_f64();
+    if let Some(path) = &args.answers_log {
+        let lines: Vec<String> = asked
+            .iter()
+            .map(|(q, a, b)| {
+                json!({
+                    "a": texts[*a], "b": texts[*b],
+                    "a_label": labels[*a], "b_label": labels[*b],
+                    "same": q.same, "themes_at": q.themes_at,
+                    "themes_after": q.themes_after,
+                })
+                .to_string()
+            })
+            .collect();
+        std::fs::write(path, lines.join("\n") + "\n").map_err(|e| Error::io(path, e))?;
+    }
     let s = metrics::score(&labels, &found.assignments);
     let named = name_found(&model, &texts, &labels, &vectors, &found)?;
     if let Some(path) = &args.themes_out {
@@ -141,6 +198,7 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<()> {
         "acc": s.acc,
         "label_similarity": named.similarity,
         "label_similarity_keywords": named.similarity_keywords,
+        "answers": asked.iter().filter(|q| q.0.same.is_some()).count(),
         "seconds": (seconds * 100.0).round() / 100.0,
         "embed_seconds": (embed_seconds * 100.0).round() / 100.0,
     });
@@ -160,6 +218,56 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Discovery as a user gets it: the automatic count, cut where `answers` oracle answers say
+/// (none: the default cut). The oracle reads the labels of the asked pairs only; `asked`
+/// gets each question with its two rows.
+fn discover_taught<R: Rows + ?Sized>(
+    v: &R,
+    opts: &DiscoverOptions,
+    labels: &[String],
+    args: &EvalArgs,
+    asked: &mut Vec<(granularity::Asked, usize, usize)>,
+) -> Discovery {
+    if opts.clusters.is_some() || args.answers == 0 {
+        return discover(v, opts);
+    }
+    let lapse = args.answer_lapse.unwrap_or(granularity::LAPSE);
+    let h = hierarchy(v, opts);
+    let (_, log) = granularity::teach(&h.tree, args.answers, lapse, |a, b| {
+        Some(labels[h.sample[a]] == labels[h.sample[b]])
+    });
+    asked.extend(log.into_iter().map(|q| {
+        let (a, b) = (h.sample[q.a], h.sample[q.b]);
+        (q, a, b)
+    }));
+    // What the next rebuild does with the answers: they hold as pairs in a new tree, and
+    // choose its cut.
+    let mut taught = opts.clone();
+    for (q, a, b) in asked.iter() {
+        match q.same {
+            Some(true) => taught.constraints.must.push((*a, *b)),
+            Some(false) => taught.constraints.cannot.push((*a, *b)),
+            None => {}
+        }
+    }
+    let h = hierarchy(v, &taught);
+    let parents = h.tree.parents();
+    let evidence: Vec<granularity::Evidence> = asked
+        .iter()
+        .filter_map(|(q, a, b)| {
+            let position = h
+                .tree
+                .join_position(&parents, h.position(*a)?, h.position(*b)?)?;
+            Some(granularity::Evidence {
+                position,
+                same: q.same?,
+            })
+        })
+        .collect();
+    let g = granularity::choose_with(&h.tree, &evidence, lapse);
+    h.discovery(v, g.merges, &taught)
 }
 
 fn write_assignments(path: &Path, texts: &[String], assignments: &[Option<usize>]) -> Result<()> {

@@ -16,7 +16,8 @@ use sea_orm::{
 };
 
 use super::entity::{
-    embedding, feedback_item, item_theme, mail, rating, survey_answer, survey_response, ticket,
+    embedding, feedback_item, item_theme, mail, rating, survey_answer, survey_response,
+    theme_answer, ticket,
 };
 use super::items::ItemKind;
 use super::mail::MailState;
@@ -153,6 +154,9 @@ pub async fn remove_items<C: ConnectionTrait>(db: &C, item_ids: &[i64]) -> Resul
         let snap = super::tallies::snapshot(db, &ids).await?;
         delete_in::<item_theme::Entity, _>(db, item_theme::Column::ItemId, &ids).await?;
         delete_in::<embedding::Entity, _>(db, embedding::Column::ItemId, &ids).await?;
+        // What people said about these items goes with them (the keys cascade too).
+        delete_in::<theme_answer::Entity, _>(db, theme_answer::Column::ItemA, &ids).await?;
+        delete_in::<theme_answer::Entity, _>(db, theme_answer::Column::ItemB, &ids).await?;
         delete_in::<feedback_item::Entity, _>(db, feedback_item::Column::Id, &ids).await?;
         removed.tickets += delete_in::<ticket::Entity, _>(db, ticket::Column::Id, &tickets).await?;
         removed.ratings += delete_in::<rating::Entity, _>(db, rating::Column::Id, &ratings).await?;

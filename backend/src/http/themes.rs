@@ -10,8 +10,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{ApiContext, Auth, Editor, JsonBody, Listing, Params, PathIds};
 use crate::db::entity::theme;
+use crate::db::entity::theme_answer::{self, Answer};
 use crate::themes::edits;
 use crate::themes::members::{members, MemberView};
+use crate::themes::teach::{self, TeachView};
 use crate::Result;
 
 pub fn router() -> OpenApiRouter<ApiContext> {
@@ -24,6 +26,9 @@ pub fn router() -> OpenApiRouter<ApiContext> {
         .routes(routes!(split))
         .routes(routes!(lock))
         .routes(routes!(move_item))
+        .routes(routes!(questions, answer))
+        .routes(routes!(answers))
+        .routes(routes!(withdraw))
 }
 
 /// A theme: a recurring topic found in feedback.
@@ -249,4 +254,69 @@ async fn move_item(
     edits::move_item(&ctx.db, ids.first(), input.theme_id, &auth.actor()).await?;
     ctx.wake_workers();
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Where teaching the granularity stands, and the next "same problem?" question (pm, admin).
+#[utoipa::path(get, path = "/themes/questions", tag = "themes",
+    responses((status = 200, description = "the granularity and the next question", body = TeachView)))]
+async fn questions(State(ctx): State<ApiContext>, _auth: Editor) -> Result<Json<TeachView>> {
+    Ok(Json(teach::view(&ctx.db).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AnswerInput {
+    /// Item ids of the two messages compared.
+    a: i64,
+    b: i64,
+    /// `same`, `different` or `skip`.
+    answer: Answer,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct Answered {
+    /// Themes at the granularity chosen before this answer.
+    themes_before: usize,
+    #[serde(flatten)]
+    now: TeachView,
+}
+
+/// Answer "same problem?" about two items (pm, admin): the granularity is chosen again from
+/// every answer so far (the themes follow at the next rebuild).
+#[utoipa::path(post, path = "/themes/questions", tag = "themes", request_body = AnswerInput,
+    responses((status = 201, description = "recorded; where teaching stands now", body = Answered)))]
+async fn answer(
+    State(ctx): State<ApiContext>,
+    auth: Editor,
+    JsonBody(input): JsonBody<AnswerInput>,
+) -> Result<(StatusCode, Json<Answered>)> {
+    let (now, themes_before) =
+        teach::answer(&ctx.db, input.a, input.b, input.answer, &auth.actor()).await?;
+    Ok((StatusCode::CREATED, Json(Answered { themes_before, now })))
+}
+
+/// Every answer given, newest first, withdrawn ones included (pm, admin).
+#[utoipa::path(get, path = "/themes/answers", tag = "themes", params(super::PageQuery),
+    responses((status = 200, description = "a page of answers", body = Listing<theme_answer::Model>)))]
+async fn answers(
+    State(ctx): State<ApiContext>,
+    _auth: Editor,
+    mut params: Params,
+) -> Result<Json<Listing<theme_answer::Model>>> {
+    let page = params.page(50, 500)?;
+    params.finish()?;
+    Ok(Json(teach::list(&ctx.db, page).await?))
+}
+
+/// Withdraw an answer (pm, admin): it stops counting, now and at every later rebuild.
+#[utoipa::path(delete, path = "/themes/answers/{id}", tag = "themes", params(("id" = i64, Path)),
+    responses((status = 200, description = "the answer, withdrawn", body = theme_answer::Model)))]
+async fn withdraw(
+    State(ctx): State<ApiContext>,
+    auth: Editor,
+    ids: PathIds,
+) -> Result<Json<theme_answer::Model>> {
+    Ok(Json(
+        teach::withdraw(&ctx.db, ids.first(), &auth.actor()).await?,
+    ))
 }

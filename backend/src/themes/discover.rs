@@ -35,6 +35,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
+use super::granularity::{Merge, Tree};
 use super::knn::{knn, nearest_centroids};
 use super::louvain::{louvain, Graph};
 use crate::embed::vectors::{dot, normalize, Rows, Vectors};
@@ -74,6 +75,23 @@ pub struct DiscoverOptions {
     /// k-means refinement steps after the graph step (fixed count).
     pub refine_steps: usize,
     pub seed: u64,
+    /// Rows that must be in the sample (items people answered about: their answers are
+    /// read off the tree the sample makes).
+    pub keep: Vec<usize>,
+    /// Pairs of rows people said are one theme (`must`) or not (`cannot`): the automatic
+    /// count's tree honours them (see [`Constraints`]).
+    pub constraints: Constraints,
+}
+
+/// What people said about pairs of rows, as the automatic count's tree honours it: the
+/// groups of a `must` pair are joined before any merge, the two rows of a `cannot` pair
+/// start in different groups and no merge ever joins the groups holding them. A `must`
+/// that would join a `cannot` pair is dropped (the "different" wins: it is the smaller
+/// claim). Both kinds are kept in the sample.
+#[derive(Debug, Clone, Default)]
+pub struct Constraints {
+    pub must: Vec<(usize, usize)>,
+    pub cannot: Vec<(usize, usize)>,
 }
 
 /// Over-segmentation resolution: about 30 items per group, finer than any theme we look for.
@@ -92,6 +110,8 @@ impl Default for DiscoverOptions {
             min_agreement: 1.0 / 3.0,
             refine_steps: 3,
             seed: 42,
+            keep: Vec::new(),
+            constraints: Constraints::default(),
         }
     }
 }
@@ -108,58 +128,217 @@ pub struct Discovery {
 /// Discovers the themes of `v` (full-precision or [`Compact`](crate::embed::vectors::Compact)
 /// rows: only the sample is read in full precision).
 pub fn discover<R: Rows + ?Sized>(v: &R, opts: &DiscoverOptions) -> Discovery {
-    let n = v.len();
-    if n < 2 {
-        return Discovery {
-            assignments: vec![None; n],
-            centroids: Vectors {
-                dims: v.dims(),
-                data: Vec::new(),
-            },
-            themes: 0,
-        };
+    match opts.clusters {
+        None => {
+            let h = hierarchy(v, opts);
+            h.discovery(v, h.tree.default_merges as usize, opts)
+        }
+        Some(k) => discover_count(v, k, opts),
     }
-    let max_sample = opts.max_sample.unwrap_or(if opts.clusters.is_some() {
-        20_000
-    } else {
-        3_000
-    });
-    let sample = sample_indices(n, max_sample, opts.seed);
+}
+
+/// No themes: fewer than two items.
+fn nothing(n: usize, dims: usize) -> Discovery {
+    Discovery {
+        assignments: vec![None; n],
+        centroids: Vectors {
+            dims,
+            data: Vec::new(),
+        },
+        themes: 0,
+    }
+}
+
+/// The sample, its full-precision rows and its neighbours.
+fn prepare<R: Rows + ?Sized>(
+    v: &R,
+    opts: &DiscoverOptions,
+    max_sample: usize,
+) -> (Vec<usize>, Vectors, Vec<Vec<(usize, f32)>>) {
+    let mut sample = sample_indices(v.len(), max_sample, opts.seed);
+    let c = &opts.constraints;
+    let paired = c.must.iter().chain(&c.cannot).flat_map(|&(a, b)| [a, b]);
+    let keep: Vec<usize> = opts.keep.iter().copied().chain(paired).collect();
+    if !keep.is_empty() {
+        sample.extend(keep.iter().filter(|&&r| r < v.len()));
+        sample.sort_unstable();
+        sample.dedup();
+    }
     let sv = v.select_rows(&sample);
     let nearest = knn(&sv, opts.neighbours);
+    (sample, sv, nearest)
+}
+
+/// A fixed count: the automatic themes merged down to `k`; when there are fewer than `k`,
+/// the over-segmentation (made finer until it has `k` groups) merged down instead.
+fn discover_count<R: Rows + ?Sized>(v: &R, k: usize, opts: &DiscoverOptions) -> Discovery {
+    if v.len() < 2 {
+        return nothing(v.len(), v.dims());
+    }
+    let (_, sv, nearest) = prepare(v, opts, opts.max_sample.unwrap_or(20_000));
     let graph = knn_graph(&nearest, opts.weights);
-    let min_size = min_theme_size(sv.len());
-    let centroids = match opts.clusters {
-        None => {
-            let groups = oversegment(&graph, 1, opts);
-            let themes = agglomerate(&sv, &groups, Stop::Separation(opts.same_theme));
-            centroids_of(&sv, &themes, min_size)
-        }
-        Some(k) => {
-            // The automatic themes, merged down to k; when there are fewer than k, the
-            // over-segmentation (made finer until it has k groups) merged down instead.
-            let groups = oversegment(&graph, k, opts);
-            let auto = agglomerate(&sv, &groups, Stop::Separation(opts.same_theme));
-            let start = if distinct(&auto) >= k { auto } else { groups };
-            let communities = agglomerate(&sv, &start, Stop::Groups(k));
-            let mut centroids = centroids_of(&sv, &communities, min_size);
-            for _ in 0..opts.refine_steps {
-                centroids = centroids_of(&sv, &nearest_labels(&sv, &centroids), 1);
-            }
-            centroids
-        }
-    };
-    let mut assignments: Vec<Option<usize>> = nearest_centroids(v, &centroids)
+    let groups = oversegment(&graph, k, opts);
+    let auto = agglomerate(&sv, &groups, Stop::Separation(opts.same_theme));
+    let start = if distinct(&auto) >= k { auto } else { groups };
+    let communities = agglomerate(&sv, &start, Stop::Groups(k));
+    let mut centroids = centroids_of(&sv, &communities, min_theme_size(sv.len()));
+    for _ in 0..opts.refine_steps {
+        centroids = centroids_of(&sv, &nearest_labels(&sv, &centroids), 1);
+    }
+    let assignments = nearest_centroids(v, &centroids)
         .into_iter()
         .map(|(c, sim)| (sim >= opts.min_similarity).then_some(c))
         .collect();
-    if opts.clusters.is_none() {
+    let themes = centroids.len();
+    Discovery {
+        assignments,
+        centroids,
+        themes,
+    }
+}
+
+/// The automatic count's complete merge tree over the sample, and what cutting it needs:
+/// [`Hierarchy::discovery`] gives the themes at any cut without clustering again.
+pub struct Hierarchy {
+    /// Rows of the input clustered directly, ascending.
+    pub sample: Vec<usize>,
+    pub tree: Tree,
+    /// Over-segmentation group of every sample position.
+    groups: Vec<usize>,
+    /// Merges in group ids (`b` joins `a`), as [`linkage`] made them.
+    steps: Vec<(usize, usize, f64)>,
+    /// `must` pairs in sample positions, joined at every cut.
+    must: Vec<(usize, usize)>,
+    sv: Vectors,
+    nearest: Vec<Vec<(usize, f32)>>,
+}
+
+/// Over-segments the sample of `v` and merges its groups all the way (steps 1–2 of the
+/// automatic count, without stopping).
+pub fn hierarchy<R: Rows + ?Sized>(v: &R, opts: &DiscoverOptions) -> Hierarchy {
+    let (sample, sv, nearest) = prepare(v, opts, opts.max_sample.unwrap_or(3_000));
+    let min_size = min_theme_size(sv.len());
+    // `must` pairs join at the cut, not in the tree, so that the tree still says where they
+    // would have joined: their answers stay evidence about the cut.
+    let mut must = Vec::new();
+    let (groups, steps, blocked, default_merges) = if sample.len() < 2 {
+        (vec![0; sample.len()], Vec::new(), Vec::new(), 0)
+    } else {
+        let graph = knn_graph(&nearest, opts.weights);
+        let on_sample = |pairs: &[(usize, usize)]| -> Vec<(usize, usize)> {
+            pairs
+                .iter()
+                .filter_map(|&(a, b)| {
+                    Some((
+                        sample.binary_search(&a).ok()?,
+                        sample.binary_search(&b).ok()?,
+                    ))
+                })
+                .filter(|(a, b)| a != b)
+                .collect()
+        };
+        let cannot = on_sample(&opts.constraints.cannot);
+        must = on_sample(&opts.constraints.must);
+        let groups = constrain(oversegment(&graph, 1, opts), &[], &cannot);
+        // Down to the default cut most alike first, then on in Ward's order: the coarse
+        // end of the tree merges the way a fixed count does, never a giant and many tiny.
+        let (auto, mut steps, mut blocked) =
+            linkage_apart(&sv, &groups, Stop::Separation(opts.same_theme), &cannot);
+        let default_merges = steps.len();
+        let (_, tail, tail_blocked) = linkage_apart(&sv, &auto, Stop::Groups(1), &cannot);
+        steps.extend(tail);
+        for (x, y, k, sep) in tail_blocked {
+            if !blocked.iter().any(|b| (b.0, b.1) == (x, y)) {
+                blocked.push((x, y, k + default_merges, sep));
+            }
+        }
+        (groups, steps, blocked, default_merges)
+    };
+    let tree = build_tree(&sv, &groups, &steps, &blocked, min_size, default_merges);
+    Hierarchy {
+        sample,
+        tree,
+        groups,
+        steps,
+        must,
+        sv,
+        nearest,
+    }
+}
+
+impl Hierarchy {
+    /// Sample position of input row `row`, if it was in the sample.
+    pub fn position(&self, row: usize) -> Option<usize> {
+        self.sample.binary_search(&row).ok()
+    }
+
+    /// The themes at a cut: the first `merges` merges of the tree applied, then step 3
+    /// (dissolve small groups, place every row of `v`, leave border and far items
+    /// unthemed). A cut coarser than the default is refined by a few k-means steps, as a
+    /// fixed count is.
+    pub fn discovery<R: Rows + ?Sized>(
+        &self,
+        v: &R,
+        merges: usize,
+        opts: &DiscoverOptions,
+    ) -> Discovery {
+        if v.len() < 2 || self.sample.len() < 2 {
+            return nothing(v.len(), v.dims());
+        }
+        let kept = merges.min(self.steps.len());
+        let mut parent: Vec<usize> = (0..self.groups.iter().max().map_or(0, |g| g + 1)).collect();
+        for &(a, b, _) in &self.steps[..kept] {
+            parent[b] = a;
+        }
+        let root = |mut g: usize| {
+            while parent[g] != g {
+                g = parent[g];
+            }
+            g
+        };
+        let mut labels: Vec<usize> = self.groups.iter().map(|&g| root(g)).collect();
+        if !self.must.is_empty() {
+            let cannot: Vec<(usize, usize)> = self
+                .tree
+                .apart
+                .iter()
+                .map(|&(a, b, _)| (a as usize, b as usize))
+                .collect();
+            labels = constrain(labels, &self.must, &cannot);
+        }
+        let mut centroids = centroids_of(&self.sv, &labels, self.tree.min_size as usize);
+        if kept > self.tree.default_merges as usize {
+            for _ in 0..opts.refine_steps {
+                centroids = centroids_of(&self.sv, &nearest_labels(&self.sv, &centroids), 1);
+            }
+        }
+        let nearest = nearest_centroids(v, &centroids);
+        // A theme coarser than the default is looser by construction: its members sit
+        // further from its centre. Its floor is then its own spread (the 5th percentile of
+        // its sample members' similarity), where that is below the default floor.
+        let mut floor = vec![opts.min_similarity; centroids.len()];
+        if kept > self.tree.default_merges as usize {
+            let mut sims: Vec<Vec<f32>> = vec![Vec::new(); centroids.len()];
+            for &i in &self.sample {
+                sims[nearest[i].0].push(nearest[i].1);
+            }
+            for (f, s) in floor.iter_mut().zip(&mut sims) {
+                s.sort_by(f32::total_cmp);
+                if let Some(&p5) = s.get(s.len() / 20) {
+                    *f = f.min(p5);
+                }
+            }
+        }
+        let mut assignments: Vec<Option<usize>> = nearest
+            .into_iter()
+            .map(|(c, sim)| (sim >= floor[c]).then_some(c))
+            .collect();
         // Border items of the sample: most of their neighbours are in other themes. "Most"
         // of what a theme can offer: a 5-item theme gives each member at most 4 neighbours.
-        let of_sample: Vec<Option<usize>> = sample.iter().map(|&i| assignments[i]).collect();
+        let of_sample: Vec<Option<usize>> = self.sample.iter().map(|&i| assignments[i]).collect();
         let mut sizes = vec![0usize; centroids.len()];
         of_sample.iter().flatten().for_each(|&c| sizes[c] += 1);
-        for (pos, row) in nearest.iter().enumerate() {
+        for (pos, row) in self.nearest.iter().enumerate() {
             if let Some(mine) = of_sample[pos] {
                 let agree = row
                     .iter()
@@ -167,16 +346,138 @@ pub fn discover<R: Rows + ?Sized>(v: &R, opts: &DiscoverOptions) -> Discovery {
                     .count();
                 let possible = row.len().min(sizes[mine].saturating_sub(1)).max(1);
                 if (agree as f64) < opts.min_agreement * possible as f64 {
-                    assignments[sample[pos]] = None;
+                    assignments[self.sample[pos]] = None;
                 }
             }
         }
+        let themes = centroids.len();
+        Discovery {
+            assignments,
+            centroids,
+            themes,
+        }
     }
-    let themes = centroids.len();
-    Discovery {
-        assignments,
-        centroids,
-        themes,
+}
+
+/// The over-segmentation with [`Constraints`] applied (in sample positions): the second
+/// row of a `cannot` pair sharing a group moves to a group of its own, then the groups of
+/// each `must` pair are joined unless that would join a `cannot` pair. Labels come back
+/// numbered `0..`.
+fn constrain(
+    mut groups: Vec<usize>,
+    must: &[(usize, usize)],
+    cannot: &[(usize, usize)],
+) -> Vec<usize> {
+    let mut next = groups.iter().max().map_or(0, |g| g + 1);
+    for &(a, b) in cannot {
+        if groups[a] == groups[b] {
+            groups[b] = next;
+            next += 1;
+        }
+    }
+    let mut parent: Vec<usize> = (0..next).collect();
+    fn find(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    for &(a, b) in must {
+        let (ra, rb) = (find(&mut parent, groups[a]), find(&mut parent, groups[b]));
+        if ra == rb {
+            continue;
+        }
+        parent[rb] = ra;
+        let apart = cannot
+            .iter()
+            .all(|&(x, y)| find(&mut parent, groups[x]) != find(&mut parent, groups[y]));
+        if !apart {
+            parent[rb] = rb;
+        }
+    }
+    let mut number = std::collections::HashMap::new();
+    groups
+        .iter()
+        .map(|&g| {
+            let root = find(&mut parent, g);
+            let n = number.len();
+            *number.entry(root).or_insert(n)
+        })
+        .collect()
+}
+
+/// The [`Tree`] of a merge sequence: node ids, non-increasing levels, sizes, a
+/// representative per node and the theme count after every merge.
+fn build_tree(
+    sv: &Vectors,
+    groups: &[usize],
+    steps: &[(usize, usize, f64)],
+    blocked: &[Blocked],
+    min_size: usize,
+    default_merges: usize,
+) -> Tree {
+    let m = groups.iter().max().map_or(0, |g| g + 1);
+    let d = sv.dims;
+    let mut sums = vec![0f32; m * d];
+    let mut size = vec![0u32; m];
+    for (i, &g) in groups.iter().enumerate() {
+        size[g] += 1;
+        sv.add_row(i, &mut sums[g * d..(g + 1) * d]);
+    }
+    let mut representative = vec![0u32; m];
+    for (i, &g) in groups.iter().enumerate() {
+        let best = representative[g] as usize;
+        let centre = &sums[g * d..(g + 1) * d];
+        if groups[best] != g || dot(sv.row(i), centre) > dot(sv.row(best), centre) {
+            representative[g] = i as u32;
+        }
+    }
+    let big = |s: u32| u32::from(s as usize >= min_size.max(1));
+    let mut themes = size.iter().map(|&s| big(s)).sum::<u32>();
+    let mut themes_after = vec![themes];
+    let mut node_of: Vec<u32> = (0..m as u32).collect();
+    let mut merges = Vec::with_capacity(steps.len());
+    for &(a, b, level) in steps {
+        let (na, nb) = (node_of[a] as usize, node_of[b] as usize);
+        merges.push(Merge {
+            a: na as u32,
+            b: nb as u32,
+            level,
+        });
+        let (sa, sb) = (size[na], size[nb]);
+        themes = themes + big(sa + sb) - big(sa) - big(sb);
+        themes_after.push(themes);
+        // The merged node's sum lives in group `a`'s slot; its representative is the better
+        // of its children's (one dot product each, not a pass over the members).
+        for k in 0..d {
+            sums[a * d + k] += sums[b * d + k];
+        }
+        let centre = &sums[a * d..(a + 1) * d];
+        let (ra, rb) = (representative[na], representative[nb]);
+        let rep = if dot(sv.row(rb as usize), centre) > dot(sv.row(ra as usize), centre) {
+            rb
+        } else {
+            ra
+        };
+        size.push(sa + sb);
+        representative.push(rep);
+        node_of[a] = (m + merges.len() - 1) as u32;
+    }
+    let apart = blocked
+        .iter()
+        .map(|&(x, y, k, _)| (x as u32, y as u32, k as u32))
+        .collect();
+    Tree {
+        apart,
+        default_merges: default_merges as u32,
+        leaves: groups.iter().map(|&g| g as u32).collect(),
+        leaf_count: m as u32,
+        merges,
+        representative,
+        size,
+        themes_after,
+        min_size: min_size as u32,
     }
 }
 
@@ -209,6 +510,32 @@ pub enum Stop {
 /// groups: a few hundred at the default sample (and for areas, one per theme), so well
 /// under a second; a sample of tens of thousands would want a heap of candidate pairs.
 pub fn agglomerate(v: &Vectors, groups: &[usize], stop: Stop) -> Vec<usize> {
+    linkage(v, groups, stop).0
+}
+
+/// [`agglomerate`], also returning the merges made: `(a, b, separation)` in group ids, `b`
+/// joining `a`, in order.
+pub fn linkage(
+    v: &Vectors,
+    groups: &[usize],
+    stop: Stop,
+) -> (Vec<usize>, Vec<(usize, usize, f64)>) {
+    let (labels, steps, _) = linkage_apart(v, groups, stop, &[]);
+    (labels, steps)
+}
+
+/// Where a `cannot` pair would have been joined had it been allowed: the pair (rows), the
+/// number of merges made before that point, and the two groups' separation then.
+type Blocked = (usize, usize, usize, f64);
+
+/// [`linkage`] that never joins the groups of the rows of a `cannot` pair: such a pair of
+/// groups is never the best pair, and the groups they merge into inherit it.
+fn linkage_apart(
+    v: &Vectors,
+    groups: &[usize],
+    stop: Stop,
+    cannot: &[(usize, usize)],
+) -> (Vec<usize>, Vec<(usize, usize, f64)>, Vec<Blocked>) {
     let m = groups.iter().max().map_or(0, |g| g + 1);
     let d = v.dims;
     let mut sums = vec![0f64; m * d];
@@ -249,11 +576,34 @@ pub fn agglomerate(v: &Vectors, groups: &[usize], stop: Stop) -> Vec<usize> {
             }
         }
     }
+    // Pairs of groups that must stay apart, as (smaller, larger).
+    let key = |a: usize, b: usize| (a.min(b), a.max(b));
+    let mut apart: std::collections::HashSet<(usize, usize)> = cannot
+        .iter()
+        .map(|&(a, b)| key(groups[a], groups[b]))
+        .filter(|(a, b)| a != b)
+        .collect();
+    for &(a, b) in &apart {
+        sep[a * m + b] = f64::NEG_INFINITY;
+        sep[b * m + a] = f64::NEG_INFINITY;
+    }
     let mut parent: Vec<usize> = (0..m).collect();
+    let mut steps = Vec::new();
+    let mut blocked: Vec<Blocked> = Vec::new();
+    // Ward's order: the merge that costs least first.
+    let ward = |a: usize, b: usize, sep: f64, size: &[f64]| {
+        -(size[a] * size[b] / (size[a] + size[b])) * (1.0 - sep)
+    };
+    let root_of = |parent: &[usize], mut g: usize| {
+        while parent[g] != g {
+            g = parent[g];
+        }
+        g
+    };
     loop {
         let priority = |a: usize, b: usize, size: &[f64]| match stop {
             Stop::Separation(_) => sep[a * m + b],
-            Stop::Groups(_) => -(size[a] * size[b] / (size[a] + size[b])) * (1.0 - sep[a * m + b]),
+            Stop::Groups(_) => ward(a, b, sep[a * m + b], size),
         };
         let mut best = (f64::NEG_INFINITY, f64::NEG_INFINITY, 0, 0);
         for a in (0..m).filter(|&a| alive[a]) {
@@ -269,7 +619,32 @@ pub fn agglomerate(v: &Vectors, groups: &[usize], stop: Stop) -> Vec<usize> {
             Stop::Separation(min) => s < min,
             Stop::Groups(k) => alive.iter().filter(|&&x| x).count() <= k.max(1),
         };
-        if done || s == f64::NEG_INFINITY {
+        let exhausted = s == f64::NEG_INFINITY;
+        if done && !exhausted {
+            break;
+        }
+        // A cannot pair is blocked where it would have been the best pair (or, once nothing
+        // else can merge, at the end): its answer is evidence about the cut there.
+        if blocked.len() < cannot.len() {
+            for &(x, y) in cannot {
+                if blocked.iter().any(|b: &Blocked| (b.0, b.1) == (x, y)) {
+                    continue;
+                }
+                let (gx, gy) = (root_of(&parent, groups[x]), root_of(&parent, groups[y]));
+                if gx == gy {
+                    continue;
+                }
+                let would = separation(gx.min(gy), gx.max(gy), &sums, &size);
+                let first = match stop {
+                    Stop::Separation(_) => would,
+                    Stop::Groups(_) => ward(gx, gy, would, &size),
+                };
+                if exhausted || first >= best.0 {
+                    blocked.push((x, y, steps.len(), would));
+                }
+            }
+        }
+        if exhausted {
             break;
         }
         // b joins a.
@@ -279,8 +654,19 @@ pub fn agglomerate(v: &Vectors, groups: &[usize], stop: Stop) -> Vec<usize> {
         size[a] += size[b];
         alive[b] = false;
         parent[b] = a;
+        steps.push((a, b, s));
+        if !apart.is_empty() {
+            apart = apart
+                .into_iter()
+                .map(|(x, y)| key(if x == b { a } else { x }, if y == b { a } else { y }))
+                .collect();
+        }
         for c in (0..m).filter(|&c| alive[c] && c != a) {
-            let s = separation(a, c, &sums, &size);
+            let s = if apart.contains(&key(a, c)) {
+                f64::NEG_INFINITY
+            } else {
+                separation(a, c, &sums, &size)
+            };
             sep[a * m + c] = s;
             sep[c * m + a] = s;
         }
@@ -289,13 +675,8 @@ pub fn agglomerate(v: &Vectors, groups: &[usize], stop: Stop) -> Vec<usize> {
             sep[c * m + b] = f64::NEG_INFINITY;
         }
     }
-    let root = |mut g: usize| {
-        while parent[g] != g {
-            g = parent[g];
-        }
-        g
-    };
-    groups.iter().map(|&g| root(g)).collect()
+    let labels = groups.iter().map(|&g| root_of(&parent, g)).collect();
+    (labels, steps, blocked)
 }
 
 /// Communities smaller than this are not themes: about 1 in 1,000 items, at least 3.
@@ -526,5 +907,146 @@ mod tests {
             // (Members far from a merged theme's centre may stay unthemed, by design.)
             assert_eq!(homes.len(), 1, "theme {t} split over {homes:?}");
         }
+    }
+
+    /// Two granularities at once: `coarse` topics, each of `fine` sub-topics of `per` items
+    /// (sub-topic centres at cosine ≈ 0.6 to their siblings, ≈ 0 to other topics). Returns
+    /// the vectors and both labellings.
+    fn nested(
+        coarse: usize,
+        fine: usize,
+        per: usize,
+        seed: u64,
+    ) -> (Vectors, Vec<usize>, Vec<usize>) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let dims = 48;
+        let mut gauss = move || {
+            let (u, v): (f32, f32) = (rng.random_range(1e-6..1.0), rng.random_range(0.0..1.0));
+            (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
+        };
+        let unit = |g: &mut dyn FnMut() -> f32, scale: f32| -> Vec<f32> {
+            let mut x: Vec<f32> = (0..dims).map(|_| g()).collect();
+            normalize(&mut x);
+            x.iter().map(|v| v * scale).collect()
+        };
+        let (mut rows, mut big, mut small) = (Vec::new(), Vec::new(), Vec::new());
+        for c in 0..coarse {
+            let centre = unit(&mut gauss, 1.0);
+            for f in 0..fine {
+                let offset = unit(&mut gauss, 0.8);
+                let mut sub: Vec<f32> = centre.iter().zip(&offset).map(|(a, b)| a + b).collect();
+                normalize(&mut sub);
+                for _ in 0..per {
+                    let mut x: Vec<f32> = sub.iter().map(|m| m + 0.07 * gauss()).collect();
+                    normalize(&mut x);
+                    rows.push(x);
+                    big.push(c);
+                    small.push(c * fine + f);
+                }
+            }
+        }
+        (Vectors::from_rows(&rows), big, small)
+    }
+
+    #[test]
+    fn answers_set_the_granularity_the_team_wants() {
+        use crate::themes::granularity::teach;
+        let (v, coarse, fine) = nested(4, 5, 30, 5);
+        let opts = DiscoverOptions::default();
+        let h = hierarchy(&v, &opts);
+        let default = h.discovery(&v, h.tree.default_merges as usize, &opts);
+        // With no answers: the default cut, exactly what `discover` gives.
+        assert_eq!(default.assignments, discover(&v, &opts).assignments);
+        for (labels, truth) in [(&coarse, 4), (&fine, 20)] {
+            let (g, asked) = teach(&h.tree, 20, crate::themes::granularity::LAPSE, |a, b| {
+                Some(labels[h.sample[a]] == labels[h.sample[b]])
+            });
+            let found = h.discovery(&v, g.merges, &opts);
+            assert!(asked.len() >= 5, "asked only {}", asked.len());
+            assert_eq!(
+                found.themes, truth,
+                "wanted {truth}: {} merges after {asked:?}",
+                g.merges
+            );
+            assert_eq!(
+                g.themes, truth,
+                "the tree's count agrees with the themes made"
+            );
+            let names: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
+            let s = metrics::score(&names, &found.assignments);
+            assert!(s.ari > 90.0, "{truth}: {s:?}");
+        }
+    }
+
+    #[test]
+    fn the_tree_holds_every_cut() {
+        let (v, _, _) = nested(3, 4, 20, 8);
+        let h = hierarchy(&v, &DiscoverOptions::default());
+        let t = &h.tree;
+        assert_eq!(t.merges.len() + 1, t.themes_after.len());
+        let default = t.default_merges as usize;
+        assert!(
+            t.merges[..default].iter().all(|m| m.level >= 0.85),
+            "to the default cut, only merges at separation 0.85 or more"
+        );
+        // Merged all the way: one theme at the bottom, the leaves' count at the top.
+        assert_eq!(*t.themes_after.last().unwrap(), 1);
+        assert_eq!(t.groups_at(t.merges.len()), 1);
+        // The representatives of the last merge join after it: one group left.
+        let parents = t.parents();
+        let last = t.merges.last().unwrap();
+        let (a, b) = (
+            t.representative[last.a as usize],
+            t.representative[last.b as usize],
+        );
+        assert_eq!(t.join_position(&parents, a as usize, b as usize), Some(0.0));
+    }
+
+    #[test]
+    fn people_s_pairs_hold_at_any_cut() {
+        let (v, coarse, fine) = nested(3, 4, 25, 12);
+        // Coarse cut: each of the 3 topics is one theme...
+        let first_of = |f: usize| fine.iter().position(|&x| x == f).unwrap();
+        let opts = DiscoverOptions::default();
+        let h = hierarchy(&v, &opts);
+        // (Sub-topics of one topic are ≈ 0.6 apart, topics ≈ 0.)
+        let coarse_cut = (0..=h.tree.merges.len())
+            .find(|&k| h.tree.themes_at(k) == 3)
+            .expect("a cut with 3 themes");
+        let plain = h.discovery(&v, coarse_cut, &opts);
+        assert_eq!(
+            plain.assignments[first_of(0)],
+            plain.assignments[first_of(1)]
+        );
+        // ...but "sub-topics 0 and 1 are different" keeps them apart at the same cut,
+        let apart = DiscoverOptions {
+            constraints: Constraints {
+                cannot: vec![(first_of(0), first_of(1))],
+                must: vec![],
+            },
+            ..Default::default()
+        };
+        let h2 = hierarchy(&v, &apart);
+        for k in (h2.tree.default_merges as usize..=h2.tree.merges.len()).step_by(2) {
+            let found = h2.discovery(&v, k, &apart);
+            assert_ne!(
+                found.assignments[first_of(0)],
+                found.assignments[first_of(1)],
+                "joined after {k} merges"
+            );
+        }
+        // ...and "topic 0 and topic 1 are the same" joins them at the default (fine) cut.
+        let (a, b) = (first_of(0), coarse.iter().position(|&c| c == 1).unwrap());
+        let together = DiscoverOptions {
+            constraints: Constraints {
+                must: vec![(a, b)],
+                cannot: vec![],
+            },
+            ..Default::default()
+        };
+        let h3 = hierarchy(&v, &together);
+        let found = h3.discovery(&v, h3.tree.default_merges as usize, &together);
+        assert_eq!(found.assignments[a], found.assignments[b]);
+        assert!(found.assignments[a].is_some());
     }
 }

@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::assign::{create_theme, placement, save_placements};
 use crate::db::embeddings;
+use crate::db::entity::theme_answer::{Answer, Source};
 use crate::db::entity::{feedback_item, item_theme, theme, theme_edit};
 use crate::db::outbox;
 use crate::embed::vectors::normalize;
@@ -120,13 +121,20 @@ pub async fn merge(
         ));
     }
     let txn = crate::db::begin_write(db).await?;
-    live(&txn, from).await?;
+    let from_theme = live(&txn, from).await?;
     let target = live(&txn, into).await.map_err(|e| match e {
         Error::NotFound { .. } => {
             Error::unprocessable("unknown_theme", "into", format!("there is no theme {into}"))
         }
         other => other,
     })?;
+    // A merge says the two themes are one problem: an answer for the granularity.
+    if let (Some(a), Some(b)) = (
+        from_theme.representative_item_id,
+        target.representative_item_id,
+    ) {
+        teach_pair(&txn, a, b, Answer::Same, Source::Merge, actor).await?;
+    }
     // Only members whose facts were snapshotted (and so locked) move; an item a concurrent
     // move put into `from` after they were read is found by the next round, so none moves
     // without the tallies moving with it.
@@ -210,6 +218,16 @@ pub async fn split(
     )
     .await?;
     place(&txn, items, Some(created.id)).await?;
+    // A split says the items split off are not the problem the rest are.
+    let stays = source
+        .representative_item_id
+        .filter(|r| !items.contains(r))
+        .or_else(|| current.iter().copied().find(|i| !items.contains(i)));
+    if let Some(stays) = stays {
+        for &item in items.iter().take(TAUGHT_PER_EDIT) {
+            teach_pair(&txn, item, stays, Answer::Different, Source::Split, actor).await?;
+        }
+    }
     // Sizes are counted, never computed from what the request said.
     recount(&txn, [id, created.id]).await?;
     record(
@@ -359,6 +377,29 @@ pub async fn move_items(
         }
     }
     place(&txn, items, to).await?;
+    // A move says the item is not the problem of the theme it left, and is that of the one
+    // it joined.
+    let mut reps: std::collections::HashMap<i64, Option<i64>> = Default::default();
+    for t in before.values().flatten().copied().chain(to) {
+        let rep = theme::Entity::find_by_id(t)
+            .one(&txn)
+            .await?
+            .and_then(|t| t.representative_item_id);
+        reps.insert(t, rep);
+    }
+    for &item in items.iter().take(TAUGHT_PER_EDIT) {
+        let from = before.get(&item).copied().flatten();
+        if from == to {
+            continue;
+        }
+        let rep = |t: Option<i64>| t.and_then(|t| reps.get(&t).copied().flatten());
+        if let Some(r) = rep(from).filter(|&r| r != item) {
+            teach_pair(&txn, item, r, Answer::Different, Source::Move, actor).await?;
+        }
+        if let Some(r) = rep(to).filter(|&r| r != item) {
+            teach_pair(&txn, item, r, Answer::Same, Source::Move, actor).await?;
+        }
+    }
     let touched: std::collections::BTreeSet<i64> =
         before.values().flatten().copied().chain(to).collect();
     recount(&txn, touched).await?;
@@ -374,6 +415,25 @@ pub async fn move_items(
         .await?;
     }
     txn.commit().await?;
+    Ok(())
+}
+
+/// Items of one bulk edit that become answers: enough to count as the team's word, few
+/// enough that a move of thousands does not fill every rebuild's sample with them.
+const TAUGHT_PER_EDIT: usize = 10;
+
+/// Records what an edit says about two items, for the granularity (`teach`).
+async fn teach_pair<C: ConnectionTrait>(
+    db: &C,
+    a: i64,
+    b: i64,
+    answer: Answer,
+    source: Source,
+    actor: &str,
+) -> Result<()> {
+    if a != b {
+        super::teach::record(db, a, b, answer, source, actor).await?;
+    }
     Ok(())
 }
 

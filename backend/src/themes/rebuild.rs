@@ -26,8 +26,9 @@ use sea_orm::{
 use serde::Serialize;
 
 use super::assign::{create_theme, placement, refresh_sizes, write_placements};
-use super::discover::{discover, DiscoverOptions};
-use super::{areas, labels};
+use super::discover::{discover, hierarchy, DiscoverOptions};
+use super::granularity::{self, Tree};
+use super::{areas, labels, teach};
 use crate::db::embeddings::{self, to_bytes};
 use crate::db::entity::{feedback_item, item_theme, theme};
 use crate::db::outbox;
@@ -69,6 +70,10 @@ pub struct Plan {
     found: super::discover::Discovery,
     /// Per cluster, the old theme id it continues.
     matched: Vec<Option<i64>>,
+    /// The merge tree (automatic count), stored for the Teach page: the item id of every
+    /// sample position, the tree, the default cut.
+    tree: Option<(Vec<i64>, Tree, f64)>,
+    model: String,
 }
 
 pub async fn rebuild(
@@ -101,39 +106,73 @@ pub async fn plan(db: &DatabaseConnection, model: &str, opts: &DiscoverOptions) 
     let free: Vec<usize> = (0..ids.len())
         .filter(|&i| !is_fixed(placements.get(&ids[i]), &themes))
         .collect();
+    // The team's answers choose the cut; the items they are about must be in the sample.
+    // Answered items a person placed (split off, moved) are clustered too, so that what
+    // their answers say shapes the tree; the writes leave their placements alone.
+    let answers = teach::active(db).await?;
+    let answered: HashSet<i64> = answers.iter().flat_map(|a| [a.item_a, a.item_b]).collect();
+    let free_count = free.len();
+    let mut free = free;
+    if !answered.is_empty() {
+        let is_free: HashSet<usize> = free.iter().copied().collect();
+        free.extend((0..ids.len()).filter(|i| answered.contains(&ids[*i]) && !is_free.contains(i)));
+    }
+    let row_of: HashMap<i64, usize> = free
+        .iter()
+        .enumerate()
+        .filter(|(_, &i)| answered.contains(&ids[i]))
+        .map(|(r, &i)| (ids[i], r))
+        .collect();
+    let mut o = opts.clone();
+    o.constraints = teach::constraints(&answers, |id| row_of.get(&id).copied());
     // Clustering is seconds of CPU: off the async threads. The free items are a view of
     // the vectors, not a copy.
-    let o = opts.clone();
     let step = Instant::now();
-    let (vectors, free, found) = tokio::task::spawn_blocking(move || {
-        let found = discover(
-            &Subset {
-                rows: &vectors,
-                indices: &free,
-            },
-            &o,
-        );
-        (vectors, free, found)
+    let (vectors, free, found, taught) = tokio::task::spawn_blocking(move || {
+        let subset = Subset {
+            rows: &vectors,
+            indices: &free,
+        };
+        let (found, taught) = if o.clusters.is_some() {
+            (discover(&subset, &o), None)
+        } else {
+            let h = hierarchy(&subset, &o);
+            let on = teach::evidence(
+                &h.tree,
+                |id| row_of.get(&id).and_then(|&r| h.position(r)),
+                &answers,
+            );
+            let g = granularity::choose(&h.tree, &on.evidence);
+            let found = h.discovery(&subset, g.merges, &o);
+            (found, Some((h.sample, h.tree, g.merges, on.evidence.len())))
+        };
+        (vectors, free, found, taught)
     })
     .await
     .map_err(crate::Error::failed("theme discovery failed"))?;
     tracing::info!(
         free = free.len(),
         themes = found.themes,
+        merges = taught.as_ref().map(|t| t.2),
+        answers = taught.as_ref().map(|t| t.3),
         seconds = step.elapsed().as_secs_f64(),
         "rebuild: themes discovered"
     );
+    let tree = taught.map(|(sample, tree, _, _)| {
+        let items = sample.iter().map(|&r| ids[free[r]]).collect();
+        (items, tree, opts.same_theme)
+    });
 
     // Members of each new cluster, and of each old theme (machine placements of free items).
     let mut clusters: Vec<Vec<usize>> = vec![Vec::new(); found.themes];
-    for (pos, a) in found.assignments.iter().enumerate() {
+    for (pos, a) in found.assignments.iter().enumerate().take(free_count) {
         if let Some(c) = a {
             clusters[*c].push(free[pos]);
         }
     }
     let mut old_members: HashMap<i64, HashSet<i64>> = HashMap::new();
     let mut old_of: HashMap<i64, i64> = HashMap::new();
-    for &i in &free {
+    for &i in &free[..free_count] {
         if let Some(t) = placements.get(&ids[i]).and_then(|p| p.theme_id) {
             old_members
                 .entry(resolve(&themes, t))
@@ -168,6 +207,8 @@ pub async fn plan(db: &DatabaseConnection, model: &str, opts: &DiscoverOptions) 
         free,
         found,
         matched,
+        tree,
+        model: model.to_string(),
     })
 }
 
@@ -189,6 +230,8 @@ pub async fn apply(
         free,
         found,
         matched,
+        tree,
+        model,
     } = plan;
     let txn = crate::db::begin_write(db).await?;
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
@@ -286,6 +329,9 @@ pub async fn apply(
     outbox::enqueue(&txn, outbox::TOPIC_INDEX, &changed).await?;
     // In the same transaction: readers never see themes without labels or sizes.
     describe_themes(&txn, &ids, &vectors, embedder).await?;
+    if let Some((items, tree, default_cut)) = &tree {
+        teach::save_tree(&txn, &model, items, tree, *default_cut).await?;
+    }
     tracing::info!(
         seconds = step.elapsed().as_secs_f64(),
         "rebuild: themes described"

@@ -23,6 +23,7 @@ mod search;
 pub(crate) mod session;
 mod settings;
 mod survey;
+mod teach;
 mod theme;
 mod tickets;
 mod unthemed;
@@ -43,6 +44,7 @@ pub fn router() -> Router<ApiContext> {
         .merge(login::router())
         .merge(backlog::router())
         .merge(theme::router())
+        .merge(teach::router())
         .merge(impact::router())
         .merge(search::router())
         .merge(item::router())
