@@ -148,7 +148,7 @@ enum Command {
         yes: bool,
     },
     /// Score theme discovery against a labelled CSV (NMI, ARI, ACC).
-    Eval(eval::EvalArgs),
+    Eval(Box<eval::EvalArgs>),
     /// Measure throughput and latency; see docs/benchmarks.md.
     Bench {
         #[command(subcommand)]

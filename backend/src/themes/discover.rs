@@ -31,6 +31,8 @@
 //! No step builds an n × n matrix: neighbours are found in blocks ([`knn`]), and the merge
 //! step works on groups (a few hundred), not items.
 
+use std::collections::HashMap;
+
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -154,7 +156,7 @@ fn prepare<R: Rows + ?Sized>(
     v: &R,
     opts: &DiscoverOptions,
     max_sample: usize,
-) -> (Vec<usize>, Vectors, Vec<Vec<(usize, f32)>>) {
+) -> (Vec<usize>, Vectors, Neighbours) {
     let mut sample = sample_indices(v.len(), max_sample, opts.seed);
     let c = &opts.constraints;
     let paired = c.must.iter().chain(&c.cannot).flat_map(|&(a, b)| [a, b]);
@@ -350,6 +352,40 @@ impl Hierarchy {
                 }
             }
         }
+        // People's pairs are placed by the tree, not by similarity: each item of a pair
+        // goes to the theme its group became at this cut (when that group is a theme),
+        // so a "same" pair shares one and a "different" pair does not.
+        let cannot = self
+            .tree
+            .apart
+            .iter()
+            .map(|&(a, b, _)| (a as usize, b as usize));
+        let pinned: Vec<usize> = self
+            .must
+            .iter()
+            .copied()
+            .chain(cannot)
+            .flat_map(|(a, b)| [a, b])
+            .collect();
+        if !pinned.is_empty() {
+            let mut size: HashMap<usize, usize> = HashMap::new();
+            labels
+                .iter()
+                .for_each(|&l| *size.entry(l).or_default() += 1);
+            let mut themed: Vec<usize> = size
+                .iter()
+                .filter(|(_, &n)| n >= (self.tree.min_size as usize).max(1))
+                .map(|(&l, _)| l)
+                .collect();
+            themed.sort_unstable(); // centroids_of numbers themes in label order
+            for p in pinned {
+                if let Ok(t) = themed.binary_search(&labels[p]) {
+                    if t < centroids.len() {
+                        assignments[self.sample[p]] = Some(t);
+                    }
+                }
+            }
+        }
         let themes = centroids.len();
         Discovery {
             assignments,
@@ -524,6 +560,11 @@ pub fn linkage(
     (labels, steps)
 }
 
+/// Each row's nearest other rows and their similarities, best first.
+type Neighbours = Vec<Vec<(usize, f32)>>;
+/// Merges in group ids, `(a, b, separation)`, `b` joining `a`, in order.
+type Steps = Vec<(usize, usize, f64)>;
+
 /// Where a `cannot` pair would have been joined had it been allowed: the pair (rows), the
 /// number of merges made before that point, and the two groups' separation then.
 type Blocked = (usize, usize, usize, f64);
@@ -535,7 +576,7 @@ fn linkage_apart(
     groups: &[usize],
     stop: Stop,
     cannot: &[(usize, usize)],
-) -> (Vec<usize>, Vec<(usize, usize, f64)>, Vec<Blocked>) {
+) -> (Vec<usize>, Steps, Vec<Blocked>) {
     let m = groups.iter().max().map_or(0, |g| g + 1);
     let d = v.dims;
     let mut sums = vec![0f64; m * d];
@@ -1027,7 +1068,13 @@ mod tests {
             ..Default::default()
         };
         let h2 = hierarchy(&v, &apart);
-        for k in (h2.tree.default_merges as usize..=h2.tree.merges.len()).step_by(2) {
+        // (At every cut where both are in themes: a pair's side left as a group too small to
+        // be a theme is placed by similarity, like any item outside the sample.)
+        let coarsest = (0..=h2.tree.merges.len())
+            .rev()
+            .find(|&k| h2.tree.themes_at(k) >= 3)
+            .unwrap();
+        for k in (h2.tree.default_merges as usize..=coarsest).step_by(2) {
             let found = h2.discovery(&v, k, &apart);
             assert_ne!(
                 found.assignments[first_of(0)],

@@ -233,9 +233,10 @@ pub fn choose_with(tree: &Tree, evidence: &[Evidence], lapse: f64) -> Granularit
         (lo - 0.5, hi + 0.5),
         lapse,
     );
-    // The merges that leave about e^c groups.
+    // The merges that leave e^c groups, rounded up: "same" about a merge says
+    // c ≤ ln(groups after it), so (ln(g − 1), ln g] is the cut that leaves g groups.
     let merges_for = |c: f64| {
-        let groups = c.exp().round().max(1.0) as usize;
+        let groups = (c.exp() - 1e-9).ceil().max(1.0) as usize;
         (tree.leaf_count as usize)
             .saturating_sub(groups)
             .min(tree.merges.len())
@@ -462,7 +463,7 @@ mod tests {
     use super::*;
 
     fn median(evidence: &[Evidence]) -> f64 {
-        quantile(&posterior(evidence, 4.0, (0.0, 6.0), LAPSE), 0.5)
+        quantile(&posterior(evidence, 4.0, (-4.0, 12.0), LAPSE), 0.5)
     }
 
     #[test]
@@ -473,14 +474,18 @@ mod tests {
     #[test]
     fn answers_move_the_cut_past_them() {
         let at = |position: f64, same: bool| Evidence { position, same };
-        // "Same" where 20 groups are left (ln 20 ≈ 3.0): fewer groups than that.
-        let down = median(&[at(3.0, true)]);
+        // One answer against the prior is a lapse as likely as not (LAPSE = 0.5)...
+        let one = median(&[at(3.0, true)]);
+        assert!(one < 4.0 && one > 2.9, "{one}");
+        // ...two agreeing ones are not. "Same" where 20 groups are left (ln 20 ≈ 3.0):
+        // fewer groups than that.
+        let down = median(&[at(3.0, true), at(3.0, true)]);
         assert!(down < 3.0, "{down}");
         // "Different" where 150 are left (≈ 5.0): more than that.
-        let up = median(&[at(5.0, false)]);
+        let up = median(&[at(5.0, false), at(5.0, false)]);
         assert!(up > 5.0, "{up}");
         // Bracketed: between them.
-        let between = median(&[at(3.0, false), at(3.4, true)]);
+        let between = median(&[at(3.0, false), at(3.0, false), at(3.4, true), at(3.4, true)]);
         assert!((3.0..3.4).contains(&between), "{between}");
     }
 
