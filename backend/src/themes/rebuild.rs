@@ -106,17 +106,12 @@ pub async fn plan(db: &DatabaseConnection, model: &str, opts: &DiscoverOptions) 
     let free: Vec<usize> = (0..ids.len())
         .filter(|&i| !is_fixed(placements.get(&ids[i]), &themes))
         .collect();
-    // The team's answers choose the cut; the items they are about must be in the sample.
-    // Answered items a person placed (split off, moved) are clustered too, so that what
-    // their answers say shapes the tree; the writes leave their placements alone.
+    // The team's answers choose the cut; the free items they are about are in the sample.
+    // (Items a person placed stay out of the clustering, as before: a split-off theme keeps
+    // exactly what the person put in it; their answers count once such items are free.)
     let answers = teach::active(db).await?;
     let answered: HashSet<i64> = answers.iter().flat_map(|a| [a.item_a, a.item_b]).collect();
     let free_count = free.len();
-    let mut free = free;
-    if !answered.is_empty() {
-        let is_free: HashSet<usize> = free.iter().copied().collect();
-        free.extend((0..ids.len()).filter(|i| answered.contains(&ids[*i]) && !is_free.contains(i)));
-    }
     let row_of: HashMap<i64, usize> = free
         .iter()
         .enumerate()

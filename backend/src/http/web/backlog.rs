@@ -137,6 +137,7 @@ fn render(p: &BacklogPage) -> Markup {
     };
     html! {
         h1 { "Backlog" }
+        p { a href="/teach" { "Teach triage how fine a theme should be" } }
         p.muted {
             "Themes ranked by a 0–100 priority score over " (period_text) ", as of "
             (p.filter.as_of.format("%Y-%m-%d %H:%M UTC")) ". Pinned themes stay on top. Weights: "

@@ -70,9 +70,8 @@ mark,b.hl,.snippet b{background:#fff2a8;font-weight:600}
 "#;
 
 /// Navigation entries: (path, label).
-const NAV: [(&str, &str); 7] = [
+const NAV: [(&str, &str); 6] = [
     ("/backlog", "Backlog"),
-    ("/teach", "Teach"),
     ("/search", "Search"),
     ("/tickets", "Tickets"),
     ("/unthemed", "Unthemed"),
