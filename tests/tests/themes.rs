@@ -117,10 +117,11 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     let areas_before = areas_group_every_theme_once(&s, &token, list.len());
     let edits = a_pm_renames_merges_splits_and_moves(env, &s, &token, &list);
     a_rebuild_keeps_every_edit_and_a_locked_theme(env, &s, &token, &list, &edits);
-    answers_set_the_granularity(env, &s, &token);
     let areas_after = areas_keep_their_ids_through_a_rebuild(&s, &token, &areas_before);
     search_filters_by_theme_and_by_area(&s, &token, &areas_after, edits.trio);
     a_new_item_joins_the_theme_of_its_neighbours(&s, &token, &list);
+    // Last of the edits: teaching changes the granularity, and so every theme after it.
+    answers_set_the_granularity(env, &s, &token);
     reembedding_covers_every_item(env);
 }
 
