@@ -111,7 +111,6 @@ pub async fn plan(db: &DatabaseConnection, model: &str, opts: &DiscoverOptions) 
     // exactly what the person put in it; their answers count once such items are free.)
     let answers = teach::active(db).await?;
     let answered: HashSet<i64> = answers.iter().flat_map(|a| [a.item_a, a.item_b]).collect();
-    let free_count = free.len();
     let row_of: HashMap<i64, usize> = free
         .iter()
         .enumerate()
@@ -160,14 +159,14 @@ pub async fn plan(db: &DatabaseConnection, model: &str, opts: &DiscoverOptions) 
 
     // Members of each new cluster, and of each old theme (machine placements of free items).
     let mut clusters: Vec<Vec<usize>> = vec![Vec::new(); found.themes];
-    for (pos, a) in found.assignments.iter().enumerate().take(free_count) {
+    for (pos, a) in found.assignments.iter().enumerate() {
         if let Some(c) = a {
             clusters[*c].push(free[pos]);
         }
     }
     let mut old_members: HashMap<i64, HashSet<i64>> = HashMap::new();
     let mut old_of: HashMap<i64, i64> = HashMap::new();
-    for &i in &free[..free_count] {
+    for &i in &free {
         if let Some(t) = placements.get(&ids[i]).and_then(|p| p.theme_id) {
             old_members
                 .entry(resolve(&themes, t))
