@@ -10,7 +10,7 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 
 use triage::backlog::workflow::{self, EntryChange};
 use triage::config::Settings;
-use triage::db::entity::{backlog_change, fix_answer::Answer, item_theme};
+use triage::db::entity::{backlog_change, fix_answer::FixOutcome, item_theme};
 use triage::db::{self, tallies};
 use triage::impact::rollouts::{NewRollout, RolloutChange};
 use triage::impact::{self, answers, rollouts};
@@ -436,16 +436,16 @@ async fn answers_replace_each_other_and_a_comment_becomes_one_ticket_in_the_them
             .unwrap()
             .id
     };
-    let fixed = answers::record(db, customer, t, Answer::Fixed, None, Redact::all())
+    let fixed = answers::record(db, customer, t, FixOutcome::Fixed, None, Redact::all())
         .await
         .unwrap();
-    assert_eq!(fixed.answer, Answer::Fixed);
+    assert_eq!(fixed.answer, FixOutcome::Fixed);
     // A comment only goes with "still a problem".
     let e = answers::record(
         db,
         customer,
         t,
-        Answer::Fixed,
+        FixOutcome::Fixed,
         Some("hm".into()),
         Redact::all(),
     )
@@ -457,13 +457,13 @@ async fn answers_replace_each_other_and_a_comment_becomes_one_ticket_in_the_them
             db,
             customer,
             t,
-            Answer::StillAProblem,
+            FixOutcome::StillAProblem,
             Some("Still waiting, call me on +44 20 7946 0958".into()),
             Redact::all(),
         )
         .await
         .unwrap();
-        assert_eq!(still.answer, Answer::StillAProblem);
+        assert_eq!(still.answer, FixOutcome::StillAProblem);
         assert!(still.item_id.is_some());
     }
     let tally = answers::tally(db, t).await.unwrap();

@@ -126,9 +126,9 @@ pub async fn run(
             break;
         };
         let answer = if k % 3 == 2 {
-            crate::db::entity::theme_answer::Answer::Different
+            crate::db::entity::theme_answer::PairAnswer::Different
         } else {
-            crate::db::entity::theme_answer::Answer::Same
+            crate::db::entity::theme_answer::PairAnswer::Same
         };
         let started = Instant::now();
         let (now, _) =

@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 
 use super::signing;
 use crate::db::entity::backlog_entry::Status;
-use crate::db::entity::fix_answer::Answer;
+use crate::db::entity::fix_answer::FixOutcome;
 use crate::db::entity::{customer, feedback_item as item, item_theme, theme};
 use crate::db::mail::{self, NewMail};
 use crate::Result;
@@ -34,7 +34,7 @@ pub fn fixed_url(
     key: &str,
     customer_id: i64,
     theme_id: i64,
-    answer: Answer,
+    answer: FixOutcome,
 ) -> String {
     let sig = signing::sign(key, &fixed_message(customer_id, theme_id));
     format!(
@@ -90,7 +90,7 @@ pub async fn queue<C: ConnectionTrait>(
             let opt_out = opt_out_url(base_url, &key, c.id);
             let answer = |a| fixed_url(base_url, &key, c.id, t.id, a);
             let ask = (status == Status::Shipped)
-                .then(|| (answer(Answer::Fixed), answer(Answer::StillAProblem)));
+                .then(|| (answer(FixOutcome::Fixed), answer(FixOutcome::StillAProblem)));
             let m = notice(&c, &email, &label, status, &opt_out, ask, t.id);
             if mail::enqueue(db, m).await? {
                 queued += 1;

@@ -10,7 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{ApiContext, Auth, Editor, JsonBody, Listing, Params, PathIds};
 use crate::db::entity::theme;
-use crate::db::entity::theme_answer::{self, Answer};
+use crate::db::entity::theme_answer::{self, PairAnswer};
 use crate::themes::edits;
 use crate::themes::members::{members, MemberView};
 use crate::themes::teach::{self, TeachView};
@@ -270,7 +270,7 @@ struct AnswerInput {
     a: i64,
     b: i64,
     /// `same`, `different` or `skip`.
-    answer: Answer,
+    answer: PairAnswer,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use crate::db::entity::fix_answer::{self, Answer};
+use crate::db::entity::fix_answer::{self, FixOutcome};
 use crate::db::entity::{customer, ticket};
 use crate::db::items::{self, ItemKind};
 use crate::intake::input::CustomerInput;
@@ -53,7 +53,7 @@ impl Tally {
 
 /// The answers about `theme_id`, counted.
 pub async fn tally<C: ConnectionTrait>(db: &C, theme_id: i64) -> Result<Tally> {
-    let rows: Vec<(Answer, i64)> = fix_answer::Entity::find()
+    let rows: Vec<(FixOutcome, i64)> = fix_answer::Entity::find()
         .select_only()
         .column(fix_answer::Column::Answer)
         .column_as(
@@ -70,8 +70,8 @@ pub async fn tally<C: ConnectionTrait>(db: &C, theme_id: i64) -> Result<Tally> {
         let n = n.max(0) as u64;
         t.answered += n;
         match answer {
-            Answer::Fixed => t.fixed += n,
-            Answer::StillAProblem => t.still_a_problem += n,
+            FixOutcome::Fixed => t.fixed += n,
+            FixOutcome::StillAProblem => t.still_a_problem += n,
         }
     }
     Ok(t)
@@ -96,12 +96,12 @@ pub async fn record(
     db: &DatabaseConnection,
     customer_id: i64,
     theme_id: i64,
-    answer: Answer,
+    answer: FixOutcome,
     comment: Option<String>,
     redact: Redact,
 ) -> Result<fix_answer::Model> {
     let comment = validate::optional("comment", comment, MAX_COMMENT)?;
-    if comment.is_some() && answer != Answer::StillAProblem {
+    if comment.is_some() && answer != FixOutcome::StillAProblem {
         return Err(Error::invalid(
             "invalid_value",
             "comment",

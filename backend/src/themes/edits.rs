@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::assign::{create_theme, placement, save_placements};
 use crate::db::embeddings;
-use crate::db::entity::theme_answer::{Answer, Source};
+use crate::db::entity::theme_answer::{PairAnswer, Source};
 use crate::db::entity::{feedback_item, item_theme, theme, theme_edit};
 use crate::db::outbox;
 use crate::embed::vectors::normalize;
@@ -133,7 +133,7 @@ pub async fn merge(
         from_theme.representative_item_id,
         target.representative_item_id,
     ) {
-        teach_pair(&txn, a, b, Answer::Same, Source::Merge, actor).await?;
+        teach_pair(&txn, a, b, PairAnswer::Same, Source::Merge, actor).await?;
     }
     // Only members whose facts were snapshotted (and so locked) move; an item a concurrent
     // move put into `from` after they were read is found by the next round, so none moves
@@ -225,7 +225,15 @@ pub async fn split(
         .or_else(|| current.iter().copied().find(|i| !items.contains(i)));
     if let Some(stays) = stays {
         for &item in items.iter().take(TAUGHT_PER_EDIT) {
-            teach_pair(&txn, item, stays, Answer::Different, Source::Split, actor).await?;
+            teach_pair(
+                &txn,
+                item,
+                stays,
+                PairAnswer::Different,
+                Source::Split,
+                actor,
+            )
+            .await?;
         }
     }
     // Sizes are counted, never computed from what the request said.
@@ -394,10 +402,10 @@ pub async fn move_items(
         }
         let rep = |t: Option<i64>| t.and_then(|t| reps.get(&t).copied().flatten());
         if let Some(r) = rep(from).filter(|&r| r != item) {
-            teach_pair(&txn, item, r, Answer::Different, Source::Move, actor).await?;
+            teach_pair(&txn, item, r, PairAnswer::Different, Source::Move, actor).await?;
         }
         if let Some(r) = rep(to).filter(|&r| r != item) {
-            teach_pair(&txn, item, r, Answer::Same, Source::Move, actor).await?;
+            teach_pair(&txn, item, r, PairAnswer::Same, Source::Move, actor).await?;
         }
     }
     let touched: std::collections::BTreeSet<i64> =
@@ -427,7 +435,7 @@ async fn teach_pair<C: ConnectionTrait>(
     db: &C,
     a: i64,
     b: i64,
-    answer: Answer,
+    answer: PairAnswer,
     source: Source,
     actor: &str,
 ) -> Result<()> {

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use super::discover::Constraints;
 use super::granularity::{self, Evidence, Granularity, Known, Tree};
-use crate::db::entity::theme_answer::{self, Answer, Source};
+use crate::db::entity::theme_answer::{self, PairAnswer, Source};
 use crate::db::entity::{feedback_item, theme_tree};
 use crate::db::{Listing, Page};
 use crate::{Error, Result};
@@ -145,9 +145,9 @@ pub fn constraints(
             continue;
         };
         match a.answer {
-            Answer::Same => c.must.push((ra, rb)),
-            Answer::Different => c.cannot.push((ra, rb)),
-            Answer::Skip => {}
+            PairAnswer::Same => c.must.push((ra, rb)),
+            PairAnswer::Different => c.cannot.push((ra, rb)),
+            PairAnswer::Skip => {}
         }
     }
     c
@@ -273,7 +273,7 @@ pub async fn answer<C: ConnectionTrait>(
     db: &C,
     a: i64,
     b: i64,
-    answer: Answer,
+    answer: PairAnswer,
     actor: &str,
 ) -> Result<(TeachView, usize)> {
     let before = view(db).await?.themes;
@@ -287,7 +287,7 @@ pub async fn record<C: ConnectionTrait>(
     db: &C,
     a: i64,
     b: i64,
-    answer: Answer,
+    answer: PairAnswer,
     source: Source,
     actor: &str,
 ) -> Result<theme_answer::Model> {

@@ -15,7 +15,7 @@ pub struct Model {
     #[serde(skip)]
     pub customer_id: i64,
     pub theme_id: i64,
-    pub answer: Answer,
+    pub answer: FixOutcome,
     /// The sentence they added, stored as a feedback item in the theme.
     pub item_id: Option<i64>,
     pub answered_at: DateTime<Utc>,
@@ -23,7 +23,7 @@ pub struct Model {
 
 super::text_enum! {
     /// What a customer said about a shipped fix.
-    pub enum Answer {
+    pub enum FixOutcome {
         Fixed = "fixed",
         StillAProblem = "still_a_problem",
     }

@@ -13,7 +13,7 @@ pub struct Model {
     pub id: i64,
     pub item_a: i64,
     pub item_b: i64,
-    pub answer: Answer,
+    pub answer: PairAnswer,
     pub source: Source,
     pub actor: String,
     pub created_at: DateTime<Utc>,
@@ -23,7 +23,7 @@ pub struct Model {
 
 super::text_enum! {
     /// Whether the two items are one problem.
-    pub enum Answer {
+    pub enum PairAnswer {
         Same = "same",
         Different = "different",
         /// Asked and passed over: not asked again, no evidence either way.
@@ -47,13 +47,13 @@ super::text_enum! {
     }
 }
 
-impl Answer {
+impl PairAnswer {
     /// `Some(same?)`, or `None` for a skip.
     pub fn same(self) -> Option<bool> {
         match self {
-            Answer::Same => Some(true),
-            Answer::Different => Some(false),
-            Answer::Skip => None,
+            PairAnswer::Same => Some(true),
+            PairAnswer::Different => Some(false),
+            PairAnswer::Skip => None,
         }
     }
 }

@@ -17,7 +17,7 @@ use super::layout::bare;
 use super::session::{Form, PublicForm, Viewer};
 use super::widgets::csrf;
 use super::{done, Html, WebResult};
-use crate::db::entity::fix_answer::Answer;
+use crate::db::entity::fix_answer::FixOutcome;
 use crate::digest::{notices, signing};
 use crate::http::{ApiContext, Params, PathIds};
 use crate::impact::estimate::Phases;
@@ -203,7 +203,7 @@ async fn remove_rollout(
 struct FixedLink {
     customer: i64,
     theme: i64,
-    answer: Answer,
+    answer: FixOutcome,
 }
 
 /// `?customer=ID&theme=ID&answer=fixed|still_a_problem&sig=…`.
@@ -223,7 +223,7 @@ async fn fixed_link(ctx: &ApiContext, mut params: Params) -> WebResult<FixedLink
     let (Some(customer), Some(theme)) = (customer, theme) else {
         return Err(invalid().into());
     };
-    let answer = Answer::parse_field("answer", answer.as_deref().unwrap_or(""))?;
+    let answer = FixOutcome::parse_field("answer", answer.as_deref().unwrap_or(""))?;
     let key = signing::key(&ctx.db).await?;
     if !signing::verify(&key, &notices::fixed_message(customer, theme), &sig) {
         return Err(invalid().into());
@@ -245,7 +245,7 @@ async fn fixed_page(
     let theme = crate::themes::edits::live(&ctx.db, link.theme).await?;
     let before = answers::current(&ctx.db, link.customer, link.theme).await?;
     let action = uri.path_and_query().map_or("/fixed", |p| p.as_str());
-    let still = link.answer == Answer::StillAProblem;
+    let still = link.answer == FixOutcome::StillAProblem;
     Ok(Html(bare(
         "Did it work?",
         html! {
@@ -263,10 +263,10 @@ async fn fixed_page(
     )))
 }
 
-fn said(a: Answer) -> &'static str {
+fn said(a: FixOutcome) -> &'static str {
     match a {
-        Answer::Fixed => "Fixed for me",
-        Answer::StillAProblem => "Still a problem",
+        FixOutcome::Fixed => "Fixed for me",
+        FixOutcome::StillAProblem => "Still a problem",
     }
 }
 

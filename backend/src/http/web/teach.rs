@@ -13,7 +13,7 @@ use super::session::{Form, Viewer};
 use super::widgets::{csrf, flash, pager};
 use super::{done, Html, WebResult};
 use crate::db::actors;
-use crate::db::entity::theme_answer::Answer;
+use crate::db::entity::theme_answer::PairAnswer;
 use crate::http::{ApiContext, Params};
 use crate::themes::teach;
 use crate::Error;
@@ -119,7 +119,7 @@ async fn answer(State(ctx): State<ApiContext>, Form(viewer, f): Form) -> WebResu
     let b = f
         .id("b")?
         .ok_or_else(|| Error::invalid("missing_field", "b", "b is required"))?;
-    let answer = Answer::parse_field("answer", &f.text("answer").unwrap_or_default())?;
+    let answer = PairAnswer::parse_field("answer", &f.text("answer").unwrap_or_default())?;
     let (now, before) = teach::answer(&ctx.db, a, b, answer, &viewer.actor()).await?;
     let message = if now.themes == before {
         format!("Recorded. Still {} themes.", now.themes)
