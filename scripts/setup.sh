@@ -4,27 +4,35 @@
 # Offline-capable apart from the package registries (crates.io, PyPI, Debian, npm).
 #
 #   scripts/setup.sh          everything the demo and the test suite need
+#   scripts/setup.sh --demo   what building and running the demo needs (no browser, SMTP
+#                             server or fuzzer: `make demo` gets to its build sooner)
 set -euo pipefail
+only_demo=false
+case "${1:-}" in
+  "") ;;
+  --demo) only_demo=true ;;
+  *) echo "usage: scripts/setup.sh [--demo]" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
 command -v cargo >/dev/null || { echo "setup: cargo is missing; install Rust with rustup first" >&2; exit 1; }
 
-if ! cargo nextest --version >/dev/null 2>&1; then
+if ! $only_demo && ! cargo nextest --version >/dev/null 2>&1; then
   say "installing cargo-nextest (one-off, a few minutes)…"
   cargo install --locked cargo-nextest
 fi
 
 # PostgreSQL is optional for running triage (SQLite is the default) but the test suite
 # exercises it. This machine kind starts a server; on others, say how to point at one.
-if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+if ! $only_demo && command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
   if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
     say "starting the local PostgreSQL cluster…"
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
   fi
 fi
-if ! (command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432); then
+if ! $only_demo && ! (command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432); then
   say "no PostgreSQL at 127.0.0.1:5432: the PostgreSQL half of the tests will be skipped (set TRIAGE_TEST_PG to use another server)"
 fi
 
@@ -96,6 +104,11 @@ if ! cmp -s .cargo/config.toml.new .cargo/config.toml 2>/dev/null; then
   mv .cargo/config.toml.new .cargo/config.toml
 else
   rm .cargo/config.toml.new
+fi
+
+if $only_demo; then
+  say "ready for the demo (libtorch: $LT, model: $MODEL)"
+  exit 0
 fi
 
 # --- Browser tests: Debian's Chromium, driven by playwright-core from npm --------------

@@ -2,8 +2,7 @@
 
 use std::process::ExitCode;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     // Benchmarks drive the router in process: one access line per measured request would
     // be noise on the screen and a cost in the figures.
     let default = if std::env::args().nth(1).as_deref() == Some("bench") {
@@ -26,7 +25,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    match triage::cli::run().await {
+    match triage::cli::run_blocking() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -215,6 +215,19 @@ enum Direction {
     Down,
 }
 
+/// Runs the command line to completion on a multi-threaded runtime of its own.
+///
+/// The binary calls this rather than polling [`run`] itself: a future is compiled where it
+/// is polled, so polling it in `main.rs` compiled the whole command tree a second time, in
+/// the binary (about a minute of an optimised build on two cores; docs/development.md).
+pub fn run_blocking() -> Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("starting the async runtime: {e}")))?
+        .block_on(run())
+}
+
 pub async fn run() -> Result<()> {
     let cli = Cli::parse();
     // Flags win over the environment; every variable is read in one place,
