@@ -87,6 +87,8 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/themes/questions", Editors),
     ("GET", "/api/v1/themes/answers", Editors),
     ("DELETE", "/api/v1/themes/answers/{id}", Editors),
+    ("GET", "/api/v1/themes/suggestions", Editors),
+    ("POST", "/api/v1/themes/suggestions/dismiss", Editors),
     ("GET", "/api/v1/tickets", Signed),
     ("POST", "/api/v1/tickets", Signed),
     ("GET", "/api/v1/tickets/{id}", Signed),
@@ -146,6 +148,7 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("GET", "/teach", Editors),
     ("POST", "/teach", Editors),
     ("POST", "/teach/withdraw", Editors),
+    ("POST", "/teach/dismiss", Editors),
     ("GET", "/unthemed", Signed),
     ("POST", "/unthemed", Editors),
     // Last: they end the session they are called with.

@@ -396,6 +396,7 @@ fn answers_set_the_granularity(env: &Env, s: &Server, token: &str) {
     let before = start.body["themes"].as_u64().unwrap();
     let support = env.token("support");
     assert_eq!(s.get("/api/v1/themes/questions", &support).status, 403);
+    lookalikes_are_offered_and_dismissed(s, token, &support);
     let q = &start.body["question"];
     let (a, b) = (
         q["a"]["item_id"].as_i64().unwrap(),
@@ -474,6 +475,65 @@ fn answers_set_the_granularity(env: &Env, s: &Server, token: &str) {
         again["themes"].as_u64().unwrap() < again["themes_default"].as_u64().unwrap(),
         "{again}"
     );
+}
+
+/// Before the granularity is settled, look-alike themes are offered with their evidence;
+/// a dismissal is an answer "different" and takes the pair off the list.
+fn lookalikes_are_offered_and_dismissed(s: &Server, token: &str, support: &str) {
+    assert_eq!(s.get("/api/v1/themes/suggestions", support).status, 403);
+    let bad = s.get("/api/v1/themes/suggestions?limit=0", token);
+    assert_eq!((bad.status, bad.error_field()), (400, Some("limit")));
+    let offered = s.get("/api/v1/themes/suggestions?limit=10", token);
+    assert_eq!(offered.status, 200, "{:?}", offered.body);
+    let list = offered.body.as_array().unwrap().clone();
+    assert!(
+        !list.is_empty(),
+        "no look-alike themes offered before any answer"
+    );
+    let pair = |l: &Value| {
+        (
+            l["a"]["theme_id"].as_i64().unwrap(),
+            l["b"]["theme_id"].as_i64().unwrap(),
+        )
+    };
+    for l in &list {
+        let (a, b) = pair(l);
+        assert_ne!(a, b);
+        assert!(!l["a"]["quote"]["text"].as_str().unwrap().is_empty(), "{l}");
+        assert!(!l["a"]["label"].as_str().unwrap().is_empty(), "{l}");
+        let sim = l["similarity"].as_f64().unwrap();
+        assert!(sim > 0.0 && sim <= 1.0001, "{l}");
+    }
+    let (a, b) = pair(&list[0]);
+    let same = s.post(
+        "/api/v1/themes/suggestions/dismiss",
+        token,
+        &json!({"a": a, "b": a}),
+    );
+    assert_eq!((same.status, same.error_field()), (422, Some("b")));
+    let by_support = s.post(
+        "/api/v1/themes/suggestions/dismiss",
+        support,
+        &json!({"a": a, "b": b}),
+    );
+    assert_eq!(by_support.status, 403);
+    let d = s.post(
+        "/api/v1/themes/suggestions/dismiss",
+        token,
+        &json!({"a": a, "b": b}),
+    );
+    assert_eq!(d.status, 204, "{:?}", d.body);
+    let again = s.get("/api/v1/themes/suggestions?limit=50", token).body;
+    assert!(
+        !again.as_array().unwrap().iter().any(|l| {
+            let p = pair(l);
+            p == (a, b) || p == (b, a)
+        }),
+        "the dismissed pair {a}/{b} is offered again: {again}"
+    );
+    let answers = s.get("/api/v1/themes/answers", token).body;
+    assert_eq!(answers["items"][0]["source"], "dismiss");
+    assert_eq!(answers["items"][0]["answer"], "different");
 }
 
 /// Areas keep their ids through the rebuild when their themes mostly stay.

@@ -218,6 +218,20 @@ try {
   check(await page.getByRole('button', { name: /^Withdraw answer/ }).count() >= 1, 'the answer is listed, with Withdraw');
   done.taught = true;
 
+  step = 'look-alike themes on the backlog';
+  await page.goto(`${base}/backlog`);
+  const lookalikes = page.getByRole('heading', { name: 'These themes look like one problem' });
+  check(await lookalikes.isVisible(), 'the backlog offers look-alike themes to a PM');
+  const offered = page.locator('.lookalike');
+  const pairs = await offered.count();
+  check(pairs >= 1 && await offered.first().locator('blockquote').count() === 2, 'each with a quote from each theme');
+  check(await offered.first().getByRole('button', { name: /^Merge into/ }).isVisible(), 'with a Merge button');
+  await lookalikes.scrollIntoViewIfNeeded();
+  await page.locator('section[aria-labelledby=lookalikes]').screenshot({ path: `${shots}/lookalikes.png` });
+  await offered.first().getByRole('button', { name: 'Different problems' }).click();
+  await page.waitForURL(/\/backlog\?done=/);
+  check(/different problems/i.test(await flash(page)), 'a dismissal is confirmed');
+
   step = 'digest settings and preview';
   await page.goto(`${base}/settings`);
   check(await page.getByLabel(/Email me the weekly digest/).isChecked(), 'a new PM is subscribed by default');

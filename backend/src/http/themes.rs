@@ -12,6 +12,7 @@ use super::{ApiContext, Auth, Editor, JsonBody, Listing, Params, PathIds};
 use crate::db::entity::theme;
 use crate::db::entity::theme_answer::{self, PairAnswer};
 use crate::themes::edits;
+use crate::themes::lookalike::{self, Lookalike};
 use crate::themes::members::{members, MemberView};
 use crate::themes::teach::{self, TeachView};
 use crate::Result;
@@ -29,6 +30,8 @@ pub fn router() -> OpenApiRouter<ApiContext> {
         .routes(routes!(questions, answer))
         .routes(routes!(answers))
         .routes(routes!(withdraw))
+        .routes(routes!(suggestions))
+        .routes(routes!(dismiss))
 }
 
 /// A theme: a recurring topic found in feedback.
@@ -319,4 +322,40 @@ async fn withdraw(
     Ok(Json(
         teach::withdraw(&ctx.db, ids.first(), &auth.actor()).await?,
     ))
+}
+
+/// Pairs of themes that look like one problem, with their evidence (pm, admin): the merges
+/// the granularity is still unsure about, minus pairs anyone said differ.
+#[utoipa::path(get, path = "/themes/suggestions", tag = "themes",
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 50, description = "at most this many (default 5)")),
+    responses((status = 200, description = "the suggested merges, most alike first", body = Vec<Lookalike>)))]
+async fn suggestions(
+    State(ctx): State<ApiContext>,
+    _auth: Editor,
+    mut params: Params,
+) -> Result<Json<Vec<Lookalike>>> {
+    let limit = params.int("limit", 1, 50)?.unwrap_or(5);
+    params.finish()?;
+    Ok(Json(lookalike::suggestions(&ctx.db, limit as usize).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DismissInput {
+    /// The two themes of the suggestion.
+    a: i64,
+    b: i64,
+}
+
+/// Dismiss a suggested merge (pm, admin): recorded as an answer "different" about the two
+/// quotes it showed, so the pair is not offered again (withdraw the answer to undo).
+#[utoipa::path(post, path = "/themes/suggestions/dismiss", tag = "themes", request_body = DismissInput,
+    responses((status = 204, description = "dismissed")))]
+async fn dismiss(
+    State(ctx): State<ApiContext>,
+    auth: Editor,
+    JsonBody(input): JsonBody<DismissInput>,
+) -> Result<StatusCode> {
+    lookalike::dismiss(&ctx.db, input.a, input.b, &auth.actor()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -21,6 +21,7 @@ pub mod edits;
 pub mod granularity;
 pub mod knn;
 pub mod labels;
+pub mod lookalike;
 pub mod louvain;
 pub mod members;
 pub mod metrics;

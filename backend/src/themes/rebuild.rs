@@ -7,7 +7,8 @@
 //!   failing that, of an old theme whose centroid is nearly the same (cosine ≥
 //!   [`MIN_CENTROID_SIMILARITY`]). A theme that was merged away stands for the theme it was
 //!   merged into, so merges survive too; a renamed theme keeps its name because it keeps
-//!   its id.
+//!   its id — also when a coarser cut puts it inside a larger cluster: a renamed theme
+//!   continues the cluster holding most of its members before any other match.
 //! * Labels, keywords, centroids and representative quotes are then recomputed for every
 //!   live theme from all its members, and items whose theme changed are re-indexed (search
 //!   filters by theme).
@@ -393,7 +394,18 @@ fn match_ids(
         }
         for (t, n) in shared {
             let union = members.len() + old_members[&t].len() - n;
-            pairs.push((n as f64 / union.max(1) as f64, c, t));
+            let jaccard = n as f64 / union.max(1) as f64;
+            // A theme a person named continues the cluster that holds most of it, before
+            // any Jaccard match: when the team's answers make themes coarser, the name
+            // they gave survives the merge instead of going with the smaller side.
+            let held = n as f64 / old_members[&t].len().max(1) as f64;
+            let named = themes.get(&t).is_some_and(|m| m.custom_label.is_some());
+            let score = if named && held >= 0.5 {
+                1.0 + held
+            } else {
+                jaccard
+            };
+            pairs.push((score, c, t));
         }
     }
     pairs.sort_by(|a, b| {
@@ -606,4 +618,62 @@ async fn live_count<C: ConnectionTrait>(db: &C) -> Result<usize> {
         .all(db)
         .await?
         .len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn old_theme(id: i64, custom: Option<&str>) -> theme::Model {
+        theme::Model {
+            id,
+            label: format!("theme {id}"),
+            custom_label: custom.map(str::to_string),
+            keywords: "[]".into(),
+            representative_item_id: None,
+            size: 0,
+            centroid: Vec::new(),
+            locked: false,
+            merged_into: None,
+            area_id: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    /// Old theme 1 holds items 0..3, old theme 2 items 3..13; a coarser cut makes one
+    /// cluster of all 13. It continues theme 2 (the larger overlap) unless a person named
+    /// theme 1, whose name then survives.
+    #[test]
+    fn a_named_theme_continues_the_larger_cluster_it_falls_into() {
+        let ids: Vec<i64> = (0..13).collect();
+        let clusters = vec![(0..13).collect::<Vec<usize>>()];
+        let centroids = Vectors {
+            dims: 1,
+            data: vec![1.0],
+        };
+        let old_of: HashMap<i64, i64> = ids
+            .iter()
+            .map(|&i| (i, if i < 3 { 1 } else { 2 }))
+            .collect();
+        let mut old_members: HashMap<i64, HashSet<i64>> = HashMap::new();
+        for (&i, &t) in &old_of {
+            old_members.entry(t).or_default().insert(i);
+        }
+        let run = |named: Option<&str>| {
+            let themes: HashMap<i64, theme::Model> =
+                [(1, old_theme(1, named)), (2, old_theme(2, None))].into();
+            match_ids(
+                &ids,
+                &clusters,
+                &centroids,
+                &old_members,
+                &old_of,
+                &themes,
+                &[1, 2],
+            )
+        };
+        assert_eq!(run(None), vec![Some(2)]);
+        assert_eq!(run(Some("Cards that never arrive")), vec![Some(1)]);
+    }
 }

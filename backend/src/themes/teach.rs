@@ -281,8 +281,8 @@ pub async fn answer<C: ConnectionTrait>(
     Ok((view(db).await?, before))
 }
 
-/// Stores an answer (the Teach page, or an edit that implies one). 400 naming `b` for an
-/// item compared with itself, 404 for an item that does not exist.
+/// Stores an answer (the Teach page, or an edit that implies one). 422 naming `b` for an
+/// item compared with itself, 422 naming the field for an item that does not exist.
 pub async fn record<C: ConnectionTrait>(
     db: &C,
     a: i64,
@@ -292,7 +292,7 @@ pub async fn record<C: ConnectionTrait>(
     actor: &str,
 ) -> Result<theme_answer::Model> {
     if a == b {
-        return Err(Error::invalid(
+        return Err(Error::unprocessable(
             "invalid_value",
             "b",
             "an item cannot be compared with itself",

@@ -11,13 +11,14 @@ use maud::{html, Markup};
 
 use super::layout::page;
 use super::session::Viewer;
-use super::widgets::{figure, flags, legend, query, scorebar, sparkline, status};
+use super::widgets::{csrf, figure, flags, flash, legend, query, scorebar, sparkline, status};
 use super::{Html, WebResult};
 use crate::backlog::workflow::Status;
 use crate::backlog::{self, Filter, COMPONENTS};
 use crate::db::customers;
 use crate::http::queries::backlog_filter;
 use crate::http::{csv_download, ApiContext, Params};
+use crate::themes::lookalike::{self, Lookalike};
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -72,6 +73,9 @@ struct BacklogPage {
     weights: backlog::Weights,
     segments: Vec<String>,
     areas: Vec<(i64, String)>,
+    /// Product managers and admins: the teaching link and look-alike themes to merge.
+    can_edit: bool,
+    lookalikes: Vec<Lookalike>,
 }
 
 async fn show(
@@ -81,9 +85,12 @@ async fn show(
 ) -> WebResult<Html> {
     let (filter, form) = page_filter(&mut params)?;
     let by_area = params.text("view").as_deref() == Some("areas");
+    // What a form that returns here did (a dismissed look-alike pair).
+    let message = params.text("done");
     params.finish()?;
-    let p = load(&ctx, filter, form, by_area).await?;
-    Ok(Html(page("Backlog", &viewer, "/backlog", render(&p))))
+    let p = load(&ctx, filter, form, by_area, viewer.can_edit()).await?;
+    let body = html! { (flash(message.as_deref())) (render(&p, &viewer.csrf)) };
+    Ok(Html(page("Backlog", &viewer, "/backlog", body)))
 }
 
 async fn load(
@@ -91,6 +98,7 @@ async fn load(
     filter: Filter,
     form: [(&'static str, String); 5],
     by_area: bool,
+    can_edit: bool,
 ) -> crate::Result<BacklogPage> {
     let weights = ctx.config.backlog_weights.clone();
     let ranked = async {
@@ -103,11 +111,19 @@ async fn load(
             (Vec::new(), backlog::rank(&ctx.db, &weights, &filter).await?)
         })
     };
+    let lookalikes = async {
+        if can_edit {
+            lookalike::suggestions(&ctx.db, LOOKALIKES_SHOWN).await
+        } else {
+            Ok(Vec::new())
+        }
+    };
     // Independent reads, at once on the pool.
-    let ((groups, mut entries), segments, areas) = tokio::try_join!(
+    let ((groups, mut entries), segments, areas, lookalikes) = tokio::try_join!(
         ranked,
         customers::segments(&ctx.db),
         crate::themes::areas::live(&ctx.db),
+        lookalikes,
     )?;
     let (weeks, as_of) = (ctx.config.impact_weeks, filter.as_of);
     let impacts = if by_area {
@@ -127,17 +143,67 @@ async fn load(
         groups,
         entries,
         weights,
+        can_edit,
+        lookalikes,
     })
 }
 
-fn render(p: &BacklogPage) -> Markup {
+/// Suggested merges on the backlog: a few, so that the ranking stays the page's subject.
+const LOOKALIKES_SHOWN: usize = 3;
+
+/// "These themes look like one problem": each pair with a quote from each side, Merge (the
+/// smaller into the larger, which keeps its name) and "Different problems".
+fn lookalikes(p: &BacklogPage, csrf_token: &str) -> Markup {
+    html! {
+        @if !p.lookalikes.is_empty() {
+            section.card aria-labelledby="lookalikes" {
+                h2 #lookalikes { "These themes look like one problem" }
+                p.muted { "Merging says they are one problem; \"Different problems\" says they are not. Either is an answer that teaches triage how fine a theme should be." }
+                @for l in &p.lookalikes {
+                    @let (small, large) = if l.a.size <= l.b.size { (&l.a, &l.b) } else { (&l.b, &l.a) };
+                    div.lookalike {
+                        p {
+                            a href={"/themes/" (large.theme_id)} { (large.label) } " (" (large.size) " items) and "
+                            a href={"/themes/" (small.theme_id)} { (small.label) } " (" (small.size) " items), similarity "
+                            (format!("{:.2}", l.similarity))
+                        }
+                        div.grid2 {
+                            blockquote { (large.quote.text) }
+                            blockquote { (small.quote.text) }
+                        }
+                        div.row {
+                            form method="post" action={"/themes/" (small.theme_id) "/merge"} {
+                                (csrf(csrf_token))
+                                input type="hidden" name="into" value=(large.theme_id);
+                                button type="submit" { "Merge into \u{201c}" (large.label) "\u{201d}" }
+                            }
+                            form method="post" action="/teach/dismiss" {
+                                (csrf(csrf_token))
+                                input type="hidden" name="a" value=(l.a.theme_id);
+                                input type="hidden" name="b" value=(l.b.theme_id);
+                                button.secondary type="submit" { "Different problems" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn render(p: &BacklogPage, csrf_token: &str) -> Markup {
     let period_text = match p.filter.period_days {
         Some(d) => format!("the last {d} days"),
         None => "all time".into(),
     };
     html! {
         h1 { "Backlog" }
-        p { a href="/teach" { "Teach triage how fine a theme should be" } }
+        @if p.can_edit { p {
+            a href="/teach" { "Teach triage how fine a theme should be" }
+            @if !p.lookalikes.is_empty() {
+                " · " a href="#lookalikes" { (p.lookalikes.len()) " pair(s) of themes look like one problem" }
+            }
+        } }
         p.muted {
             "Themes ranked by a 0–100 priority score over " (period_text) ", as of "
             (p.filter.as_of.format("%Y-%m-%d %H:%M UTC")) ". Pinned themes stay on top. Weights: "
@@ -208,6 +274,7 @@ fn render(p: &BacklogPage) -> Markup {
                 }
             }
         }
+        (lookalikes(p, csrf_token))
     }
 }
 
@@ -277,6 +344,10 @@ mod tests {
     use super::*;
     use crate::http::web::fixtures::entry;
 
+    fn render_page(p: &BacklogPage) -> Markup {
+        render(p, "csrf")
+    }
+
     fn backlog_page(entries: Vec<backlog::Entry>) -> BacklogPage {
         BacklogPage {
             filter: Filter::new(chrono::Utc::now()),
@@ -294,12 +365,14 @@ mod tests {
             weights: backlog::Weights::default(),
             segments: vec!["enterprise".into(), "smb".into()],
             areas: Vec::new(),
+            can_edit: true,
+            lookalikes: Vec::new(),
         }
     }
 
     #[test]
     fn ranks_themes_in_order_and_keeps_the_filter_in_the_form_and_the_export() {
-        let html = render(&backlog_page(vec![
+        let html = render_page(&backlog_page(vec![
             entry(3, "Card delivery", 80.0),
             entry(9, "Refunds <slow>", 40.0),
         ]))
@@ -321,8 +394,42 @@ mod tests {
 
     #[test]
     fn an_empty_backlog_says_how_themes_appear() {
-        let html = render(&backlog_page(Vec::new())).into_string();
+        let html = render_page(&backlog_page(Vec::new())).into_string();
         assert!(html.contains("No themes match."));
         assert!(html.contains("triage themes rebuild"));
+    }
+
+    #[test]
+    fn look_alike_themes_merge_the_smaller_into_the_larger_for_editors_only() {
+        use crate::themes::lookalike::Side;
+        use crate::themes::teach::Quote;
+        let side = |theme_id, label: &str, size, text: &str| Side {
+            theme_id,
+            label: label.into(),
+            size,
+            quote: Quote {
+                item_id: theme_id * 10,
+                text: text.into(),
+            },
+        };
+        let mut p = backlog_page(Vec::new());
+        p.lookalikes = vec![Lookalike {
+            a: side(4, "Card not arrived", 12, "still no card"),
+            b: side(9, "Card delivery", 40, "when does my card come"),
+            similarity: 0.91,
+            quote_similarity: 0.8,
+        }];
+        let html = render_page(&p).into_string();
+        assert!(html.contains("These themes look like one problem"));
+        assert!(html.contains(r##"href="#lookalikes""##));
+        assert!(html.contains(r#"action="/themes/4/merge""#), "{html}");
+        assert!(html.contains(r#"name="into" value="9""#));
+        assert!(html.contains("Merge into \u{201c}Card delivery\u{201d}"));
+        assert!(html.contains(r#"action="/teach/dismiss""#));
+        assert!(html.contains("still no card") && html.contains("0.91"));
+        p.can_edit = false;
+        p.lookalikes.clear();
+        let support = render_page(&p).into_string();
+        assert!(!support.contains("/teach"));
     }
 }

@@ -15,13 +15,14 @@ use super::{done, Html, WebResult};
 use crate::db::actors;
 use crate::db::entity::theme_answer::PairAnswer;
 use crate::http::{ApiContext, Params};
-use crate::themes::teach;
+use crate::themes::{lookalike, teach};
 use crate::Error;
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
         .route("/teach", get(show).post(answer))
         .route("/teach/withdraw", post(withdraw))
+        .route("/teach/dismiss", post(dismiss))
 }
 
 async fn show(
@@ -139,5 +140,20 @@ async fn withdraw(State(ctx): State<ApiContext>, Form(viewer, f): Form) -> WebRe
     Ok(done(
         "/teach",
         &format!("Answer withdrawn. Now {} themes.", now.themes),
+    ))
+}
+
+/// "Different problems" on a suggested merge (the backlog's look-alike themes).
+async fn dismiss(State(ctx): State<ApiContext>, Form(viewer, f): Form) -> WebResult<Response> {
+    viewer.require_editor()?;
+    let theme = |field: &'static str| {
+        f.id(field)?
+            .ok_or_else(|| Error::invalid("missing_field", field, format!("{field} is required")))
+    };
+    let (a, b) = (theme("a")?, theme("b")?);
+    lookalike::dismiss(&ctx.db, a, b, &viewer.actor()).await?;
+    Ok(done(
+        "/backlog",
+        "Noted: different problems. They will not be offered together again.",
     ))
 }
