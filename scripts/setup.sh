@@ -96,6 +96,17 @@ cat > .cargo/config.toml.new <<CONF
 LIBTORCH = { value = ".deps/libtorch", relative = true }
 LIBTORCH_CXX11_ABI = "0"
 TRIAGE_MODEL_DIR = { value = ".deps/models/all-MiniLM-L6-v2", relative = true }
+# usearch's distance kernels (NumKong) for AVX2, AVX-512, VNNI and BF16 only: the newer
+# generations below (AMX, AVX-512 FP16, AVX10.2, VP2INTERSECT, AVX-VNNI, AVX-VNNI-INT8)
+# were most of its compile time and none of these machines has them; a CPU without one
+# uses the best kernel it has (chosen at run time).
+NK_TARGET_SAPPHIRE = "0"
+NK_TARGET_SAPPHIREAMX = "0"
+NK_TARGET_GRANITEAMX = "0"
+NK_TARGET_DIAMOND = "0"
+NK_TARGET_TURIN = "0"
+NK_TARGET_ALDER = "0"
+NK_TARGET_SIERRA = "0"
 
 [target.x86_64-unknown-linux-gnu]
 rustflags = ["-C", "link-args=-Wl,-rpath,$LT/lib"]
