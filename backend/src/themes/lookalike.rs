@@ -165,8 +165,12 @@ async fn evidence<C: ConnectionTrait>(db: &C, a: i64, b: i64) -> Result<Option<L
     let model = crate::embed::minilm::MODEL_NAME;
     let mut sides = Vec::with_capacity(2);
     for id in [a, b] {
-        let Some(t) = super::edits::live(db, id).await.ok() else {
-            return Ok(None);
+        // Not a live theme (unknown or merged away): no evidence. Any other failure (the
+        // database) is an error, not an empty answer.
+        let t = match super::edits::live(db, id).await {
+            Ok(t) => t,
+            Err(Error::NotFound { .. } | Error::Conflict { .. }) => return Ok(None),
+            Err(e) => return Err(e),
         };
         let members: Vec<i64> = item_theme::Entity::find()
             .select_only()
