@@ -895,6 +895,24 @@ async fn a_status_change_is_recorded_once_and_shipping_tells_each_opted_in_custo
         owner: Some("Pat".into()),
         ..Default::default()
     };
+    // Before it is saved, the person sees who will get what: one customer, this note.
+    use triage::digest::notices::preview_status_change as preview;
+    let shipped = workflow::Status::Shipped;
+    let p = preview(&db, "http://t", theme, shipped).await.unwrap();
+    let p = p.expect("one customer is waiting to hear");
+    assert_eq!(p.recipients, 1);
+    assert!(p.subject.contains("has been fixed"), "{}", p.subject);
+    assert!(
+        p.text.contains("Fixed for me: http://t/fixed?"),
+        "{}",
+        p.text
+    );
+    // A status nobody is told about has nothing to preview.
+    let reviewing = workflow::Status::UnderReview;
+    assert!(preview(&db, "http://t", theme, reviewing)
+        .await
+        .unwrap()
+        .is_none());
     let (entry, changes) = workflow::update(&db, theme, ship(), "pm@corp.test", "http://t")
         .await
         .unwrap();
@@ -911,6 +929,15 @@ async fn a_status_change_is_recorded_once_and_shipping_tells_each_opted_in_custo
             .count()
     };
     assert_eq!(notices().await, 1);
+    // The note the preview showed is the one sent; and now there is nothing left to send.
+    let sent = mail::Entity::find().all(&db).await.unwrap();
+    assert!(sent
+        .iter()
+        .any(|m| m.subject == p.subject && m.text == p.text));
+    assert!(preview(&db, "http://t", theme, shipped)
+        .await
+        .unwrap()
+        .is_none());
 
     // The same change again records nothing and sends nothing more.
     let (_, changes) = workflow::update(&db, theme, ship(), "pm@corp.test", "http://t")

@@ -406,11 +406,44 @@ async fn exercise(database_url: Option<String>, seed: u64) {
     r.retheme(150).await;
     r.check("moved as a rebuild does").await;
 
-    triage::themes::edits::merge(&r.db, r.themes[0], r.themes[1], "user:1")
-        .await
-        .unwrap();
-    r.themes.remove(0);
-    r.check("merged").await;
+    // A merge undone puts every placement and every tally back exactly; then it is made
+    // again, for the steps below.
+    let everything = Window {
+        as_of: r.now + Duration::days(4),
+        since: None,
+    };
+    let state = |db: DatabaseConnection| async move {
+        use sea_orm::{EntityTrait, QueryOrder};
+        let rows = item_theme::Entity::find()
+            .order_by_asc(item_theme::Column::ItemId)
+            .all(&db)
+            .await
+            .unwrap();
+        let stored = tallied::load(&db, everything, None, Trends::Every)
+            .await
+            .unwrap();
+        (rows, stored)
+    };
+    let (rows, stored) = state(r.db.clone()).await;
+    for round in ["merged", "merged again"] {
+        triage::themes::edits::merge(&r.db, r.themes[0], r.themes[1], "user:1")
+            .await
+            .unwrap();
+        let merged = r.themes.remove(0);
+        r.check(round).await;
+        if round == "merged again" {
+            break;
+        }
+        let edit = last_edit(&r.db).await;
+        triage::themes::undo::undo(&r.db, edit, "user:1")
+            .await
+            .unwrap();
+        r.themes.insert(0, merged);
+        let (rows_now, stored_now) = state(r.db.clone()).await;
+        assert_eq!(rows_now, rows, "placements after the merge was undone");
+        assert_same(&stored_now, &stored, "tallies after the merge was undone");
+        r.check("merge undone").await;
+    }
 
     // A customer changes segment, another's account value changes, a third loses it.
     for (ext, patch) in [
@@ -645,6 +678,19 @@ async fn exercise(database_url: Option<String>, seed: u64) {
     });
     recounted.unwrap();
     r.check("recounted while items arrived").await;
+}
+
+/// The newest theme edit's id.
+async fn last_edit(db: &DatabaseConnection) -> i64 {
+    use sea_orm::{EntityTrait, QueryOrder};
+    use triage::db::entity::theme_edit;
+    theme_edit::Entity::find()
+        .order_by_desc(theme_edit::Column::Id)
+        .one(db)
+        .await
+        .unwrap()
+        .expect("an edit")
+        .id
 }
 
 async fn customer_id(db: &DatabaseConnection, external_id: &str) -> i64 {

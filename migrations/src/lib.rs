@@ -24,6 +24,7 @@ mod m20261204_000015_impact;
 mod m20261205_000016_webhooks;
 mod m20261206_000017_ticket_updates;
 mod m20261207_000018_granularity;
+mod m20261208_000019_edit_undo;
 
 /// How the backlog's rollups are filled from the tallies they roll up (also after a bulk
 /// move, which defers them).
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000016_webhooks::Migration),
             Box::new(m20261206_000017_ticket_updates::Migration),
             Box::new(m20261207_000018_granularity::Migration),
+            Box::new(m20261208_000019_edit_undo::Migration),
         ]
     }
 }

@@ -120,6 +120,7 @@ fn themes_appear_survive_edits_and_filter_search(env: &Env) {
     let areas_after = areas_keep_their_ids_through_a_rebuild(&s, &token, &areas_before);
     search_filters_by_theme_and_by_area(&s, &token, &areas_after, edits.trio);
     a_new_item_joins_the_theme_of_its_neighbours(&s, &token, &list);
+    edits_are_undone_exactly(env, &s, &token, &list, &edits);
     // Last of the edits: teaching changes the granularity, and so every theme after it.
     answers_set_the_granularity(env, &s, &token);
     reembedding_covers_every_item(env);
@@ -157,6 +158,27 @@ fn discovered_themes_hold_every_item(s: &Server, token: &str) -> Vec<Value> {
         sizes.iter().sum::<u64>() + unthemed == demo_labels().len() as u64,
         "every item is in a theme or in the queue"
     );
+    // The queue suggests a theme for an item when one is close: always a live theme.
+    let queue = s.get("/api/v1/themes/unthemed?limit=500", token).body;
+    let ids: Vec<&Value> = list.iter().map(|t| &t["id"]).collect();
+    let suggested: Vec<&Value> = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| {
+            i["suggested_theme"]
+                .as_object()
+                .map(|_| &i["suggested_theme"])
+        })
+        .collect();
+    assert!(
+        unthemed == 0 || !suggested.is_empty(),
+        "no suggestion for any of {unthemed} unthemed items"
+    );
+    for t in &suggested {
+        assert!(ids.contains(&&t["id"]), "{t} is not a live theme");
+        assert!(t["similarity"].as_f64().unwrap() >= 0.35, "{t}");
+    }
 
     // Themes are real: most items of a theme share one BANKING77 intent (purity).
     assert!(purity(s, token, list) >= 0.6);
@@ -208,7 +230,11 @@ struct Edits {
     b: i64,
     /// Merged into `b`.
     c: i64,
+    /// `c`'s items before the merge, sorted.
+    c_items: Vec<i64>,
     trio: i64,
+    /// The items split off into `trio`, sorted.
+    trio_items: Vec<i64>,
     moved_item: i64,
 }
 
@@ -233,6 +259,7 @@ fn a_pm_renames_merges_splits_and_moves(
     );
     assert_eq!(renamed.status, 200, "{:?}", renamed.body);
     assert_eq!(renamed.body["label"], "Cards that never arrive");
+    let c_items = members_of(s, token, c);
     let merged = s.post(
         &format!("/api/v1/themes/{c}/merge"),
         token,
@@ -307,9 +334,28 @@ fn a_pm_renames_merges_splits_and_moves(
         a,
         b,
         c,
+        c_items,
         trio,
+        trio_items: [x, y, z]
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
         moved_item,
     }
+}
+
+/// A theme's item ids, sorted.
+fn members_of(s: &Server, token: &str, id: i64) -> Vec<i64> {
+    let mut v: Vec<i64> = s.get(&format!("/api/v1/themes/{id}?limit=500"), token).body["items"]
+        ["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["item_id"].as_i64().unwrap())
+        .collect();
+    v.sort_unstable();
+    v
 }
 
 /// A locked theme keeps exactly its members through a rebuild (by hand, while serving),
@@ -327,19 +373,10 @@ fn a_rebuild_keeps_every_edit_and_a_locked_theme(
         c,
         trio,
         moved_item,
+        ..
     } = *edits;
     let e = list[4]["id"].as_i64().unwrap();
-    let members_of = |id: i64| -> Vec<i64> {
-        let mut v: Vec<i64> = s.get(&format!("/api/v1/themes/{id}?limit=500"), token).body["items"]
-            ["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["item_id"].as_i64().unwrap())
-            .collect();
-        v.sort_unstable();
-        v
-    };
+    let members_of = |id: i64| members_of(s, token, id);
     let locked_members = members_of(e);
     assert_eq!(
         s.post(
@@ -371,6 +408,145 @@ fn a_rebuild_keeps_every_edit_and_a_locked_theme(
         .unwrap()
         .iter()
         .any(|i| i["item_id"] == moved_item && i["placed_by_person"] == true));
+}
+
+/// What a person sees of the themes: every live theme's name, size and members, and the
+/// backlog's entries (score, figures, workflow) — everything but timestamps.
+fn visible_state(s: &Server, token: &str) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.retain(|k, _| !k.ends_with("_at") && k != "as_of");
+                m.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut themes = s.get("/api/v1/themes?limit=500", token).body["items"].clone();
+    for t in themes.as_array_mut().unwrap() {
+        let id = t["id"].as_i64().unwrap();
+        t["members"] = json!(members_of(s, token, id));
+    }
+    let mut state = json!({
+        "themes": themes,
+        "backlog": s.get("/api/v1/backlog?limit=500", token).body["items"],
+        "backlog_all": s.get("/api/v1/backlog?limit=500&period=all", token).body["items"],
+    });
+    strip(&mut state);
+    state
+}
+
+/// Undo: a merge undone leaves everything a person sees exactly as before it; the merge and
+/// the split made before a rebuild are undone after it; support may not undo; an edit is
+/// undone once, an undo not at all, and the history says what each edit did.
+fn edits_are_undone_exactly(env: &Env, s: &Server, token: &str, list: &[Value], edits: &Edits) {
+    let (d, f) = (
+        list[5]["id"].as_i64().unwrap(),
+        list[6]["id"].as_i64().unwrap(),
+    );
+    let before = visible_state(s, token);
+    let merged = s.post(
+        &format!("/api/v1/themes/{d}/merge"),
+        token,
+        &json!({"into": f}),
+    );
+    assert_eq!(merged.status, 200, "{:?}", merged.body);
+    assert_ne!(visible_state(s, token), before);
+    let history = s.get(&format!("/api/v1/themes/{f}/history"), token);
+    assert_eq!(history.status, 200, "{:?}", history.body);
+    let merge = &history.body[0];
+    assert_eq!(merge["action"], "merge", "{merge}");
+    assert_eq!(merge["can_undo"], true, "{merge}");
+    assert!(
+        merge["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("merged \u{201c}"),
+        "{merge}"
+    );
+    let undo_path = format!("/api/v1/themes/edits/{}/undo", merge["id"]);
+    let support = env.token("support");
+    assert_eq!(s.post(&undo_path, &support, &json!({})).status, 403);
+    assert_eq!(s.post(&undo_path, "", &json!({})).status, 401);
+    let undone = s.post(&undo_path, token, &json!({}));
+    assert_eq!(undone.status, 200, "{:?}", undone.body);
+    assert_eq!(undone.body["action"], "undo");
+    assert_eq!(undone.body["undoes"], merge["id"]);
+    assert_eq!(
+        visible_state(s, token),
+        before,
+        "merge then undo is exactly the state before"
+    );
+    // Once only; and an undo is not undone.
+    assert_eq!(s.post(&undo_path, token, &json!({})).status, 409);
+    let undo_of_undo = format!("/api/v1/themes/edits/{}/undo", undone.body["id"]);
+    assert_eq!(s.post(&undo_of_undo, token, &json!({})).status, 409);
+    assert_eq!(
+        s.post("/api/v1/themes/edits/99999999/undo", token, &json!({}))
+            .status,
+        404
+    );
+    let history = s.get(&format!("/api/v1/themes/{f}/history"), token).body;
+    assert_eq!(history[0]["action"], "undo");
+    assert_eq!(history[1]["undone_by"], undone.body["id"]);
+    assert_eq!(history[1]["can_undo"], false);
+
+    // Made before the rebuild, undone after it: `c` is back with exactly its items.
+    let (a, b, c, trio) = (edits.a, edits.b, edits.c, edits.trio);
+    let merge_c = s
+        .get(&format!("/api/v1/themes/{b}/history?limit=500"), token)
+        .body;
+    let merge_c = merge_c
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "merge" && e["undone_by"].is_null())
+        .expect("the merge of c into b")
+        .clone();
+    let undone = s.post(
+        &format!("/api/v1/themes/edits/{}/undo", merge_c["id"]),
+        token,
+        &json!({}),
+    );
+    assert_eq!(undone.status, 200, "{:?}", undone.body);
+    assert_eq!(s.get(&format!("/api/v1/themes/{c}"), token).status, 200);
+    assert_eq!(members_of(s, token, c), edits.c_items);
+    let b_now = members_of(s, token, b);
+    assert!(edits.c_items.iter().all(|i| !b_now.contains(i)));
+    // The split too: the trio's items are back in `a`; the trio, emptied, leads there.
+    let trio_items = &edits.trio_items;
+    let split = s
+        .get(&format!("/api/v1/themes/{a}/history?limit=500"), token)
+        .body;
+    let split = split
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "split")
+        .expect("the split")
+        .clone();
+    assert_eq!(split["can_undo"], true, "{split}");
+    let undone = s.post(
+        &format!("/api/v1/themes/edits/{}/undo", split["id"]),
+        token,
+        &json!({}),
+    );
+    assert_eq!(undone.status, 200, "{:?}", undone.body);
+    let a_now = members_of(s, token, a);
+    assert!(
+        trio_items.iter().all(|i| a_now.contains(i)),
+        "{trio_items:?}"
+    );
+    let trio_now = s.get(&format!("/api/v1/themes/{trio}"), token);
+    match trio_now.status {
+        409 => {}
+        // A rebuild gave it other members since: it stays, without the split's items.
+        200 => assert!(trio_items
+            .iter()
+            .all(|i| !members_of(s, token, trio).contains(i))),
+        other => panic!("theme {trio}: {other} {:?}", trio_now.body),
+    }
 }
 
 /// Teaching: the edits above already count as answers; "same" to every question lowers the

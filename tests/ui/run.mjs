@@ -156,10 +156,39 @@ try {
     method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `into=${into}`,
   })).status, [fromId, targetId]);
   check(forged === 403, `a post without the CSRF token is refused (got ${forged})`);
-  await page.getByLabel('Merge this theme into').selectOption({ label: targetLabel });
+  const fromLabel = (await page.locator('h1').first().textContent()).trim();
+  // A merge first says what it will do, and happens only when confirmed.
+  const mergeOnce = async () => {
+    await page.getByLabel('Merge this theme into').selectOption({ label: targetLabel });
+    await page.getByRole('button', { name: 'Merge' }).click();
+    await page.getByRole('heading', { name: /^Merge .* into .*\?$/ }).waitFor();
+    const says = await page.locator('section[aria-labelledby=merge-h] p').first().textContent();
+    check(/\d+ items? moves? from/.test(says) && says.includes('keeps its name'), `the confirmation says what moves, got "${says}"`);
+    return says;
+  };
+  await mergeOnce();
+  await page.screenshot({ path: `${shots}/merge-confirm.png` });
+  await page.getByRole('link', { name: 'Cancel' }).click();
+  await page.waitForURL(new RegExp(`/themes/${fromId}$`));
+  check(page.url().endsWith(`/themes/${fromId}`), 'cancel leaves the theme as it was');
+  await mergeOnce();
   await page.getByRole('button', { name: 'Merge' }).click();
   await page.waitForURL(new RegExp(`/themes/${targetId}\\?done=`));
   check((await flash(page)).includes('Merged'), 'the merge is confirmed');
+  const history = page.locator('section[aria-labelledby=hist-h]');
+  check((await history.textContent()).includes('merged \u201c'), 'the history says what the merge did');
+  await history.scrollIntoViewIfNeeded();
+  await history.screenshot({ path: `${shots}/history-undo.png` });
+  step = 'undo a merge, then merge again';
+  await history.getByRole('button', { name: /^Undo: merged/ }).first().click();
+  await page.waitForURL(/done=/);
+  check((await flash(page)).includes('undid: merged'), `the undo is confirmed, got "${await flash(page)}"`);
+  check((await history.textContent()).includes('(undone)'), 'the merge is marked undone');
+  await page.goto(`${base}/themes/${fromId}`);
+  check((await page.locator('h1').first().textContent()).trim() === fromLabel, 'the merged theme is back');
+  await mergeOnce();
+  await page.getByRole('button', { name: 'Merge' }).click();
+  await page.waitForURL(new RegExp(`/themes/${targetId}\\?done=`));
   done.merged = { from: fromId, into: targetId };
 
   step = 'user text is escaped';
@@ -202,7 +231,15 @@ try {
   step = 'the unthemed queue';
   await page.goto(`${base}/unthemed`);
   check(await page.getByRole('heading', { name: 'Unthemed feedback' }).isVisible(), 'queue page');
+  const put = page.getByRole('button', { name: /^Put item \d+ in/ });
+  check(await put.count() >= 1, 'items in the queue come with a suggested theme');
   await page.screenshot({ path: `${shots}/unthemed.png` });
+  const queued = Number((await page.locator('nav.pager span.muted').textContent()).match(/of (\d+)/)?.[1] ?? NaN);
+  await put.first().click();
+  await page.waitForURL(/\/unthemed\?done=/);
+  check((await flash(page)).includes('1 item placed'), 'one click puts the item in its suggested theme');
+  const left = Number((await page.locator('nav.pager span.muted').textContent()).match(/of (\d+)/)?.[1] ?? NaN);
+  check(Number.isNaN(queued) || left === queued - 1, `the queue is one shorter (${queued} → ${left})`);
 
   step = 'teaching the granularity';
   await page.goto(`${base}/teach`);

@@ -147,6 +147,16 @@ impl<T> Listing<T> {
             offset: page.offset,
         }
     }
+
+    /// The same page with each item turned into something else.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Listing<U> {
+        Listing {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            limit: self.limit,
+            offset: self.offset,
+        }
+    }
 }
 
 /// One page of `select`, newest (highest id) first, and the total row count.

@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 use super::signing;
 use crate::db::entity::backlog_entry::Status;
 use crate::db::entity::fix_answer::FixOutcome;
-use crate::db::entity::{customer, feedback_item as item, item_theme, theme};
+use crate::db::entity::{backlog_entry, customer, feedback_item as item, item_theme, theme};
 use crate::db::mail::{self, NewMail};
 use crate::Result;
 
@@ -53,6 +53,78 @@ pub async fn queue<C: ConnectionTrait>(
     if !status.is_announced() {
         return Ok(0);
     }
+    let key = signing::key(db).await?;
+    let label = t.display_label().to_string();
+    let mut queued = 0;
+    for c in recipients(db, t).await? {
+        let m = notice_for(&c, base_url, &key, &label, status, t.id);
+        if mail::enqueue(db, m).await? {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// What a status change would send, shown to the person making it before it is saved.
+pub struct Preview {
+    /// Customers who would get the note (opted in, with an email, not sent this one yet).
+    pub recipients: usize,
+    pub subject: String,
+    /// The note as the first of them would read it.
+    pub text: String,
+}
+
+/// The notes `theme` reaching `status` would send, or `None` when it sends none.
+pub async fn preview<C: ConnectionTrait>(
+    db: &C,
+    base_url: &str,
+    t: &theme::Model,
+    status: Status,
+) -> Result<Option<Preview>> {
+    if !status.is_announced() {
+        return Ok(None);
+    }
+    let key = signing::key(db).await?;
+    let label = t.display_label().to_string();
+    let (mut first, mut count) = (None, 0);
+    for c in recipients(db, t).await? {
+        let m = notice_for(&c, base_url, &key, &label, status, t.id);
+        if mail::exists(db, &m.dedupe_key).await? {
+            continue;
+        }
+        count += 1;
+        first.get_or_insert(m);
+    }
+    Ok(first.map(|m| Preview {
+        recipients: count,
+        subject: m.subject,
+        text: m.text,
+    }))
+}
+
+/// What setting theme `theme_id`'s status to `status` would send: `None` when the status
+/// does not change, is not announced, or nobody is waiting to hear.
+pub async fn preview_status_change<C: ConnectionTrait>(
+    db: &C,
+    base_url: &str,
+    theme_id: i64,
+    status: Status,
+) -> Result<Option<Preview>> {
+    let current = backlog_entry::Entity::find_by_id(theme_id)
+        .one(db)
+        .await?
+        .map_or(Status::New, |e| e.status);
+    if current == status {
+        return Ok(None);
+    }
+    let Some(t) = theme::Entity::find_by_id(theme_id).one(db).await? else {
+        return Ok(None);
+    };
+    preview(db, base_url, &t, status).await
+}
+
+/// Customers with an item in the theme who left an email and opted in to hear back.
+async fn recipients<C: ConnectionTrait>(db: &C, t: &theme::Model) -> Result<Vec<customer::Model>> {
     let members: Vec<i64> = item_theme::Entity::find()
         .select_only()
         .column(item_theme::Column::ItemId)
@@ -73,31 +145,35 @@ pub async fn queue<C: ConnectionTrait>(
     }
     customer_ids.sort_unstable();
     customer_ids.dedup();
-    let key = signing::key(db).await?;
-    let label = t.display_label().to_string();
-    let mut queued = 0;
+    let mut people = Vec::new();
     for chunk in customer_ids.chunks(1000) {
-        let people = customer::Entity::find()
-            .filter(customer::Column::Id.is_in(chunk.to_vec()))
-            .filter(customer::Column::NotifyOptIn.eq(true))
-            .filter(customer::Column::Email.is_not_null())
-            .all(db)
-            .await?;
-        for c in people {
-            let Some(email) = c.email.clone() else {
-                continue;
-            };
-            let opt_out = opt_out_url(base_url, &key, c.id);
-            let answer = |a| fixed_url(base_url, &key, c.id, t.id, a);
-            let ask = (status == Status::Shipped)
-                .then(|| (answer(FixOutcome::Fixed), answer(FixOutcome::StillAProblem)));
-            let m = notice(&c, &email, &label, status, &opt_out, ask, t.id);
-            if mail::enqueue(db, m).await? {
-                queued += 1;
-            }
-        }
+        people.extend(
+            customer::Entity::find()
+                .filter(customer::Column::Id.is_in(chunk.to_vec()))
+                .filter(customer::Column::NotifyOptIn.eq(true))
+                .filter(customer::Column::Email.is_not_null())
+                .all(db)
+                .await?,
+        );
     }
-    Ok(queued)
+    Ok(people)
+}
+
+/// The note to one customer, with their signed opt-out (and, once shipped, answer) links.
+fn notice_for(
+    c: &customer::Model,
+    base_url: &str,
+    key: &str,
+    label: &str,
+    status: Status,
+    theme_id: i64,
+) -> NewMail {
+    let email = c.email.clone().unwrap_or_default();
+    let opt_out = opt_out_url(base_url, key, c.id);
+    let answer = |a| fixed_url(base_url, key, c.id, theme_id, a);
+    let ask = (status == Status::Shipped)
+        .then(|| (answer(FixOutcome::Fixed), answer(FixOutcome::StillAProblem)));
+    notice(c, &email, label, status, &opt_out, ask, theme_id)
 }
 
 fn notice(

@@ -14,7 +14,9 @@ use crate::db::entity::theme_answer::{self, PairAnswer};
 use crate::themes::edits;
 use crate::themes::lookalike::{self, Lookalike};
 use crate::themes::members::{members, MemberView};
+use crate::themes::suggest::ThemeMatch;
 use crate::themes::teach::{self, TeachView};
+use crate::themes::undo::{self, EditView};
 use crate::Result;
 
 pub fn router() -> OpenApiRouter<ApiContext> {
@@ -27,6 +29,8 @@ pub fn router() -> OpenApiRouter<ApiContext> {
         .routes(routes!(split))
         .routes(routes!(lock))
         .routes(routes!(move_item))
+        .routes(routes!(history))
+        .routes(routes!(undo))
         .routes(routes!(questions, answer))
         .routes(routes!(answers))
         .routes(routes!(withdraw))
@@ -135,17 +139,32 @@ async fn get_one(
     }))
 }
 
-/// Items that fit no theme (the review queue).
+/// An item of the unthemed queue, with the theme it is closest to.
+#[derive(Serialize, utoipa::ToSchema)]
+struct UnthemedItem {
+    #[serde(flatten)]
+    item: MemberView,
+    /// The closest theme, when close enough to suggest (`POST /items/{id}/theme` puts it
+    /// there).
+    suggested_theme: Option<ThemeMatch>,
+}
+
+/// Items that fit no theme (the review queue), each with a suggested theme when one is
+/// close enough.
 #[utoipa::path(get, path = "/themes/unthemed", tag = "themes", params(super::PageQuery),
-    responses((status = 200, description = "a page of items", body = Listing<MemberView>)))]
+    responses((status = 200, description = "a page of items", body = Listing<UnthemedItem>)))]
 async fn unthemed(
     State(ctx): State<ApiContext>,
     _auth: Auth,
     mut params: Params,
-) -> Result<Json<Listing<MemberView>>> {
+) -> Result<Json<Listing<UnthemedItem>>> {
     let page = params.page(50, 500)?;
     params.finish()?;
-    Ok(Json(members(&ctx.db, None, page).await?))
+    let (listing, mut suggested) = crate::themes::suggest::unthemed(&ctx.db, page).await?;
+    Ok(Json(listing.map(|item| UnthemedItem {
+        suggested_theme: suggested.remove(&item.item_id),
+        item,
+    })))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -257,6 +276,40 @@ async fn move_item(
     edits::move_item(&ctx.db, ids.first(), input.theme_id, &auth.actor()).await?;
     ctx.wake_workers();
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A theme's edits, newest first, each with what it did and whether it can be undone.
+#[utoipa::path(get, path = "/themes/{id}/history", tag = "themes",
+    params(("id" = i64, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 500, description = "default 50")),
+    responses((status = 200, description = "the theme's edits", body = Vec<EditView>)))]
+async fn history(
+    State(ctx): State<ApiContext>,
+    _auth: Auth,
+    ids: PathIds,
+    mut params: Params,
+) -> Result<Json<Vec<EditView>>> {
+    let limit = params.int("limit", 1, 500)?.unwrap_or(50) as u64;
+    params.finish()?;
+    // A merged theme's history stays readable: it is where its merge can be found.
+    let id = ids.first();
+    crate::db::entity::theme::Entity::find_by_id(id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| crate::Error::not_found("theme", id))?;
+    Ok(Json(edits::history(&ctx.db, id, Some(limit)).await?))
+}
+
+/// Undo an edit (pm, admin): what it changed is put back exactly, also after a rebuild.
+/// 409 for an undo, an edit already undone, or one a later edit of the same items or themes
+/// depends on (undo that one first).
+#[utoipa::path(post, path = "/themes/edits/{id}/undo", tag = "themes",
+    params(("id" = i64, Path, description = "the edit's id (from a theme's history)")),
+    responses((status = 200, description = "the undo, as recorded", body = EditView),
+              (status = 409, description = "the edit cannot be undone now")))]
+async fn undo(State(ctx): State<ApiContext>, auth: Editor, ids: PathIds) -> Result<Json<EditView>> {
+    let record = undo::undo(&ctx.db, ids.first(), &auth.actor()).await?;
+    ctx.wake_workers();
+    Ok(Json(EditView::of(&record)))
 }
 
 /// Where teaching the granularity stands, and the next "same problem?" question (pm, admin).

@@ -1,10 +1,11 @@
 //! What people do to themes: rename, merge, split, move an item, lock.
 //!
 //! Each edit is one transaction that also records itself in `theme_edits` (who, what,
-//! before and after) and re-indexes the items whose theme changed. Edits are stored in a
-//! way `rebuild` respects: a rename lives on the theme row (whose id survives rebuilds), a
-//! merge leaves the old theme pointing at the new one, split-off and moved items are marked
-//! as placed by a person, and a lock freezes a theme's members.
+//! before and after, and what [`undo`](super::undo) needs to put it back) and re-indexes the
+//! items whose theme changed. Edits are stored in a way `rebuild` respects: a rename lives
+//! on the theme row (whose id survives rebuilds), a merge leaves the old theme pointing at
+//! the new one, split-off and moved items are marked as placed by a person, and a lock
+//! freezes a theme's members.
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
@@ -15,9 +16,11 @@ use sea_orm::{
 use serde_json::json;
 
 use super::assign::{create_theme, placement, save_placements};
+use super::undo::{placements_before, EditView, Restore, ThemeFields};
 use crate::db::embeddings;
 use crate::db::entity::theme_answer::{PairAnswer, Source};
-use crate::db::entity::{feedback_item, item_theme, theme, theme_edit};
+use crate::db::entity::theme_edit::{self, EditAction};
+use crate::db::entity::{feedback_item, item_theme, theme};
 use crate::db::outbox;
 use crate::embed::vectors::normalize;
 use crate::{Error, Result};
@@ -37,19 +40,24 @@ pub async fn live<C: ConnectionTrait>(db: &C, id: i64) -> Result<theme::Model> {
     }
 }
 
+/// Records an edit: `detail` for people to read, `restore` for its undo.
 async fn record<C: ConnectionTrait>(
     db: &C,
     theme_id: i64,
-    action: &str,
+    action: EditAction,
     detail: serde_json::Value,
+    restore: &Restore,
     actor: &str,
 ) -> Result<()> {
+    let restore = serde_json::to_string(restore)
+        .map_err(|e| Error::Internal(format!("an edit's undo record: {e}")))?;
     theme_edit::ActiveModel {
         theme_id: Set(theme_id),
-        action: Set(action.into()),
+        action: Set(action),
         detail: Set(detail.to_string()),
         actor: Set(actor.into()),
         created_at: Set(Utc::now()),
+        restore: Set(Some(restore)),
         ..Default::default()
     }
     .insert(db)
@@ -64,7 +72,7 @@ pub async fn rename(
     actor: &str,
 ) -> Result<theme::Model> {
     let label = crate::validate::required("label", label, 200)?;
-    update_live(db, id, "rename", actor, |t, am| {
+    update_live(db, id, EditAction::Rename, actor, |t, am| {
         let before = t.display_label().to_string();
         am.custom_label = Set(Some(label.clone()));
         json!({ "before": before, "after": label })
@@ -78,7 +86,11 @@ pub async fn set_locked(
     locked: bool,
     actor: &str,
 ) -> Result<theme::Model> {
-    let action = if locked { "lock" } else { "unlock" };
+    let action = if locked {
+        EditAction::Lock
+    } else {
+        EditAction::Unlock
+    };
     update_live(db, id, action, actor, |_, am| {
         am.locked = Set(locked);
         json!({})
@@ -91,19 +103,83 @@ pub async fn set_locked(
 async fn update_live(
     db: &DatabaseConnection,
     id: i64,
-    action: &str,
+    action: EditAction,
     actor: &str,
     change: impl FnOnce(&theme::Model, &mut theme::ActiveModel) -> serde_json::Value,
 ) -> Result<theme::Model> {
     let txn = crate::db::begin_write(db).await?;
     let t = live(&txn, id).await?;
+    let restore = Restore {
+        themes: vec![ThemeFields::of(&t)],
+        ..Default::default()
+    };
     let mut am = t.clone().into_active_model();
     let detail = change(&t, &mut am);
     am.updated_at = Set(Utc::now());
     let t = am.update(&txn).await?;
-    record(&txn, id, action, detail, actor).await?;
+    record(&txn, id, action, detail, &restore, actor).await?;
     txn.commit().await?;
     Ok(t)
+}
+
+/// The two live themes of a merge of `from` into `into`, or the 4xx saying why not.
+async fn merge_pair<C: ConnectionTrait>(
+    db: &C,
+    from: i64,
+    into: i64,
+) -> Result<(theme::Model, theme::Model)> {
+    if from == into {
+        return Err(Error::unprocessable(
+            "invalid_value",
+            "into",
+            "a theme cannot be merged into itself",
+        ));
+    }
+    let from_theme = live(db, from).await?;
+    let target = live(db, into).await.map_err(|e| match e {
+        Error::NotFound { .. } => {
+            Error::unprocessable("unknown_theme", "into", format!("there is no theme {into}"))
+        }
+        other => other,
+    })?;
+    Ok((from_theme, target))
+}
+
+/// What a merge would do, for the confirmation a person sees before it.
+pub struct MergePreview {
+    pub from: theme::Model,
+    pub into: theme::Model,
+    /// Items that would move.
+    pub items: usize,
+}
+
+impl MergePreview {
+    /// "12 items move into “Identity check”, which keeps its name; “Verify ID” then leads
+    /// there."
+    pub fn sentence(&self) -> String {
+        let n = match self.items {
+            1 => "1 item moves".to_string(),
+            n => format!("{n} items move"),
+        };
+        format!(
+            "{n} from “{}” into “{}”, which keeps its name; “{}” then leads there. \
+             The merge can be undone from the theme's history.",
+            self.from.display_label(),
+            self.into.display_label(),
+            self.from.display_label()
+        )
+    }
+}
+
+/// What merging `from` into `into` would do, or the 4xx the merge would get.
+pub async fn merge_preview<C: ConnectionTrait>(
+    db: &C,
+    from: i64,
+    into: i64,
+) -> Result<MergePreview> {
+    let (from, into) = merge_pair(db, from, into).await?;
+    let items = members(db, from.id).await?.len();
+    Ok(MergePreview { from, into, items })
 }
 
 /// Moves every item of `from` into `into`; `from` then points at `into`.
@@ -113,27 +189,20 @@ pub async fn merge(
     into: i64,
     actor: &str,
 ) -> Result<theme::Model> {
-    if from == into {
-        return Err(Error::unprocessable(
-            "invalid_value",
-            "into",
-            "a theme cannot be merged into itself",
-        ));
-    }
     let txn = crate::db::begin_write(db).await?;
-    let from_theme = live(&txn, from).await?;
-    let target = live(&txn, into).await.map_err(|e| match e {
-        Error::NotFound { .. } => {
-            Error::unprocessable("unknown_theme", "into", format!("there is no theme {into}"))
-        }
-        other => other,
-    })?;
+    let (from_theme, target) = merge_pair(&txn, from, into).await?;
+    let mut restore = Restore {
+        themes: vec![ThemeFields::of(&from_theme)],
+        ..Default::default()
+    };
     // A merge says the two themes are one problem: an answer for the granularity.
     if let (Some(a), Some(b)) = (
         from_theme.representative_item_id,
         target.representative_item_id,
     ) {
-        teach_pair(&txn, a, b, PairAnswer::Same, Source::Merge, actor).await?;
+        restore
+            .answers
+            .extend(teach_pair(&txn, a, b, PairAnswer::Same, Source::Merge, actor).await?);
     }
     // Only members whose facts were snapshotted (and so locked) move; an item a concurrent
     // move put into `from` after they were read is found by the next round, so none moves
@@ -145,6 +214,7 @@ pub async fn merge(
             break;
         }
         let snap = crate::db::tallies::snapshot(&txn, &round).await?;
+        restore.items.extend(placements_before(&txn, &round).await?);
         for chunk in round.chunks(10_000) {
             item_theme::Entity::update_many()
                 .col_expr(item_theme::Column::ThemeId, Expr::value(into))
@@ -162,19 +232,16 @@ pub async fn merge(
         .filter(theme::Column::Id.eq(from))
         .exec(&txn)
         .await?;
+    let detail = json!({
+        "from": from, "into": into, "items": moved.len(),
+        "from_label": from_theme.display_label(), "into_label": target.display_label(),
+    });
     let mut am = target.into_active_model();
     am.size = Set(members(&txn, into).await?.len() as i32);
     am.updated_at = Set(Utc::now());
     let target = am.update(&txn).await?;
     outbox::enqueue(&txn, outbox::TOPIC_INDEX, &moved).await?;
-    record(
-        &txn,
-        into,
-        "merge",
-        json!({ "from": from, "into": into, "items": moved.len() }),
-        actor,
-    )
-    .await?;
+    record(&txn, into, EditAction::Merge, detail, &restore, actor).await?;
     txn.commit().await?;
     Ok(target)
 }
@@ -217,6 +284,12 @@ pub async fn split(
         source.keywords.clone(),
     )
     .await?;
+    let mut restore = Restore {
+        items: placements_before(&txn, items).await?,
+        created: Some(created.id),
+        retire_into: Some(id),
+        ..Default::default()
+    };
     place(&txn, items, Some(created.id)).await?;
     // A split says the items split off are not the problem the rest are.
     let stays = source
@@ -225,27 +298,18 @@ pub async fn split(
         .or_else(|| current.iter().copied().find(|i| !items.contains(i)));
     if let Some(stays) = stays {
         for &item in items.iter().take(TAUGHT_PER_EDIT) {
-            teach_pair(
-                &txn,
-                item,
-                stays,
-                PairAnswer::Different,
-                Source::Split,
-                actor,
-            )
-            .await?;
+            let answer = PairAnswer::Different;
+            restore
+                .answers
+                .extend(teach_pair(&txn, item, stays, answer, Source::Split, actor).await?);
         }
     }
     // Sizes are counted, never computed from what the request said.
     recount(&txn, [id, created.id]).await?;
-    record(
-        &txn,
-        id,
-        "split",
-        json!({ "into": created.id, "items": items }),
-        actor,
-    )
-    .await?;
+    let detail = json!({
+        "into": created.id, "items": items, "into_label": created.display_label(),
+    });
+    record(&txn, id, EditAction::Split, detail, &restore, actor).await?;
     txn.commit().await?;
     Ok(created)
 }
@@ -283,9 +347,23 @@ pub async fn create_from_items(
         .filter_map(|p| p.theme_id)
         .collect();
     let created = theme_of_items(&txn, items, label.clone(), Some(label), "[]".into()).await?;
+    let restore = Restore {
+        items: placements_before(&txn, items).await?,
+        created: Some(created.id),
+        ..Default::default()
+    };
     place(&txn, items, Some(created.id)).await?;
     recount(&txn, before).await?;
-    record(&txn, created.id, "create", json!({ "items": items }), actor).await?;
+    let detail = json!({ "items": items, "label": created.display_label() });
+    record(
+        &txn,
+        created.id,
+        EditAction::Create,
+        detail,
+        &restore,
+        actor,
+    )
+    .await?;
     txn.commit().await?;
     Ok(created)
 }
@@ -364,26 +442,26 @@ pub async fn move_items(
     if let Some(missing) = items.iter().find(|i| !found.contains(i)) {
         return Err(Error::not_found("item", *missing));
     }
-    if let Some(t) = to {
-        live(&txn, t).await.map_err(|e| match e {
+    let target = match to {
+        Some(t) => Some(live(&txn, t).await.map_err(|e| match e {
             Error::NotFound { .. } => Error::unprocessable(
                 "unknown_theme",
                 "theme_id",
                 format!("there is no theme {t}"),
             ),
             other => other,
-        })?;
-    }
-    let mut before: std::collections::HashMap<i64, Option<i64>> = Default::default();
-    for chunk in items.chunks(1000) {
-        for p in item_theme::Entity::find()
-            .filter(item_theme::Column::ItemId.is_in(chunk.to_vec()))
-            .all(&txn)
-            .await?
-        {
-            before.insert(p.item_id, p.theme_id);
-        }
-    }
+        })?),
+        None => None,
+    };
+    let mut restore = Restore {
+        items: placements_before(&txn, items).await?,
+        ..Default::default()
+    };
+    let before: std::collections::HashMap<i64, Option<i64>> = restore
+        .items
+        .iter()
+        .filter_map(|(item, row)| row.map(|r| (*item, r.0)))
+        .collect();
     place(&txn, items, to).await?;
     // A move says the item is not the problem of the theme it left, and is that of the one
     // it joined.
@@ -402,26 +480,29 @@ pub async fn move_items(
         }
         let rep = |t: Option<i64>| t.and_then(|t| reps.get(&t).copied().flatten());
         if let Some(r) = rep(from).filter(|&r| r != item) {
-            teach_pair(&txn, item, r, PairAnswer::Different, Source::Move, actor).await?;
+            let answer = PairAnswer::Different;
+            restore
+                .answers
+                .extend(teach_pair(&txn, item, r, answer, Source::Move, actor).await?);
         }
         if let Some(r) = rep(to).filter(|&r| r != item) {
-            teach_pair(&txn, item, r, PairAnswer::Same, Source::Move, actor).await?;
+            let answer = PairAnswer::Same;
+            restore
+                .answers
+                .extend(teach_pair(&txn, item, r, answer, Source::Move, actor).await?);
         }
     }
     let touched: std::collections::BTreeSet<i64> =
         before.values().flatten().copied().chain(to).collect();
+    let first_from = before.values().flatten().copied().min();
     recount(&txn, touched).await?;
-    for &item in items {
-        let from = before.get(&item).copied().flatten();
-        record(
-            &txn,
-            to.or(from).unwrap_or(0),
-            "move",
-            json!({ "item": item, "from": from, "to": to }),
-            actor,
-        )
-        .await?;
-    }
+    // One record for the whole move, so that one undo puts every item back.
+    let detail = json!({
+        "items": items, "to": to,
+        "to_label": target.as_ref().map(|t| t.display_label().to_string()),
+    });
+    let on = to.or(first_from).unwrap_or(0);
+    record(&txn, on, EditAction::Move, detail, &restore, actor).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -430,7 +511,8 @@ pub async fn move_items(
 /// enough that a move of thousands does not fill every rebuild's sample with them.
 const TAUGHT_PER_EDIT: usize = 10;
 
-/// Records what an edit says about two items, for the granularity (`teach`).
+/// Records what an edit says about two items, for the granularity (`teach`); the answer's
+/// id, for the edit's undo to withdraw.
 async fn teach_pair<C: ConnectionTrait>(
     db: &C,
     a: i64,
@@ -438,11 +520,12 @@ async fn teach_pair<C: ConnectionTrait>(
     answer: PairAnswer,
     source: Source,
     actor: &str,
-) -> Result<()> {
-    if a != b {
-        super::teach::record(db, a, b, answer, source, actor).await?;
+) -> Result<Option<i64>> {
+    if a == b {
+        return Ok(None);
     }
-    Ok(())
+    let row = super::teach::record(db, a, b, answer, source, actor).await?;
+    Ok(Some(row.id))
 }
 
 /// Labels (a person's name when given) of live themes with items, by label; for menus.
@@ -459,19 +542,22 @@ pub async fn live_labels<C: ConnectionTrait>(db: &C) -> Result<Vec<(i64, String)
     Ok(all)
 }
 
-/// Edits made to a theme, newest first; the latest `limit` when given.
+/// Edits made to a theme, newest first, as people see them; the latest `limit` when given.
 pub async fn history<C: ConnectionTrait>(
     db: &C,
     theme_id: i64,
     limit: Option<u64>,
-) -> Result<Vec<theme_edit::Model>> {
+) -> Result<Vec<EditView>> {
     use sea_orm::{QueryOrder, QuerySelect};
     Ok(theme_edit::Entity::find()
         .filter(theme_edit::Column::ThemeId.eq(theme_id))
         .order_by_desc(theme_edit::Column::Id)
         .limit(limit)
         .all(db)
-        .await?)
+        .await?
+        .iter()
+        .map(EditView::of)
+        .collect())
 }
 
 /// Labels of the given themes, by id.
@@ -489,7 +575,10 @@ pub async fn labels_of<C: ConnectionTrait>(
 }
 
 /// Stores the current member count of each theme.
-async fn recount<C: ConnectionTrait>(db: &C, themes: impl IntoIterator<Item = i64>) -> Result<()> {
+pub(super) async fn recount<C: ConnectionTrait>(
+    db: &C,
+    themes: impl IntoIterator<Item = i64>,
+) -> Result<()> {
     for t in themes {
         let n = members(db, t).await?.len() as i32;
         theme::Entity::update_many()

@@ -10,6 +10,7 @@
 //! * [`areas`]: the coarser level, groups of related themes.
 //! * [`assign`]: placing new items in existing themes on arrival.
 //! * [`edits`]: rename, merge, split, move, lock — the edits that survive rebuilds.
+//! * [`undo`]: putting an edit back exactly, also after a rebuild.
 //! * [`members`]: the items of a theme, best fitting first.
 //! * [`suggest`]: the themes and past items closest to a draft (the ticket form).
 //! * [`metrics`]: NMI, ARI and ACC against true labels, for `triage eval`.
@@ -28,3 +29,4 @@ pub mod metrics;
 pub mod rebuild;
 pub mod suggest;
 pub mod teach;
+pub mod undo;

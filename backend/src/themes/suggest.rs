@@ -5,6 +5,7 @@
 //! adds (the search index's keyword matches), so the cost stays bounded by a few themes'
 //! sizes instead of growing with every item ever stored.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
@@ -23,11 +24,63 @@ const MIN_ITEM_SIMILARITY: f32 = 0.45;
 /// At most this many members of each close theme are compared.
 const MEMBERS_PER_THEME: u64 = 2000;
 
-#[derive(Debug, Clone)]
+/// A theme close to a draft or an item.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ThemeMatch {
     pub id: i64,
     pub label: String,
+    /// Cosine similarity of the item (or draft) to the theme's centre.
     pub similarity: f32,
+}
+
+/// A page of the unthemed queue and the suggested theme of its items: what the API and
+/// the unthemed page show.
+pub async fn unthemed<C: ConnectionTrait>(
+    db: &C,
+    page: crate::db::Page,
+) -> Result<(
+    crate::db::Listing<super::members::MemberView>,
+    HashMap<i64, ThemeMatch>,
+)> {
+    let listing = super::members::members(db, None, page).await?;
+    let ids: Vec<i64> = listing.items.iter().map(|i| i.item_id).collect();
+    let suggested = for_items(db, &ids).await?;
+    Ok((listing, suggested))
+}
+
+/// For items of the unthemed queue: the closest theme with items of each (by its centre),
+/// when at least as close as a draft's suggestions must be — a suggestion a person confirms
+/// in one click. Items without a vector yet get none.
+pub async fn for_items<C: ConnectionTrait>(
+    db: &C,
+    items: &[i64],
+) -> Result<HashMap<i64, ThemeMatch>> {
+    let vectors = embeddings::for_items(db, crate::embed::minilm::MODEL_NAME, items).await?;
+    if vectors.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (ids, centroids) = live_centroids(db).await?;
+    // Themes people can see (live, with items), with their names.
+    let shown: HashMap<i64, String> = super::edits::live_labels(db).await?.into_iter().collect();
+    let mut out = HashMap::with_capacity(vectors.len());
+    for (item, v) in vectors {
+        let best = (0..centroids.len())
+            .filter(|&c| shown.contains_key(&ids[c]) && centroids.dims == v.len())
+            .map(|c| (ids[c], dot(&v, centroids.row(c))))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((id, similarity)) = best.filter(|(_, s)| *s >= MIN_THEME_SIMILARITY) {
+            let label = shown[&id].clone();
+            out.insert(
+                item,
+                ThemeMatch {
+                    id,
+                    label,
+                    similarity,
+                },
+            );
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Clone, Default)]

@@ -171,11 +171,16 @@ fn lookalikes(p: &BacklogPage, csrf_token: &str) -> Markup {
                             blockquote { (large.quote.text) }
                             blockquote { (small.quote.text) }
                         }
+                        p.small.muted id={"lookalike-" (small.theme_id) "-" (large.theme_id)} {
+                            "Merging moves " (small.size) " item" @if small.size != 1 { "s" } " into \u{201c}" (large.label) "\u{201d}, which keeps its name; it can be undone from that theme's history."
+                        }
                         div.row {
                             form method="post" action={"/themes/" (small.theme_id) "/merge"} {
                                 (csrf(csrf_token))
                                 input type="hidden" name="into" value=(large.theme_id);
-                                button type="submit" { "Merge into \u{201c}" (large.label) "\u{201d}" }
+                                // The card says what the merge does, so it is its confirmation.
+                                input type="hidden" name="confirmed" value="true";
+                                button type="submit" aria-describedby={"lookalike-" (small.theme_id) "-" (large.theme_id)} { "Merge into \u{201c}" (large.label) "\u{201d}" }
                             }
                             form method="post" action="/teach/dismiss" {
                                 (csrf(csrf_token))
@@ -425,6 +430,11 @@ mod tests {
         assert!(html.contains(r#"action="/themes/4/merge""#), "{html}");
         assert!(html.contains(r#"name="into" value="9""#));
         assert!(html.contains("Merge into \u{201c}Card delivery\u{201d}"));
+        // The card is the merge's confirmation: it says what will happen.
+        assert!(html.contains(
+            "Merging moves 12 items into \u{201c}Card delivery\u{201d}, which keeps its name"
+        ));
+        assert!(html.contains(r#"name="confirmed" value="true""#));
         assert!(html.contains(r#"action="/teach/dismiss""#));
         assert!(html.contains("still no card") && html.contains("0.91"));
         p.can_edit = false;

@@ -22,12 +22,14 @@ use super::{done, see_other, Html, WebResult};
 use crate::backlog::score::WEEKS;
 use crate::backlog::workflow::{self, Effort, EntryChange, Status};
 use crate::backlog::{self, Entry, COMPONENTS};
-use crate::db::entity::{theme, theme_edit};
+use crate::db::entity::theme;
 use crate::db::tokens::Role;
 use crate::db::{actors, customers};
+use crate::digest::notices;
 use crate::http::{ApiContext, Listing, Page, Params, PathIds};
 use crate::themes::edits;
 use crate::themes::members::{members, MemberView};
+use crate::themes::undo::{self, EditView};
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -35,6 +37,7 @@ pub fn router() -> Router<ApiContext> {
         .route("/themes/{id}/backlog", post(save_workflow))
         .route("/themes/{id}/rename", post(rename))
         .route("/themes/{id}/merge", post(merge))
+        .route("/themes/{id}/undo", post(undo))
         .route("/themes/{id}/items", post(items_action))
 }
 
@@ -54,7 +57,7 @@ struct ThemePage {
     /// Every other live theme, by label, for the merge and move menus.
     others: Vec<(i64, String)>,
     changes: Vec<workflow::NamedChange>,
-    edits: Vec<theme_edit::Model>,
+    edits: Vec<EditView>,
     /// Who made the edits: stored actor → the name shown.
     actors: std::collections::HashMap<String, String>,
     /// `W48`-style labels of the weeks in the volume chart.
@@ -224,7 +227,17 @@ fn render(p: &ThemePage, viewer: &Viewer, message: Option<&str>) -> Markup {
                     h2 #hist-h { "History" }
                     ul.small {
                         @for c in &p.changes { li { (c.change.created_at.format("%Y-%m-%d %H:%M"))  " · " (c.actor_name) " set " (c.change.field) ": " (c.change.before.as_deref().unwrap_or("—")) " → " (c.change.after.as_deref().unwrap_or("—")) } }
-                        @for e in &p.edits { li { (e.created_at.format("%Y-%m-%d %H:%M"))  " · " (p.actor_name(&e.actor)) " " (e.action) } }
+                        @for e in &p.edits { li {
+                            (e.created_at.format("%Y-%m-%d %H:%M"))  " · " (p.actor_name(&e.actor)) " " (e.summary)
+                            @if e.undone_by.is_some() { " " span.muted { "(undone)" } }
+                            @if e.can_undo && viewer.can_edit() {
+                                form.inline method="post" action={"/themes/" (id) "/undo"} {
+                                    (csrf(&viewer.csrf))
+                                    input type="hidden" name="edit" value=(e.id);
+                                    " " button.link type="submit" aria-label={"Undo: " (e.summary)} { "Undo" }
+                                }
+                            }
+                        } }
                     }
                     @if p.changes.is_empty() && p.edits.is_empty() { p.muted.small { "No changes yet." } }
                 }
@@ -329,6 +342,15 @@ async fn save_workflow(
         owner: Some(f.text("owner").unwrap_or_default()),
         pinned: Some(f.checked("pinned")),
     };
+    // A status that mails customers is saved only once the person saw who gets what.
+    if let (Some(status), false) = (change.status.as_deref(), f.checked("confirmed")) {
+        let status = Status::parse_field("status", status)?;
+        let base = &ctx.config.base_url;
+        if let Some(p) = notices::preview_status_change(&ctx.db, base, ids.first(), status).await? {
+            let body = confirm_status(&viewer, ids.first(), &change, status, &p);
+            return Ok(Html(page("Tell customers?", &viewer, "/backlog", body)).into_response());
+        }
+    }
     let (_, changes) = workflow::update(
         &ctx.db,
         ids.first(),
@@ -345,6 +367,43 @@ async fn save_workflow(
     Ok(done(&format!("/themes/{}", ids.first()), message))
 }
 
+/// The workflow form again, hidden, with the note it will send and to how many.
+fn confirm_status(
+    viewer: &Viewer,
+    id: i64,
+    change: &EntryChange,
+    status: Status,
+    p: &notices::Preview,
+) -> Markup {
+    let who = match p.recipients {
+        1 => "1 customer who asked to hear back will get this".to_string(),
+        n => format!("{n} customers who asked to hear back will get this"),
+    };
+    html! {
+        section.card aria-labelledby="notify-h" {
+            h1 #notify-h { "Set the status to \u{201c}" (status.label()) "\u{201d} and tell customers?" }
+            p { strong { (who) } ", by email, once each:" }
+            blockquote.small {
+                p { strong { (p.subject) } }
+                @for line in p.text.lines() { (line) br; }
+            }
+            form method="post" action={"/themes/" (id) "/backlog"} {
+                (csrf(&viewer.csrf))
+                input type="hidden" name="status" value=(status.as_str());
+                input type="hidden" name="notes" value=(change.notes.as_deref().unwrap_or(""));
+                input type="hidden" name="effort" value=(change.effort.as_deref().unwrap_or(""));
+                input type="hidden" name="owner" value=(change.owner.as_deref().unwrap_or(""));
+                @if change.pinned == Some(true) { input type="hidden" name="pinned" value="true"; }
+                input type="hidden" name="confirmed" value="true";
+                div.row {
+                    button type="submit" { "Save and send" }
+                    a href={"/themes/" (id)} { "Cancel" }
+                }
+            }
+        }
+    }
+}
+
 async fn rename(
     State(ctx): State<ApiContext>,
     ids: PathIds,
@@ -355,6 +414,7 @@ async fn rename(
     Ok(done(&format!("/themes/{}", ids.first()), "Renamed."))
 }
 
+/// A merge: first a page saying what it will do, then (`confirmed`) the merge.
 async fn merge(
     State(ctx): State<ApiContext>,
     ids: PathIds,
@@ -364,9 +424,54 @@ async fn merge(
     let into = f.id("into")?.ok_or_else(|| {
         crate::Error::invalid("missing_field", "into", "choose the theme to merge into")
     })?;
+    if !f.checked("confirmed") {
+        let preview = edits::merge_preview(&ctx.db, ids.first(), into).await?;
+        let body = confirm_merge(&viewer, &preview);
+        return Ok(Html(page("Merge themes?", &viewer, "/backlog", body)).into_response());
+    }
     edits::merge(&ctx.db, ids.first(), into, &viewer.actor()).await?;
     ctx.wake_workers();
-    Ok(done(&format!("/themes/{into}"), "Merged."))
+    Ok(done(
+        &format!("/themes/{into}"),
+        "Merged. To take it back, use Undo in the history below.",
+    ))
+}
+
+fn confirm_merge(viewer: &Viewer, p: &edits::MergePreview) -> Markup {
+    html! {
+        section.card aria-labelledby="merge-h" {
+            h1 #merge-h { "Merge \u{201c}" (p.from.display_label()) "\u{201d} into \u{201c}" (p.into.display_label()) "\u{201d}?" }
+            p { (p.sentence()) }
+            form method="post" action={"/themes/" (p.from.id) "/merge"} {
+                (csrf(&viewer.csrf))
+                input type="hidden" name="into" value=(p.into.id);
+                input type="hidden" name="confirmed" value="true";
+                div.row {
+                    button.danger type="submit" { "Merge" }
+                    a href={"/themes/" (p.from.id)} { "Cancel" }
+                }
+            }
+        }
+    }
+}
+
+/// Undo one edit from the theme's history.
+async fn undo(
+    State(ctx): State<ApiContext>,
+    ids: PathIds,
+    Form(viewer, f): Form,
+) -> WebResult<Response> {
+    viewer.require_editor()?;
+    let edit = f
+        .id("edit")?
+        .ok_or_else(|| crate::Error::invalid("missing_field", "edit", "name the edit to undo"))?;
+    let record = undo::undo(&ctx.db, edit, &viewer.actor()).await?;
+    ctx.wake_workers();
+    let summary = EditView::of(&record).summary;
+    Ok(done(
+        &format!("/themes/{}", ids.first()),
+        &format!("Done: {summary}."),
+    ))
 }
 
 /// Split or move the checked items.
@@ -512,14 +617,17 @@ mod tests {
             actor_name: name.into(),
         };
         page.changes = vec![change("user:3", "Pat Lee")];
-        page.edits = vec![theme_edit::Model {
+        page.edits = vec![EditView::of(&crate::db::entity::theme_edit::Model {
             id: 1,
             theme_id: 7,
-            action: "rename".into(),
-            detail: "{}".into(),
+            action: crate::db::entity::theme_edit::EditAction::Rename,
+            detail: r#"{"before": "Cards", "after": "Late cards"}"#.into(),
             actor: "user:99".into(),
             created_at: Utc.with_ymd_and_hms(2026, 11, 3, 9, 0, 0).unwrap(),
-        }];
+            restore: Some("{}".into()),
+            undone_by: None,
+            undoes: None,
+        })];
         page.contributors = vec![customers::Contributor {
             id: 5,
             name: None,
@@ -531,9 +639,26 @@ mod tests {
         .without_contact()];
         let html = render(&page, &viewer(Role::Support), None).into_string();
         assert!(html.contains("Pat Lee set status"), "{html}");
-        assert!(html.contains("former user rename"), "{html}");
+        assert!(
+            html.contains(
+                "former user renamed \u{201c}Cards\u{201d} to \u{201c}Late cards\u{201d}"
+            ),
+            "{html}"
+        );
         assert!(!html.contains("user:3"));
         assert!(html.contains("customer #5"), "{html}");
         assert!(!html.contains("vip@corp.test") && !html.contains("9000"));
+        // Support sees the history but not the undo; a product manager gets the button.
+        assert!(!html.contains("/themes/7/undo"), "{html}");
+        let html = render(&page, &viewer(Role::Pm), None).into_string();
+        assert!(html.contains(r#"action="/themes/7/undo""#), "{html}");
+        assert!(html.contains(r#"name="edit" value="1""#), "{html}");
+        page.edits[0].can_undo = false;
+        page.edits[0].undone_by = Some(2);
+        let html = render(&page, &viewer(Role::Pm), None).into_string();
+        assert!(
+            !html.contains("/themes/7/undo") && html.contains("(undone)"),
+            "{html}"
+        );
     }
 }

@@ -13,7 +13,6 @@ use super::widgets::{csrf, flash, pager};
 use super::{done, Html, WebResult};
 use crate::http::{ApiContext, Params};
 use crate::themes::edits;
-use crate::themes::members::members;
 use crate::Error;
 
 pub fn router() -> Router<ApiContext> {
@@ -28,7 +27,7 @@ async fn show(
     let message = params.text("done");
     let at = params.page(50, 200)?;
     params.finish()?;
-    let items = members(&ctx.db, None, at).await?;
+    let (items, suggested) = crate::themes::suggest::unthemed(&ctx.db, at).await?;
     let themes = edits::live_labels(&ctx.db).await?;
     let body = html! {
         (flash(message.as_deref()))
@@ -37,12 +36,24 @@ async fn show(
         form.card method="post" action="/unthemed" {
             (csrf(&viewer.csrf))
             table.stack {
-                thead { tr { th { span.visually-hidden { "Select" } } th { "Item" } th { "Kind" } th { "Date" } } }
+                thead { tr { th { span.visually-hidden { "Select" } } th { "Item" } th { "Kind" } th { "Date" } th { "Closest theme" } } }
                 tbody { @for i in &items.items { tr {
                     td data-label="Select" { input type="checkbox" name="item_ids" value=(i.item_id) aria-label={"Select item " (i.item_id)}; }
                     td data-label="Item" { @if let Some(s) = &i.subject { strong { (s) } br; } (i.text) }
                     td data-label="Kind" { (i.kind.label()) }
                     td data-label="Date" { (i.created_at.format("%Y-%m-%d")) }
+                    td data-label="Closest theme" {
+                        @match suggested.get(&i.item_id) {
+                            Some(t) => {
+                                a href={"/themes/" (t.id)} { (t.label) } " " span.muted.small { (format!("{:.2}", t.similarity)) }
+                                @if viewer.can_edit() {
+                                    br;
+                                    button.link type="submit" name="suggested" value={(i.item_id) ":" (t.id)} aria-label={"Put item " (i.item_id) " in \u{201c}" (t.label) "\u{201d}"} { "Put it there" }
+                                }
+                            }
+                            None => span.muted.small { "none close" }
+                        }
+                    }
                 } } }
             }
             @if viewer.can_edit() && !items.items.is_empty() {
@@ -62,8 +73,27 @@ async fn show(
 
 async fn act(State(ctx): State<ApiContext>, Form(viewer, f): Form) -> WebResult<Response> {
     viewer.require_editor()?;
-    let items = f.selected("item_ids")?;
     let actor = viewer.actor();
+    // One item into the theme suggested for it: "item:theme".
+    if let Some(pair) = f.text("suggested") {
+        let parsed = pair
+            .split_once(':')
+            .and_then(|(i, t)| Some((i.parse::<i64>().ok()?, t.parse::<i64>().ok()?)));
+        let (item, to) = parsed.ok_or_else(|| {
+            Error::invalid(
+                "invalid_value",
+                "suggested",
+                format!("suggested must be ITEM:THEME, got {pair:?}"),
+            )
+        })?;
+        edits::move_items(&ctx.db, &[item], Some(to), &actor).await?;
+        ctx.wake_workers();
+        return Ok(done(
+            "/unthemed",
+            "1 item placed. Undo is in that theme's history.",
+        ));
+    }
+    let items = f.selected("item_ids")?;
     let theme_id = match f.text("action").as_deref() {
         Some("assign") => {
             let to = f
