@@ -18,6 +18,9 @@ each in three shapes: a random 2,000 (seeds 1..N), a long tail of 3,000 (Zipf s 
 its categories) and the whole set. `--answers 0,10,20,50` runs `triage eval --answers N`
 for each N: triage asks N "same problem?" questions and an oracle answers each from the
 labels of the asked pair only (the pairs and answers are logged beside the cell's files).
+`--edits 20` adds `triage eval --edits 20` to each automatic run: an oracle makes 20 merges
+and moves as a product manager would, a rebuild follows, and the table `edits` (in the
+Markdown) says how many the rebuild kept and NMI/ARI on the untouched items before → after.
 
 One JSON line per cell and method goes to stdout; `--markdown FILE` also writes the table.
 The peers need the venv of ../shared/peers/setup.sh (`--python`, default .peers-venv);
@@ -155,6 +158,7 @@ def main():
     p.add_argument("--shapes", default=",".join(SET_SHAPES), help="shapes of --sets")
     p.add_argument("--seeds", type=int, default=1, help="subsamples per cell (seeds 1..N)")
     p.add_argument("--answers", default="0", help="comma-separated numbers of oracle answers")
+    p.add_argument("--edits", type=int, default=0, help="oracle edits after each automatic run")
     p.add_argument("--no-fixed", action="store_true", help="skip triage --clusters N")
     p.add_argument("--triage", default=os.path.join(ROOT, "target", "release", "triage"))
     p.add_argument("--python", default=os.path.join(ROOT, ".peers-venv", "bin", "python"))
@@ -189,6 +193,8 @@ def main():
         with open(a.markdown, "w") as f:
             f.write(table(results))
             f.write("\n" + bar(results))
+            if a.edits:
+                f.write("\n" + edits_table(results))
 
 
 def bar(results):
@@ -207,6 +213,21 @@ def bar(results):
         ok = 0.6 <= ratio <= 1.6 and r["unthemed_fraction"] <= 0.2 and dn >= 0 and da >= 0
         out.append(f"| {r['cell']} s{r['seed']} | {r['method']} | {ratio:.2f}× | "
                    f"{100 * r['unthemed_fraction']:.1f} % | {dn:+.2f} | {da:+.2f} | {'✓' if ok else '✗'} |")
+    return "\n".join(out) + "\n"
+
+
+def edits_table(results):
+    """The simulated edits of each automatic run: kept by the rebuild, and NMI/ARI on the
+    items they did not touch, before → after."""
+    out = ["| cell | method | edits (merges + moves) | kept | NMI untouched | ARI untouched |",
+           "|---|---|---|---|---|---|"]
+    for r in results:
+        e = r.get("edits")
+        if not e:
+            continue
+        out.append(f"| {r['cell']} s{r['seed']} | {r['method']} | {e['made']} ({e['merges']} + {e['moves']}) | "
+                   f"{e['kept']} | {e['nmi_untouched_before']:.2f} → {e['nmi_untouched_after']:.2f} | "
+                   f"{e['ari_untouched_before']:.2f} → {e['ari_untouched_after']:.2f} |")
     return "\n".join(out) + "\n"
 
 
@@ -244,6 +265,8 @@ def run_cell(a, np, results, rows, full, cell, seed, idx, answers):
                "--themes-out", themes_out, "--assignments", assign, "--json", *extra]
         if n:
             cmd += ["--answers", str(n), "--answers-log", os.path.join(a.work, f"{name}_{tag}_answers.jsonl")]
+        if a.edits and mode == "auto":
+            cmd += ["--edits", str(a.edits)]
         r = run_json(cmd)
         method = ("triage auto" if n == 0 else f"triage {n} answers") if mode == "auto" else "triage N"
         named = mode == "auto" and n == 0 and not a.no_peers
@@ -264,7 +287,7 @@ def run_cell(a, np, results, rows, full, cell, seed, idx, answers):
 
 def emit(results, shape, method, r, quiet=False):
     keep = {k: r.get(k) for k in ("clusters", "unthemed_fraction", "nmi", "ari", "acc", "label_similarity",
-                                  "label_similarity_keywords", "answers", "seconds")}
+                                  "label_similarity_keywords", "answers", "edits", "seconds")}
     line = {**shape, "method": method, **{k: v for k, v in keep.items() if v is not None}}
     results.append(line)
     if not quiet:

@@ -140,7 +140,18 @@ try {
   await page.getByLabel('Status').selectOption('planned');
   await page.getByLabel('Owner').fill('Dana Okafor');
   await page.getByRole('button', { name: 'Save' }).click();
-  await page.waitForURL(/done=/);
+  // "Planned" mails the customers who asked to hear back: first the note and how many.
+  const notify = page.getByRole('heading', { name: /and tell customers\?$/ });
+  await Promise.race([notify.waitFor(), page.waitForURL(/done=/)]);
+  if (await notify.count()) {
+    const card = page.locator('section[aria-labelledby=notify-h]');
+    const says = await card.textContent();
+    check(/\d+ customers? who asked to hear back will get this/.test(says), `the count of recipients is shown, got "${says}"`);
+    check(says.includes(targetLabel) && says.includes('is now planned'), 'the note itself is shown before it is sent');
+    await page.screenshot({ path: `${shots}/status-notify.png` });
+    await page.getByRole('button', { name: 'Save and send' }).click();
+    await page.waitForURL(/done=/);
+  }
   check((await flash(page)).includes('Saved'), 'the change is confirmed');
   check((await page.locator('#hist-h + ul').textContent()).includes('new → planned'), 'history records before and after');
   done.planned_theme = targetId;
@@ -231,7 +242,7 @@ try {
   step = 'the unthemed queue';
   await page.goto(`${base}/unthemed`);
   check(await page.getByRole('heading', { name: 'Unthemed feedback' }).isVisible(), 'queue page');
-  const put = page.getByRole('button', { name: /^Put item \d+ in/ });
+  const put = page.getByRole('button', { name: /^Put it there: item \d+ in/ });
   check(await put.count() >= 1, 'items in the queue come with a suggested theme');
   await page.screenshot({ path: `${shots}/unthemed.png` });
   const queued = Number((await page.locator('nav.pager span.muted').textContent()).match(/of (\d+)/)?.[1] ?? NaN);

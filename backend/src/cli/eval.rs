@@ -73,6 +73,12 @@ pub struct EvalArgs {
     /// Write the asked pairs, their labels and answers (one JSON object per line) here.
     #[arg(long)]
     answers_log: Option<PathBuf>,
+    /// `--clusters auto`: then make this many edits as a product manager would (merges of
+    /// confused themes, moves of misplaced items; an oracle reads the labels), rebuild, and
+    /// report under "edits" how many were kept and the scores on the items they did not
+    /// touch, before and after.
+    #[arg(long, default_value_t = 0)]
+    edits: usize,
     /// Write the automatic count's merge tree here, one JSON line per merge (level, sizes of
     /// the two sides, themes after it, the labels of its two representatives): how the
     /// labels line up with the tree's levels, for studying a data set.
@@ -126,12 +132,14 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<()> {
         seed: args.seed.unwrap_or(defaults.seed),
         ..defaults
     };
-    if args.answers > 0 && clusters.is_some() {
-        return Err(Error::invalid(
-            "invalid_value",
-            "answers",
-            "--answers needs --clusters auto (the answers choose the count)",
-        ));
+    for (flag, n) in [("answers", args.answers), ("edits", args.edits)] {
+        if n > 0 && clusters.is_some() {
+            return Err(Error::invalid(
+                "invalid_value",
+                flag,
+                format!("--{flag} needs --clusters auto (they choose the count)"),
+            ));
+        }
     }
     if let Some(path) = &args.tree_out {
         let h = hierarchy(&vectors, &opts);
@@ -151,12 +159,12 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<()> {
         std::fs::write(path, lines.join("\n") + "\n").map_err(|e| Error::io(path, e))?;
     }
     let mut asked = Vec::new();
-    let found = if args.compact {
+    let (found, edits) = if args.compact {
         let mut c = Compact::with_capacity(vectors.dims, vectors.len());
         (0..vectors.len()).for_each(|i| c.push(vectors.row(i)));
-        discover_taught(&c, &opts, &labels, args, &mut asked)
+        discover_and_edit(&c, &opts, &labels, args, &mut asked)
     } else {
-        discover_taught(&vectors, &opts, &labels, args, &mut asked)
+        discover_and_edit(&vectors, &opts, &labels, args, &mut asked)
     };
     let seconds = started.elapsed().as_secs_f64();
     if let Some(path) = &args.answers_log {
@@ -199,6 +207,7 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<()> {
         "label_similarity": named.similarity,
         "label_similarity_keywords": named.similarity_keywords,
         "answers": asked.iter().filter(|q| q.0.same.is_some()).count(),
+        "edits": edits,
         "seconds": (seconds * 100.0).round() / 100.0,
         "embed_seconds": (embed_seconds * 100.0).round() / 100.0,
     });
@@ -242,32 +251,77 @@ fn discover_taught<R: Rows + ?Sized>(
         let (a, b) = (h.sample[q.a], h.sample[q.b]);
         (q, a, b)
     }));
-    // What the next rebuild does with the answers: they hold as pairs in a new tree, and
-    // choose its cut.
+    rebuild_with(v, opts, &answered(asked), lapse)
+}
+
+/// The answered pairs of `asked`: (a, b, same, from an edit: no).
+fn answered(asked: &[(granularity::Asked, usize, usize)]) -> Vec<Pair> {
+    asked
+        .iter()
+        .filter_map(|(q, a, b)| Some((*a, *b, q.same?, false)))
+        .collect()
+}
+
+/// Two rows, whether they are one problem, and whether an edit (not a question) said so.
+pub(super) type Pair = (usize, usize, bool, bool);
+
+/// What the next rebuild does with answered pairs: they hold as constraints in a new tree,
+/// and choose its cut.
+fn rebuild_with<R: Rows + ?Sized>(
+    v: &R,
+    opts: &DiscoverOptions,
+    pairs: &[Pair],
+    lapse: f64,
+) -> Discovery {
     let mut taught = opts.clone();
-    for (q, a, b) in asked.iter() {
-        match q.same {
-            Some(true) => taught.constraints.must.push((*a, *b)),
-            Some(false) => taught.constraints.cannot.push((*a, *b)),
-            None => {}
+    for &(a, b, same, _) in pairs {
+        match same {
+            true => taught.constraints.must.push((a, b)),
+            false => taught.constraints.cannot.push((a, b)),
         }
     }
     let h = hierarchy(v, &taught);
     let parents = h.tree.parents();
-    let evidence: Vec<granularity::Evidence> = asked
+    let evidence: Vec<granularity::Evidence> = pairs
         .iter()
-        .filter_map(|(q, a, b)| {
+        .filter_map(|&(a, b, same, from_edit)| {
             let position = h
                 .tree
-                .join_position(&parents, h.position(*a)?, h.position(*b)?)?;
+                .join_position(&parents, h.position(a)?, h.position(b)?)?;
             Some(granularity::Evidence {
                 position,
-                same: q.same?,
+                same,
+                from_edit,
             })
         })
         .collect();
     let g = granularity::choose_with(&h.tree, &evidence, lapse);
     h.discovery(v, g.merges, &taught)
+}
+
+/// [`discover_taught`], then `--edits` simulated on its themes (`Null` without).
+fn discover_and_edit<R: Rows + ?Sized>(
+    v: &R,
+    opts: &DiscoverOptions,
+    labels: &[String],
+    args: &EvalArgs,
+    asked: &mut Vec<(granularity::Asked, usize, usize)>,
+) -> (Discovery, serde_json::Value) {
+    let found = discover_taught(v, opts, labels, args, asked);
+    if args.edits == 0 || opts.clusters.is_some() {
+        return (found, serde_json::Value::Null);
+    }
+    let lapse = args.answer_lapse.unwrap_or(granularity::LAPSE);
+    let report = super::eval_edits::simulate(
+        v,
+        opts,
+        labels,
+        &found,
+        &answered(asked),
+        args.edits,
+        |v, opts, pairs| rebuild_with(v, opts, pairs, lapse),
+    );
+    (found, report)
 }
 
 fn write_assignments(path: &Path, texts: &[String], assignments: &[Option<usize>]) -> Result<()> {

@@ -7,6 +7,7 @@ mod customer;
 mod demo;
 mod digest;
 mod eval;
+mod eval_edits;
 pub(crate) mod import;
 mod jobs;
 mod reindex;

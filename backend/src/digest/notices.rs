@@ -93,12 +93,27 @@ pub async fn preview<C: ConnectionTrait>(
             continue;
         }
         count += 1;
-        first.get_or_insert(m);
+        first.get_or_insert((c, m));
     }
-    Ok(first.map(|m| Preview {
-        recipients: count,
-        subject: m.subject,
-        text: m.text,
+    Ok(first.map(|(c, _)| {
+        // One customer's note, made general: not their name, nor their signed links (an
+        // opt-out link works for whoever holds it).
+        let mut c: customer::Model = c;
+        c.name = Some("[their name]".into());
+        let m = notice_for(&c, base_url, &key, &label, status, t.id);
+        let text = m
+            .text
+            .split_inclusive(char::is_whitespace)
+            .map(|w| match w.starts_with(base_url) {
+                true => format!("[their own link]{}", &w[w.trim_end().len()..]),
+                false => w.to_string(),
+            })
+            .collect();
+        Preview {
+            recipients: count,
+            subject: m.subject,
+            text,
+        }
     }))
 }
 

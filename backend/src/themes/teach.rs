@@ -124,7 +124,12 @@ pub fn evidence(
             Some(same) => {
                 out.known.add(pa, pb, same);
                 if let Some(position) = tree.join_position(&parents, pa, pb) {
-                    out.evidence.push(Evidence { position, same });
+                    let from_edit = a.source != theme_answer::Source::Question;
+                    out.evidence.push(Evidence {
+                        position,
+                        same,
+                        from_edit,
+                    });
                 }
             }
             None => out.known.skip(pa, pb),

@@ -41,6 +41,7 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.5rem;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-size:.85rem;color:var(--muted);font-weight:600}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td[data-label=Kind],td[data-label=Date]{white-space:nowrap}
 .badge{display:inline-block;font-size:.75rem;padding:.05rem .45rem;border-radius:999px;border:1px solid var(--line);background:#eef1f6;margin-right:.25rem;white-space:nowrap}
 .badge.rising{background:#fdecea;border-color:#f3b7b2;color:var(--bad)}
 .badge.new{background:#e8f3ec;border-color:#a9d5b8;color:var(--ok)}

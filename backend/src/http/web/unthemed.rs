@@ -48,7 +48,7 @@ async fn show(
                                 a href={"/themes/" (t.id)} { (t.label) } " " span.muted.small { (format!("{:.2}", t.similarity)) }
                                 @if viewer.can_edit() {
                                     br;
-                                    button.link type="submit" name="suggested" value={(i.item_id) ":" (t.id)} aria-label={"Put item " (i.item_id) " in \u{201c}" (t.label) "\u{201d}"} { "Put it there" }
+                                    button.link type="submit" name="suggested" value={(i.item_id) ":" (t.id)} aria-label={"Put it there: item " (i.item_id) " in \u{201c}" (t.label) "\u{201d}"} { "Put it there" }
                                 }
                             }
                             None => span.muted.small { "none close" }
