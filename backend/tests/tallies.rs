@@ -434,10 +434,17 @@ async fn exercise(database_url: Option<String>, seed: u64) {
         if round == "merged again" {
             break;
         }
+        // Two people undo it at once: one does, the other is told it is done already.
         let edit = last_edit(&r.db).await;
-        triage::themes::undo::undo(&r.db, edit, "user:1")
-            .await
-            .unwrap();
+        let (a, b) = tokio::join!(
+            triage::themes::undo::undo(&r.db, edit, "user:1"),
+            triage::themes::undo::undo(&r.db, edit, "user:2")
+        );
+        let conflicts = [&a, &b]
+            .iter()
+            .filter(|x| matches!(x, Err(triage::Error::Conflict { .. })))
+            .count();
+        assert!(a.is_ok() != b.is_ok() && conflicts == 1, "{a:?} {b:?}");
         r.themes.insert(0, merged);
         let (rows_now, stored_now) = state(r.db.clone()).await;
         assert_eq!(rows_now, rows, "placements after the merge was undone");

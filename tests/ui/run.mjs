@@ -191,7 +191,7 @@ try {
   await history.scrollIntoViewIfNeeded();
   await history.screenshot({ path: `${shots}/history-undo.png` });
   step = 'undo a merge, then merge again';
-  await history.getByRole('button', { name: /^Undo: merged/ }).first().click();
+  await history.getByRole('button', { name: /^Undo merge: merged/ }).first().click();
   await page.waitForURL(/done=/);
   check((await flash(page)).includes('undid: merged'), `the undo is confirmed, got "${await flash(page)}"`);
   check((await history.textContent()).includes('(undone)'), 'the merge is marked undone');

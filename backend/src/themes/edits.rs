@@ -162,8 +162,9 @@ impl MergePreview {
             n => format!("{n} items move"),
         };
         format!(
-            "{n} from “{}” into “{}”, which keeps its name; “{}” then leads there. \
-             The merge can be undone from the theme's history.",
+            "{n} from “{}” into “{}”, which keeps its name; links to “{}” will lead \
+             there. No customer is emailed, and the merge can be undone from the theme's \
+             history.",
             self.from.display_label(),
             self.into.display_label(),
             self.from.display_label()

@@ -234,7 +234,7 @@ fn render(p: &ThemePage, viewer: &Viewer, message: Option<&str>) -> Markup {
                                 form.inline method="post" action={"/themes/" (id) "/undo"} {
                                     (csrf(&viewer.csrf))
                                     input type="hidden" name="edit" value=(e.id);
-                                    " " button.link type="submit" aria-label={"Undo: " (e.summary)} { "Undo" }
+                                    " " button.link type="submit" aria-label={"Undo " (e.action) ": " (e.summary)} { "Undo " (e.action) }
                                 }
                             }
                         } }
@@ -351,14 +351,12 @@ async fn save_workflow(
             return Ok(Html(page("Tell customers?", &viewer, "/backlog", body)).into_response());
         }
     }
-    let (_, changes) = workflow::update(
-        &ctx.db,
-        ids.first(),
-        change,
-        &viewer.actor(),
-        &ctx.config.base_url,
-    )
-    .await?;
+    let (id, actor) = (ids.first(), viewer.actor());
+    let (_, changes) = match f.text("notify").as_deref() {
+        // The person chose to change the status without telling anyone.
+        Some("no") => workflow::update_without_notices(&ctx.db, id, change, &actor).await?,
+        _ => workflow::update(&ctx.db, id, change, &actor, &ctx.config.base_url).await?,
+    };
     let message = if changes.is_empty() {
         "Nothing changed."
     } else {
@@ -395,8 +393,10 @@ fn confirm_status(
                 input type="hidden" name="owner" value=(change.owner.as_deref().unwrap_or(""));
                 @if change.pinned == Some(true) { input type="hidden" name="pinned" value="true"; }
                 input type="hidden" name="confirmed" value="true";
+                p.small.muted { "Sent mail cannot be taken back. Customers are told once per status: a later change back and forth sends nothing more." }
                 div.row {
                     button type="submit" { "Save and send" }
+                    button.secondary type="submit" name="notify" value="no" { "Save without emailing" }
                     a href={"/themes/" (id)} { "Cancel" }
                 }
             }
@@ -599,6 +599,38 @@ mod tests {
         );
         assert!(pm.contains(r#"<option value="8">Refunds</option>"#), "{pm}");
         assert!(pm.contains("Saved."));
+    }
+
+    #[test]
+    fn a_status_that_mails_customers_says_to_how_many_and_offers_not_to() {
+        let change = EntryChange {
+            status: Some("planned".into()),
+            notes: Some("<b>ship</b> it".into()),
+            effort: Some("m".into()),
+            owner: Some("Dana".into()),
+            pinned: Some(true),
+        };
+        let p = notices::Preview {
+            recipients: 38,
+            subject: "Update: \u{201c}Cards\u{201d} is now planned".into(),
+            text: "Hello [their name],\n\nyou told us".into(),
+        };
+        let html = confirm_status(&viewer(Role::Pm), 7, &change, Status::Planned, &p).into_string();
+        assert!(
+            html.contains("38 customers who asked to hear back will get this"),
+            "{html}"
+        );
+        assert!(html.contains("is now planned") && html.contains("Hello [their name],"));
+        // Every field of the form goes again, escaped; both ways to save are offered.
+        assert!(
+            html.contains(r#"name="notes" value="&lt;b&gt;ship&lt;/b&gt; it""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"name="pinned" value="true""#));
+        assert!(html.contains(r#"name="confirmed" value="true""#));
+        assert!(
+            html.contains(r#"name="notify" value="no""#) && html.contains("Save without emailing")
+        );
     }
 
     #[test]

@@ -36,7 +36,7 @@ async fn show(
         form.card method="post" action="/unthemed" {
             (csrf(&viewer.csrf))
             table.stack {
-                thead { tr { th { span.visually-hidden { "Select" } } th { "Item" } th { "Kind" } th { "Date" } th { "Closest theme" } } }
+                thead { tr { th { span.visually-hidden { "Select" } } th { "Item" } th { "Kind" } th { "Date" } th { "Closest theme (similarity, 0–1)" } } }
                 tbody { @for i in &items.items { tr {
                     td data-label="Select" { input type="checkbox" name="item_ids" value=(i.item_id) aria-label={"Select item " (i.item_id)}; }
                     td data-label="Item" { @if let Some(s) = &i.subject { strong { (s) } br; } (i.text) }
