@@ -494,21 +494,7 @@ fn edits_are_undone_exactly(env: &Env, s: &Server, token: &str, list: &[Value], 
 
     // Made before the rebuild, undone after it: `c` is back with exactly its items.
     let (a, b, c, trio) = (edits.a, edits.b, edits.c, edits.trio);
-    let merge_c = s
-        .get(&format!("/api/v1/themes/{b}/history?limit=500"), token)
-        .body;
-    let merge_c = merge_c
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["action"] == "merge" && e["undone_by"].is_null())
-        .expect("the merge of c into b")
-        .clone();
-    let undone = s.post(
-        &format!("/api/v1/themes/edits/{}/undo", merge_c["id"]),
-        token,
-        &json!({}),
-    );
+    let undone = undo_from_history(s, token, b, "merge");
     assert_eq!(undone.status, 200, "{:?}", undone.body);
     assert_eq!(s.get(&format!("/api/v1/themes/{c}"), token).status, 200);
     assert_eq!(members_of(s, token, c), edits.c_items);
@@ -516,22 +502,7 @@ fn edits_are_undone_exactly(env: &Env, s: &Server, token: &str, list: &[Value], 
     assert!(edits.c_items.iter().all(|i| !b_now.contains(i)));
     // The split too: the trio's items are back in `a`; the trio, emptied, leads there.
     let trio_items = &edits.trio_items;
-    let split = s
-        .get(&format!("/api/v1/themes/{a}/history?limit=500"), token)
-        .body;
-    let split = split
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["action"] == "split")
-        .expect("the split")
-        .clone();
-    assert_eq!(split["can_undo"], true, "{split}");
-    let undone = s.post(
-        &format!("/api/v1/themes/edits/{}/undo", split["id"]),
-        token,
-        &json!({}),
-    );
+    let undone = undo_from_history(s, token, a, "split");
     assert_eq!(undone.status, 200, "{:?}", undone.body);
     let a_now = members_of(s, token, a);
     assert!(
@@ -547,6 +518,25 @@ fn edits_are_undone_exactly(env: &Env, s: &Server, token: &str, list: &[Value], 
             .all(|i| !members_of(s, token, trio).contains(i))),
         other => panic!("theme {trio}: {other} {:?}", trio_now.body),
     }
+}
+
+/// Undoes the newest edit of `action` in theme `theme`'s history that can be undone.
+fn undo_from_history(s: &Server, token: &str, theme: i64, action: &str) -> triage_e2e::Reply {
+    let history = s
+        .get(&format!("/api/v1/themes/{theme}/history?limit=500"), token)
+        .body;
+    let edit = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == action && e["can_undo"] == true)
+        .unwrap_or_else(|| panic!("no {action} to undo in {history}"))
+        .clone();
+    s.post(
+        &format!("/api/v1/themes/edits/{}/undo", edit["id"]),
+        token,
+        &json!({}),
+    )
 }
 
 /// Teaching: the edits above already count as answers; "same" to every question lowers the
