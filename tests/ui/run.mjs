@@ -171,7 +171,7 @@ try {
   // A merge first says what it will do, and happens only when confirmed.
   const mergeOnce = async () => {
     await page.getByLabel('Merge this theme into').selectOption({ label: targetLabel });
-    await page.getByRole('button', { name: 'Merge' }).click();
+    await page.getByRole('button', { name: 'Merge', exact: true }).click();
     await page.getByRole('heading', { name: /^Merge .* into .*\?$/ }).waitFor();
     const says = await page.locator('section[aria-labelledby=merge-h] p').first().textContent();
     check(/\d+ items? moves? from/.test(says) && says.includes('keeps its name'), `the confirmation says what moves, got "${says}"`);
@@ -183,7 +183,7 @@ try {
   await page.waitForURL(new RegExp(`/themes/${fromId}$`));
   check(page.url().endsWith(`/themes/${fromId}`), 'cancel leaves the theme as it was');
   await mergeOnce();
-  await page.getByRole('button', { name: 'Merge' }).click();
+  await page.getByRole('button', { name: 'Merge', exact: true }).click();
   await page.waitForURL(new RegExp(`/themes/${targetId}\\?done=`));
   check((await flash(page)).includes('Merged'), 'the merge is confirmed');
   const history = page.locator('section[aria-labelledby=hist-h]');
@@ -198,7 +198,7 @@ try {
   await page.goto(`${base}/themes/${fromId}`);
   check((await page.locator('h1').first().textContent()).trim() === fromLabel, 'the merged theme is back');
   await mergeOnce();
-  await page.getByRole('button', { name: 'Merge' }).click();
+  await page.getByRole('button', { name: 'Merge', exact: true }).click();
   await page.waitForURL(new RegExp(`/themes/${targetId}\\?done=`));
   done.merged = { from: fromId, into: targetId };
 

@@ -34,6 +34,11 @@ impl Role {
         self != Role::Support
     }
 
+    /// Whether this role changes themes and the backlog (product managers and admins).
+    pub fn edits_themes(self) -> bool {
+        matches!(self, Role::Pm | Role::Admin)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Support => "support",

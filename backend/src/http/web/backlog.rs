@@ -11,7 +11,9 @@ use maud::{html, Markup};
 
 use super::layout::page;
 use super::session::Viewer;
-use super::widgets::{csrf, figure, flags, flash, legend, query, scorebar, sparkline, status};
+use super::widgets::{
+    figure, flags, flash, legend, lookalike_pair, query, scorebar, sparkline, status,
+};
 use super::{Html, WebResult};
 use crate::backlog::workflow::Status;
 use crate::backlog::{self, Filter, COMPONENTS};
@@ -160,36 +162,7 @@ fn lookalikes(p: &BacklogPage, csrf_token: &str) -> Markup {
                 h2 #lookalikes { "These themes look like one problem" }
                 p.muted { "Merging says they are one problem; \"Different problems\" says they are not. Either is an answer that teaches triage how fine a theme should be." }
                 @for l in &p.lookalikes {
-                    @let (small, large) = if l.a.size <= l.b.size { (&l.a, &l.b) } else { (&l.b, &l.a) };
-                    div.lookalike {
-                        p {
-                            a href={"/themes/" (large.theme_id)} { (large.label) } " (" (large.size) " items) and "
-                            a href={"/themes/" (small.theme_id)} { (small.label) } " (" (small.size) " items), similarity "
-                            (format!("{:.2}", l.similarity))
-                        }
-                        div.grid2 {
-                            blockquote { (large.quote.text) }
-                            blockquote { (small.quote.text) }
-                        }
-                        p.small.muted id={"lookalike-" (small.theme_id) "-" (large.theme_id)} {
-                            "Merging moves " (small.size) " item" @if small.size != 1 { "s" } " into \u{201c}" (large.label) "\u{201d}, which keeps its name; it can be undone from that theme's history."
-                        }
-                        div.row {
-                            form method="post" action={"/themes/" (small.theme_id) "/merge"} {
-                                (csrf(csrf_token))
-                                input type="hidden" name="into" value=(large.theme_id);
-                                // The card says what the merge does, so it is its confirmation.
-                                input type="hidden" name="confirmed" value="true";
-                                button type="submit" aria-describedby={"lookalike-" (small.theme_id) "-" (large.theme_id)} { "Merge into \u{201c}" (large.label) "\u{201d}" }
-                            }
-                            form method="post" action="/teach/dismiss" {
-                                (csrf(csrf_token))
-                                input type="hidden" name="a" value=(l.a.theme_id);
-                                input type="hidden" name="b" value=(l.b.theme_id);
-                                button.secondary type="submit" { "Different problems" }
-                            }
-                        }
-                    }
+                    (lookalike_pair(l, csrf_token, "/backlog"))
                 }
             }
         }

@@ -28,7 +28,7 @@ pub struct Viewer {
 impl Viewer {
     /// PMs and admins edit themes and the backlog; support staff read and file tickets.
     pub fn can_edit(&self) -> bool {
-        matches!(self.role, Role::Pm | Role::Admin)
+        self.role.edits_themes()
     }
 
     pub fn require_editor(&self) -> Result<()> {

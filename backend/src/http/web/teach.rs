@@ -152,8 +152,18 @@ async fn dismiss(State(ctx): State<ApiContext>, Form(viewer, f): Form) -> WebRes
     };
     let (a, b) = (theme("a")?, theme("b")?);
     lookalike::dismiss(&ctx.db, a, b, &viewer.actor()).await?;
+    // Back to the page it was dismissed on: the backlog or a theme's page (nothing else,
+    // so that the field cannot send anyone elsewhere).
+    let back = f
+        .text("back")
+        .filter(|b| {
+            b == "/backlog"
+                || b.strip_prefix("/themes/")
+                    .is_some_and(|id| id.parse::<i64>().is_ok())
+        })
+        .unwrap_or_else(|| "/backlog".into());
     Ok(done(
-        "/backlog",
+        &back,
         "Noted: different problems. They will not be offered together again.",
     ))
 }

@@ -16,7 +16,7 @@ use sea_orm::EntityTrait;
 use super::layout::page;
 use super::session::{Form, Viewer};
 use super::widgets::{
-    csrf, figure, flags, flash, pager, scorebar, similar_list, status, week_bars,
+    csrf, figure, flags, flash, lookalike_pair, pager, scorebar, similar_list, status, week_bars,
 };
 use super::{done, see_other, Html, WebResult};
 use crate::backlog::score::WEEKS;
@@ -56,6 +56,8 @@ struct ThemePage {
     impact: crate::impact::Impact,
     /// Every other live theme, by label, for the merge and move menus.
     others: Vec<(i64, String)>,
+    /// Themes that look like the same problem as this one (editors only).
+    lookalikes: Vec<crate::themes::lookalike::Lookalike>,
     changes: Vec<workflow::NamedChange>,
     edits: Vec<EditView>,
     /// Who made the edits: stored actor → the name shown.
@@ -117,8 +119,25 @@ async fn load(ctx: &ApiContext, id: i64, page_at: Page, role: Role) -> crate::Re
         }
     };
     let engines = ctx.search_engines();
+    let lookalikes = async {
+        match role.edits_themes() {
+            true => crate::themes::lookalike::suggestions(&ctx.db, LOOKALIKES_READ).await,
+            false => Ok(Vec::new()),
+        }
+    };
     // Independent reads, at once on the pool.
-    let (entry, mut others, changes, theme_edits, items, quotes, contributors, similar, impact) = tokio::try_join!(
+    let (
+        entry,
+        mut others,
+        changes,
+        theme_edits,
+        items,
+        quotes,
+        contributors,
+        similar,
+        impact,
+        mut lookalikes,
+    ) = tokio::try_join!(
         backlog::entry(&ctx.db, &ctx.config.backlog_weights, t, chrono::Utc::now()),
         edits::live_labels(&ctx.db),
         workflow::named_history(&ctx.db, id, Some(HISTORY)),
@@ -128,7 +147,9 @@ async fn load(ctx: &ApiContext, id: i64, page_at: Page, role: Role) -> crate::Re
         customers::contributors(&ctx.db, id, 10),
         engines.similar_to_theme(&ctx.db, id, 5),
         crate::impact::of(&ctx.db, id, ctx.config.impact_weeks, chrono::Utc::now()),
+        lookalikes,
     )?;
+    lookalikes.retain(|l| l.a.theme_id == id || l.b.theme_id == id);
     others.retain(|(t, _)| *t != id);
     let now = chrono::Utc::now();
     Ok(Loaded::Page(Box::new(ThemePage {
@@ -148,6 +169,7 @@ async fn load(ctx: &ApiContext, id: i64, page_at: Page, role: Role) -> crate::Re
         similar,
         impact,
         others,
+        lookalikes,
         actors: actors::names(&ctx.db, theme_edits.iter().map(|e| e.actor.as_str())).await?,
         changes,
         edits: theme_edits,
@@ -161,6 +183,9 @@ async fn load(ctx: &ApiContext, id: i64, page_at: Page, role: Role) -> crate::Re
         entry,
     })))
 }
+
+/// Suggested merges read for a theme page, of which those with this theme are shown.
+const LOOKALIKES_READ: usize = 50;
 
 /// Changes of each kind listed under "History".
 const HISTORY: u64 = 20;
@@ -221,6 +246,12 @@ fn render(p: &ThemePage, viewer: &Viewer, message: Option<&str>) -> Markup {
                 section.card aria-labelledby="similar-h" {
                     h2 #similar-h { "Similar feedback outside this theme" }
                     (similar_list(&p.similar))
+                }
+                @if viewer.can_edit() && !p.lookalikes.is_empty() {
+                    section.card aria-labelledby="same-h" {
+                        h2 #same-h { "Looks like the same problem as" }
+                        @for l in &p.lookalikes { (lookalike_pair(l, &viewer.csrf, &format!("/themes/{id}"))) }
+                    }
                 }
                 @if viewer.can_edit() { (tools(viewer, id, label, &p.others)) }
                 section.card aria-labelledby="hist-h" {
@@ -563,6 +594,7 @@ mod tests {
                 as_of: chrono::Utc::now(),
             },
             others: vec![(8, "Refunds".into())],
+            lookalikes: Vec::new(),
             changes: Vec::new(),
             edits: Vec::new(),
             actors: Default::default(),
@@ -599,6 +631,38 @@ mod tests {
         );
         assert!(pm.contains(r#"<option value="8">Refunds</option>"#), "{pm}");
         assert!(pm.contains("Saved."));
+    }
+
+    #[test]
+    fn editors_see_the_themes_that_look_like_this_one() {
+        use crate::themes::lookalike::{Lookalike, Side};
+        use crate::themes::teach::Quote;
+        let side = |theme_id, label: &str, size| Side {
+            theme_id,
+            label: label.into(),
+            size,
+            quote: Quote {
+                item_id: theme_id * 10,
+                text: format!("a quote of {label}"),
+            },
+        };
+        let mut page = theme_page();
+        page.lookalikes = vec![Lookalike {
+            a: side(7, "Cards late", 2),
+            b: side(9, "Card delivery", 40),
+            similarity: 0.9,
+            quote_similarity: 0.8,
+        }];
+        let html = render(&page, &viewer(Role::Pm), None).into_string();
+        assert!(html.contains("Looks like the same problem as"), "{html}");
+        assert!(
+            html.contains(r#"action="/themes/7/merge""#)
+                && html.contains(r#"name="into" value="9""#)
+        );
+        // "Different problems" comes back to this page.
+        assert!(html.contains(r#"name="back" value="/themes/7""#), "{html}");
+        let html = render(&page, &viewer(Role::Support), None).into_string();
+        assert!(!html.contains("Looks like the same problem as"));
     }
 
     #[test]

@@ -245,3 +245,46 @@ mod tests {
         assert!(bars.contains("W&lt;47&gt;"), "{bars}");
     }
 }
+
+/// Two themes that look like one problem: a quote from each, Merge (the smaller into the
+/// larger, which keeps its name; the card says so, so it is the merge's confirmation) and
+/// "Different problems" (which returns to `back`). On the backlog and on a theme's page.
+pub fn lookalike_pair(
+    l: &crate::themes::lookalike::Lookalike,
+    csrf_token: &str,
+    back: &str,
+) -> Markup {
+    html! {
+        @let (small, large) = if l.a.size <= l.b.size { (&l.a, &l.b) } else { (&l.b, &l.a) };
+        div.lookalike {
+            p {
+                a href={"/themes/" (large.theme_id)} { (large.label) } " (" (large.size) " items) and "
+                a href={"/themes/" (small.theme_id)} { (small.label) } " (" (small.size) " items), similarity "
+                (format!("{:.2}", l.similarity))
+            }
+            div.grid2 {
+                blockquote { (large.quote.text) }
+                blockquote { (small.quote.text) }
+            }
+            p.small.muted id={"lookalike-" (small.theme_id) "-" (large.theme_id)} {
+                "Merging moves " (small.size) " item" @if small.size != 1 { "s" } " into \u{201c}" (large.label) "\u{201d}, which keeps its name; it can be undone from that theme's history."
+            }
+            div.row {
+                form method="post" action={"/themes/" (small.theme_id) "/merge"} {
+                    (csrf(csrf_token))
+                    input type="hidden" name="into" value=(large.theme_id);
+                    // The card says what the merge does, so it is its confirmation.
+                    input type="hidden" name="confirmed" value="true";
+                    button type="submit" aria-describedby={"lookalike-" (small.theme_id) "-" (large.theme_id)} { "Merge into \u{201c}" (large.label) "\u{201d}" }
+                }
+                form method="post" action="/teach/dismiss" {
+                    (csrf(csrf_token))
+                    input type="hidden" name="back" value=(back);
+                    input type="hidden" name="a" value=(l.a.theme_id);
+                    input type="hidden" name="b" value=(l.b.theme_id);
+                    button.secondary type="submit" { "Different problems" }
+                }
+            }
+        }
+    }
+}
