@@ -211,41 +211,6 @@ pub fn similar_list(hits: &[triage_index::SearchHit]) -> Markup {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_values_are_encoded() {
-        assert_eq!(url_encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
-        assert_eq!(
-            query(&[("q", "x y".into()), ("kind", String::new())]),
-            "?q=x%20y"
-        );
-        assert_eq!(query(&[("q", String::new())]), "");
-    }
-
-    #[test]
-    fn figures_read_naturally() {
-        assert_eq!(figure(4, 2_881_191.4), "2,881,191");
-        assert_eq!(figure(4, 950.0), "950");
-        assert_eq!(figure(2, 2.0345), "2.03×");
-        assert_eq!(figure(3, 0.5), "+0.50 pts");
-        assert_eq!(figure(0, 83.0), "83");
-    }
-
-    #[test]
-    fn charts_escape_nothing_they_should_not() {
-        let svg = sparkline(&[0, 3, 1]).into_string();
-        assert!(
-            svg.contains("Items per week, last 3 weeks: 0, 3, 1"),
-            "{svg}"
-        );
-        let bars = week_bars(&[2], &["W<47>".into()]).into_string();
-        assert!(bars.contains("W&lt;47&gt;"), "{bars}");
-    }
-}
-
 /// Two themes that look like one problem: a quote from each, Merge (the smaller into the
 /// larger, which keeps its name; the card says so, so it is the merge's confirmation) and
 /// "Different problems" (which returns to `back`). On the backlog and on a theme's page.
@@ -286,5 +251,40 @@ pub fn lookalike_pair(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(url_encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(
+            query(&[("q", "x y".into()), ("kind", String::new())]),
+            "?q=x%20y"
+        );
+        assert_eq!(query(&[("q", String::new())]), "");
+    }
+
+    #[test]
+    fn figures_read_naturally() {
+        assert_eq!(figure(4, 2_881_191.4), "2,881,191");
+        assert_eq!(figure(4, 950.0), "950");
+        assert_eq!(figure(2, 2.0345), "2.03×");
+        assert_eq!(figure(3, 0.5), "+0.50 pts");
+        assert_eq!(figure(0, 83.0), "83");
+    }
+
+    #[test]
+    fn charts_escape_nothing_they_should_not() {
+        let svg = sparkline(&[0, 3, 1]).into_string();
+        assert!(
+            svg.contains("Items per week, last 3 weeks: 0, 3, 1"),
+            "{svg}"
+        );
+        let bars = week_bars(&[2], &["W<47>".into()]).into_string();
+        assert!(bars.contains("W&lt;47&gt;"), "{bars}");
     }
 }
