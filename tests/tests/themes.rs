@@ -272,13 +272,7 @@ fn a_pm_renames_merges_splits_and_moves(
         409,
         "a merged theme points at its successor"
     );
-    let a_items: Vec<i64> = s.get(&format!("/api/v1/themes/{a}?limit=500"), token).body["items"]
-        ["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["item_id"].as_i64().unwrap())
-        .collect();
+    let a_items = member_ids(s, token, a);
     let size_of = |id: i64| s.get(&format!("/api/v1/themes/{id}"), token).body["size"].as_i64();
     let a_before = size_of(a).unwrap();
     // Repeated ids are one item each: sizes are counted, never computed from the request.
@@ -345,15 +339,19 @@ fn a_pm_renames_merges_splits_and_moves(
     }
 }
 
-/// A theme's item ids, sorted.
-fn members_of(s: &Server, token: &str, id: i64) -> Vec<i64> {
-    let mut v: Vec<i64> = s.get(&format!("/api/v1/themes/{id}?limit=500"), token).body["items"]
-        ["items"]
+/// A theme's item ids, best fitting first.
+fn member_ids(s: &Server, token: &str, id: i64) -> Vec<i64> {
+    s.get(&format!("/api/v1/themes/{id}?limit=500"), token).body["items"]["items"]
         .as_array()
         .unwrap()
         .iter()
         .map(|i| i["item_id"].as_i64().unwrap())
-        .collect();
+        .collect()
+}
+
+/// A theme's item ids, sorted.
+fn members_of(s: &Server, token: &str, id: i64) -> Vec<i64> {
+    let mut v = member_ids(s, token, id);
     v.sort_unstable();
     v
 }

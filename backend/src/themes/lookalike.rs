@@ -16,7 +16,7 @@
 //! * The evidence is the centroids' similarity and the closest two members (one quote
 //!   from each theme) among the first members of each.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::Serialize;
@@ -70,7 +70,7 @@ pub async fn suggestions<C: ConnectionTrait>(db: &C, limit: usize) -> Result<Vec
         .map(|m| (item(tree.merges[m].a), item(tree.merges[m].b)))
         .collect();
     let items: Vec<i64> = joins.iter().flat_map(|&(a, b)| [a, b]).collect();
-    let theme_of = themes_of(db, &items).await?;
+    let theme_of = super::members::themes_of(db, &items).await?;
     let apart = said_different(db, &answers).await?;
     let mut seen = HashSet::new();
     let mut out = Vec::new();
@@ -135,28 +135,11 @@ async fn said_different<C: ConnectionTrait>(
         .map(|a| (a.item_a, a.item_b))
         .collect();
     let items: Vec<i64> = different.iter().flat_map(|&(a, b)| [a, b]).collect();
-    let theme_of = themes_of(db, &items).await?;
+    let theme_of = super::members::themes_of(db, &items).await?;
     Ok(different
         .into_iter()
         .filter_map(|(a, b)| Some(key(*theme_of.get(&a)?, *theme_of.get(&b)?)))
         .collect())
-}
-
-async fn themes_of<C: ConnectionTrait>(db: &C, items: &[i64]) -> Result<HashMap<i64, i64>> {
-    let mut out = HashMap::new();
-    for chunk in items.chunks(1000) {
-        // Unthemed items have a row without a theme.
-        let rows: Vec<(i64, Option<i64>)> = item_theme::Entity::find()
-            .select_only()
-            .column(item_theme::Column::ItemId)
-            .column(item_theme::Column::ThemeId)
-            .filter(item_theme::Column::ItemId.is_in(chunk.to_vec()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        out.extend(rows.into_iter().filter_map(|(i, t)| Some((i, t?))));
-    }
-    Ok(out)
 }
 
 /// The closest two members of `a` and `b` with both themes' names and sizes; `None` when

@@ -86,3 +86,25 @@ pub async fn placed_in<C: ConnectionTrait>(
         })
         .collect())
 }
+
+/// The theme of each of `items` that is in one, by item id (no labels read: for edits and
+/// suggestions that only need ids).
+pub async fn themes_of<C: ConnectionTrait>(
+    db: &C,
+    items: &[i64],
+) -> Result<std::collections::HashMap<i64, i64>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in items.chunks(1000) {
+        // Unthemed items have a row without a theme.
+        let rows: Vec<(i64, Option<i64>)> = item_theme::Entity::find()
+            .select_only()
+            .column(item_theme::Column::ItemId)
+            .column(item_theme::Column::ThemeId)
+            .filter(item_theme::Column::ItemId.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows.into_iter().filter_map(|(i, t)| Some((i, t?))));
+    }
+    Ok(out)
+}

@@ -136,7 +136,8 @@ pub async fn undo(db: &DatabaseConnection, edit_id: i64, actor: &str) -> Result<
         )));
     }
 
-    // Placements first: the themes they name must be live again before sizes are counted.
+    // Theme fields first, then placements: the themes they name are live again before
+    // sizes are counted.
     for t in &restore.themes {
         theme::Entity::update_many()
             .col_expr(
@@ -151,7 +152,7 @@ pub async fn undo(db: &DatabaseConnection, edit_id: i64, actor: &str) -> Result<
             .await?;
     }
     let items: Vec<i64> = restore.items.iter().map(|(i, _)| *i).collect();
-    let now_in = themes_of(&txn, &items).await?;
+    let now_in = super::members::themes_of(&txn, &items).await?;
     let snap = crate::db::tallies::snapshot(&txn, &items).await?;
     let (rows, unplaced): (Vec<_>, Vec<_>) = restore.items.iter().partition(|(_, r)| r.is_some());
     write_placements(
@@ -172,7 +173,7 @@ pub async fn undo(db: &DatabaseConnection, edit_id: i64, actor: &str) -> Result<
     outbox::enqueue(&txn, outbox::TOPIC_INDEX, &items).await?;
 
     let recount: BTreeSet<i64> = now_in
-        .into_iter()
+        .into_values()
         .chain(
             restore
                 .items
@@ -270,22 +271,6 @@ async fn blocking_edit<C: ConnectionTrait>(
         }
     }
     Ok(None)
-}
-
-/// The themes `items` are in now.
-async fn themes_of<C: ConnectionTrait>(db: &C, items: &[i64]) -> Result<BTreeSet<i64>> {
-    let mut out = BTreeSet::new();
-    for chunk in items.chunks(1000) {
-        out.extend(
-            item_theme::Entity::find()
-                .filter(item_theme::Column::ItemId.is_in(chunk.to_vec()))
-                .all(db)
-                .await?
-                .into_iter()
-                .filter_map(|p| p.theme_id),
-        );
-    }
-    Ok(out)
 }
 
 /// Withdraws the answers an undone edit recorded (those still in force).
